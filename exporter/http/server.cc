@@ -1,0 +1,270 @@
+#include "http/server.h"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <optional>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "hostflow/common/log.h"
+
+namespace hostflow::exporter {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+HttpResponse HttpResponse::text(unsigned status, std::string body, std::string content_type) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = std::move(content_type);
+  r.owned = std::move(body);
+  return r;
+}
+
+bool split_listen_address(std::string_view addr, std::string* host, std::string* port) {
+  std::size_t colon;
+  if (!addr.empty() && addr.front() == '[') {
+    const std::size_t close = addr.find(']');
+    if (close == std::string_view::npos || close + 1 >= addr.size() || addr[close + 1] != ':')
+      return false;
+    *host = std::string(addr.substr(1, close - 1));
+    colon = close + 1;
+  } else {
+    colon = addr.rfind(':');
+    if (colon == std::string_view::npos) return false;
+    *host = std::string(addr.substr(0, colon));
+    if (host->find(':') != std::string::npos) return false;  // bare IPv6 needs brackets
+  }
+  *port = std::string(addr.substr(colon + 1));
+  if (port->empty() || port->size() > 5) return false;
+  for (char c : *port)
+    if (c < '0' || c > '9') return false;
+  return std::stoul(*port) <= 65535;
+}
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& s, const HttpOptions& opts, const HttpHandler& handler, HttpStats& stats)
+      : stream_(std::move(s)), opts_(opts), handler_(handler), stats_(stats) {
+    stats_.open_connections++;
+    beast::error_code ec;
+    const auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) {
+      remote_ = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
+      remote_ += ":" + std::to_string(ep.port());
+    }
+  }
+  ~Session() { stats_.open_connections--; }
+
+  void start() { read(); }
+
+  void reject_busy() {
+    auto self = shared_from_this();
+    res_ = std::make_unique<http::response<http::string_body>>(http::status::service_unavailable, 11);
+    res_->set(http::field::content_type, "text/plain; charset=utf-8");
+    res_->set(http::field::connection, "close");
+    res_->body() = "too many connections\n";
+    res_->prepare_payload();
+    stream_.expires_after(opts_.write_timeout);
+    http::async_write(stream_, *res_, [self](beast::error_code, std::size_t) { self->close(); });
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(opts_.max_header_bytes));
+    parser_->body_limit(opts_.max_body_bytes);
+    stream_.expires_after(opts_.read_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_read(ec);
+                     });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::connection_reset) {
+      return close();
+    }
+    if (ec == beast::error::timeout) {
+      stats_.timeouts++;
+      return close();
+    }
+    if (ec) {
+      stats_.bad_requests++;
+      return send_error(http::status::bad_request, "bad request: " + ec.message() + "\n");
+    }
+    stats_.requests++;
+    const auto& req = parser_->get();
+    HttpRequest r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    r.path = r.target.substr(0, r.target.find('?'));
+    r.remote = remote_;
+    r.accept_encoding = std::string(req[http::field::accept_encoding]);
+    r.origin = std::string(req[http::field::origin]);
+    r.body = req.body();
+    keep_alive_ = req.keep_alive();
+    version_ = req.version();
+    HttpResponse resp;
+    try {
+      resp = handler_(r);
+    } catch (const std::exception& e) {
+      log::error("http handler failed", {{"path", r.path}, {"err", e.what()}});
+      resp = HttpResponse::text(500, "internal error\n");
+    }
+    write(std::move(resp));
+  }
+
+  void write(HttpResponse resp) {
+    resp_ = std::move(resp);
+    std::size_t len = 0;
+    bufs_.clear();
+    for (std::string_view p : resp_.parts) {
+      len += p.size();
+      bufs_.emplace_back(p.data(), p.size());
+    }
+    len += resp_.owned.size();
+    bufs_.emplace_back(resp_.owned.data(), resp_.owned.size());
+    head_ = std::make_unique<http::response<http::empty_body>>(
+        static_cast<http::status>(resp_.status), version_);
+    head_->set(http::field::server, "hostflow-exporter");
+    head_->set(http::field::content_type, resp_.content_type);
+    for (const auto& [k, v] : resp_.headers) head_->set(k, v);
+    head_->content_length(len);
+    head_->keep_alive(keep_alive_);
+    sr_.emplace(*head_);
+    stream_.expires_after(opts_.write_timeout);
+    http::async_write_header(
+        stream_, *sr_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          if (ec) return self->close();
+          asio::async_write(self->stream_, self->bufs_,
+                            [self](beast::error_code ec2, std::size_t) {
+                              if (ec2 || !self->keep_alive_) return self->close();
+                              self->resp_ = HttpResponse{};
+                              self->read();
+                            });
+        });
+  }
+
+  void send_error(http::status st, std::string body) {
+    keep_alive_ = false;
+    write(HttpResponse::text(static_cast<unsigned>(st), std::move(body)));
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  const HttpOptions& opts_;
+  const HttpHandler& handler_;
+  HttpStats& stats_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::unique_ptr<http::response<http::empty_body>> head_;
+  std::optional<http::response_serializer<http::empty_body>> sr_;
+  std::unique_ptr<http::response<http::string_body>> res_;
+  HttpResponse resp_;
+  std::vector<asio::const_buffer> bufs_;
+  std::string remote_;
+  bool keep_alive_ = false;
+  unsigned version_ = 11;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  HttpOptions opts;
+  HttpHandler handler;
+  HttpStats stats;
+  asio::io_context ioc{1};
+  tcp::acceptor acceptor{ioc};
+
+  void accept() {
+    acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
+      if (ec) {
+        if (ec == asio::error::operation_aborted) return;
+        log::warn("accept failed", {{"err", ec.message()}});
+      } else {
+        auto session = std::make_shared<Session>(std::move(s), opts, handler, stats);
+        // The new session already counts itself.
+        if (stats.open_connections > opts.max_connections) {
+          stats.rejected_connections++;
+          session->reject_busy();
+        } else {
+          session->start();
+        }
+      }
+      if (acceptor.is_open()) accept();
+    });
+  }
+};
+
+HttpServer::HttpServer(HttpOptions opts, HttpHandler handler) : impl_(std::make_unique<Impl>()) {
+  impl_->opts = std::move(opts);
+  impl_->handler = std::move(handler);
+}
+HttpServer::~HttpServer() = default;
+
+Result<void> HttpServer::bind() {
+  std::string host, port;
+  const std::string& addr = impl_->opts.listen_address;
+  if (!split_listen_address(addr, &host, &port))
+    return Error{EINVAL, "--web.listen-address: want host:port, [v6]:port or :port, got \"" + addr + "\""};
+  beast::error_code ec;
+  tcp::endpoint ep;
+  if (host.empty()) {
+    ep = tcp::endpoint(tcp::v6(), static_cast<unsigned short>(std::stoul(port)));
+  } else {
+    tcp::resolver resolver(impl_->ioc);
+    auto results = resolver.resolve(host, port, tcp::resolver::numeric_service, ec);
+    if (ec || results.empty())
+      return Error{EINVAL, "--web.listen-address: cannot resolve " + host + ": " + ec.message()};
+    ep = results.begin()->endpoint();
+  }
+  auto& a = impl_->acceptor;
+  a.open(ep.protocol(), ec);
+  if (ec && host.empty()) {  // no IPv6 on this host: all IPv4 addresses then
+    ep = tcp::endpoint(tcp::v4(), ep.port());
+    a.open(ep.protocol(), ec);
+  }
+  if (ec) return Error{ec.value(), "socket for " + addr + ": " + ec.message()};
+  if (ep.protocol() == tcp::v6() && host.empty()) a.set_option(asio::ip::v6_only(false), ec);
+  a.set_option(asio::socket_base::reuse_address(true), ec);
+  a.bind(ep, ec);
+  if (ec) return Error{ec.value(), "bind " + addr + ": " + ec.message()};
+  a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Error{ec.value(), "listen " + addr + ": " + ec.message()};
+  return {};
+}
+
+unsigned short HttpServer::port() const {
+  beast::error_code ec;
+  return impl_->acceptor.local_endpoint(ec).port();
+}
+
+void HttpServer::run() {
+  impl_->accept();
+  impl_->ioc.run();
+}
+
+void HttpServer::stop() {
+  asio::post(impl_->ioc, [this] {
+    beast::error_code ec;
+    impl_->acceptor.close(ec);
+    impl_->ioc.stop();
+  });
+}
+
+const HttpStats& HttpServer::stats() const { return impl_->stats; }
+
+}  // namespace hostflow::exporter

@@ -1,0 +1,82 @@
+// HttpServer: the exporter's HTTP/1.1 server (Boost.Beast). Bounded in every dimension a client
+// controls: concurrent connections (--web.max-connections), header and body size, and time (a
+// per-connection deadline for reading a request and for writing a response). Handlers run on the
+// server thread and must not block: /metrics serves a pre-rendered buffer.
+// Runs in hostflow-exporter; bind() happens before the seccomp filter, run() after.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "hostflow/common/result.h"
+
+namespace hostflow::exporter {
+
+struct HttpOptions {
+  std::string listen_address = ":9471";
+  std::size_t max_connections = 64;
+  std::chrono::milliseconds read_timeout{10'000};   // for one request, from its first byte wait
+  std::chrono::milliseconds write_timeout{30'000};  // for one response
+  std::size_t max_header_bytes = 8 * 1024;
+  std::size_t max_body_bytes = 64 * 1024;
+};
+
+struct HttpRequest {
+  std::string method;
+  std::string target;  // as sent, e.g. "/metrics?x=1"
+  std::string path;    // without the query
+  std::string remote;  // "ip:port"
+  std::string accept_encoding;
+  std::string origin;
+  std::string body;
+};
+
+struct HttpResponse {
+  unsigned status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::vector<std::pair<std::string, std::string>> headers;
+  // The body is `parts` in order, then `owned`. Views in `parts` must stay valid while
+  // `keepalive` is held (never point them into `owned`: moving a short string moves its bytes).
+  std::vector<std::string_view> parts;
+  std::string owned;
+  std::shared_ptr<const void> keepalive;
+
+  static HttpResponse text(unsigned status, std::string body,
+                           std::string content_type = "text/plain; charset=utf-8");
+};
+
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+struct HttpStats {
+  std::atomic<std::uint64_t> requests{0}, rejected_connections{0}, timeouts{0}, bad_requests{0};
+  std::atomic<std::uint64_t> open_connections{0};
+};
+
+class HttpServer {
+ public:
+  HttpServer(HttpOptions opts, HttpHandler handler);
+  ~HttpServer();
+  // Resolves and binds --web.listen-address; a clear error when it cannot.
+  Result<void> bind();
+  // The port actually bound (useful with port 0).
+  unsigned short port() const;
+  // Serves until stop(); call from one thread.
+  void run();
+  void stop();
+  const HttpStats& stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Splits "host:port", "[v6]:port" or ":port". False when malformed.
+bool split_listen_address(std::string_view addr, std::string* host, std::string* port);
+
+}  // namespace hostflow::exporter

@@ -1,0 +1,111 @@
+#include "pipeline.h"
+
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "hostflow/common/clock.h"
+#include "hostflow/common/log.h"
+
+namespace hostflow::exporter {
+namespace {
+std::string format_intervals(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+}  // namespace
+
+Pipeline::Pipeline(PipelineOptions opts) : opts_(std::move(opts)), reader_(opts_.segment) {
+  render(false);
+}
+
+std::shared_ptr<const Rendered> Pipeline::current() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return current_;
+}
+
+void Pipeline::render(bool fresh) {
+  const std::uint64_t t0 = mono_ns();
+  auto r = std::make_shared<Rendered>();
+  r->fresh = fresh;
+  const Model* m = model_ ? &*model_ : nullptr;
+  r->exposition = std::make_shared<const Exposition>(serialize(snapshot_families(m, fresh)));
+  if (m) {
+    r->has_snapshot = true;
+    r->publish_mono_ns = m->publish_mono_ns;
+    r->publish_real_ns = m->publish_real_ns;
+    r->same_boot = std::memcmp(reader_.header().boot_id, opts_.boot_id.data(), 16) == 0;
+  }
+  r->not_ready_reason = fresh ? "" : (last_error_.empty() ? "no fresh snapshot" : last_error_);
+  r->render_seconds = static_cast<double>(mono_ns() - t0) / 1e9;
+  std::lock_guard<std::mutex> lock(mu_);
+  current_ = std::move(r);
+}
+
+void Pipeline::poll_once() {
+  ReadResult rr = reader_.poll();
+  reads_[static_cast<int>(rr.status)]++;
+  remaps_ = reader_.remaps();
+  bool changed = false;
+  switch (rr.status) {
+    case ReadStatus::kNew:
+      model_ = build_model(*rr.snapshot);
+      last_error_.clear();
+      changed = true;
+      break;
+    case ReadStatus::kUnchanged: break;
+    default:
+      if (rr.error != last_error_) {
+        log::warn("segment not readable", {{"status", read_status_name(rr.status)},
+                                           {"err", rr.error}});
+      }
+      last_error_ = std::string(read_status_name(rr.status)) +
+                    (rr.error.empty() ? "" : ": " + rr.error);
+      break;
+  }
+  // Fresh: a snapshot of this boot, published within stale_intervals sampler intervals.
+  bool fresh = false;
+  if (model_) {
+    const bool same_boot = std::memcmp(reader_.header().boot_id, opts_.boot_id.data(), 16) == 0;
+    const double limit = opts_.stale_intervals * static_cast<double>(model_->interval_ns);
+    const std::uint64_t now = mono_ns();
+    fresh = same_boot && now >= model_->publish_mono_ns &&
+            static_cast<double>(now - model_->publish_mono_ns) <= limit;
+    if (!fresh && last_error_.empty()) {
+      last_error_ = same_boot ? "snapshot older than " + format_intervals(opts_.stale_intervals) +
+                                    " sampler intervals (sampler stopped?)"
+                              : "segment written during another boot";
+    }
+  }
+  auto cur = current();
+  if (changed || !cur || cur->fresh != fresh) {
+    if (cur && cur->fresh && !fresh) log::warn("sampler stale", {{"reason", last_error_}});
+    if (cur && !cur->fresh && fresh) log::info("sampler fresh", {{"generation", std::to_string(model_->generation)}});
+    render(fresh);
+  }
+}
+
+void Pipeline::run(const std::atomic<bool>& stop) {
+  while (!stop.load()) {
+    poll_once();
+    std::this_thread::sleep_for(opts_.poll_interval);
+  }
+}
+
+ExporterCounters Pipeline::scrape_counters() {
+  ExporterCounters c;
+  auto cur = current();
+  c.scrapes = ++scrapes_;
+  if (cur && cur->has_snapshot) {
+    c.snapshot_age_seconds =
+        cur->same_boot ? static_cast<double>(mono_ns() - std::min(mono_ns(), cur->publish_mono_ns)) / 1e9
+                       : static_cast<double>(real_ns() - std::min(real_ns(), cur->publish_real_ns)) / 1e9;
+  }
+  if (cur) c.render_seconds = cur->render_seconds;
+  for (int i = 0; i < 6; i++) c.reads_by_status[i] = reads_[i].load();
+  c.remaps = remaps_.load();
+  return c;
+}
+
+}  // namespace hostflow::exporter

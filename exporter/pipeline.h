@@ -1,0 +1,63 @@
+// Pipeline: polls the segment, decides freshness, and re-renders the exposition once per new
+// snapshot (or when freshness flips). Scrapes read the current rendering through current(), a
+// shared_ptr to an immutable object. Runs in hostflow-exporter, on its own thread.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "model/interfaces.h"
+#include "render/exposition.h"
+#include "render/families.h"
+#include "snapshot/segment_reader.h"
+
+namespace hostflow::exporter {
+
+struct PipelineOptions {
+  std::string segment = "/run/hostflow/segment";
+  std::chrono::milliseconds poll_interval{250};
+  double stale_intervals = 3;  // a snapshot older than this many sampler intervals is stale
+  std::array<std::uint8_t, 16> boot_id{};
+};
+
+struct Rendered {
+  std::shared_ptr<const Exposition> exposition;
+  bool fresh = false;
+  bool has_snapshot = false;
+  std::uint64_t publish_mono_ns = 0, publish_real_ns = 0;
+  bool same_boot = false;
+  double render_seconds = 0;
+  std::string not_ready_reason;
+};
+
+class Pipeline {
+ public:
+  explicit Pipeline(PipelineOptions opts);
+  void poll_once();
+  void run(const std::atomic<bool>& stop);
+
+  std::shared_ptr<const Rendered> current() const;
+  // Counters for the per-scrape tail; counts this scrape.
+  ExporterCounters scrape_counters();
+
+ private:
+  void render(bool fresh);
+
+  PipelineOptions opts_;
+  SegmentReader reader_;
+  std::optional<Model> model_;
+  std::shared_ptr<const Rendered> current_;
+  mutable std::mutex mu_;
+  std::string last_error_;
+  std::atomic<std::uint64_t> scrapes_{0};
+  std::atomic<std::uint64_t> reads_[6] = {};
+  std::atomic<std::uint64_t> remaps_{0};
+};
+
+}  // namespace hostflow::exporter

@@ -1,0 +1,30 @@
+// Metric families rendered from the model. Names follow hostflow_<area>_<name>_<unit>; see
+// docs/metrics.md. Interface counters are from the host kernel's view (like node_exporter).
+#pragma once
+
+#include <prometheus/metric_family.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "model/interfaces.h"
+
+namespace hostflow::exporter {
+
+// Everything that changes once per snapshot. With `fresh` false only the sampler/freshness
+// families are rendered: old per-interface data is not presented as current.
+std::vector<prometheus::MetricFamily> snapshot_families(const Model* model, bool fresh);
+
+struct ExporterCounters {
+  double snapshot_age_seconds = -1;  // -1: no snapshot ever read
+  std::uint64_t scrapes = 0;
+  double render_seconds = 0;
+  std::uint64_t reads_by_status[6] = {};  // indexed by ReadStatus
+  std::uint64_t remaps = 0;
+  std::uint64_t http_rejected = 0, http_timeouts = 0, http_bad_requests = 0;
+};
+
+// The per-scrape tail.
+std::vector<prometheus::MetricFamily> exporter_families(const ExporterCounters& c);
+
+}  // namespace hostflow::exporter

@@ -1,0 +1,56 @@
+// SegmentReader: the exporter's side of the segment. Opens the file O_RDONLY and maps it PROT_READ
+// (Boost.Interprocess, read_only), notices when the sampler replaced the file (new inode: restart
+// or growth) and remaps, copies the latest slot and validates the copy. Never writes, never trusts.
+// Runs in hostflow-exporter.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "hostflow/shm/snapshot.h"
+
+namespace hostflow::exporter {
+
+enum class ReadStatus {
+  kNew,           // a new generation, validated: `snapshot` is set
+  kUnchanged,     // same generation as last time
+  kMissing,       // no segment file (sampler not started yet)
+  kNotPublished,  // file present, nothing published
+  kBusy,          // the writer kept the slot busy through every retry
+  kInvalid,       // header or slot failed validation: `error` says why
+};
+const char* read_status_name(ReadStatus s);
+
+struct ReadResult {
+  ReadStatus status = ReadStatus::kMissing;
+  std::string error;
+  std::optional<shm::Snapshot> snapshot;
+};
+
+class SegmentReader {
+ public:
+  explicit SegmentReader(std::string path);
+  ~SegmentReader();
+  ReadResult poll();
+  // Header of the mapped file (valid after a kNew/kUnchanged poll).
+  const shm::FileHeader& header() const { return header_; }
+  std::uint64_t remaps() const { return remaps_; }
+
+ private:
+  struct Mapping;
+  bool remap_if_replaced(std::string* err);
+
+  std::string path_;
+  std::unique_ptr<Mapping> map_;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
+  shm::FileHeader header_{};
+  std::uint64_t last_generation_ = 0;
+  std::uint64_t remaps_ = 0;
+  bool missing_ = false;
+};
+
+}  // namespace hostflow::exporter

@@ -1,0 +1,78 @@
+#include "collector.h"
+
+#include "hostflow/common/clock.h"
+#include "hostflow/common/log.h"
+
+namespace hostflow::sampler {
+
+void Collector::add(std::string name, std::unique_ptr<Source> source, const SamplerPaths& paths) {
+  Entry e;
+  e.name = std::move(name);
+  if (auto r = source->open(paths); !r.ok()) {
+    e.state = errno_means_absent(r.error().code) ? shm::SourceState::kAbsent
+                                                  : shm::SourceState::kFailed;
+    e.last_error = r.error().message();
+    e.last_errno = r.error().code;
+    e.errors_total = e.state == shm::SourceState::kFailed ? 1 : 0;
+    log::warn("source unavailable", {{"source", e.name},
+                                     {"state", e.state == shm::SourceState::kAbsent ? "absent"
+                                                                                    : "failed"},
+                                     {"err", e.last_error}});
+  } else {
+    e.source = std::move(source);
+    e.state = shm::SourceState::kOk;
+  }
+  entries_.push_back(std::move(e));
+}
+
+void Collector::add_disabled(std::string name) {
+  Entry e;
+  e.name = std::move(name);
+  e.state = shm::SourceState::kDisabled;
+  entries_.push_back(std::move(e));
+}
+
+void Collector::run_cycle(shm::SnapshotBuilder& out) {
+  for (Entry& e : entries_) {
+    if (!e.source) continue;
+    const std::uint64_t t0 = mono_ns();
+    auto r = e.source->collect(out);
+    e.duration_ns = mono_ns() - t0;
+    e.runs_total++;
+    if (r.ok()) {
+      if (e.state != shm::SourceState::kOk) log::info("source recovered", {{"source", e.name}});
+      e.state = shm::SourceState::kOk;
+      e.items = r.value();
+      e.last_error.clear();
+      e.last_errno = 0;
+      e.last_success_real_ns = real_ns();
+    } else {
+      const bool absent = errno_means_absent(r.error().code);
+      const auto state = absent ? shm::SourceState::kAbsent : shm::SourceState::kFailed;
+      if (e.state != state || e.last_error != r.error().message()) {
+        log::warn("source run failed", {{"source", e.name}, {"err", r.error().message()}});
+      }
+      e.state = state;
+      e.items = 0;
+      e.last_error = r.error().message();
+      e.last_errno = r.error().code;
+      if (!absent) e.errors_total++;
+    }
+  }
+  out.touch<shm::SourceStatusRecord>();
+  for (const Entry& e : entries_) {
+    shm::SourceStatusRecord s{};
+    s.name = out.add_string(e.name, 64);
+    s.last_error = out.add_string(e.last_error, 256);
+    s.state = static_cast<std::uint8_t>(e.state);
+    s.last_errno = e.last_errno;
+    s.duration_ns = e.duration_ns;
+    s.errors_total = e.errors_total;
+    s.runs_total = e.runs_total;
+    s.last_success_real_ns = e.last_success_real_ns;
+    s.items = e.items;
+    out.add(s);
+  }
+}
+
+}  // namespace hostflow::sampler

@@ -1,0 +1,245 @@
+#include "sources/links.h"
+
+#include <libmnl/libmnl.h>
+#include <linux/if.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace hostflow::sampler {
+namespace {
+
+std::string_view attr_string(const nlattr* a) {
+  const auto* p = static_cast<const char*>(mnl_attr_get_payload(a));
+  const std::size_t len = mnl_attr_get_payload_len(a);
+  return std::string_view(p, strnlen(p, len));
+}
+
+bool attr_u32(const nlattr* a, std::uint32_t* v) {
+  if (mnl_attr_get_payload_len(a) < sizeof(std::uint32_t)) return false;
+  std::memcpy(v, mnl_attr_get_payload(a), sizeof *v);
+  return true;
+}
+
+struct AttrTable {
+  const nlattr* tb[IFLA_MAX + 1] = {};
+};
+
+int collect_attr(const nlattr* a, void* data) {
+  auto* t = static_cast<AttrTable*>(data);
+  const int type = mnl_attr_get_type(a);
+  if (type >= 0 && type <= IFLA_MAX) t->tb[type] = a;
+  return MNL_CB_OK;
+}
+
+struct InfoTable {
+  const nlattr* tb[IFLA_INFO_MAX + 1] = {};
+};
+
+int collect_info_attr(const nlattr* a, void* data) {
+  auto* t = static_cast<InfoTable*>(data);
+  const int type = mnl_attr_get_type(a);
+  if (type >= 0 && type <= IFLA_INFO_MAX) t->tb[type] = a;
+  return MNL_CB_OK;
+}
+
+}  // namespace
+
+bool decode_link_message(const nlmsghdr* nlh, std::size_t len, DecodedLink* out,
+                         std::string* err) {
+  if (len < sizeof(nlmsghdr) || nlh->nlmsg_len < sizeof(nlmsghdr) || nlh->nlmsg_len > len) {
+    *err = "truncated netlink message";
+    return false;
+  }
+  if (nlh->nlmsg_type != RTM_NEWLINK) {
+    *err = "not RTM_NEWLINK (type " + std::to_string(nlh->nlmsg_type) + ")";
+    return false;
+  }
+  if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(ifinfomsg))) {
+    *err = "RTM_NEWLINK shorter than ifinfomsg";
+    return false;
+  }
+  const auto* ifm = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
+  *out = DecodedLink{};
+  shm::LinkRecord& r = out->rec;
+  r.ifindex = ifm->ifi_index;
+  r.if_flags = ifm->ifi_flags;
+  r.if_type = ifm->ifi_type;
+  r.link_netnsid = -1;
+
+  AttrTable t;
+  if (mnl_attr_parse(nlh, sizeof(ifinfomsg), collect_attr, &t) < 0) {
+    *err = "bad attributes";
+    return false;
+  }
+  std::uint32_t v = 0;
+  if (t.tb[IFLA_IFNAME]) out->name = attr_string(t.tb[IFLA_IFNAME]);
+  if (t.tb[IFLA_MTU] && attr_u32(t.tb[IFLA_MTU], &v)) r.mtu = v;
+  if (t.tb[IFLA_MASTER] && attr_u32(t.tb[IFLA_MASTER], &v)) {
+    r.master_ifindex = static_cast<std::int32_t>(v);
+    r.present |= shm::kLinkHasMaster;
+  }
+  if (t.tb[IFLA_LINK] && attr_u32(t.tb[IFLA_LINK], &v)) {
+    r.link_ifindex = static_cast<std::int32_t>(v);
+    r.present |= shm::kLinkHasLink;
+  }
+  if (t.tb[IFLA_LINK_NETNSID] && attr_u32(t.tb[IFLA_LINK_NETNSID], &v)) {
+    r.link_netnsid = static_cast<std::int32_t>(v);
+    r.present |= shm::kLinkHasLinkNetnsid;
+  }
+  if (t.tb[IFLA_OPERSTATE] && mnl_attr_get_payload_len(t.tb[IFLA_OPERSTATE]) >= 1) {
+    r.operstate = mnl_attr_get_u8(t.tb[IFLA_OPERSTATE]);
+  }
+  if (t.tb[IFLA_CARRIER] && mnl_attr_get_payload_len(t.tb[IFLA_CARRIER]) >= 1) {
+    r.carrier = mnl_attr_get_u8(t.tb[IFLA_CARRIER]);
+    r.present |= shm::kLinkHasCarrier;
+  }
+  if (t.tb[IFLA_ADDRESS]) {
+    const std::size_t n =
+        std::min<std::size_t>(mnl_attr_get_payload_len(t.tb[IFLA_ADDRESS]), sizeof r.address);
+    std::memcpy(r.address, mnl_attr_get_payload(t.tb[IFLA_ADDRESS]), n);
+    r.addr_len = static_cast<std::uint8_t>(n);
+  }
+  if (t.tb[IFLA_STATS64]) {
+    // Newer kernels append fields; older ones may send fewer. Copy what both sides know.
+    const std::size_t n =
+        std::min<std::size_t>(mnl_attr_get_payload_len(t.tb[IFLA_STATS64]), sizeof r.stats);
+    std::memcpy(&r.stats, mnl_attr_get_payload(t.tb[IFLA_STATS64]), n);
+    r.present |= shm::kLinkHasStats64;
+  }
+  if (t.tb[IFLA_LINKINFO]) {
+    InfoTable it;
+    if (mnl_attr_parse_nested(t.tb[IFLA_LINKINFO], collect_info_attr, &it) >= 0) {
+      if (it.tb[IFLA_INFO_KIND]) out->kind = attr_string(it.tb[IFLA_INFO_KIND]);
+      if (it.tb[IFLA_INFO_SLAVE_KIND]) out->slave_kind = attr_string(it.tb[IFLA_INFO_SLAVE_KIND]);
+    }
+  }
+  return true;
+}
+
+namespace {
+
+class LinksSource final : public Source {
+ public:
+  std::string_view name() const override { return "links"; }
+
+  Result<void> open(const SamplerPaths& paths) override {
+    sysfs_ = paths.sysfs;
+    struct stat st {};
+    const std::string ns = paths.procfs + "/self/ns/net";
+    if (::stat(ns.c_str(), &st) != 0) return Error::from_errno("stat " + ns);
+    netns_inode_ = st.st_ino;
+    nl_ = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+    if (!nl_) return Error::from_errno("netlink socket (NETLINK_ROUTE)");
+    if (mnl_socket_bind(nl_, 0, MNL_SOCKET_AUTOPID) < 0) return Error::from_errno("netlink bind");
+    int on = 1;
+    // Ask for extended ACKs so a rejected request says why; harmless when unsupported.
+    setsockopt(mnl_socket_get_fd(nl_), SOL_NETLINK, NETLINK_EXT_ACK, &on, sizeof on);
+    return {};
+  }
+
+  ~LinksSource() override {
+    if (nl_) mnl_socket_close(nl_);
+  }
+
+  Result<std::size_t> collect(shm::SnapshotBuilder& out) override {
+    // A dump that the kernel marks interrupted (links changed mid-dump) is retried once.
+    for (int attempt = 0;; attempt++) {
+      links_.clear();
+      strings_.clear();
+      bool interrupted = false;
+      if (auto r = dump(&interrupted); !r.ok()) return r.error();
+      if (!interrupted || attempt == 1) break;
+    }
+    out.touch<shm::LinkRecord>();
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < links_.size(); i++) {
+      shm::LinkRecord& r = links_[i];
+      const Strings& s = strings_[i];
+      r.netns_inode = netns_inode_;
+      r.name = out.add_string(s.name, IFNAMSIZ);
+      r.kind = out.add_string(s.kind, 32);
+      r.slave_kind = out.add_string(s.slave_kind, 32);
+      if (s.kind.empty() && has_device(s.name)) r.present |= shm::kLinkHasDevice;
+      if (out.add(r)) n++;
+    }
+    return n;
+  }
+
+ private:
+  struct Strings {
+    std::string name, kind, slave_kind;
+  };
+
+  bool has_device(const std::string& ifname) const {
+    if (ifname.empty() || ifname.find('/') != std::string::npos || ifname == "." || ifname == "..")
+      return false;
+    const std::string p = sysfs_ + "/class/net/" + ifname + "/device";
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0;
+  }
+
+  Result<void> dump(bool* interrupted) {
+    // >= 32 KiB so a dump batch of ~137 links fits one recv (LAB.md).
+    std::vector<char> buf(64 * 1024);
+    auto* nlh = mnl_nlmsg_put_header(buf.data());
+    nlh->nlmsg_type = RTM_GETLINK;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    nlh->nlmsg_seq = ++seq_;
+    auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+    ifm->ifi_family = AF_UNSPEC;
+    if (mnl_socket_sendto(nl_, nlh, nlh->nlmsg_len) < 0) return Error::from_errno("RTM_GETLINK send");
+    const unsigned portid = mnl_socket_get_portid(nl_);
+    for (;;) {
+      const ssize_t n = mnl_socket_recvfrom(nl_, buf.data(), buf.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Error::from_errno("RTM_GETLINK recv");
+      }
+      // Walk the batch ourselves so NLM_F_DUMP_INTR and decode errors are seen per message.
+      const auto* msg = reinterpret_cast<const nlmsghdr*>(buf.data());
+      int left = static_cast<int>(n);
+      while (mnl_nlmsg_ok(msg, left)) {
+        if (msg->nlmsg_seq != seq_ || msg->nlmsg_pid != portid) {
+          msg = mnl_nlmsg_next(msg, &left);
+          continue;
+        }
+        if (msg->nlmsg_flags & NLM_F_DUMP_INTR) *interrupted = true;
+        if (msg->nlmsg_type == NLMSG_DONE) return {};
+        if (msg->nlmsg_type == NLMSG_ERROR) {
+          const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(msg));
+          return Error{-e->error, "RTM_GETLINK"};
+        }
+        DecodedLink d;
+        std::string err;
+        if (decode_link_message(msg, static_cast<std::size_t>(left), &d, &err)) {
+          links_.push_back(d.rec);
+          strings_.push_back(Strings{std::string(d.name), std::string(d.kind),
+                                     std::string(d.slave_kind)});
+        } else {
+          decode_errors_++;
+        }
+        msg = mnl_nlmsg_next(msg, &left);
+      }
+    }
+  }
+
+  mnl_socket* nl_ = nullptr;
+  std::string sysfs_;
+  std::uint64_t netns_inode_ = 0;
+  std::uint32_t seq_ = 0;
+  std::uint64_t decode_errors_ = 0;
+  std::vector<shm::LinkRecord> links_;
+  std::vector<Strings> strings_;
+};
+
+}  // namespace
+
+std::unique_ptr<Source> make_links_source() { return std::make_unique<LinksSource>(); }
+
+}  // namespace hostflow::sampler

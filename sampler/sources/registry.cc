@@ -1,0 +1,15 @@
+#include "sources/registry.h"
+
+#include "sources/links.h"
+
+namespace hostflow::sampler {
+
+std::span<const SourceEntry> source_table() {
+  static const SourceEntry kSources[] = {
+      {"links", "network interfaces and their 64-bit counters (rtnetlink)", true,
+       &make_links_source},
+  };
+  return kSources;
+}
+
+}  // namespace hostflow::sampler

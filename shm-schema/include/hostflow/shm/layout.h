@@ -1,0 +1,230 @@
+// hostflow shared-memory segment, schema v1: the byte layout both processes agree on.
+//
+// Written by hostflow-sampler (root, confined), read by hostflow-exporter (unprivileged, maps the
+// file read-only). Everything here is fixed-width, trivially copyable and pointer-free; every
+// size and offset is pinned with static_assert. Depends on nothing but the standard library.
+//
+// File layout:
+//   [0, kHeaderSize)                       FileHeader (rest of the page is zero)
+//   [slot_offset[i], +slot_size)           SlotHeader followed by the slot payload, i = 0, 1
+// Slot payload:
+//   SectionEntry[section_count]            the section directory
+//   section data, each section 8-aligned   records of one type, or the arena (bytes)
+// Strings and blobs are StrRef (offset, length) into the arena section of the same slot.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+namespace hostflow::shm {
+
+// Bump kSchemaMajor on any layout change that an older reader would misread; bump kSchemaMinor
+// when only adding section types or appending fields to records (record_size grows).
+inline constexpr std::uint64_t kMagic = 0x31574c4654534f48ull;  // "HOSTFLW1" little-endian
+inline constexpr std::uint16_t kSchemaMajor = 1;
+inline constexpr std::uint16_t kSchemaMinor = 0;
+
+inline constexpr std::uint32_t kSlotCount = 2;
+inline constexpr std::uint64_t kHeaderSize = 4096;
+inline constexpr std::uint64_t kMinSlotSize = 64 * 1024;
+inline constexpr std::uint64_t kMaxSlotSize = 1ull << 30;
+inline constexpr std::uint32_t kMaxSections = 64;
+
+// The header of the segment file. Written once when the file is created, except `latest`
+// (atomic, see publish.h) and `writer_pid`/`interval_ns` which never change for one file.
+struct FileHeader {
+  std::uint64_t magic;               // kMagic
+  std::uint16_t schema_major;        // kSchemaMajor
+  std::uint16_t schema_minor;        // kSchemaMinor
+  std::uint32_t header_size;         // kHeaderSize
+  std::uint64_t file_size;           // size of the whole file; never changes for one inode
+  std::uint64_t slot_size;           // bytes per slot, SlotHeader included
+  std::uint64_t slot_offset[kSlotCount];
+  std::uint32_t writer_pid;          // the sampler that created this file
+  std::uint32_t flags;               // reserved, 0
+  std::uint8_t boot_id[16];          // /proc/sys/kernel/random/boot_id of the writer's boot
+  std::uint64_t sampler_start_real_ns;  // CLOCK_REALTIME at sampler start
+  std::uint64_t interval_ns;         // the sampler's cycle interval
+  std::uint64_t latest;              // atomic: (generation << 1) | slot; 0 = nothing published
+  std::uint8_t reserved[32];
+};
+static_assert(std::is_trivially_copyable_v<FileHeader>);
+static_assert(sizeof(FileHeader) == 128);
+static_assert(offsetof(FileHeader, schema_major) == 8);
+static_assert(offsetof(FileHeader, header_size) == 12);
+static_assert(offsetof(FileHeader, file_size) == 16);
+static_assert(offsetof(FileHeader, slot_size) == 24);
+static_assert(offsetof(FileHeader, slot_offset) == 32);
+static_assert(offsetof(FileHeader, writer_pid) == 48);
+static_assert(offsetof(FileHeader, boot_id) == 56);
+static_assert(offsetof(FileHeader, sampler_start_real_ns) == 72);
+static_assert(offsetof(FileHeader, interval_ns) == 80);
+static_assert(offsetof(FileHeader, latest) == 88);
+static_assert(offsetof(FileHeader, latest) % 8 == 0, "latest is accessed atomically");
+
+// The start of each slot. `seq` is the slot's seqlock (odd while the writer copies into it).
+struct SlotHeader {
+  std::uint64_t seq;              // atomic seqlock counter
+  std::uint64_t generation;       // publish generation (monotonic per sampler run, from 1)
+  std::uint64_t cycle;            // sampler cycle number
+  std::uint64_t publish_mono_ns;  // CLOCK_MONOTONIC at publish
+  std::uint64_t publish_real_ns;  // CLOCK_REALTIME at publish
+  std::uint64_t payload_size;     // bytes of payload after this header
+  std::uint32_t section_count;    // entries in the directory at the start of the payload
+  std::uint32_t flags;            // reserved, 0
+  std::uint64_t reserved;
+};
+static_assert(std::is_trivially_copyable_v<SlotHeader>);
+static_assert(sizeof(SlotHeader) == 64);
+static_assert(offsetof(SlotHeader, seq) == 0);
+static_assert(offsetof(SlotHeader, generation) == 8);
+static_assert(offsetof(SlotHeader, cycle) == 16);
+static_assert(offsetof(SlotHeader, publish_mono_ns) == 24);
+static_assert(offsetof(SlotHeader, publish_real_ns) == 32);
+static_assert(offsetof(SlotHeader, payload_size) == 40);
+static_assert(offsetof(SlotHeader, section_count) == 48);
+
+enum class SectionType : std::uint32_t {
+  kArena = 1,    // bytes; StrRef targets
+  kSources = 2,  // SourceStatusRecord
+  kLinks = 3,    // LinkRecord
+};
+
+enum SectionFlags : std::uint16_t {
+  kSectionTruncated = 1u << 0,  // the source had more records than the cap; see `dropped`
+};
+
+struct SectionEntry {
+  std::uint32_t type;         // SectionType
+  std::uint16_t version;      // record version of this section
+  std::uint16_t flags;        // SectionFlags
+  std::uint32_t record_size;  // bytes per record (1 for the arena)
+  std::uint32_t count;        // records (bytes for the arena)
+  std::uint64_t offset;       // from the start of the payload, 8-aligned
+  std::uint64_t dropped;      // records the source could not include (cap reached)
+};
+static_assert(std::is_trivially_copyable_v<SectionEntry>);
+static_assert(sizeof(SectionEntry) == 32);
+static_assert(offsetof(SectionEntry, record_size) == 8);
+static_assert(offsetof(SectionEntry, count) == 12);
+static_assert(offsetof(SectionEntry, offset) == 16);
+static_assert(offsetof(SectionEntry, dropped) == 24);
+
+// A string or blob in the arena of the same slot. Never trusted: check with Snapshot::str().
+struct StrRef {
+  std::uint32_t offset;
+  std::uint32_t length;
+};
+static_assert(sizeof(StrRef) == 8);
+
+// ---- section kSources --------------------------------------------------------------------------
+
+enum class SourceState : std::uint8_t {
+  kOk = 1,        // the last run succeeded
+  kAbsent = 2,    // the thing it reads is not on this host (no libvirt, no Docker, no BPF)
+  kFailed = 3,    // it is there but the last run failed
+  kDisabled = 4,  // turned off by a flag
+};
+
+struct SourceStatusRecord {
+  StrRef name;                          // 0   e.g. "links"
+  StrRef last_error;                    // 8   empty when ok
+  std::uint8_t state;                   // 16  SourceState
+  std::uint8_t reserved0[3];            // 17
+  std::int32_t last_errno;              // 20
+  std::uint64_t duration_ns;            // 24  wall time of the last run
+  std::uint64_t errors_total;           // 32  failed runs since sampler start
+  std::uint64_t runs_total;             // 40
+  std::uint64_t last_success_real_ns;   // 48  0 = never
+  std::uint64_t items;                  // 56  records produced by the last run
+};
+static_assert(std::is_trivially_copyable_v<SourceStatusRecord>);
+static_assert(sizeof(SourceStatusRecord) == 64);
+static_assert(offsetof(SourceStatusRecord, state) == 16);
+static_assert(offsetof(SourceStatusRecord, last_errno) == 20);
+static_assert(offsetof(SourceStatusRecord, duration_ns) == 24);
+static_assert(offsetof(SourceStatusRecord, items) == 56);
+
+// ---- section kLinks (rtnetlink RTM_GETLINK) ------------------------------------------------------
+
+// The first 24 fields of the kernel's struct rtnl_link_stats64, in its order.
+struct LinkStats {
+  std::uint64_t rx_packets, tx_packets, rx_bytes, tx_bytes;
+  std::uint64_t rx_errors, tx_errors, rx_dropped, tx_dropped;
+  std::uint64_t multicast, collisions;
+  std::uint64_t rx_length_errors, rx_over_errors, rx_crc_errors, rx_frame_errors;
+  std::uint64_t rx_fifo_errors, rx_missed_errors;
+  std::uint64_t tx_aborted_errors, tx_carrier_errors, tx_fifo_errors, tx_heartbeat_errors;
+  std::uint64_t tx_window_errors;
+  std::uint64_t rx_compressed, tx_compressed, rx_nohandler;
+};
+static_assert(sizeof(LinkStats) == 24 * 8);
+
+enum LinkPresent : std::uint32_t {
+  kLinkHasStats64 = 1u << 0,
+  kLinkHasMaster = 1u << 1,
+  kLinkHasLink = 1u << 2,        // IFLA_LINK
+  kLinkHasLinkNetnsid = 1u << 3, // IFLA_LINK_NETNSID
+  kLinkHasDevice = 1u << 4,      // <sysfs>/class/net/<name>/device exists (a physical NIC)
+  kLinkHasCarrier = 1u << 5,     // IFLA_CARRIER present; carrier value in `carrier`
+};
+
+struct LinkRecord {
+  std::uint64_t netns_inode;    // 0   inode of the network namespace the link lives in
+  std::int32_t ifindex;         // 8
+  std::int32_t master_ifindex;  // 12  IFLA_MASTER (bridge, bond), 0 = none
+  std::int32_t link_ifindex;    // 16  IFLA_LINK (veth peer, macvtap lower), 0 = none
+  std::int32_t link_netnsid;    // 20  IFLA_LINK_NETNSID, -1 = same netns / none
+  std::uint32_t mtu;            // 24
+  std::uint32_t if_flags;       // 28  ifi_flags (IFF_UP, ...)
+  std::uint16_t if_type;        // 32  ifi_type (ARPHRD_*)
+  std::uint8_t operstate;       // 34  IF_OPER_* (RFC 2863)
+  std::uint8_t addr_len;        // 35  bytes used in `address`
+  std::uint32_t present;        // 36  LinkPresent bits
+  std::uint8_t address[32];     // 40  IFLA_ADDRESS
+  StrRef name;                  // 72  IFLA_IFNAME
+  StrRef kind;                  // 80  IFLA_INFO_KIND, empty for physical/loopback
+  StrRef slave_kind;            // 88  IFLA_INFO_SLAVE_KIND ("bridge" for a bridge port)
+  std::uint8_t carrier;         // 96
+  std::uint8_t reserved[7];     // 97
+  LinkStats stats;              // 104 IFLA_STATS64
+};
+static_assert(std::is_trivially_copyable_v<LinkRecord>);
+static_assert(sizeof(LinkRecord) == 296);
+static_assert(offsetof(LinkRecord, ifindex) == 8);
+static_assert(offsetof(LinkRecord, link_netnsid) == 20);
+static_assert(offsetof(LinkRecord, operstate) == 34);
+static_assert(offsetof(LinkRecord, present) == 36);
+static_assert(offsetof(LinkRecord, address) == 40);
+static_assert(offsetof(LinkRecord, name) == 72);
+static_assert(offsetof(LinkRecord, kind) == 80);
+static_assert(offsetof(LinkRecord, slave_kind) == 88);
+static_assert(offsetof(LinkRecord, carrier) == 96);
+static_assert(offsetof(LinkRecord, stats) == 104);
+
+// The record type and current version of each known section, for the builder and the validator.
+template <class T>
+struct SectionTraits;
+template <>
+struct SectionTraits<SourceStatusRecord> {
+  static constexpr SectionType type = SectionType::kSources;
+  static constexpr std::uint16_t version = 1;
+};
+template <>
+struct SectionTraits<LinkRecord> {
+  static constexpr SectionType type = SectionType::kLinks;
+  static constexpr std::uint16_t version = 1;
+};
+
+// Smallest record size a reader accepts for a known section (later minors may append fields).
+constexpr std::uint32_t min_record_size(SectionType t) {
+  switch (t) {
+    case SectionType::kArena: return 1;
+    case SectionType::kSources: return sizeof(SourceStatusRecord);
+    case SectionType::kLinks: return sizeof(LinkRecord);
+  }
+  return 1;  // unknown (newer minor): skipped by readers, still bounds-checked
+}
+
+}  // namespace hostflow::shm
