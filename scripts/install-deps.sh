@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages hostflow needs (scripts/packages.txt) that are not installed yet.
+#   scripts/install-deps.sh build         what building and running needs
+#   scripts/install-deps.sh build test    ... plus the test suite's tools
+#   scripts/install-deps.sh build test bench
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+want=("$@")
+[ ${#want[@]} -gt 0 ] || want=(build)
+
+missing=()
+while read -r purpose pkg; do
+  case "$purpose" in ''|'#'*) continue ;; esac
+  for w in "${want[@]}"; do
+    if [ "$purpose" = "$w" ]; then
+      if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$pkg")
+      fi
+    fi
+  done
+done < "$here/packages.txt"
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all packages for (${want[*]}) are installed"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}; run as root (or with sudo)" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,416 @@
+#include "support.h"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace hostflow::test {
+
+bool strict() {
+  const char* v = std::getenv("HOSTFLOW_TEST_STRICT");
+  return v && std::string(v) == "1";
+}
+
+bool is_root() { return ::geteuid() == 0; }
+
+bool have_command(const std::string& name) {
+  return sh("command -v " + name + " >/dev/null 2>&1").exit_code == 0;
+}
+
+namespace {
+
+void read_all(int fd, std::string* out) {
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) out->append(buf, static_cast<std::size_t>(n));
+    if (n <= 0) break;
+  }
+}
+
+}  // namespace
+
+RunResult run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
+  RunResult r;
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) return r;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  close(out[1]);
+  close(err[1]);
+  fcntl(out[0], F_SETFL, O_NONBLOCK);
+  fcntl(err[0], F_SETFL, O_NONBLOCK);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  bool done = false;
+  while (!done) {
+    pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+    ::poll(fds, 2, 20);
+    read_all(out[0], &r.out);
+    read_all(err[0], &r.err);
+    if (waitpid(pid, &status, WNOHANG) == pid) done = true;
+    if (!done && std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      r.err += "\n[timed out]";
+      close(out[0]);
+      close(err[0]);
+      return r;
+    }
+  }
+  read_all(out[0], &r.out);
+  read_all(err[0], &r.err);
+  close(out[0]);
+  close(err[0]);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+RunResult sh(const std::string& cmd, std::chrono::milliseconds timeout) {
+  return run({"/bin/sh", "-c", cmd}, timeout);
+}
+
+std::string sh_ok(const std::string& cmd) {
+  RunResult r = sh(cmd);
+  EXPECT_EQ(r.exit_code, 0) << "command failed: " << cmd << "\nstdout: " << r.out
+                            << "\nstderr: " << r.err;
+  return r.out;
+}
+
+std::string unique_name(const std::string& prefix, std::size_t max_len) {
+  static std::atomic<int> counter{0};
+  std::string s = prefix + std::to_string(::getpid() % 100000) + "x" + std::to_string(counter++);
+  if (s.size() > max_len) s = s.substr(s.size() - max_len);
+  return s;
+}
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/hostflow-test-XXXXXX";
+  const char* p = mkdtemp(tmpl);
+  path_ = p ? p : "/tmp";
+}
+
+TempDir::~TempDir() {
+  if (path_ != "/tmp") {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+}
+
+Process::Process(const std::vector<std::string>& argv, const std::string& log_path)
+    : log_path_(log_path) {
+  pid_ = fork();
+  if (pid_ == 0) {
+    setpgid(0, 0);
+    int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    // Unblock everything the test runner may have blocked.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+}
+
+Process::~Process() { kill_and_wait(); }
+
+Process::Process(Process&& o) noexcept : pid_(o.pid_), log_path_(std::move(o.log_path_)) {
+  o.pid_ = -1;
+}
+
+Process& Process::operator=(Process&& o) noexcept {
+  if (this != &o) {
+    kill_and_wait();
+    pid_ = o.pid_;
+    log_path_ = std::move(o.log_path_);
+    o.pid_ = -1;
+  }
+  return *this;
+}
+
+bool Process::running() {
+  if (pid_ <= 0) return false;
+  int status;
+  const pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+void Process::signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
+std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return std::nullopt;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return status;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return std::nullopt;
+}
+
+void Process::kill_and_wait() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::string Process::log() const {
+  std::ifstream in(log_path_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Netns::Netns(const std::string& prefix) : name_(unique_name(prefix, 24)) {
+  RunResult r = run({"ip", "netns", "add", name_});
+  EXPECT_EQ(r.exit_code, 0) << "ip netns add " << name_ << ": " << r.err;
+  exec_ok("ip link set lo up");
+}
+
+Netns::~Netns() { run({"ip", "netns", "del", name_}); }
+
+std::string Netns::exec_ok(const std::string& cmd) const {
+  RunResult r = run({"ip", "netns", "exec", name_, "/bin/sh", "-c", cmd});
+  EXPECT_EQ(r.exit_code, 0) << "in netns " << name_ << ": " << cmd << "\nstdout: " << r.out
+                            << "\nstderr: " << r.err;
+  return r.out;
+}
+
+namespace {
+std::size_t curl_write(char* p, std::size_t size, std::size_t n, void* ud) {
+  static_cast<std::string*>(ud)->append(p, size * n);
+  return size * n;
+}
+std::size_t curl_header(char* p, std::size_t size, std::size_t n, void* ud) {
+  auto* h = static_cast<std::map<std::string, std::string>*>(ud);
+  std::string line(p, size * n);
+  const auto colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string k = line.substr(0, colon), v = line.substr(colon + 1);
+    for (auto& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    while (!v.empty() && (v.front() == ' ')) v.erase(v.begin());
+    while (!v.empty() && (v.back() == '\r' || v.back() == '\n')) v.pop_back();
+    (*h)[k] = v;
+  }
+  return size * n;
+}
+}  // namespace
+
+HttpResult http_get(const std::string& url, const std::vector<std::string>& headers,
+                    std::chrono::milliseconds timeout, bool decode_gzip) {
+  HttpResult r;
+  CURL* c = curl_easy_init();
+  curl_slist* hl = nullptr;
+  for (const auto& h : headers) hl = curl_slist_append(hl, h.c_str());
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_write);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, curl_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.headers);
+  if (decode_gzip) curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "gzip");
+  const CURLcode rc = curl_easy_perform(c);
+  if (rc == CURLE_OK) {
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+  } else {
+    r.error = curl_easy_strerror(rc);
+  }
+  curl_slist_free_all(hl);
+  curl_easy_cleanup(c);
+  return r;
+}
+
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return pred();
+}
+
+std::optional<double> Exposition::get(const std::string& key) const {
+  auto it = series.find(key);
+  if (it == series.end()) return std::nullopt;
+  return it->second;
+}
+
+std::map<std::string, double> Exposition::family(const std::string& name) const {
+  std::map<std::string, double> out;
+  for (const auto& [k, v] : series) {
+    if (k == name || (k.size() > name.size() && k.compare(0, name.size(), name) == 0 &&
+                      k[name.size()] == '{'))
+      out.emplace(k, v);
+  }
+  return out;
+}
+
+Exposition parse_exposition(const std::string& text) {
+  Exposition e;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    // The series key ends at the last space outside a quoted label value.
+    bool quoted = false, escaped = false;
+    std::size_t split = std::string::npos;
+    for (std::size_t i = 0; i < line.size(); i++) {
+      const char c = line[i];
+      if (escaped) {
+        escaped = false;
+        continue;
+      }
+      if (c == '\\') escaped = true;
+      else if (c == '"') quoted = !quoted;
+      else if (c == ' ' && !quoted) {
+        split = i;
+        break;
+      }
+    }
+    if (split == std::string::npos || quoted) {
+      e.errors.push_back(line);
+      continue;
+    }
+    const std::string key = line.substr(0, split);
+    std::string value = line.substr(split + 1);
+    const auto sp = value.find(' ');  // optional timestamp
+    if (sp != std::string::npos) value = value.substr(0, sp);
+    double v;
+    try {
+      v = std::stod(value);
+    } catch (...) {
+      e.errors.push_back(line);
+      continue;
+    }
+    if (!e.series.emplace(key, v).second) e.duplicates.push_back(key);
+  }
+  return e;
+}
+
+RunResult promtool_check(const std::string& text) {
+  TempDir d;
+  const std::string f = d.path() + "/metrics.prom";
+  std::ofstream(f) << text;
+  return sh("promtool check metrics < " + f + " 2>&1");
+}
+
+Stack::Stack(StackOptions opts) : opts_(std::move(opts)) {
+  segment_ = dir_.path() + "/segment";
+  port_ = free_port();
+  if (!getgrnam("hostflow")) sh("groupadd --system hostflow");
+  // The exporter's user must reach the segment: dir 0750 root:hostflow, file 0640 root:hostflow.
+  sh("chgrp hostflow " + dir_.path() + " && chmod 0750 " + dir_.path());
+}
+
+Stack::~Stack() {
+  exporter_.kill_and_wait();
+  sampler_.kill_and_wait();
+}
+
+void Stack::start_sampler() {
+  std::vector<std::string> argv;
+  if (!opts_.netns.empty()) argv = {"ip", "netns", "exec", opts_.netns};
+  for (const auto& a : std::vector<std::string>{HOSTFLOW_SAMPLER_BIN, "--segment", segment_,
+                                                "--interval", opts_.interval})
+    argv.push_back(a);
+  for (const auto& a : opts_.sampler_args) argv.push_back(a);
+  sampler_ = Process(argv, dir_.path() + "/sampler.log");
+}
+
+void Stack::start_exporter() {
+  std::vector<std::string> argv;
+  if (!opts_.exporter_user.empty()) {
+    argv = {"setpriv", "--reuid=" + opts_.exporter_user, "--regid=hostflow", "--clear-groups",
+            "--"};
+  }
+  for (const auto& a : std::vector<std::string>{
+           HOSTFLOW_EXPORTER_BIN, "--segment", segment_, "--web.listen-address",
+           "127.0.0.1:" + std::to_string(port_), "--segment.poll-interval", "50ms"})
+    argv.push_back(a);
+  if (opts_.exporter_user.empty()) argv.push_back("--allow-root");
+  for (const auto& a : opts_.exporter_args) argv.push_back(a);
+  exporter_ = Process(argv, dir_.path() + "/exporter.log");
+}
+
+std::string Stack::url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+Exposition Stack::scrape() { return parse_exposition(http_get(url()).body); }
+
+std::uint64_t Stack::generation() {
+  auto v = scrape().get("hostflow_snapshot_generation");
+  return v ? static_cast<std::uint64_t>(*v) : 0;
+}
+
+bool Stack::wait_fresh(std::uint64_t after, std::chrono::milliseconds timeout) {
+  return wait_until(
+      [&] {
+        Exposition e = scrape();
+        auto up = e.get("hostflow_sampler_up");
+        auto gen = e.get("hostflow_snapshot_generation");
+        return up && *up == 1 && gen && static_cast<std::uint64_t>(*gen) > after;
+      },
+      timeout);
+}
+
+}  // namespace hostflow::test

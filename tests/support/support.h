@@ -1,0 +1,158 @@
+// Test support for hostflow's integration tests: run commands, own processes and network
+// namespaces (RAII, cleaned up even when a test fails), fetch over HTTP, parse the exposition
+// independently of the code under test, and start a sampler + exporter pair.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace hostflow::test {
+
+// HOSTFLOW_TEST_STRICT=1 (CI and the README's test command): a missing prerequisite fails.
+bool strict();
+
+// Skips the test with `reason` when `cond` is false (fails instead in strict mode).
+#define HF_REQUIRE(cond, reason)                                                   \
+  do {                                                                             \
+    if (!(cond)) {                                                                 \
+      if (::hostflow::test::strict()) FAIL() << "prerequisite missing: " << reason; \
+      GTEST_SKIP() << reason;                                                      \
+    }                                                                              \
+  } while (0)
+
+bool is_root();
+bool have_command(const std::string& name);  // in PATH and executable
+
+struct RunResult {
+  int exit_code = -1;  // -1: killed by a signal or timed out
+  std::string out, err;
+};
+// Runs argv (no shell), captures stdout/stderr, kills it after `timeout`.
+RunResult run(const std::vector<std::string>& argv,
+              std::chrono::milliseconds timeout = std::chrono::seconds(30));
+// Runs a shell command line with /bin/sh -c.
+RunResult sh(const std::string& cmd, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+// Like sh(), but a non-zero exit is a test failure (reported with the command and its stderr).
+std::string sh_ok(const std::string& cmd);
+
+// A unique name: prefix + pid + counter, at most `max_len` chars (interface names: 15).
+std::string unique_name(const std::string& prefix, std::size_t max_len = 15);
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A child process with its output going to `log_path`. Killed (SIGKILL) and reaped on destruction.
+class Process {
+ public:
+  Process() = default;
+  Process(const std::vector<std::string>& argv, const std::string& log_path);
+  ~Process();
+  Process(Process&& o) noexcept;
+  Process& operator=(Process&& o) noexcept;
+  pid_t pid() const { return pid_; }
+  bool running();
+  void signal(int sig);
+  // Waits up to `timeout` for exit; returns the wait status or nullopt.
+  std::optional<int> wait(std::chrono::milliseconds timeout);
+  void kill_and_wait();
+  std::string log() const;
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_path_;
+};
+
+// `ip netns add` on construction, `ip netns del` on destruction.
+class Netns {
+ public:
+  explicit Netns(const std::string& prefix = "hft");
+  ~Netns();
+  const std::string& name() const { return name_; }
+  // Runs a shell command inside the netns (ip netns exec NAME sh -c ...); failure fails the test.
+  std::string exec_ok(const std::string& cmd) const;
+  // argv prefix to run a program inside the netns.
+  std::vector<std::string> exec_prefix() const { return {"ip", "netns", "exec", name_}; }
+
+ private:
+  std::string name_;
+};
+
+struct HttpResult {
+  long status = 0;  // 0: no connection
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string error;
+};
+HttpResult http_get(const std::string& url, const std::vector<std::string>& headers = {},
+                    std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                    bool decode_gzip = false);
+
+int free_port();
+
+// Polls `pred` every 50 ms until it is true or `timeout` passes.
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
+
+// Exposition parsing, independent of prometheus-cpp: "name{a="x",b="y"}" -> value. Label order is
+// kept as written. Duplicate series are reported in `duplicates`.
+struct Exposition {
+  std::map<std::string, double> series;
+  std::vector<std::string> duplicates;
+  std::vector<std::string> errors;  // lines that do not parse
+  std::optional<double> get(const std::string& key) const;
+  // All series of one metric name.
+  std::map<std::string, double> family(const std::string& name) const;
+};
+Exposition parse_exposition(const std::string& text);
+
+// `promtool check metrics` on `text`; returns its exit code and output.
+RunResult promtool_check(const std::string& text);
+
+// A sampler (optionally inside a netns) + an exporter (as an unprivileged user) on their own
+// segment file and port. Stopped on destruction.
+struct StackOptions {
+  std::string netns;              // run the sampler inside this netns ("" = current)
+  std::string interval = "500ms";
+  std::vector<std::string> sampler_args, exporter_args;
+  std::string exporter_user = "nobody";  // "" = run as the current user with --allow-root
+};
+class Stack {
+ public:
+  explicit Stack(StackOptions opts);
+  ~Stack();
+  void start_sampler();
+  void start_exporter();
+  Process& sampler() { return sampler_; }
+  Process& exporter() { return exporter_; }
+  const std::string& segment() const { return segment_; }
+  int port() const { return port_; }
+  std::string url(const std::string& path = "/metrics") const;
+  // Waits until /metrics shows hostflow_sampler_up 1 and a generation newer than `after`.
+  bool wait_fresh(std::uint64_t after_generation = 0,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  Exposition scrape();
+  std::uint64_t generation();
+
+ private:
+  StackOptions opts_;
+  TempDir dir_;
+  std::string segment_;
+  int port_ = 0;
+  Process sampler_, exporter_;
+};
+
+}  // namespace hostflow::test
