@@ -41,6 +41,20 @@ struct InfoTable {
   const nlattr* tb[IFLA_INFO_MAX + 1] = {};
 };
 
+// Like mnl_attr_parse, but a malformed attribute is an error: libmnl's walk just stops there, so
+// an attribute whose length runs past the message (or is shorter than its own header) would
+// otherwise silently hide itself and everything after it. `end` is exact, not aligned up as
+// mnl_nlmsg_get_payload_tail() is: that could read up to 3 bytes past an unpadded message.
+bool walk_attrs(const char* at, const char* end, mnl_attr_cb_t cb, void* data) {
+  while (at < end) {
+    const auto* a = reinterpret_cast<const nlattr*>(at);
+    if (!mnl_attr_ok(a, static_cast<int>(end - at))) return false;
+    cb(a, data);
+    at += MNL_ALIGN(a->nla_len);
+  }
+  return true;
+}
+
 int collect_info_attr(const nlattr* a, void* data) {
   auto* t = static_cast<InfoTable*>(data);
   const int type = mnl_attr_get_type(a);
@@ -73,8 +87,9 @@ bool decode_link_message(const nlmsghdr* nlh, std::size_t len, DecodedLink* out,
   r.link_netnsid = -1;
 
   AttrTable t;
-  if (mnl_attr_parse(nlh, sizeof(ifinfomsg), collect_attr, &t) < 0) {
-    *err = "bad attributes";
+  if (!walk_attrs(static_cast<const char*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(ifinfomsg))),
+                  reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len, collect_attr, &t)) {
+    *err = "malformed attribute (length past the end of the message)";
     return false;
   }
   std::uint32_t v = 0;
@@ -114,10 +129,14 @@ bool decode_link_message(const nlmsghdr* nlh, std::size_t len, DecodedLink* out,
   }
   if (t.tb[IFLA_LINKINFO]) {
     InfoTable it;
-    if (mnl_attr_parse_nested(t.tb[IFLA_LINKINFO], collect_info_attr, &it) >= 0) {
-      if (it.tb[IFLA_INFO_KIND]) out->kind = attr_string(it.tb[IFLA_INFO_KIND]);
-      if (it.tb[IFLA_INFO_SLAVE_KIND]) out->slave_kind = attr_string(it.tb[IFLA_INFO_SLAVE_KIND]);
+    const nlattr* li = t.tb[IFLA_LINKINFO];
+    const auto* payload = static_cast<const char*>(mnl_attr_get_payload(li));
+    if (!walk_attrs(payload, payload + mnl_attr_get_payload_len(li), collect_info_attr, &it)) {
+      *err = "malformed attribute inside IFLA_LINKINFO";
+      return false;
     }
+    if (it.tb[IFLA_INFO_KIND]) out->kind = attr_string(it.tb[IFLA_INFO_KIND]);
+    if (it.tb[IFLA_INFO_SLAVE_KIND]) out->slave_kind = attr_string(it.tb[IFLA_INFO_SLAVE_KIND]);
   }
   return true;
 }
