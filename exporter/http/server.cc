@@ -3,6 +3,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <optional>
+#include <sstream>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
@@ -56,8 +57,11 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     const auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) {
-      remote_ = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
-      remote_ += ":" + std::to_string(ep.port());
+      // Built with append: GCC 12 warns falsely (-Wrestrict, PR105329) on "[" + std::string.
+      const std::string ip = ep.address().to_string();
+      if (ep.address().is_v6()) remote_.append("[").append(ip).append("]");
+      else remote_ = ip;
+      remote_.append(":").append(std::to_string(ep.port()));
     }
   }
   ~Session() { stats_.open_connections--; }
@@ -65,14 +69,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void start() { read(); }
 
   void reject_busy() {
-    auto self = shared_from_this();
-    res_ = std::make_unique<http::response<http::string_body>>(http::status::service_unavailable, 11);
-    res_->set(http::field::content_type, "text/plain; charset=utf-8");
-    res_->set(http::field::connection, "close");
-    res_->body() = "too many connections\n";
-    res_->prepare_payload();
-    stream_.expires_after(opts_.write_timeout);
-    http::async_write(stream_, *res_, [self](beast::error_code, std::size_t) { self->close(); });
+    keep_alive_ = false;
+    write(HttpResponse::text(503, "too many connections\n"));
   }
 
  private:
@@ -111,6 +109,7 @@ class Session : public std::enable_shared_from_this<Session> {
     r.origin = std::string(req[http::field::origin]);
     r.body = req.body();
     keep_alive_ = req.keep_alive();
+    head_only_ = req.method() == http::verb::head;
     version_ = req.version();
     HttpResponse resp;
     try {
@@ -124,33 +123,31 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void write(HttpResponse resp) {
     resp_ = std::move(resp);
-    std::size_t len = 0;
+    std::size_t len = resp_.owned.size();
+    for (std::string_view p : resp_.parts) len += p.size();
+    http::response<http::empty_body> head(static_cast<http::status>(resp_.status), version_);
+    head.set(http::field::server, "hostflow-exporter");
+    head.set(http::field::content_type, resp_.content_type);
+    for (const auto& [k, v] : resp_.headers) head.set(k, v);
+    head.content_length(len);
+    head.keep_alive(keep_alive_);
+    std::ostringstream os;
+    os << head.base();  // status line + fields + the empty line
+    head_bytes_ = std::move(os).str();
+    // Header and body go out in one gathered write (no small-write/delayed-ACK stall).
     bufs_.clear();
-    for (std::string_view p : resp_.parts) {
-      len += p.size();
-      bufs_.emplace_back(p.data(), p.size());
+    bufs_.emplace_back(head_bytes_.data(), head_bytes_.size());
+    if (!head_only_) {
+      for (std::string_view p : resp_.parts) bufs_.emplace_back(p.data(), p.size());
+      bufs_.emplace_back(resp_.owned.data(), resp_.owned.size());
     }
-    len += resp_.owned.size();
-    bufs_.emplace_back(resp_.owned.data(), resp_.owned.size());
-    head_ = std::make_unique<http::response<http::empty_body>>(
-        static_cast<http::status>(resp_.status), version_);
-    head_->set(http::field::server, "hostflow-exporter");
-    head_->set(http::field::content_type, resp_.content_type);
-    for (const auto& [k, v] : resp_.headers) head_->set(k, v);
-    head_->content_length(len);
-    head_->keep_alive(keep_alive_);
-    sr_.emplace(*head_);
     stream_.expires_after(opts_.write_timeout);
-    http::async_write_header(
-        stream_, *sr_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-          if (ec) return self->close();
-          asio::async_write(self->stream_, self->bufs_,
-                            [self](beast::error_code ec2, std::size_t) {
-                              if (ec2 || !self->keep_alive_) return self->close();
-                              self->resp_ = HttpResponse{};
-                              self->read();
-                            });
-        });
+    asio::async_write(stream_, bufs_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec || !self->keep_alive_) return self->close();
+                        self->resp_ = HttpResponse{};
+                        self->read();
+                      });
   }
 
   void send_error(http::status st, std::string body) {
@@ -170,9 +167,8 @@ class Session : public std::enable_shared_from_this<Session> {
   HttpStats& stats_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::unique_ptr<http::response<http::empty_body>> head_;
-  std::optional<http::response_serializer<http::empty_body>> sr_;
-  std::unique_ptr<http::response<http::string_body>> res_;
+  std::string head_bytes_;
+  bool head_only_ = false;
   HttpResponse resp_;
   std::vector<asio::const_buffer> bufs_;
   std::string remote_;
@@ -195,6 +191,8 @@ struct HttpServer::Impl {
         if (ec == asio::error::operation_aborted) return;
         log::warn("accept failed", {{"err", ec.message()}});
       } else {
+        beast::error_code ignored;
+        s.set_option(tcp::no_delay(true), ignored);
         auto session = std::make_shared<Session>(std::move(s), opts, handler, stats);
         // The new session already counts itself.
         if (stats.open_connections > opts.max_connections) {
