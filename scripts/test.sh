@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what the tests need (apt), builds with AddressSanitizer + UndefinedBehaviorSanitizer
+# and warnings as errors, and runs every test with ctest. Strict: a test whose prerequisite
+# (root, a daemon, a tool) is missing fails instead of skipping.
+#   scripts/test.sh                      everything (needs root: netns, veth, daemons)
+#   scripts/test.sh -L unit              extra arguments go to ctest
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" -ne 0 ]; then
+  echo "test: run as root (sudo scripts/test.sh): the integration tests create network namespaces" >&2
+  exit 1
+fi
+BUILD=${BUILD:-build-test}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+
+scripts/install-deps.sh build test
+getent group hostflow >/dev/null || groupadd --system hostflow
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOSTFLOW_SANITIZE=ON -DHOSTFLOW_WERROR=ON >/dev/null
+make -C "$BUILD" -j"$(nproc)"
+
+# Timed coverage-guided fuzzing of every target (clang + libFuzzer), on top of the corpus replays
+# that ctest runs in the sanitizer build.
+if [ "$FUZZ_SECONDS" -gt 0 ] && [ -x tests/fuzz/run.sh ]; then
+  tests/fuzz/run.sh "$FUZZ_SECONDS"
+fi
+
+cd "$BUILD"
+HOSTFLOW_TEST_STRICT=1 ctest --output-on-failure --timeout 600 "$@"
