@@ -19,6 +19,8 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 namespace hostflow::test {
 
 bool strict() {
@@ -344,6 +346,61 @@ Exposition parse_exposition(const std::string& text) {
     if (!e.series.emplace(key, v).second) e.duplicates.push_back(key);
   }
   return e;
+}
+
+std::string series_name(const std::string& key) {
+  return key.substr(0, key.find('{'));
+}
+
+std::map<std::string, std::string> series_labels(const std::string& key) {
+  std::map<std::string, std::string> out;
+  std::size_t i = key.find('{');
+  if (i == std::string::npos) return out;
+  i++;
+  while (i < key.size() && key[i] != '}') {
+    const std::size_t eq = key.find('=', i);
+    if (eq == std::string::npos || eq + 1 >= key.size() || key[eq + 1] != '"') break;
+    std::string name = key.substr(i, eq - i), value;
+    std::size_t j = eq + 2;
+    for (; j < key.size() && key[j] != '"'; j++) {
+      if (key[j] == '\\' && j + 1 < key.size()) {
+        j++;
+        value += key[j] == 'n' ? '\n' : key[j];
+      } else {
+        value += key[j];
+      }
+    }
+    out[name] = value;
+    i = j + 1;
+    if (i < key.size() && key[i] == ',') i++;
+  }
+  return out;
+}
+
+nlohmann::json ip_json(const std::string& args, const std::string& netns) {
+  const std::string cmd =
+      "ip " + (netns.empty() ? std::string() : "-n " + netns + " ") + "-j " + args;
+  RunResult r = sh(cmd);
+  EXPECT_EQ(r.exit_code, 0) << cmd << ": " << r.err;
+  if (r.exit_code != 0) return nlohmann::json::array();
+  auto j = nlohmann::json::parse(r.out, nullptr, /*allow_exceptions=*/false);
+  EXPECT_FALSE(j.is_discarded()) << cmd << " printed no JSON: " << r.out;
+  return j.is_discarded() ? nlohmann::json::array() : j;
+}
+
+std::string url_encode(const std::string& s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
 }
 
 RunResult promtool_check(const std::string& text) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json_fwd.hpp>
 
 namespace hostflow::test {
 
@@ -118,6 +119,19 @@ struct Exposition {
   std::map<std::string, double> family(const std::string& name) const;
 };
 Exposition parse_exposition(const std::string& text);
+
+// The metric name of a series key ("name{...}" -> "name").
+std::string series_name(const std::string& key);
+// The labels of a series key as written by the exposition ("name{a=\"x\"}" -> {a: x}), with
+// \\, \" and \n unescaped.
+std::map<std::string, std::string> series_labels(const std::string& key);
+
+// `ip -j ARGS` (inside `netns` with -n when not empty), parsed with nlohmann_json. A failing
+// command or unparsable output fails the test and returns an empty array.
+nlohmann::json ip_json(const std::string& args, const std::string& netns = "");
+
+// Percent-encodes everything but RFC 3986 unreserved characters (for query strings).
+std::string url_encode(const std::string& s);
 
 // `promtool check metrics` on `text`; returns its exit code and output.
 RunResult promtool_check(const std::string& text);

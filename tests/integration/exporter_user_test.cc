@@ -1,0 +1,95 @@
+// The exporter runs as an unprivileged user and serves; as root it refuses unless told otherwise.
+#include <grp.h>
+#include <pwd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "lab.h"
+#include "support.h"
+
+namespace hostflow::test {
+namespace {
+
+// "Uid:\t0\t0\t0\t0" -> the four numbers, from /proc/PID/status.
+std::vector<std::string> status_field(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(field + ":", 0) != 0) continue;
+    std::istringstream f(line.substr(field.size() + 1));
+    std::vector<std::string> out;
+    for (std::string v; f >> v;) out.push_back(v);
+    return out;
+  }
+  return {};
+}
+
+TEST(ExporterUser, ServesAsNobodyWithNoPrivilege) {
+  HF_REQUIRE(is_root(), "needs root: creates a network namespace and switches users");
+  HF_REQUIRE(have_command("setpriv"), "setpriv (util-linux) is not installed");
+  Netns ns("hfu");
+  quiet_netns(ns);
+  const std::string ifb = unique_name("hfuifb");
+  ns.exec_ok("ip link add " + ifb + " type ifb && ip link set " + ifb + " up");
+  Stack stack(in_netns(ns.name()));
+  stack.start_sampler();
+  stack.start_exporter();
+  ASSERT_TRUE(stack.wait_fresh()) << stack.sampler().log() << stack.exporter().log();
+
+  const passwd* nobody = getpwnam("nobody");
+  const group* hf = getgrnam("hostflow");
+  ASSERT_TRUE(nobody && hf);
+  const pid_t pid = stack.exporter().pid();
+  // The process serving is the exporter itself (setpriv exec'd it), with nobody's ids only.
+  std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+  std::string name;
+  std::getline(comm, name);
+  EXPECT_EQ(name, std::string("hostflow-export"));  // comm is cut at 15 characters
+  const std::string uid = std::to_string(nobody->pw_uid), gid = std::to_string(hf->gr_gid);
+  EXPECT_EQ(status_field(pid, "Uid"), std::vector<std::string>(4, uid));
+  EXPECT_EQ(status_field(pid, "Gid"), std::vector<std::string>(4, gid));
+  EXPECT_TRUE(status_field(pid, "Groups").empty());
+  EXPECT_EQ(status_field(pid, "CapEff"), std::vector<std::string>{"0000000000000000"});
+  EXPECT_EQ(status_field(pid, "CapPrm"), std::vector<std::string>{"0000000000000000"});
+
+  const Exposition e = stack.scrape();
+  EXPECT_EQ(e.get("hostflow_sampler_up"), 1);
+  EXPECT_EQ(exported_links(e).size(), 2u);  // lo and the ifb
+  EXPECT_TRUE(exported_links(e).count(ifb));
+  EXPECT_EQ(http_get(stack.url("/-/ready")).status, 200);
+  EXPECT_EQ(http_get(stack.url("/-/healthy")).status, 200);
+  const HttpResult landing = http_get(stack.url("/"));
+  EXPECT_EQ(landing.status, 200);
+  EXPECT_NE(landing.body.find("/metrics"), std::string::npos);
+}
+
+TEST(ExporterUser, RefusesRootWithoutAllowRoot) {
+  HF_REQUIRE(is_root(), "needs root: checks what the exporter does when started as root");
+  TempDir d;
+  const int port = free_port();
+  const RunResult r = run({HOSTFLOW_EXPORTER_BIN, "--segment", d.path() + "/segment",
+                           "--web.listen-address", "127.0.0.1:" + std::to_string(port)},
+                          std::chrono::seconds(10));
+  EXPECT_NE(r.exit_code, 0) << "exited " << r.exit_code;
+  EXPECT_NE(r.exit_code, -1) << "killed or timed out instead of exiting:" << r.err;
+  EXPECT_NE((r.out + r.err).find("refusing to run as root"), std::string::npos) << r.out << r.err;
+  // It refused before binding: the port is still free.
+  EXPECT_EQ(http_get("http://127.0.0.1:" + std::to_string(port) + "/-/healthy", {},
+                     std::chrono::milliseconds(500))
+                .status,
+            0);
+
+  // Control: the same command line with --allow-root does start (so the refusal is about root).
+  Process p({HOSTFLOW_EXPORTER_BIN, "--segment", d.path() + "/segment", "--web.listen-address",
+             "127.0.0.1:" + std::to_string(port), "--allow-root"},
+            d.path() + "/exporter.log");
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return http_get("http://127.0.0.1:" + std::to_string(port) + "/-/healthy").status == 200;
+      },
+      std::chrono::seconds(10)))
+      << p.log();
+}
+
+}  // namespace
+}  // namespace hostflow::test
