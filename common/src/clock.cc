@@ -66,14 +66,20 @@ std::optional<std::chrono::nanoseconds> parse_duration(std::string_view s) {
     while (j < s.size() && std::isalpha(static_cast<unsigned char>(s[j]))) j++;
     const std::string_view unit = s.substr(i, j - i);
     i = j;
-    using namespace std::chrono;
-    const auto n = static_cast<std::int64_t>(v);
-    if (unit == "ms") total += milliseconds(n);
-    else if (unit == "s") total += seconds(n);
-    else if (unit == "m") total += minutes(n);
-    else if (unit == "h") total += hours(n);
-    else if (unit == "d") total += hours(24 * n);
+    std::int64_t unit_ns;
+    if (unit == "ms") unit_ns = 1'000'000;
+    else if (unit == "s") unit_ns = 1'000'000'000;
+    else if (unit == "m") unit_ns = 60'000'000'000;
+    else if (unit == "h") unit_ns = 3'600'000'000'000;
+    else if (unit == "d") unit_ns = 86'400'000'000'000;
     else return std::nullopt;
+    // Past int64 nanoseconds (~292 years) there is no right answer: refuse rather than overflow.
+    std::int64_t part, sum;
+    if (__builtin_mul_overflow(static_cast<std::int64_t>(v), unit_ns, &part) ||
+        __builtin_add_overflow(total.count(), part, &sum)) {
+      return std::nullopt;
+    }
+    total = std::chrono::nanoseconds(sum);
   }
   return total;
 }
