@@ -1,0 +1,243 @@
+// common/: label sanitising and UTF-8 validation, durations, log line formatting.
+#include <chrono>
+#include <random>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "hostflow/common/clock.h"
+#include "hostflow/common/log.h"
+#include "hostflow/common/sanitize.h"
+
+namespace {
+
+using hostflow::parse_duration;
+using hostflow::sanitize_label;
+using hostflow::valid_utf8;
+using namespace std::chrono_literals;
+
+const std::string R = "\xEF\xBF\xBD";  // U+FFFD
+
+// RFC 3629's ABNF, byte range by byte range: a second, independent opinion on well-formedness.
+bool rfc3629(const std::string& s) {
+  auto in = [](unsigned char c, int lo, int hi) { return c >= lo && c <= hi; };
+  for (std::size_t i = 0; i < s.size();) {
+    const auto b = [&](std::size_t k) -> int {
+      return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : -1;
+    };
+    const int c = b(0);
+    auto tail = [&](std::size_t k) { return b(k) >= 0x80 && b(k) <= 0xBF; };
+    if (c <= 0x7F) {
+      i += 1;
+    } else if (in(c, 0xC2, 0xDF) && tail(1)) {
+      i += 2;
+    } else if (c == 0xE0 && b(1) >= 0xA0 && b(1) <= 0xBF && tail(2)) {
+      i += 3;
+    } else if ((in(c, 0xE1, 0xEC) || in(c, 0xEE, 0xEF)) && tail(1) && tail(2)) {
+      i += 3;
+    } else if (c == 0xED && b(1) >= 0x80 && b(1) <= 0x9F && tail(2)) {
+      i += 3;
+    } else if (c == 0xF0 && b(1) >= 0x90 && b(1) <= 0xBF && tail(2) && tail(3)) {
+      i += 4;
+    } else if (in(c, 0xF1, 0xF3) && tail(1) && tail(2) && tail(3)) {
+      i += 4;
+    } else if (c == 0xF4 && b(1) >= 0x80 && b(1) <= 0x8F && tail(2) && tail(3)) {
+      i += 4;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+TEST(ValidUtf8, KnownGoodAndBad) {
+  for (const char* good : {"", "eth0", "caf\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80",
+                           "\xEF\xBF\xBF", "\xF4\x8F\xBF\xBF", "\xED\x9F\xBF", "\xEE\x80\x80"}) {
+    EXPECT_TRUE(valid_utf8(good)) << good;
+  }
+  for (const char* bad :
+       {"\x80", "\xBF", "\xC0\x80", "\xC1\xBF", "\xE0\x80\x80", "\xE0\x9F\xBF", "\xF0\x80\x80\x80",
+        "\xF0\x8F\xBF\xBF", "\xED\xA0\x80", "\xED\xBF\xBF", "\xF4\x90\x80\x80", "\xF5\x80\x80\x80",
+        "\xFF", "\xFE", "\xC3", "\xE2\x82", "\xF0\x9F\x98", "a\xC3(b"}) {
+    EXPECT_FALSE(valid_utf8(bad)) << ::testing::PrintToString(std::string(bad));
+  }
+}
+
+TEST(ValidUtf8, AgreesWithRfc3629OnAllShortStrings) {
+  std::string s;
+  for (int a = 0; a < 256; a++) {
+    s.assign(1, static_cast<char>(a));
+    ASSERT_EQ(valid_utf8(s), rfc3629(s)) << a;
+    for (int b = 0; b < 256; b++) {
+      s.assign({static_cast<char>(a), static_cast<char>(b)});
+      ASSERT_EQ(valid_utf8(s), rfc3629(s)) << a << " " << b;
+    }
+  }
+  // Every 3-byte string whose lead byte starts a multi-byte sequence.
+  for (int a = 0xC0; a < 256; a++) {
+    for (int b = 0x70; b < 0xD0; b++) {
+      for (int c = 0x70; c < 0xD0; c++) {
+        s.assign({static_cast<char>(a), static_cast<char>(b), static_cast<char>(c)});
+        ASSERT_EQ(valid_utf8(s), rfc3629(s)) << a << " " << b << " " << c;
+      }
+    }
+  }
+  // Random 4..8-byte strings from an alphabet that makes multi-byte sequences likely.
+  const unsigned char alphabet[] = {0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0,
+                                    0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF};
+  std::mt19937 rng(42);
+  for (int i = 0; i < 200000; i++) {
+    s.clear();
+    const int n = 4 + static_cast<int>(rng() % 5);
+    for (int k = 0; k < n; k++) s += static_cast<char>(alphabet[rng() % sizeof alphabet]);
+    ASSERT_EQ(valid_utf8(s), rfc3629(s)) << ::testing::PrintToString(s);
+  }
+}
+
+TEST(SanitizeLabel, ReplacesWhatIsNotValidText) {
+  EXPECT_EQ(sanitize_label("eth0"), "eth0");
+  EXPECT_EQ(sanitize_label(""), "");
+  EXPECT_EQ(sanitize_label("caf\xC3\xA9"), "caf\xC3\xA9");
+  EXPECT_EQ(sanitize_label("\xF0\x9F\x98\x80"), "\xF0\x9F\x98\x80");
+  EXPECT_EQ(sanitize_label("a\xFF"
+                           "b"),
+            "a" + R + "b");
+  EXPECT_EQ(sanitize_label("a\x01"
+                           "b\x1F\x7F"),
+            "a" + R + "b" + R + R);
+  EXPECT_EQ(sanitize_label(std::string("a\0b", 3)), "a" + R + "b");
+  EXPECT_EQ(sanitize_label("x\ny\tz"), "x" + R + "y" + R + "z");
+  // Each byte of an invalid sequence is one replacement.
+  EXPECT_EQ(sanitize_label("\xC0\xAF"), R + R);                       // overlong '/'
+  EXPECT_EQ(sanitize_label("\xE0\x80\xAF"), R + R + R);               // overlong, 3 bytes
+  EXPECT_EQ(sanitize_label("\xED\xA0\x80"), R + R + R);               // surrogate U+D800
+  EXPECT_EQ(sanitize_label("\xF4\x90\x80\x80"), R + R + R + R);       // > U+10FFFF
+  EXPECT_EQ(sanitize_label("ok\xE2\x82"), "ok" + R + R);              // cut sequence
+  EXPECT_EQ(sanitize_label("\xE2\x82\xAC\x80"), "\xE2\x82\xAC" + R);  // stray continuation
+}
+
+TEST(SanitizeLabel, CapsOnACharacterBoundary) {
+  EXPECT_EQ(sanitize_label("abcdef", 4), "abcd");
+  EXPECT_EQ(sanitize_label("abc\xE2\x82\xAC", 5), "abc");  // the euro sign would end at 6
+  EXPECT_EQ(sanitize_label("abc\xE2\x82\xAC", 6), "abc\xE2\x82\xAC");
+  EXPECT_EQ(sanitize_label("ab\xFF", 4), "ab");  // U+FFFD needs 3 bytes
+  EXPECT_EQ(sanitize_label("ab\xFF", 5), "ab" + R);
+  EXPECT_EQ(sanitize_label("\xF0\x9F\x98\x80\xF0\x9F\x98\x80", 7), "\xF0\x9F\x98\x80");
+  EXPECT_EQ(sanitize_label("abc", 0), "");
+  EXPECT_EQ(sanitize_label(std::string(1000, 'x')).size(), hostflow::kDefaultLabelCap);
+}
+
+TEST(SanitizeLabel, RandomInputsStayValidAndCapped) {
+  std::mt19937 rng(1234);
+  for (int i = 0; i < 20000; i++) {
+    std::string in(rng() % 64, '\0');
+    for (char& c : in) c = static_cast<char>(rng());
+    const std::size_t cap = rng() % 70;
+    const std::string out = sanitize_label(in, cap);
+    ASSERT_LE(out.size(), cap);
+    ASSERT_TRUE(rfc3629(out)) << ::testing::PrintToString(in);
+    for (unsigned char c : out) ASSERT_FALSE(c < 0x20 || c == 0x7F);
+    // Capping only ever cuts: the capped result is a prefix of the uncapped one.
+    const std::string full = sanitize_label(in, 1000);
+    ASSERT_EQ(full.compare(0, out.size(), out), 0);
+    // And it cuts as late as it can: the next character would not have fitted.
+    if (out.size() < full.size()) {
+      std::size_t next = 1;
+      while (out.size() + next < full.size() &&
+             (static_cast<unsigned char>(full[out.size() + next]) & 0xC0) == 0x80) {
+        next++;
+      }
+      ASSERT_GT(out.size() + next, cap);
+    }
+    // Valid text without controls passes through unchanged.
+    if (rfc3629(in) &&
+        in.find_first_of(std::string("\x7F\0", 2) +
+                         "\x01\x02\x03\x04\x05\x06"
+                         "\x07\x08\x09\x0A\x0B\x0C\x0D\x0E\x0F\x10\x11\x12\x13"
+                         "\x14\x15\x16\x17\x18\x19\x1A\x1B\x1C\x1D\x1E\x1F") == std::string::npos) {
+      ASSERT_EQ(full, in);
+    }
+  }
+}
+
+TEST(ParseDuration, Valid) {
+  EXPECT_EQ(parse_duration("250ms"), std::chrono::nanoseconds(250ms));
+  EXPECT_EQ(parse_duration("5s"), std::chrono::nanoseconds(5s));
+  EXPECT_EQ(parse_duration("0s"), std::chrono::nanoseconds(0));
+  EXPECT_EQ(parse_duration("1m"), std::chrono::nanoseconds(60s));
+  EXPECT_EQ(parse_duration("1h30m"), std::chrono::nanoseconds(5400s));
+  EXPECT_EQ(parse_duration("2d"), std::chrono::nanoseconds(48h));
+  EXPECT_EQ(parse_duration("1m1s500ms"), std::chrono::nanoseconds(61500ms));
+  EXPECT_EQ(parse_duration("100000s"), std::chrono::nanoseconds(100000s));
+  // The largest whole number of days in int64 nanoseconds: 106751 d = 9.2233e18 ns.
+  EXPECT_EQ(parse_duration("106751d"), std::chrono::nanoseconds(std::chrono::hours(24 * 106751)));
+}
+
+TEST(ParseDuration, Invalid) {
+  for (const char* bad : {"", "5", "s", "ms", "5x", "5 s", " 5s", "5s ", "-5s", "+5s", "1.5s", "5S",
+                          "5sec", "1h30", "h1", "5s5", "\xFF"}) {
+    EXPECT_FALSE(parse_duration(bad).has_value()) << bad;
+  }
+}
+
+TEST(ParseDuration, OverflowIsRefusedNotWrapped) {
+  // Beyond int64 nanoseconds (~292 years) there is no right answer: refuse, never wrap.
+  for (const char* big : {"106752d", "10000000000s", "10000000000d", "9999999999h", "3000000000m",
+                          "106751d106751d", "9223372037s", "99999999999999999999s"}) {
+    const auto d = parse_duration(big);
+    EXPECT_FALSE(d.has_value()) << big << " gave " << (d ? d->count() : 0);
+  }
+}
+
+TEST(LogFormat, LogfmtQuotesWhatNeedsIt) {
+  using hostflow::log::Format;
+  using hostflow::log::Level;
+  EXPECT_EQ(hostflow::log::format_line(Format::kLogfmt, Level::kWarn, "2024-01-01T00:00:00.000Z",
+                                       "segment published", {{"generation", "3"}}),
+            "ts=2024-01-01T00:00:00.000Z level=warn msg=\"segment published\" generation=3\n");
+  EXPECT_EQ(hostflow::log::format_line(Format::kLogfmt, Level::kError, "T", "m",
+                                       {{"q", "say \"hi\""},
+                                        {"nl", "a\nb"},
+                                        {"tab", "a\tb"},
+                                        {"eq", "a=b"},
+                                        {"empty", ""},
+                                        {"bs", "a\\b c"},
+                                        {"ctl", std::string("a\x01", 2)}}),
+            "ts=T level=error msg=m q=\"say \\\"hi\\\"\" nl=\"a\\nb\" tab=\"a\\tb\" eq=\"a=b\" "
+            "empty=\"\" bs=\"a\\\\b c\" ctl=\"a\\x01\"\n");
+  EXPECT_EQ(hostflow::log::format_line(Format::kLogfmt, Level::kDebug, "T", "x", {}),
+            "ts=T level=debug msg=x\n");
+}
+
+TEST(LogFormat, JsonIsParseableAndRoundTrips) {
+  using hostflow::log::Format;
+  using hostflow::log::Level;
+  const std::string nasty = std::string("q\"b\\s/n\nr\rt\tc\x01\x1f-\x7f") + "caf\xC3\xA9";
+  const std::string line = hostflow::log::format_line(Format::kJson, Level::kInfo, "T", nasty,
+                                                      {{"k", nasty}, {"n", "1"}});
+  ASSERT_FALSE(line.empty());
+  EXPECT_EQ(line.back(), '\n');
+  EXPECT_EQ(line.find('\n'), line.size() - 1) << "one event, one line";
+  const auto j = nlohmann::json::parse(line);
+  EXPECT_EQ(j.at("ts"), "T");
+  EXPECT_EQ(j.at("level"), "info");
+  EXPECT_EQ(j.at("msg"), nasty);
+  EXPECT_EQ(j.at("k"), nasty);
+  EXPECT_EQ(j.at("n"), "1");
+}
+
+TEST(LogFormat, LevelAndFormatNames) {
+  EXPECT_TRUE(hostflow::log::set_level("debug"));
+  EXPECT_EQ(hostflow::log::level(), hostflow::log::Level::kDebug);
+  EXPECT_TRUE(hostflow::log::set_level("error"));
+  EXPECT_EQ(hostflow::log::level(), hostflow::log::Level::kError);
+  EXPECT_FALSE(hostflow::log::set_level("verbose"));
+  EXPECT_EQ(hostflow::log::level(), hostflow::log::Level::kError);
+  EXPECT_TRUE(hostflow::log::set_level("info"));
+  EXPECT_TRUE(hostflow::log::set_format("json"));
+  EXPECT_TRUE(hostflow::log::set_format("logfmt"));
+  EXPECT_FALSE(hostflow::log::set_format("xml"));
+}
+
+}  // namespace
