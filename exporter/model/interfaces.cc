@@ -66,6 +66,10 @@ std::string_view section_name(std::uint32_t t) {
     case shm::SectionType::kArena: return "arena";
     case shm::SectionType::kSources: return "sources";
     case shm::SectionType::kLinks: return "links";
+    case shm::SectionType::kProcs: return "procs";
+    case shm::SectionType::kTaps: return "taps";
+    case shm::SectionType::kDomains: return "domains";
+    case shm::SectionType::kDomainParams: return "domain_params";
   }
   return "unknown";
 }
@@ -152,7 +156,9 @@ Model build_model(const shm::Snapshot& snap) {
     st.items = s.items;
     m.sources.push_back(std::move(st));
   }
-  for (auto t : {shm::SectionType::kLinks, shm::SectionType::kSources, shm::SectionType::kArena}) {
+  for (auto t : {shm::SectionType::kLinks, shm::SectionType::kProcs, shm::SectionType::kTaps,
+                 shm::SectionType::kDomains, shm::SectionType::kDomainParams,
+                 shm::SectionType::kSources, shm::SectionType::kArena}) {
     if (const auto* e = snap.section(t)) {
       m.drops.push_back({std::string(section_name(e->type)), e->dropped});
     }

@@ -4,10 +4,14 @@
 #include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <optional>
 #include <cstring>
 #include <vector>
 
@@ -185,6 +189,12 @@ class LinksSource final : public Source {
       r.kind = out.add_string(s.kind, 32);
       r.slave_kind = out.add_string(s.slave_kind, 32);
       if (s.kind.empty() && has_device(s.name)) r.present |= shm::kLinkHasDevice;
+      if (s.kind == "macvtap") {
+        if (auto dev = macvtap_dev(s.name, r.ifindex)) {
+          r.tap_dev = *dev;
+          r.present |= shm::kLinkHasTapDev;
+        }
+      }
       if (out.add(r)) n++;
     }
     return n;
@@ -201,6 +211,25 @@ class LinksSource final : public Source {
     const std::string p = sysfs_ + "/class/net/" + ifname + "/device";
     struct stat st {};
     return ::stat(p.c_str(), &st) == 0;
+  }
+
+  // The character device of a macvtap: sysfs class/net/<name>/macvtap/tap<ifindex>/dev holds
+  // "major:minor". QEMU holds an fd on /dev/tapN; its st_rdev is matched against this.
+  std::optional<std::uint64_t> macvtap_dev(const std::string& ifname, int ifindex) const {
+    if (ifname.empty() || ifname.find('/') != std::string::npos || ifname == "." || ifname == "..")
+      return std::nullopt;
+    const std::string p =
+        sysfs_ + "/class/net/" + ifname + "/macvtap/tap" + std::to_string(ifindex) + "/dev";
+    char buf[32];
+    const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) return std::nullopt;
+    buf[n] = 0;
+    unsigned maj = 0, min = 0;
+    if (std::sscanf(buf, "%u:%u", &maj, &min) != 2) return std::nullopt;
+    return static_cast<std::uint64_t>(makedev(maj, min));
   }
 
   Result<void> dump(bool* interrupted) {

@@ -23,7 +23,7 @@ namespace hostflow::shm {
 // when only adding section types or appending fields to records (record_size grows).
 inline constexpr std::uint64_t kMagic = 0x31574c4654534f48ull;  // "HOSTFLW1" little-endian
 inline constexpr std::uint16_t kSchemaMajor = 1;
-inline constexpr std::uint16_t kSchemaMinor = 0;
+inline constexpr std::uint16_t kSchemaMinor = 1;  // 1: procs, taps, domains; LinkRecord.tap_dev
 
 inline constexpr std::uint32_t kSlotCount = 2;
 inline constexpr std::uint64_t kHeaderSize = 4096;
@@ -89,6 +89,10 @@ enum class SectionType : std::uint32_t {
   kArena = 1,    // bytes; StrRef targets
   kSources = 2,  // SourceStatusRecord
   kLinks = 3,    // LinkRecord
+  kProcs = 4,    // ProcRecord
+  kTaps = 5,     // TapRecord
+  kDomains = 6,  // DomainRecord
+  kDomainParams = 7,  // DomainParamRecord (typed stats of the domains, in domain order)
 };
 
 enum SectionFlags : std::uint16_t {
@@ -168,6 +172,7 @@ enum LinkPresent : std::uint32_t {
   kLinkHasLinkNetnsid = 1u << 3, // IFLA_LINK_NETNSID
   kLinkHasDevice = 1u << 4,      // <sysfs>/class/net/<name>/device exists (a physical NIC)
   kLinkHasCarrier = 1u << 5,     // IFLA_CARRIER present; carrier value in `carrier`
+  kLinkHasTapDev = 1u << 6,      // a macvtap whose character device number is in `tap_dev`
 };
 
 struct LinkRecord {
@@ -189,9 +194,10 @@ struct LinkRecord {
   std::uint8_t carrier;         // 96
   std::uint8_t reserved[7];     // 97
   LinkStats stats;              // 104 IFLA_STATS64
+  std::uint64_t tap_dev;        // 296 macvtap: dev_t of /dev/tapN (sysfs macvtap/tapN/dev)
 };
 static_assert(std::is_trivially_copyable_v<LinkRecord>);
-static_assert(sizeof(LinkRecord) == 296);
+static_assert(sizeof(LinkRecord) == 304);
 static_assert(offsetof(LinkRecord, ifindex) == 8);
 static_assert(offsetof(LinkRecord, link_netnsid) == 20);
 static_assert(offsetof(LinkRecord, operstate) == 34);
@@ -202,6 +208,96 @@ static_assert(offsetof(LinkRecord, kind) == 80);
 static_assert(offsetof(LinkRecord, slave_kind) == 88);
 static_assert(offsetof(LinkRecord, carrier) == 96);
 static_assert(offsetof(LinkRecord, stats) == 104);
+static_assert(offsetof(LinkRecord, tap_dev) == 296);
+
+// ---- section kProcs (one pass over /proc) --------------------------------------------------------
+
+enum ProcFlags : std::uint32_t {
+  kProcQemu = 1u << 0,              // comm looks like QEMU; cmdline copied
+  kProcCmdlineTruncated = 1u << 1,  // cmdline longer than the cap
+  kProcNetnsUnknown = 1u << 2,      // ns/net could not be read (netns_inode is 0)
+  kProcHasCgroup = 1u << 3,         // cgroup copied (process outside the sampler's netns, or QEMU)
+};
+
+struct ProcRecord {
+  std::int32_t pid;            // 0
+  std::uint32_t uid;           // 4   owner of /proc/<pid>
+  std::uint64_t netns_inode;   // 8   inode of /proc/<pid>/ns/net
+  StrRef comm;                 // 16  /proc/<pid>/comm, raw
+  StrRef cgroup;               // 24  /proc/<pid>/cgroup, raw bytes (parsed by the exporter)
+  StrRef cmdline;              // 32  /proc/<pid>/cmdline, NUL-separated raw bytes (QEMU only)
+  std::uint32_t flags;         // 40  ProcFlags
+  std::uint32_t reserved;      // 44
+};
+static_assert(std::is_trivially_copyable_v<ProcRecord>);
+static_assert(sizeof(ProcRecord) == 48);
+static_assert(offsetof(ProcRecord, netns_inode) == 8);
+static_assert(offsetof(ProcRecord, comm) == 16);
+static_assert(offsetof(ProcRecord, cmdline) == 32);
+static_assert(offsetof(ProcRecord, flags) == 40);
+
+// ---- section kTaps (tap fds held by QEMU-like processes) -----------------------------------------
+
+enum class TapType : std::uint8_t {
+  kTun = 1,      // an fd on /dev/net/tun; `ifname` from fdinfo "iff:"
+  kMacvtap = 2,  // an fd on /dev/tapN; `rdev` is its device number
+};
+
+struct TapRecord {
+  std::int32_t pid;            // 0
+  std::int32_t fd;             // 4
+  std::uint8_t type;           // 8   TapType
+  std::uint8_t reserved[7];    // 9
+  std::uint64_t rdev;          // 16  macvtap device number (0 for tun)
+  std::uint64_t netns_inode;   // 24  the process's netns
+  StrRef ifname;               // 32  tun: the interface name from fdinfo
+};
+static_assert(std::is_trivially_copyable_v<TapRecord>);
+static_assert(sizeof(TapRecord) == 40);
+static_assert(offsetof(TapRecord, type) == 8);
+static_assert(offsetof(TapRecord, rdev) == 16);
+static_assert(offsetof(TapRecord, netns_inode) == 24);
+static_assert(offsetof(TapRecord, ifname) == 32);
+
+// ---- sections kDomains + kDomainParams (libvirt, read-only connection) ---------------------------
+
+enum DomainFlags : std::uint32_t {
+  kDomainXmlTruncated = 1u << 0,  // the domain XML was larger than the blob cap (not published)
+  kDomainXmlMissing = 1u << 1,    // no XML could be fetched yet
+};
+
+struct DomainRecord {
+  StrRef name;                  // 0   virDomainGetName
+  StrRef uuid;                  // 8   virDomainGetUUIDString
+  std::int32_t id;              // 16  virDomainGetID (-1 when inactive)
+  std::uint32_t flags;          // 20  DomainFlags
+  StrRef xml;                   // 24  virDomainGetXMLDesc, raw (parsed only by the exporter)
+  std::uint32_t param_begin;    // 32  first DomainParamRecord of this domain
+  std::uint32_t param_count;    // 36
+};
+static_assert(std::is_trivially_copyable_v<DomainRecord>);
+static_assert(sizeof(DomainRecord) == 40);
+static_assert(offsetof(DomainRecord, id) == 16);
+static_assert(offsetof(DomainRecord, xml) == 24);
+static_assert(offsetof(DomainRecord, param_begin) == 32);
+
+// One virTypedParameter of virConnectGetAllDomainStats, copied as is ("net.0.rx.bytes", ...).
+enum class ParamType : std::uint32_t {  // the values of virTypedParameterType
+  kInt = 1, kUint = 2, kLLong = 3, kULLong = 4, kDouble = 5, kBoolean = 6, kString = 7,
+};
+
+struct DomainParamRecord {
+  StrRef key;             // 0
+  std::uint32_t type;     // 8   ParamType
+  std::uint32_t reserved; // 12
+  std::uint64_t bits;     // 16  integer value (sign-extended for kInt/kLLong), or a double's bits
+  StrRef str;             // 24  kString value
+};
+static_assert(std::is_trivially_copyable_v<DomainParamRecord>);
+static_assert(sizeof(DomainParamRecord) == 32);
+static_assert(offsetof(DomainParamRecord, type) == 8);
+static_assert(offsetof(DomainParamRecord, bits) == 16);
+static_assert(offsetof(DomainParamRecord, str) == 24);
 
 // The record type and current version of each known section, for the builder and the validator.
 template <class T>
@@ -216,6 +312,26 @@ struct SectionTraits<LinkRecord> {
   static constexpr SectionType type = SectionType::kLinks;
   static constexpr std::uint16_t version = 1;
 };
+template <>
+struct SectionTraits<ProcRecord> {
+  static constexpr SectionType type = SectionType::kProcs;
+  static constexpr std::uint16_t version = 1;
+};
+template <>
+struct SectionTraits<TapRecord> {
+  static constexpr SectionType type = SectionType::kTaps;
+  static constexpr std::uint16_t version = 1;
+};
+template <>
+struct SectionTraits<DomainRecord> {
+  static constexpr SectionType type = SectionType::kDomains;
+  static constexpr std::uint16_t version = 1;
+};
+template <>
+struct SectionTraits<DomainParamRecord> {
+  static constexpr SectionType type = SectionType::kDomainParams;
+  static constexpr std::uint16_t version = 1;
+};
 
 // Smallest record size a reader accepts for a known section (later minors may append fields).
 constexpr std::uint32_t min_record_size(SectionType t) {
@@ -223,6 +339,10 @@ constexpr std::uint32_t min_record_size(SectionType t) {
     case SectionType::kArena: return 1;
     case SectionType::kSources: return sizeof(SourceStatusRecord);
     case SectionType::kLinks: return sizeof(LinkRecord);
+    case SectionType::kProcs: return sizeof(ProcRecord);
+    case SectionType::kTaps: return sizeof(TapRecord);
+    case SectionType::kDomains: return sizeof(DomainRecord);
+    case SectionType::kDomainParams: return sizeof(DomainParamRecord);
   }
   return 1;  // unknown (newer minor): skipped by readers, still bounds-checked
 }

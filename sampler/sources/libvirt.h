@@ -1,0 +1,31 @@
+// libvirt: domains and their stats over a read-only libvirt connection (--libvirt.uri; any URI
+// or socket path works, e.g. qemu+unix:///system?socket=/run/truenas_libvirt/libvirt-sock).
+// One bulk virConnectGetAllDomainStats call per cycle (with NOWAIT, so a domain stuck in a job
+// such as a migration does not block it), run on a worker thread with a time budget: a hung
+// libvirtd makes the source "failed" for that cycle instead of stalling the sampler. Domain XML is
+// fetched when a domain is new, restarted, or its copy is older than --libvirt.xml-refresh, and
+// published as a bounded raw blob (parsed only by the exporter). libvirt down -> absent or
+// failed; it reconnects by itself. Runs in hostflow-sampler.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "source.h"
+
+namespace hostflow::sampler {
+
+struct LibvirtOptions {
+  std::string uri = "qemu:///system";
+  std::chrono::milliseconds budget{2000};      // longest a cycle waits for libvirt
+  std::chrono::milliseconds xml_refresh{60'000};  // re-fetch a domain's XML this often
+  std::size_t max_xml_bytes = 256 * 1024;
+  std::size_t max_params_per_domain = 4096;
+  std::size_t max_domains = 4096;
+};
+
+std::unique_ptr<Source> make_libvirt_source(LibvirtOptions opts);
+
+}  // namespace hostflow::sampler
