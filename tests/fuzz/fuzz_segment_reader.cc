@@ -1,0 +1,51 @@
+// Fuzz target: arbitrary bytes as a mapped segment file, through everything the exporter does
+// with one: check_file_header, copy_latest, Snapshot::parse, every record and string, build_model.
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "hostflow/shm/snapshot.h"
+#include "model/interfaces.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace hostflow::shm;
+  // A mapping is page-aligned; the seqlock's 8-byte atomic loads rely on that.
+  std::vector<std::uint64_t> file((size + 7) / 8);
+  if (size) std::memcpy(file.data(), data, size);
+  const auto* base = reinterpret_cast<const std::byte*>(file.data());
+
+  FileHeader h;
+  std::string err;
+  const bool header_ok = check_file_header(base, size, &h, &err);
+  if (!header_ok && err.empty()) __builtin_trap();
+  (void)latest_generation(base, size);
+
+  CopiedSlot copy;
+  err.clear();
+  const CopyStatus st = copy_latest(base, size, &copy, &err, 4);
+  if (st != CopyStatus::kOk) {
+    if (st == CopyStatus::kBadHeader && err.empty()) __builtin_trap();
+    return 0;
+  }
+  auto snap = Snapshot::parse(std::move(copy), &err);
+  if (!snap) {
+    if (err.empty()) __builtin_trap();
+    return 0;
+  }
+  std::size_t sink = 0;
+  for (const auto& r : snap->records<LinkRecord>()) {
+    for (StrRef ref : {r.name, r.kind, r.slave_kind}) {
+      if (auto s = snap->str(ref)) {
+        for (char c : *s) sink += static_cast<unsigned char>(c);
+      }
+    }
+  }
+  for (const auto& s : snap->records<SourceStatusRecord>()) {
+    if (auto v = snap->str(s.last_error)) sink += v->size();
+  }
+  const auto m = hostflow::exporter::build_model(*snap);
+  if (m.interfaces.size() + m.duplicate_links != snap->count<LinkRecord>()) __builtin_trap();
+  for (const auto& i : m.interfaces) sink += i.name.size() + i.master.size();
+  return sink == 0x7fffffff ? 1 : 0;
+}

@@ -1,0 +1,109 @@
+// make_segment_seeds DIR: writes seed segment files for fuzz_segment_reader, made with the real
+// builder and publish(): a valid two-slot segment with links (masters, a duplicate, odd names)
+// and sources, one formatted but never published, and one with only the empty arena.
+// Regenerate with: build/tests/fuzz/make_segment_seeds tests/fuzz/corpus/segment_reader
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "hostflow/shm/builder.h"
+#include "hostflow/shm/seqlock.h"
+
+using namespace hostflow::shm;
+
+namespace {
+
+std::vector<std::uint64_t> fresh() {
+  std::vector<std::uint64_t> f(file_size_for(kMinSlotSize) / 8, 0);
+  SegmentMeta meta;
+  meta.writer_pid = 1234;
+  meta.interval_ns = 5'000'000'000ull;
+  format_segment({reinterpret_cast<std::byte*>(f.data()), f.size() * 8}, kMinSlotSize, meta);
+  return f;
+}
+
+bool publish_into(std::vector<std::uint64_t>& f, SnapshotBuilder& b, std::uint64_t g) {
+  PublishInfo info;
+  info.generation = g;
+  info.cycle = g;
+  const auto payload = b.encode();
+  info.section_count = b.section_count();
+  return publish({reinterpret_cast<std::byte*>(f.data()), f.size() * 8}, info, payload);
+}
+
+bool write(const std::string& path, const std::vector<std::uint64_t>& f) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(f.data()), static_cast<std::streamsize>(f.size() * 8));
+  return static_cast<bool>(out);
+}
+
+void add_links(SnapshotBuilder& b, std::uint64_t g) {
+  struct L {
+    int ifindex, master;
+    const char *name, *kind, *slave;
+  };
+  const L links[] = {{1, 0, "lo", "", ""},
+                     {2, 0, "eth0", "", ""},
+                     {3, 0, "vmbr0", "bridge", ""},
+                     {4, 3, "tap100i0", "tun", "bridge"},
+                     {5, 3, "veth101i0", "veth", "bridge"},
+                     {6, 0, "x\xff\x01", "weird", ""},
+                     {5, 0, "dup", "veth", ""}};
+  for (const L& l : links) {
+    LinkRecord r{};
+    r.netns_inode = 4026531840ull;
+    r.ifindex = l.ifindex;
+    r.master_ifindex = l.master;
+    r.present = kLinkHasStats64 | (l.master ? std::uint32_t{kLinkHasMaster} : 0u);
+    r.link_netnsid = -1;
+    r.mtu = 1500;
+    r.operstate = 6;
+    r.addr_len = 6;
+    r.address[0] = 2;
+    r.stats.rx_bytes = g * 1000 + static_cast<std::uint64_t>(l.ifindex);
+    r.name = b.add_string(l.name, 16);
+    r.kind = b.add_string(l.kind, 32);
+    r.slave_kind = b.add_string(l.slave, 32);
+    b.add(r);
+  }
+  SourceStatusRecord s{};
+  s.name = b.add_string("links", 32);
+  s.state = 1;
+  s.runs_total = g;
+  b.add(s);
+  SourceStatusRecord f{};
+  f.name = b.add_string("conntrack", 32);
+  f.last_error = b.add_string("open: Permission denied", 256);
+  f.state = 3;
+  b.add(f);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s DIR\n", argv[0]);
+    return 2;
+  }
+  const std::string dir = argv[1];
+  bool ok = true;
+  {
+    auto f = fresh();
+    for (std::uint64_t g = 1; g <= 2; g++) {
+      SnapshotBuilder b;
+      add_links(b, g);
+      ok &= publish_into(f, b, g);
+    }
+    ok &= write(dir + "/valid-two-slots.seg", f);
+  }
+  ok &= write(dir + "/unpublished.seg", fresh());
+  {
+    auto f = fresh();
+    SnapshotBuilder b;
+    b.touch<LinkRecord>();
+    ok &= publish_into(f, b, 1);
+    ok &= write(dir + "/empty-links.seg", f);
+  }
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,35 @@
+#!/bin/bash
+# Timed libFuzzer runs: builds the fuzz targets with clang (-fsanitize=fuzzer,address,undefined)
+# in their own build directory and runs each for SECONDS (default 30) on a scratch copy of its
+# corpus (the committed corpus is not touched). Fails on the first crash, leak or timeout; the
+# reproducer is left in $BUILD/artifacts/<target>/ (replay it: $BUILD/tests/fuzz/fuzz_<target> FILE).
+#
+#   tests/fuzz/run.sh [SECONDS]        env: HOSTFLOW_FUZZ_BUILD (default build-fuzz), JOBS (2)
+set -euo pipefail
+
+secs=${1:-30}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${HOSTFLOW_FUZZ_BUILD:-$root/build-fuzz}
+targets=(netlink_links segment_reader sanitize_label)
+
+CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DHOSTFLOW_FUZZ=ON \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j "${JOBS:-2}" --target "${targets[@]/#/fuzz_}"
+
+status=0
+for t in "${targets[@]}"; do
+  work=$(mktemp -d "${TMPDIR:-/tmp}/hostflow-fuzz-$t.XXXXXX")
+  cp -r "$root/tests/fuzz/corpus/$t/." "$work/"
+  mkdir -p "$build/artifacts/$t"
+  echo "== fuzz_$t for ${secs}s (corpus: $(ls "$work" | wc -l) seeds)"
+  if ! "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+      -print_final_stats=1 -artifact_prefix="$build/artifacts/$t/" "$work" \
+      >"$build/artifacts/$t/log" 2>&1; then
+    echo "!! fuzz_$t failed; see $build/artifacts/$t/log" >&2
+    grep -E "ERROR|SUMMARY|Test unit written" "$build/artifacts/$t/log" >&2 || true
+    status=1
+  fi
+  grep -E "^stat::number_of_executed_units|^stat::new_units_added" "$build/artifacts/$t/log" || true
+  rm -rf "$work"
+done
+exit $status
