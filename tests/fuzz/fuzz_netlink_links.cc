@@ -2,6 +2,7 @@
 // the way the links source walks a recv() batch.
 #include <libmnl/libmnl.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -11,13 +12,18 @@
 #include "sources/links.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size > (std::size_t{64} << 20)) return 0;  // bounds the copy below (and GCC's warning)
   // A recv() buffer is aligned; give the decoder the same.
   std::vector<std::uint32_t> buf((size + 3) / 4);
-  if (size) std::memcpy(buf.data(), data, size);
+  std::copy_n(data, size, reinterpret_cast<std::uint8_t*>(buf.data()));
   const auto* msg = reinterpret_cast<const nlmsghdr*>(buf.data());
   int left = static_cast<int>(size);
   std::size_t sink = 0;
-  while (mnl_nlmsg_ok(msg, left)) {
+  // mnl_nlmsg_ok compares (int)nlmsg_len, so a length >= 2^31 passes it and mnl_nlmsg_next then
+  // jumps far outside the buffer: check the length unsigned first. (The sampler walks kernel
+  // replies the same way; the kernel never sends such a length, a fuzzer does.)
+  while (left >= static_cast<int>(sizeof(nlmsghdr)) &&
+         msg->nlmsg_len <= static_cast<std::uint32_t>(left) && mnl_nlmsg_ok(msg, left)) {
     hostflow::sampler::DecodedLink d;
     std::string err;
     if (hostflow::sampler::decode_link_message(msg, static_cast<std::size_t>(left), &d, &err)) {

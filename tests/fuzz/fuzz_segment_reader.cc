@@ -1,5 +1,6 @@
 // Fuzz target: arbitrary bytes as a mapped segment file, through everything the exporter does
 // with one: check_file_header, copy_latest, Snapshot::parse, every record and string, build_model.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -9,10 +10,11 @@
 #include "model/interfaces.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size > (std::size_t{64} << 20)) return 0;  // bounds the copy below (and GCC's warning)
   using namespace hostflow::shm;
   // A mapping is page-aligned; the seqlock's 8-byte atomic loads rely on that.
   std::vector<std::uint64_t> file((size + 7) / 8);
-  if (size) std::memcpy(file.data(), data, size);
+  std::copy_n(data, size, reinterpret_cast<std::uint8_t*>(file.data()));
   const auto* base = reinterpret_cast<const std::byte*>(file.data());
 
   FileHeader h;
