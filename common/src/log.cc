@@ -8,6 +8,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "hostflow/common/sanitize.h"
+
 namespace hostflow::log {
 namespace {
 std::atomic<Level> g_level{Level::kInfo};
@@ -65,6 +67,25 @@ void append_json_string(std::string& out, std::string_view v) {
   out += '"';
 }
 
+// JSON text must be UTF-8: values may carry tenant-controlled bytes (interface names), so each
+// byte of an invalid sequence becomes U+FFFD before escaping.
+void append_json_text(std::string& out, std::string_view v) {
+  if (valid_utf8(v)) return append_json_string(out, v);
+  std::string fixed;
+  for (std::size_t i = 0; i < v.size();) {
+    const auto c = static_cast<unsigned char>(v[i]);
+    const std::size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    if (i + n <= v.size() && valid_utf8(v.substr(i, n))) {
+      fixed += v.substr(i, n);
+      i += n;
+    } else {
+      fixed += "\xEF\xBF\xBD";
+      i++;
+    }
+  }
+  append_json_string(out, fixed);
+}
+
 std::string now_rfc3339() {
   using namespace std::chrono;
   const auto now = system_clock::now();
@@ -113,16 +134,16 @@ std::string format_line(Format fmt, Level l, std::string_view ts, std::string_vi
   out.reserve(128);
   if (fmt == Format::kJson) {
     out += "{\"ts\":";
-    append_json_string(out, ts);
+    append_json_text(out, ts);
     out += ",\"level\":";
-    append_json_string(out, level_name(l));
+    append_json_text(out, level_name(l));
     out += ",\"msg\":";
-    append_json_string(out, msg);
+    append_json_text(out, msg);
     for (const auto& [k, v] : fields) {
       out += ',';
-      append_json_string(out, k);
+      append_json_text(out, k);
       out += ':';
-      append_json_string(out, v);
+      append_json_text(out, v);
     }
     out += "}\n";
   } else {
