@@ -227,6 +227,24 @@ TEST(LogFormat, JsonIsParseableAndRoundTrips) {
   EXPECT_EQ(j.at("n"), "1");
 }
 
+TEST(LogFormat, JsonStaysValidWithInvalidUtf8) {
+  // Field values can carry tenant-controlled bytes (interface names, SNIs): the line must still
+  // be JSON, with each invalid byte replaced, and valid multi-byte text kept.
+  using hostflow::log::Format;
+  using hostflow::log::Level;
+  const std::string line = hostflow::log::format_line(Format::kJson, Level::kWarn, "T", "m",
+                                                      {{"ifname",
+                                                        "eth\xff"
+                                                        "0"},
+                                                       {"ok", "caf\xC3\xA9"},
+                                                       {"cut", "x\xE2\x82"}});
+  nlohmann::json j;
+  ASSERT_NO_THROW(j = nlohmann::json::parse(line)) << line;
+  EXPECT_EQ(j.at("ifname"), "eth" + R + "0");
+  EXPECT_EQ(j.at("ok"), "caf\xC3\xA9");
+  EXPECT_EQ(j.at("cut"), "x" + R + R);
+}
+
 TEST(LogFormat, LevelAndFormatNames) {
   EXPECT_TRUE(hostflow::log::set_level("debug"));
   EXPECT_EQ(hostflow::log::level(), hostflow::log::Level::kDebug);
