@@ -1,5 +1,6 @@
 // hostflow-exporter: runs as its own unprivileged user, maps the sampler's segment read-only and
-// serves Prometheus metrics. Order: flags -> refuse root -> bind -> poll thread -> serve.
+// serves Prometheus metrics. Order: flags -> refuse root -> bind -> drop every capability (logged
+// before and after) -> no_new_privs + seccomp -> poll thread -> serve.
 #include <signal.h>
 #include <unistd.h>
 
@@ -10,9 +11,12 @@
 
 #include "hostflow/common/clock.h"
 #include "hostflow/common/log.h"
+#include "hostflow/common/seccomp.h"
 #include "hostflow/common/version.h"
 #include "http/server.h"
 #include "pipeline.h"
+#include "privilege/capabilities.h"
+#include "privilege/seccomp_policy.h"
 
 namespace hf = hostflow;
 namespace he = hostflow::exporter;
@@ -40,7 +44,8 @@ const char* kLandingPage = R"(<!DOCTYPE html>
 std::string landing_page(const std::string& telemetry) {
   std::string page = kLandingPage;
   auto replace_all = [&](const std::string& from, const std::string& to) {
-    for (std::size_t p = page.find(from); p != std::string::npos; p = page.find(from, p + to.size()))
+    for (std::size_t p = page.find(from); p != std::string::npos;
+         p = page.find(from, p + to.size()))
       page.replace(p, from.size(), to);
   };
   replace_all("%TELEMETRY%", telemetry);
@@ -53,7 +58,8 @@ bool accepts_gzip(const std::string& accept_encoding) {
   std::size_t p = accept_encoding.find("gzip");
   if (p == std::string::npos) return false;
   const std::size_t end = accept_encoding.find(',', p);
-  const std::string coding = accept_encoding.substr(p, end == std::string::npos ? std::string::npos : end - p);
+  const std::string coding =
+      accept_encoding.substr(p, end == std::string::npos ? std::string::npos : end - p);
   return coding.find("q=0") == std::string::npos || coding.find("q=0.") != std::string::npos;
 }
 
@@ -67,7 +73,8 @@ int main(int argc, char** argv) {
   std::string log_level = "info", log_format = "logfmt";
   std::string procfs = "/proc";
   std::string poll_s = "250ms", read_timeout_s = "10s";
-  bool allow_root = false, version = false;
+  std::string seccomp_mode = "kill";
+  bool allow_root = false, version = false, no_seccomp = false, print_policy = false;
   app.add_option("--segment", popts.segment, "segment file written by hostflow-sampler")
       ->capture_default_str();
   app.add_option("--segment.poll-interval", poll_s, "how often to look for a new snapshot")
@@ -89,6 +96,14 @@ int main(int argc, char** argv) {
   app.add_option("--log.format", log_format, "logfmt or json")->capture_default_str();
   app.add_flag("--allow-root", allow_root,
                "run even as root (not recommended: the exporter needs no privilege)");
+  app.add_option("--seccomp", seccomp_mode,
+                 "what the seccomp filter does with a syscall outside the allowlist: kill, log "
+                 "(allow, audit line in dmesg) or trap (name it on stderr and exit: debugging)")
+      ->capture_default_str();
+  app.add_flag("--no-seccomp", no_seccomp,
+               "run without the seccomp filter (unsafe; logs a warning at every start)");
+  app.add_flag("--print-seccomp-policy", print_policy,
+               "print the seccomp allowlist and exit (for auditors)");
   app.add_flag("--version", version, "print the version and exit");
   CLI11_PARSE(app, argc, argv);
 
@@ -98,6 +113,13 @@ int main(int argc, char** argv) {
   }
   if (!hf::log::set_level(log_level)) return fail("--log.level: unknown level " + log_level);
   if (!hf::log::set_format(log_format)) return fail("--log.format: unknown format " + log_format);
+  const auto mode = hf::seccomp::parse_mode(seccomp_mode);
+  if (!mode) return fail("--seccomp: want kill, log or trap (got " + seccomp_mode + ")");
+  const hf::seccomp::Policy policy = he::exporter_policy();
+  if (print_policy) {
+    std::fputs(hf::seccomp::format(policy, *mode).c_str(), stdout);
+    return 0;
+  }
   if (::geteuid() == 0 && !allow_root) {
     return fail(
         "refusing to run as root: the exporter needs no privilege. Run it as its own user "
@@ -112,7 +134,8 @@ int main(int argc, char** argv) {
   popts.poll_interval = std::chrono::duration_cast<std::chrono::milliseconds>(*poll);
   const auto rt = hf::parse_duration(read_timeout_s);
   if (!rt || *rt < std::chrono::milliseconds(100))
-    return fail("--web.read-timeout: want a duration of at least 100ms (got " + read_timeout_s + ")");
+    return fail("--web.read-timeout: want a duration of at least 100ms (got " + read_timeout_s +
+                ")");
   hopts.read_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*rt);
   if (hopts.max_connections == 0) return fail("--web.max-connections: must be at least 1");
   auto boot = hf::read_boot_id(procfs);
@@ -169,6 +192,19 @@ int main(int argc, char** argv) {
   sigaddset(&sigs, SIGINT);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
+
+  // The socket is bound: nothing left needs a capability.
+  if (auto r = he::drop_all_capabilities(); !r.ok()) return fail(r.error().message());
+  // no_new_privs + the allowlist, before any other thread exists (TSYNC covers library threads).
+  if (no_seccomp) {
+    hf::log::warn(
+        "seccomp filter DISABLED by --no-seccomp: the exporter runs without its allowlist", {});
+  } else if (auto r = hf::seccomp::install(policy, *mode); !r.ok()) {
+    return fail("seccomp: " + r.error().message());
+  } else {
+    hf::log::info("seccomp", {{"mode", std::string(hf::seccomp::mode_name(*mode))},
+                              {"status", hf::seccomp::self_status_summary()}});
+  }
 
   std::atomic<bool> stop{false};
   pipeline.poll_once();

@@ -1,6 +1,7 @@
 // hostflow-sampler: starts as root, opens everything it will read, publishes snapshots of the
 // host into the shared-memory segment every --interval. Reads top to bottom in the order things
-// happen: flags -> sources opened -> segment created -> loop.
+// happen: flags -> sources opened -> segment created -> capabilities dropped (logged before and
+// after) -> no_new_privs + seccomp -> loop. --check does everything up to the loop.
 #include <grp.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -16,7 +17,10 @@
 #include "collector.h"
 #include "hostflow/common/clock.h"
 #include "hostflow/common/log.h"
+#include "hostflow/common/seccomp.h"
 #include "hostflow/common/version.h"
+#include "privilege/capabilities.h"
+#include "privilege/seccomp_policy.h"
 #include "publish/segment_file.h"
 #include "sources/registry.h"
 
@@ -26,7 +30,9 @@ namespace hs = hostflow::sampler;
 namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
-void on_signal(int) { g_stop = 1; }
+void on_signal(int) {
+  g_stop = 1;
+}
 
 int fail(const std::string& what) {
   hf::log::error(what);
@@ -35,8 +41,7 @@ int fail(const std::string& what) {
 
 // Sleeps until the absolute monotonic time `ns`; returns early when a stop signal arrived.
 void sleep_until(std::uint64_t ns) {
-  timespec ts{static_cast<time_t>(ns / 1'000'000'000ull),
-              static_cast<long>(ns % 1'000'000'000ull)};
+  timespec ts{static_cast<time_t>(ns / 1'000'000'000ull), static_cast<long>(ns % 1'000'000'000ull)};
   while (!g_stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
   }
 }
@@ -50,7 +55,8 @@ int main(int argc, char** argv) {
   std::string interval_s = "5s";
   std::string log_level = "info", log_format = "logfmt";
   hs::SamplerPaths paths;
-  bool check = false, version = false;
+  std::string seccomp_mode = "kill", user;
+  bool check = false, version = false, no_seccomp = false, print_policy = false;
   std::uint64_t cycles = 0;
   std::map<std::string, bool> enabled;
   app.add_option("--segment", segment, "segment file (created by the sampler)")
@@ -74,9 +80,20 @@ int main(int argc, char** argv) {
     app.add_flag("--source." + n + ",!--no-source." + n, enabled[n],
                  std::string(s.help) + (s.enabled_by_default ? " (default on)" : " (default off)"));
   }
+  app.add_option("--user", user,
+                 "after opening everything, switch to this user keeping only the capabilities the "
+                 "enabled sources need (default: stay uid 0 with those capabilities)");
+  app.add_option("--seccomp", seccomp_mode,
+                 "what the seccomp filter does with a syscall outside the allowlist: kill, log "
+                 "(allow, audit line in dmesg) or trap (name it on stderr and exit: debugging)")
+      ->capture_default_str();
+  app.add_flag("--no-seccomp", no_seccomp,
+               "run without the seccomp filter (unsafe; logs a warning at every start)");
+  app.add_flag("--print-seccomp-policy", print_policy,
+               "print the seccomp allowlist for these flags and exit (for auditors)");
   app.add_flag("--check", check,
-               "open every source, collect once, check the segment directory, then exit 0 or "
-               "say what is wrong");
+               "open every source, create a test segment, drop privileges, install the filter, "
+               "collect and publish once under it, then exit 0 or say what is wrong");
   app.add_flag("--version", version, "print the version and exit");
   CLI11_PARSE(app, argc, argv);
 
@@ -86,6 +103,18 @@ int main(int argc, char** argv) {
   }
   if (!hf::log::set_level(log_level)) return fail("--log.level: unknown level " + log_level);
   if (!hf::log::set_format(log_format)) return fail("--log.format: unknown format " + log_format);
+  const auto mode = hf::seccomp::parse_mode(seccomp_mode);
+  if (!mode) return fail("--seccomp: want kill, log or trap (got " + seccomp_mode + ")");
+  // What the enabled sources need after the drop; nothing else is kept.
+  const std::uint64_t keep_caps =
+      hs::capabilities_needed([&](std::string_view n) { return enabled[std::string(n)]; });
+  const hf::seccomp::Policy policy = hs::sampler_policy(keep_caps);
+  if (print_policy) {
+    std::fputs(hf::seccomp::format(policy, *mode).c_str(), stdout);
+    return 0;
+  }
+  auto user_id = hs::lookup_user(user);
+  if (!user_id.ok()) return fail(user_id.error().message());
   const auto interval = hf::parse_duration(interval_s);
   if (!interval || *interval < std::chrono::milliseconds(100))
     return fail("--interval: want a duration of at least 100ms, e.g. 5s (got " + interval_s + ")");
@@ -118,32 +147,17 @@ int main(int argc, char** argv) {
   hs::Collector collector;
   for (const hs::SourceEntry& s : hs::source_table()) {
     const std::string n(s.name);
-    if (enabled[n]) collector.add(n, s.make(), paths);
-    else collector.add_disabled(n);
+    if (enabled[n])
+      collector.add(n, s.make(), paths);
+    else
+      collector.add_disabled(n);
   }
 
   hf::shm::SnapshotBuilder builder;
   collector.run_cycle(builder);
-  if (check) {
-    bool ok = true;
-    for (const auto& e : collector.entries()) {
-      const char* state = e.state == hf::shm::SourceState::kOk       ? "ok"
-                          : e.state == hf::shm::SourceState::kAbsent ? "absent"
-                          : e.state == hf::shm::SourceState::kFailed ? "failed"
-                                                                     : "disabled";
-      std::printf("source %-10s %-8s %s\n", e.name.c_str(), state, e.last_error.c_str());
-      if (e.state == hf::shm::SourceState::kFailed) ok = false;
-    }
-    std::printf("segment %s: directory writable\n", segment.c_str());
-    std::printf("%s\n", ok ? "check passed" : "check FAILED");
-    return ok ? 0 : 1;
-  }
 
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
-
+  // The first segment, while we may still need privilege to create it. --check writes a test
+  // file beside the real one (never replacing a running sampler's segment) and removes it.
   std::uint64_t generation = 1, cycle = 1;
   auto info = [&](std::uint32_t sections) {
     hf::shm::PublishInfo i;
@@ -154,10 +168,63 @@ int main(int argc, char** argv) {
     i.section_count = sections;
     return i;
   };
+  const std::string segment_path =
+      check ? segment + ".check." + std::to_string(::getpid()) : segment;
   auto payload = builder.encode();
-  auto seg = hs::SegmentFile::create(
-      hs::SegmentOptions{segment, gid, 0640, meta}, info(builder.section_count()), payload);
+  auto seg = hs::SegmentFile::create(hs::SegmentOptions{segment_path, gid, 0640, meta},
+                                     info(builder.section_count()), payload);
   if (!seg.ok()) return fail("segment: " + seg.error().message());
+
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+
+  // Everything is open: keep only what the enabled sources need.
+  auto fail_check = [&](const std::string& what) {
+    if (check) ::unlink(segment_path.c_str());
+    return fail(what);
+  };
+  if (auto r = hs::drop_privileges(hs::PrivilegePlan{keep_caps, gid, *user_id}); !r.ok())
+    return fail_check(r.error().message());
+
+  // no_new_privs + the allowlist; from here on a syscall outside it kills the process.
+  if (no_seccomp) {
+    hf::log::warn("seccomp filter DISABLED by --no-seccomp: the sampler runs without its allowlist",
+                  {});
+  } else if (auto r = hf::seccomp::install(policy, *mode); !r.ok()) {
+    return fail_check("seccomp: " + r.error().message());
+  } else {
+    hf::log::info("seccomp", {{"mode", std::string(hf::seccomp::mode_name(*mode))},
+                              {"status", hf::seccomp::self_status_summary()}});
+  }
+
+  if (check) {
+    // One more cycle and publish, under the final confinement.
+    cycle++;
+    generation++;
+    builder.reset();
+    collector.run_cycle(builder);
+    payload = builder.encode();
+    const auto published = (*seg)->publish(info(builder.section_count()), payload);
+    ::unlink(segment_path.c_str());
+    bool ok = published.ok();
+    for (const auto& e : collector.entries()) {
+      const char* state = e.state == hf::shm::SourceState::kOk       ? "ok"
+                          : e.state == hf::shm::SourceState::kAbsent ? "absent"
+                          : e.state == hf::shm::SourceState::kFailed ? "failed"
+                                                                     : "disabled";
+      std::printf("source %-10s %-8s %s\n", e.name.c_str(), state, e.last_error.c_str());
+      if (e.state == hf::shm::SourceState::kFailed) ok = false;
+    }
+    std::printf("segment %s: %s\n", segment.c_str(),
+                published.ok() ? "created, mapped and published under the filter"
+                               : published.error().message().c_str());
+    std::printf("capabilities kept: %s; seccomp: %s\n", hs::capability_names(keep_caps).c_str(),
+                no_seccomp ? "off" : std::string(hf::seccomp::mode_name(*mode)).c_str());
+    std::printf("%s\n", ok ? "check passed" : "check FAILED");
+    return ok ? 0 : 1;
+  }
   hf::log::info("sampler started", {{"version", HOSTFLOW_VERSION},
                                     {"segment", segment},
                                     {"interval", interval_s},

@@ -13,8 +13,19 @@ namespace bip = boost::interprocess;
 
 namespace hostflow::sampler {
 
+namespace {
+// Maps the fd we created rather than reopening the file by path (bip::file_mapping would open it
+// again O_RDWR): under the seccomp filter the sampler may create files but never open an existing
+// one for writing.
+struct FdMappable {
+  int fd;
+  bip::mapping_handle_t get_mapping_handle() const {
+    return bip::ipcdetail::mapping_handle_from_file_handle(fd);
+  }
+};
+}  // namespace
+
 struct SegmentFile::Mapping {
-  bip::file_mapping file;
   bip::mapped_region region;
   std::span<std::byte> bytes() {
     return {static_cast<std::byte*>(region.get_address()), region.get_size()};
@@ -64,8 +75,7 @@ Result<void> SegmentFile::replace_file(std::uint64_t slot_size, const shm::Publi
   }
   auto m = std::make_unique<Mapping>();
   try {
-    m->file = bip::file_mapping(tmp.c_str(), bip::read_write);
-    m->region = bip::mapped_region(m->file, bip::read_write, 0, size);
+    m->region = bip::mapped_region(FdMappable{fd->get()}, bip::read_write, 0, size);
   } catch (const bip::interprocess_exception& e) {
     ::unlink(tmp.c_str());
     return Error{e.get_native_error(), "map " + tmp + ": " + e.what()};

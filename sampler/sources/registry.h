@@ -1,6 +1,7 @@
 // The one table of sampler sources. A source is listed here and nowhere else.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -14,7 +15,17 @@ struct SourceEntry {
   std::string_view help;
   bool enabled_by_default;
   std::unique_ptr<Source> (*make)();
+  // Capabilities the source needs *after* the drop, to collect (bit n = capability n of
+  // <linux/capability.h>; build with caps()). The sampler keeps the union over the enabled
+  // sources and nothing else; docs/security.md lists the same table for auditors.
+  std::uint64_t capabilities;
 };
+
+// caps(CAP_NET_ADMIN, CAP_BPF) -> the bit set SourceEntry::capabilities wants.
+template <class... Cap>
+constexpr std::uint64_t caps(Cap... c) {
+  return (std::uint64_t{0} | ... | (std::uint64_t{1} << c));
+}
 
 std::span<const SourceEntry> source_table();
 

@@ -1,0 +1,136 @@
+// hostflow-exporter's seccomp allowlist: the only place it is written down.
+//
+// Installed after the listening socket is bound and every capability is gone. What is left:
+// accept and serve HTTP connections (Boost.Asio: epoll, eventfd, timerfd, accept4), run the
+// poll and signal threads, read the segment (stat, open O_RDONLY, mmap PROT_READ, munmap, fstat),
+// log, sleep. It cannot create a socket, open or create a file for writing, map memory executable,
+// execve or fork. Anything else kills the process (--seccomp=trap names the syscall while
+// developing).
+#include "privilege/seccomp_policy.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <span>
+
+namespace hostflow::exporter {
+namespace {
+
+using seccomp::ArgLimit;
+using seccomp::Group;
+using seccomp::Rule;
+
+struct Value {
+  std::uint64_t value;
+  std::string_view label;
+};
+
+// Argument tables. Adding a value here is a policy change: say what needs it and why.
+
+// ioctl(2) requests (arg1): Asio switches accepted sockets to non-blocking with FIONBIO; stdio
+// asks whether stdout is a terminal (--version output happens before the filter, kept for logs).
+constexpr Value kIoctlRequests[] = {
+    {FIONBIO, "FIONBIO"},
+    {TCGETS, "TCGETS"},
+};
+
+std::vector<ArgLimit> limits(unsigned arg, std::uint64_t mask, std::span<const Value> values) {
+  std::vector<ArgLimit> out;
+  for (const Value& v : values) out.push_back(ArgLimit{arg, mask, v.value, v.label});
+  return out;
+}
+
+// mmap/mprotect prot (arg2): never PROT_EXEC.
+const std::vector<ArgLimit> kNoExec = {{2, PROT_EXEC, 0, "no PROT_EXEC"}};
+
+// openat flags (arg2): read-only, never creating or truncating: the segment and procfs.
+const std::vector<ArgLimit> kReadOnly = {
+    {2, O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND, O_RDONLY, "O_RDONLY, no O_CREAT/O_TRUNC"},
+};
+
+// clone(2) flags (arg0): threads only (std::thread), never a new process.
+const std::vector<ArgLimit> kThreadsOnly = {
+    {0, CLONE_THREAD | CLONE_VM, CLONE_THREAD | CLONE_VM, "CLONE_THREAD|CLONE_VM"},
+};
+
+}  // namespace
+
+seccomp::Policy exporter_policy() {
+  seccomp::Policy p;
+  p.name = "hostflow-exporter";
+  p.groups = {
+      Group{"process and threads",
+            {
+                Rule{"clock_gettime", "when the vDSO is not used", {}},
+                Rule{"clock_nanosleep", "the poll thread's interval", {}},
+                Rule{"clone", "std::thread: the poll and signal threads", kThreadsOnly},
+                Rule{"clone3", "its flags sit in memory the filter cannot read", {}, ENOSYS},
+                Rule{"exit", "", {}},
+                Rule{"exit_group", "", {}},
+                Rule{"futex", "mutexes, condition variables, thread joins", {}},
+                Rule{"geteuid", "the start-up log line names our uid", {}},
+                Rule{"getpid", "", {}},
+                Rule{"gettid", "", {}},
+                Rule{"restart_syscall", "", {}},
+                Rule{"rseq", "glibc registers every new thread", {}},
+                Rule{"rt_sigaction",
+                     "glibc's first pthread_create installs its internal handlers",
+                     {{0, 0xffffffffu, 32, "SIGCANCEL (SIGRTMIN)"},
+                      {0, 0xffffffffu, 33, "SIGSETXID (SIGRTMIN+1)"}}},
+                Rule{"rt_sigprocmask", "threads start with SIGTERM/SIGINT blocked", {}},
+                Rule{"rt_sigreturn", "", {}},
+                Rule{"rt_sigtimedwait", "sigwait() in the signal thread", {}},
+                Rule{"set_robust_list", "glibc sets it for every new thread", {}},
+                Rule{"tgkill", "main wakes the signal thread at exit (pthread_kill)", {}},
+            }},
+      Group{"memory",
+            {
+                Rule{"brk", "", {}},
+                Rule{"madvise", "malloc and thread stacks returning memory", {}},
+                Rule{"mmap", "malloc, thread stacks, the segment (PROT_READ)", kNoExec},
+                Rule{"mprotect", "thread stack guard pages", kNoExec},
+                Rule{"mremap", "realloc of large buffers", {}},
+                Rule{"munmap", "", {}},
+            }},
+      Group{"HTTP (Boost.Asio on an already bound socket)",
+            {
+                Rule{"accept", "Asio accepts with accept(2), then sets O_NONBLOCK", {}},
+                Rule{"close", "", {}},
+                Rule{"epoll_ctl", "", {}},
+                Rule{"epoll_wait", "", {}},
+                Rule{"fcntl", "Asio queries and sets O_NONBLOCK", {}},
+                Rule{"getpeername", "remote address for logs", {}},
+                Rule{"getsockname", "", {}},
+                Rule{"ioctl", "see kIoctlRequests", limits(1, 0xffffffffu, kIoctlRequests)},
+                Rule{"read", "the eventfd, the segment", {}},
+                Rule{"recvmsg", "", {}},
+                Rule{"sendmsg", "Asio writes responses with sendmsg", {}},
+                Rule{"setsockopt", "TCP_NODELAY, SO_LINGER on accepted sockets", {}},
+                Rule{"shutdown", "", {}},
+                Rule{"timerfd_settime", "Asio's deadline timers", {}},
+                Rule{"write", "log lines; the eventfd that wakes the loop", {}},
+            }},
+      Group{"segment (read-only)",
+            {
+                Rule{"lseek", "", {}},
+                Rule{"newfstatat", "stat()/fstat(): has the sampler replaced the file?", {}},
+                Rule{"openat", "the segment, read-only", kReadOnly},
+            }},
+  };
+#ifdef HOSTFLOW_SANITIZE
+  // Sanitizer runtimes (ASan/UBSan/LSan builds only, compile definition HOSTFLOW_SANITIZE): never
+  // in a release binary.
+  p.notes.push_back(
+      "built with sanitizers: the 'sanitizer runtime' group exists only in this build");
+  p.groups.push_back(Group{"sanitizer runtime (HOSTFLOW_SANITIZE builds only)",
+                           {
+                               Rule{"sigaltstack", "", {}},
+                           }});
+#endif
+  return p;
+}
+
+}  // namespace hostflow::exporter

@@ -1,0 +1,158 @@
+// hostflow-sampler's seccomp allowlist: the only place it is written down.
+//
+// The sampler opens its sources and its first segment before this filter goes on, so what is
+// left is: talk to netlink sockets it already has, read procfs/sysfs, sleep, log, and publish
+// into the segment -- including writing a *new*, larger segment file beside the old one and
+// rename()ing it over (segment_file.cc). It can create a file but never open an existing one for
+// writing, never map or remap memory executable, never execve, never open an AF_INET socket.
+// Anything else kills the process (--seccomp=trap names the syscall while developing).
+#include "privilege/seccomp_policy.h"
+
+#include "hostflow/common/capabilities.h"
+
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <linux/capability.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <span>
+
+namespace hostflow::sampler {
+namespace {
+
+using seccomp::ArgLimit;
+using seccomp::Group;
+using seccomp::Rule;
+
+struct Value {
+  std::uint64_t value;
+  std::string_view label;
+};
+
+// Argument tables. Adding a value here is a policy change: say which source needs it and why.
+
+// socket(2) domains (arg0). Sources open their sockets before the filter; a netlink source may
+// reopen its socket after an overrun (ENOBUFS), so AF_NETLINK stays. Nothing else: no AF_INET.
+constexpr Value kSocketDomains[] = {
+    {AF_NETLINK, "AF_NETLINK"},
+};
+
+// bpf(2) commands (arg0), only with a source that keeps CAP_BPF: read the maps the TC program
+// fills. No BPF_PROG_LOAD, no map updates: programs are loaded and attached before the filter.
+constexpr Value kBpfCommands[] = {
+    {BPF_MAP_LOOKUP_ELEM, "BPF_MAP_LOOKUP_ELEM"},
+    {BPF_MAP_GET_NEXT_KEY, "BPF_MAP_GET_NEXT_KEY"},
+    {BPF_OBJ_GET_INFO_BY_FD, "BPF_OBJ_GET_INFO_BY_FD"},
+    {BPF_MAP_LOOKUP_BATCH, "BPF_MAP_LOOKUP_BATCH"},
+};
+
+// ioctl(2) requests (arg1). No source needs one; stdio asks whether stdout is a terminal before
+// the first --check report line.
+constexpr Value kIoctlRequests[] = {
+    {TCGETS, "TCGETS"},
+};
+
+std::vector<ArgLimit> limits(unsigned arg, std::uint64_t mask, std::span<const Value> values) {
+  std::vector<ArgLimit> out;
+  for (const Value& v : values) {
+    out.push_back(ArgLimit{arg, mask, v.value, v.label});
+  }
+  return out;
+}
+
+// mmap/mprotect prot (arg2): never PROT_EXEC, so no new code can appear in the process.
+const std::vector<ArgLimit> kNoExec = {{2, PROT_EXEC, 0, "no PROT_EXEC"}};
+
+// openat flags (arg2): read-only without O_CREAT/O_TRUNC, or a brand-new file (O_CREAT|O_EXCL,
+// O_NOFOLLOW): the next segment. Opening an existing file for writing is not possible.
+constexpr std::uint64_t kOpenMask = O_ACCMODE | O_CREAT | O_EXCL | O_NOFOLLOW | O_TRUNC | O_APPEND;
+const std::vector<ArgLimit> kOpenFlags = {
+    {2, O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND, O_RDONLY, "O_RDONLY, no O_CREAT/O_TRUNC"},
+    {2, kOpenMask, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, "O_RDWR|O_CREAT|O_EXCL|O_NOFOLLOW"},
+};
+
+}  // namespace
+
+seccomp::Policy sampler_policy(std::uint64_t kept_caps) {
+  seccomp::Policy p;
+  p.name = "hostflow-sampler";
+  p.notes.push_back("capabilities kept after the drop (enabled sources): " +
+                    caps::names(kept_caps));
+  p.groups = {
+      Group{"process",
+            {
+                Rule{"clock_gettime", "when the vDSO is not used", {}},
+                Rule{"clock_nanosleep", "waiting for the next interval", {}},
+                Rule{"exit", "", {}},
+                Rule{"exit_group", "", {}},
+                Rule{"getpid", "names the temporary segment file", {}},
+                Rule{"restart_syscall", "clock_nanosleep interrupted by SIGTERM/SIGINT", {}},
+                Rule{"rt_sigreturn", "return from the SIGTERM/SIGINT handler", {}},
+            }},
+      Group{"memory",
+            {
+                Rule{"brk", "", {}},
+                Rule{"madvise", "malloc returning memory", {}},
+                Rule{"mmap", "malloc and the segment mapping", kNoExec},
+                Rule{"mprotect", "malloc arenas", kNoExec},
+                Rule{"mremap", "realloc of large buffers", {}},
+                Rule{"munmap", "", {}},
+            }},
+      Group{"netlink",
+            {
+                Rule{"close", "", {}},
+                Rule{"recvmsg", "libmnl reads dumps with recvmsg", {}},
+                Rule{"sendto", "libmnl sends requests with sendto", {}},
+                Rule{"socket", "see kSocketDomains", limits(0, ~std::uint64_t{0}, kSocketDomains)},
+            }},
+      Group{"procfs and sysfs (read-only)",
+            {
+                Rule{"lseek", "", {}},
+                Rule{"newfstatat", "stat() and fstat(): /sys/class/net/<if>/device, stdout", {}},
+                Rule{"openat", "read-only, or create a new file exclusively", kOpenFlags},
+                Rule{"read", "", {}},
+            }},
+      Group{
+          "segment (a new file per growth, renamed over the old one)",
+          {
+              Rule{"fchmod",
+                   "0640: no set-id, sticky, execute or world-write bits",
+                   {{1, S_ISUID | S_ISGID | S_ISVTX | 0111 | 0002, 0, "mode without s/t/x/o+w"}}},
+              Rule{"fchown",
+                   "group only (the owner stays ours); no capability needed: we are in it",
+                   {{1, 0xffffffffu, 0xffffffffu, "owner -1 (unchanged)"}}},
+              Rule{"ftruncate", "sizes the new file before it is mapped (never a mapped one)", {}},
+              Rule{"rename", "publishes the new file over the old path", {}},
+              Rule{"unlink", "removes a failed or leftover temporary file", {}},
+          }},
+      Group{"logging",
+            {
+                Rule{"write", "stderr log lines, --check report on stdout", {}},
+            }},
+  };
+  std::vector<ArgLimit> ioctls = limits(1, 0xffffffffu, kIoctlRequests);
+  if (!ioctls.empty()) p.groups.push_back(Group{"ioctl", {Rule{"ioctl", "", ioctls}}});
+  if ((kept_caps >> CAP_BPF) & 1u) {
+    p.groups.push_back(Group{
+        "bpf (only with a source that keeps CAP_BPF)",
+        {Rule{"bpf", "map reads only, see kBpfCommands", limits(0, 0xffffffffu, kBpfCommands)}}});
+  } else {
+    p.notes.push_back("bpf(2): not allowed (no enabled source keeps CAP_BPF)");
+  }
+#ifdef HOSTFLOW_SANITIZE
+  // Sanitizer runtimes (ASan/UBSan/LSan builds only, compile definition HOSTFLOW_SANITIZE): never
+  // in a release binary.
+  p.notes.push_back(
+      "built with sanitizers: the 'sanitizer runtime' group exists only in this build");
+  p.groups.push_back(Group{"sanitizer runtime (HOSTFLOW_SANITIZE builds only)",
+                           {
+                               Rule{"getpid", "", {}},
+                           }});
+#endif
+  return p;
+}
+
+}  // namespace hostflow::sampler

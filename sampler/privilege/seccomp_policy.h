@@ -1,0 +1,17 @@
+// The sampler's seccomp allowlist. seccomp_policy.cc is the one file that owns it: every syscall
+// hostflow-sampler may make after startup, grouped, with argument limits as data tables. Installed
+// by main.cc after the capability drop; printed by --print-seccomp-policy; loaded unchanged by
+// tests/security. Runs in hostflow-sampler.
+#pragma once
+
+#include <cstdint>
+
+#include "hostflow/common/seccomp.h"
+
+namespace hostflow::sampler {
+
+// The allowlist for a sampler that keeps `kept_caps` (bit n = capability n): groups that only a
+// privileged source needs (bpf map reads with CAP_BPF) are present only when such a source is on.
+seccomp::Policy sampler_policy(std::uint64_t kept_caps);
+
+}  // namespace hostflow::sampler
