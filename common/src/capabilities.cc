@@ -150,14 +150,18 @@ Result<std::string> drop_capabilities(const DropOptions& o) {
   // 5. Ambient, then effective/permitted/inheritable: exactly `keep`.
   if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
     return Error::from_errno("clearing ambient capabilities");
-  capng_clear(CAPNG_SELECT_CAPS);
-  for (int c = 0; c < 64; c++) {
+  // Already exactly `keep` (a unit that starts us that way): no capset, which a unit's
+  // SystemCallFilter=~@privileged would refuse.
+  const Sets mid = current();
+  const bool done = mid.effective == o.keep && mid.permitted == o.keep && mid.inheritable == 0;
+  if (!done) capng_clear(CAPNG_SELECT_CAPS);
+  for (int c = 0; c < 64 && !done; c++) {
     if (has(o.keep, c) &&
         capng_update(CAPNG_ADD, static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED),
                      static_cast<unsigned>(c)) != 0)
       return Error{EINVAL, "libcap-ng: cannot keep cap_" + std::to_string(c)};
   }
-  if (int rc = capng_apply(CAPNG_SELECT_CAPS); rc != 0)
+  if (int rc = done ? 0 : capng_apply(CAPNG_SELECT_CAPS); rc != 0)
     return Error{errno, "libcap-ng: applying the capability sets (rc " + std::to_string(rc) + ")"};
 
   // 6. Check what the kernel says, not what we asked for.

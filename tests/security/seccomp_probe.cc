@@ -1,0 +1,133 @@
+// seccomp_probe: installs hostflow-sampler's or hostflow-exporter's real seccomp policy (the same
+// functions the binaries call, no test-only switch) and then does one thing the policy must or
+// must not allow. Used by security_test, which checks how the probe ends (exit 0 or SIGSYS).
+//   seccomp_probe POLICY MODE ACTION [PATH]
+//   POLICY: sampler | exporter | none      MODE: kill | log | trap
+//   ACTION: exit | execve | open-write PATH | socket-inet | segment-grow DIR | segment-write PATH
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "exporter/privilege/seccomp_policy.h"
+#include "hostflow/common/seccomp.h"
+#include "publish/segment_file.h"
+#include "sampler/privilege/seccomp_policy.h"
+
+namespace {
+
+int usage() {
+  std::fprintf(stderr, "usage: seccomp_probe sampler|exporter|none kill|log|trap ACTION [PATH]\n");
+  return 2;
+}
+
+void say(const std::string& s) {
+  if (::write(STDOUT_FILENO, s.data(), s.size()) < 0) {
+  }
+}
+
+// Exporter-side checks on a segment file: none of these may give write access.
+int segment_write(const std::string& path) {
+  int fails = 0;
+  const int rw = ::open(path.c_str(), O_RDWR);
+  say("open O_RDWR: " + std::string(rw < 0 ? std::strerror(errno) : "OPENED") + "\n");
+  if (rw >= 0) fails++;
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) {
+    say("open O_RDONLY failed: " + std::string(std::strerror(errno)) + "\n");
+    return 3;
+  }
+  struct stat st {};
+  ::fstat(fd, &st);
+  const auto size = static_cast<std::size_t>(st.st_size);
+  void* w = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  say("mmap PROT_WRITE MAP_SHARED: " +
+      std::string(w == MAP_FAILED ? std::strerror(errno) : "MAPPED") + "\n");
+  if (w != MAP_FAILED) fails++;
+  void* r = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  if (r == MAP_FAILED) return 3;
+  const int mp = ::mprotect(r, size, PROT_READ | PROT_WRITE);
+  say("mprotect PROT_WRITE: " + std::string(mp != 0 ? std::strerror(errno) : "ALLOWED") + "\n");
+  if (mp == 0) fails++;
+  // A write through the read-only mapping must fault: try it in a child.
+  const pid_t child = ::fork();
+  if (child == 0) {
+    static_cast<volatile unsigned char*>(r)[0] = 0x42;
+    _exit(0);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  const bool faulted =
+      WIFSIGNALED(status) && (WTERMSIG(status) == SIGSEGV || WTERMSIG(status) == SIGBUS);
+  say(std::string("write through the mapping: ") + (faulted ? "faulted" : "SUCCEEDED") + "\n");
+  if (!faulted) fails++;
+  return fails == 0 ? 0 : 1;
+}
+
+int segment_grow(const std::string& dir) {
+  namespace hs = hostflow::sampler;
+  hostflow::shm::PublishInfo info{};
+  info.generation = 1;
+  info.cycle = 1;
+  std::vector<std::byte> small(64), big(512 * 1024);
+  auto seg = hs::SegmentFile::create(
+      hs::SegmentOptions{dir + "/segment", static_cast<gid_t>(-1), 0640, {}}, info, small);
+  if (!seg.ok()) {
+    say("create: " + seg.error().message() + "\n");
+    return 3;
+  }
+  if (auto r = hostflow::seccomp::install(hs::sampler_policy(0), hostflow::seccomp::Mode::kKill);
+      !r.ok())
+    return 4;
+  info.generation = 2;
+  auto r = (*seg)->publish(info, big);
+  say("grow under the filter: " + std::string(r.ok() ? "ok" : r.error().message()) +
+      " grows=" + std::to_string((*seg)->grow_count()) + "\n");
+  return r.ok() && (*seg)->grow_count() == 1 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 4) return usage();
+  const std::string which = argv[1], action = argv[3], path = argc > 4 ? argv[4] : "";
+  const auto mode = hostflow::seccomp::parse_mode(argv[2]);
+  if (!mode) return usage();
+  if (action == "segment-grow") return segment_grow(path);  // installs the filter itself
+  if (which != "none") {
+    const auto policy = which == "sampler" ? hostflow::sampler::sampler_policy(0)
+                                           : hostflow::exporter::exporter_policy();
+    if (auto r = hostflow::seccomp::install(policy, *mode); !r.ok()) {
+      std::fprintf(stderr, "install: %s\n", r.error().message().c_str());
+      return 4;
+    }
+  }
+  say("pid " + std::to_string(::getpid()) + " filter installed\n");
+  if (action == "exit") return 0;
+  if (action == "execve") {
+    char* const args[] = {const_cast<char*>("/nonexistent/hostflow-probe"), nullptr};
+    ::execve(args[0], args, environ);
+    say("execve returned: " + std::string(std::strerror(errno)) + "\n");
+    return 0;
+  }
+  if (action == "open-write") {
+    const int fd = ::open(path.c_str(), O_WRONLY);
+    say("open O_WRONLY: " + std::string(fd < 0 ? std::strerror(errno) : "opened") + "\n");
+    return 0;
+  }
+  if (action == "socket-inet") {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    say("socket AF_INET: " + std::string(fd < 0 ? std::strerror(errno) : "created") + "\n");
+    return 0;
+  }
+  if (action == "segment-write") return segment_write(path);
+  return usage();
+}
