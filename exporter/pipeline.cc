@@ -16,7 +16,8 @@ std::string format_intervals(double v) {
 }
 }  // namespace
 
-Pipeline::Pipeline(PipelineOptions opts) : opts_(std::move(opts)), reader_(opts_.segment) {
+Pipeline::Pipeline(PipelineOptions opts)
+    : opts_(std::move(opts)), reader_(opts_.segment), vm_history_(opts_.cpu_min) {
   render(false);
 }
 
@@ -30,7 +31,13 @@ void Pipeline::render(bool fresh) {
   auto r = std::make_shared<Rendered>();
   r->fresh = fresh;
   const Model* m = model_ ? &*model_ : nullptr;
-  r->exposition = std::make_shared<const Exposition>(serialize(snapshot_families(m, fresh)));
+  RenderInput in;
+  in.model = m;
+  in.fresh = fresh;
+  in.vms = &vms_;
+  in.vm_derived = &vm_derived_;
+  in.vm_options = &opts_.vm;
+  r->exposition = std::make_shared<const Exposition>(serialize(snapshot_families(in)));
   if (m) {
     r->has_snapshot = true;
     r->publish_mono_ns = m->publish_mono_ns;
@@ -51,6 +58,10 @@ void Pipeline::poll_once() {
   switch (rr.status) {
     case ReadStatus::kNew:
       model_ = build_model(*rr.snapshot);
+      if (reset_requested_.exchange(false)) vm_history_.reset_windows();
+      vms_ = build_vms(*rr.snapshot, model_->interfaces);
+      vm_derived_ = vm_history_.update(vms_, model_->publish_mono_ns);
+      vm_state_entries_ = vm_history_.samples();
       last_error_.clear();
       changed = true;
       break;
@@ -105,6 +116,7 @@ ExporterCounters Pipeline::scrape_counters() {
   if (cur) c.render_seconds = cur->render_seconds;
   for (int i = 0; i < 6; i++) c.reads_by_status[i] = reads_[i].load();
   c.remaps = remaps_.load();
+  c.vm_state_samples = vm_state_entries_.load();
   return c;
 }
 

@@ -24,6 +24,8 @@ struct PipelineOptions {
   std::chrono::milliseconds poll_interval{250};
   double stale_intervals = 3;  // a snapshot older than this many sampler intervals is stale
   std::array<std::uint8_t, 16> boot_id{};
+  double cpu_min = 10.0;  // --cpu.min
+  VmRenderOptions vm;
 };
 
 struct Rendered {
@@ -45,6 +47,8 @@ class Pipeline {
   std::shared_ptr<const Rendered> current() const;
   // Counters for the per-scrape tail; counts this scrape.
   ExporterCounters scrape_counters();
+  // POST /reset: forget the VM traffic windows (poll thread picks it up at its next poll).
+  void request_reset() { reset_requested_ = true; }
 
  private:
   void render(bool fresh);
@@ -52,12 +56,17 @@ class Pipeline {
   PipelineOptions opts_;
   SegmentReader reader_;
   std::optional<Model> model_;
+  std::vector<Vm> vms_;
+  std::vector<VmDerived> vm_derived_;
+  VmHistory vm_history_;
   std::shared_ptr<const Rendered> current_;
   mutable std::mutex mu_;
   std::string last_error_;
   std::atomic<std::uint64_t> scrapes_{0};
   std::atomic<std::uint64_t> reads_[6] = {};
   std::atomic<std::uint64_t> remaps_{0};
+  std::atomic<std::uint64_t> vm_state_entries_{0};
+  std::atomic<bool> reset_requested_{false};
 };
 
 }  // namespace hostflow::exporter

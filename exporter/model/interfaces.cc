@@ -116,6 +116,7 @@ Model build_model(const shm::Snapshot& snap) {
     i.admin_up = r.if_flags & IFF_UP;
     i.has_stats = r.present & shm::kLinkHasStats64;
     i.stats = r.stats;
+    if (r.present & shm::kLinkHasTapDev) i.tap_dev = r.tap_dev;
     m.interfaces.push_back(std::move(i));
   }
   // Masters by index, after all links are known.
@@ -163,6 +164,7 @@ Model build_model(const shm::Snapshot& snap) {
       m.drops.push_back({std::string(section_name(e->type)), e->dropped});
     }
   }
+  m.has_vm_sources = snap.section(shm::SectionType::kProcs) || snap.section(shm::SectionType::kDomains);
   return m;
 }
 

@@ -23,6 +23,7 @@ struct Interface {
   bool admin_up = false;
   bool has_stats = false;
   shm::LinkStats stats{};
+  std::uint64_t tap_dev = 0;  // macvtap character device (0 = none)
 };
 
 struct SourceStatus {
@@ -47,6 +48,7 @@ struct Model {
   std::vector<SourceStatus> sources;
   std::vector<SectionDrop> drops;
   std::uint64_t invalid_refs = 0;     // StrRefs outside the arena (a corrupt or hostile snapshot)
+  bool has_vm_sources = false;        // procs or libvirt sections present: render VM families
   std::uint64_t duplicate_links = 0;  // repeated (netns, ifindex), ignored
 };
 

@@ -107,7 +107,9 @@ void source_families(const Model& m, std::vector<prometheus::MetricFamily>* out)
 
 }  // namespace
 
-std::vector<prometheus::MetricFamily> snapshot_families(const Model* m, bool fresh) {
+std::vector<prometheus::MetricFamily> snapshot_families(const RenderInput& in) {
+  const Model* m = in.model;
+  const bool fresh = in.fresh;
   std::vector<prometheus::MetricFamily> out;
   out.push_back(Family("hostflow_build_info", "hostflow-exporter version.", MetricType::Gauge)
                     .add({{"version", HOSTFLOW_VERSION}, {"revision", HOSTFLOW_REVISION}}, 1)
@@ -144,6 +146,8 @@ std::vector<prometheus::MetricFamily> snapshot_families(const Model* m, bool fre
   if (m && fresh) {
     source_families(*m, &out);
     interface_families(*m, &out);
+    if (m->has_vm_sources && in.vms && in.vm_derived && in.vm_options)
+      vm_families(*in.vms, *in.vm_derived, *in.vm_options, &out);
   }
   return out;
 }
@@ -180,6 +184,11 @@ std::vector<prometheus::MetricFamily> exporter_families(const ExporterCounters& 
                        "remapped.",
                        MetricType::Counter)
                     .add(static_cast<double>(c.remaps))
+                    .take());
+  out.push_back(Family("hostflow_exporter_vm_window_samples",
+                       "Traffic-window samples held for all VMs (bounded by VMs x ~720).",
+                       MetricType::Gauge)
+                    .add(static_cast<double>(c.vm_state_samples))
                     .take());
   Family http("hostflow_exporter_http_errors_total",
               "HTTP connections refused or ended early, by reason.", MetricType::Counter);

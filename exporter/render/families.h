@@ -8,12 +8,23 @@
 #include <vector>
 
 #include "model/interfaces.h"
+#include "model/vm_history.h"
+#include "model/vms.h"
+#include "render/vm_families.h"
 
 namespace hostflow::exporter {
 
 // Everything that changes once per snapshot. With `fresh` false only the sampler/freshness
 // families are rendered: old per-interface data is not presented as current.
-std::vector<prometheus::MetricFamily> snapshot_families(const Model* model, bool fresh);
+// What the snapshot families are rendered from: the model, and the VMs with their history.
+struct RenderInput {
+  const Model* model = nullptr;  // null: no snapshot read yet
+  bool fresh = false;
+  const std::vector<Vm>* vms = nullptr;
+  const std::vector<VmDerived>* vm_derived = nullptr;
+  const VmRenderOptions* vm_options = nullptr;
+};
+std::vector<prometheus::MetricFamily> snapshot_families(const RenderInput& in);
 
 struct ExporterCounters {
   double snapshot_age_seconds = -1;  // -1: no snapshot ever read
@@ -21,6 +32,7 @@ struct ExporterCounters {
   double render_seconds = 0;
   std::uint64_t reads_by_status[6] = {};  // indexed by ReadStatus
   std::uint64_t remaps = 0;
+  std::uint64_t vm_state_samples = 0;
   std::uint64_t http_rejected = 0, http_timeouts = 0, http_bad_requests = 0;
 };
 

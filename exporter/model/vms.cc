@@ -1,0 +1,212 @@
+#include "model/vms.h"
+
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "hostflow/common/sanitize.h"
+#include "model/qemu_cmdline.h"
+
+namespace hostflow::exporter {
+namespace {
+
+constexpr std::size_t kMaxVms = 8192;
+
+struct Params {
+  std::map<std::string, shm::DomainParamRecord, std::less<>> by_key;
+  const shm::Snapshot* snap = nullptr;
+
+  std::optional<std::uint64_t> u64(const std::string& k) const {
+    auto it = by_key.find(k);
+    if (it == by_key.end()) return std::nullopt;
+    const auto t = static_cast<shm::ParamType>(it->second.type);
+    if (t == shm::ParamType::kDouble || t == shm::ParamType::kString) return std::nullopt;
+    return it->second.bits;
+  }
+  std::string str(const std::string& k) const {
+    auto it = by_key.find(k);
+    if (it == by_key.end() || static_cast<shm::ParamType>(it->second.type) != shm::ParamType::kString)
+      return "";
+    auto s = snap->str(it->second.str);
+    return s ? std::string(*s) : "";
+  }
+};
+
+Params domain_params(const shm::Snapshot& snap, const shm::DomainRecord& d,
+                     const std::vector<shm::DomainParamRecord>& all) {
+  Params p;
+  p.snap = &snap;
+  const std::size_t begin = d.param_begin;
+  if (begin > all.size()) return p;
+  const std::size_t end = begin + std::min<std::size_t>(d.param_count, all.size() - begin);
+  for (std::size_t i = begin; i < end; i++) {
+    auto k = snap.str(all[i].key);
+    if (k && !k->empty()) p.by_key.emplace(std::string(*k), all[i]);
+  }
+  return p;
+}
+
+std::string label(std::string_view s, std::size_t cap = 128) { return sanitize_label(s, cap); }
+
+}  // namespace
+
+std::vector<Vm> build_vms(const shm::Snapshot& snap, const std::vector<Interface>& interfaces) {
+  std::vector<Vm> vms;
+  // Interfaces by (netns, name), by name in any netns, and by macvtap device number.
+  std::map<std::pair<std::uint64_t, std::string>, const Interface*> by_name;
+  std::map<std::string, const Interface*> by_bare_name;
+  std::map<std::uint64_t, const Interface*> by_dev;
+  for (const Interface& i : interfaces) {
+    by_name.emplace(std::make_pair(i.netns, i.name), &i);
+    by_bare_name.emplace(i.name, &i);
+    if (i.tap_dev) by_dev.emplace(i.tap_dev, &i);
+  }
+
+  // QEMU processes and what their command lines say.
+  struct Qemu {
+    int pid;
+    std::uint64_t netns;
+    QemuCmdline cmd;
+  };
+  std::map<int, Qemu> qemus;
+  for (const auto& p : snap.records<shm::ProcRecord>()) {
+    if (!(p.flags & shm::kProcQemu)) continue;
+    auto cmd = snap.str(p.cmdline);
+    qemus[p.pid] = Qemu{p.pid, p.netns_inode, cmd ? parse_qemu_cmdline(*cmd) : QemuCmdline{}};
+  }
+  std::map<int, std::vector<shm::TapRecord>> taps_by_pid;
+  for (const auto& t : snap.records<shm::TapRecord>()) taps_by_pid[t.pid].push_back(t);
+
+  auto attach_taps = [&](Vm& vm, int pid, std::uint64_t netns, std::set<const Interface*>& seen) {
+    for (const auto& t : taps_by_pid[pid]) {
+      const Interface* i = nullptr;
+      if (t.type == static_cast<std::uint8_t>(shm::TapType::kTun)) {
+        auto n = snap.str(t.ifname);
+        if (!n) continue;
+        auto it = by_name.find({netns, sanitize_label(*n, 64)});
+        if (it != by_name.end()) i = it->second;
+      } else if (t.type == static_cast<std::uint8_t>(shm::TapType::kMacvtap)) {
+        auto it = by_dev.find(t.rdev);
+        if (it != by_dev.end()) i = it->second;
+      }
+      if (!i || !seen.insert(i).second) continue;
+      vm.interfaces.push_back(
+          VmInterface{i->netns, i->ifindex, i->name, i->kind, i->kind == "macvtap", i->stats});
+    }
+  };
+
+  // libvirt domains first: they carry the authoritative identity.
+  std::set<int> claimed_pids;
+  const auto params = snap.records<shm::DomainParamRecord>();
+  for (const auto& d : snap.records<shm::DomainRecord>()) {
+    if (vms.size() >= kMaxVms) break;
+    Vm vm;
+    vm.source = "libvirt";
+    auto uuid = snap.str(d.uuid);
+    auto name = snap.str(d.name);
+    vm.uuid = label(uuid.value_or(""), 64);
+    vm.name = label(name.value_or(""));
+    vm.key = "libvirt:" + vm.uuid;
+    std::optional<DomainInfo> info;
+    if (auto xml = snap.str(d.xml); xml && !xml->empty()) {
+      info = parse_domain_xml(*xml, &vm.xml_error);
+      if (info) vm.nova = info->nova;
+    } else {
+      vm.xml_error = (d.flags & shm::kDomainXmlTruncated) ? "domain XML larger than the cap"
+                                                          : "no domain XML";
+    }
+    const Params p = domain_params(snap, d, params);
+    vm.cpu_time_ns = p.u64("cpu.time");
+    vm.vcpus = static_cast<unsigned>(p.u64("vcpu.current").value_or(0));
+    if (vm.vcpus == 0 && vm.nova) vm.vcpus = static_cast<unsigned>(std::atoi(vm.nova->vcpus.c_str()));
+    if (auto m = p.u64("balloon.maximum")) vm.memory_bytes = *m * 1024;
+    else if (vm.nova) vm.memory_bytes = std::strtoull(vm.nova->memory_mb.c_str(), nullptr, 10) << 20;
+
+    const std::uint64_t nets = std::min<std::uint64_t>(p.u64("net.count").value_or(0), 256);
+    for (std::uint64_t k = 0; k < nets; k++) {
+      const std::string pre = "net." + std::to_string(k) + ".";
+      VmVnic v;
+      v.name = label(p.str(pre + "name"), 64);
+      if (v.name.empty()) continue;
+      v.rx_bytes = p.u64(pre + "rx.bytes").value_or(0);
+      v.rx_pkts = p.u64(pre + "rx.pkts").value_or(0);
+      v.rx_errs = p.u64(pre + "rx.errs").value_or(0);
+      v.rx_drop = p.u64(pre + "rx.drop").value_or(0);
+      v.tx_bytes = p.u64(pre + "tx.bytes").value_or(0);
+      v.tx_pkts = p.u64(pre + "tx.pkts").value_or(0);
+      v.tx_errs = p.u64(pre + "tx.errs").value_or(0);
+      v.tx_drop = p.u64(pre + "tx.drop").value_or(0);
+      vm.vnics.push_back(std::move(v));
+    }
+    // Disks from the XML, stats from block.N.* matched by target name.
+    std::map<std::string, std::size_t> block_by_name;
+    const std::uint64_t blocks = std::min<std::uint64_t>(p.u64("block.count").value_or(0), 256);
+    for (std::uint64_t k = 0; k < blocks; k++)
+      block_by_name.emplace(p.str("block." + std::to_string(k) + ".name"), k);
+    if (info) {
+      for (const DomainDisk& disk : info->disks) {
+        VmDisk vd;
+        vd.info = disk;
+        auto it = block_by_name.find(disk.target);
+        if (it != block_by_name.end()) {
+          const std::string pre = "block." + std::to_string(it->second) + ".";
+          vd.has_stats = true;
+          vd.rd_reqs = p.u64(pre + "rd.reqs").value_or(0);
+          vd.rd_bytes = p.u64(pre + "rd.bytes").value_or(0);
+          vd.wr_reqs = p.u64(pre + "wr.reqs").value_or(0);
+          vd.wr_bytes = p.u64(pre + "wr.bytes").value_or(0);
+        }
+        vm.disks.push_back(std::move(vd));
+      }
+    }
+    // The QEMU process of this domain (its -uuid is the domain's uuid), and its taps.
+    std::set<const Interface*> seen;
+    for (auto& [pid, q] : qemus) {
+      if (!q.cmd.uuid.empty() && q.cmd.uuid == uuid.value_or("")) {
+        vm.pid = pid;
+        claimed_pids.insert(pid);
+        attach_taps(vm, pid, q.netns, seen);
+        break;
+      }
+    }
+    // Fallback (no ptrace access, QEMU elsewhere): the XML's <target dev> in any netns we see.
+    if (info) {
+      for (const DomainInterface& di : info->interfaces) {
+        auto it = by_bare_name.find(di.target);
+        if (it == by_bare_name.end() || !seen.insert(it->second).second) continue;
+        const Interface* i = it->second;
+        vm.interfaces.push_back(
+            VmInterface{i->netns, i->ifindex, i->name, i->kind, i->kind == "macvtap", i->stats});
+      }
+    }
+    vms.push_back(std::move(vm));
+  }
+
+  // QEMU processes that libvirt did not claim: identity from the command line.
+  for (auto& [pid, q] : qemus) {
+    if (claimed_pids.count(pid) || vms.size() >= kMaxVms) continue;
+    Vm vm;
+    vm.source = "cmdline";
+    vm.pid = pid;
+    const std::string id = q.cmd.identity();
+    vm.uuid = label(id.empty() ? "pid-" + std::to_string(pid) : id, 64);
+    vm.name = label(q.cmd.name);
+    vm.key = "cmdline:" + vm.uuid;
+    std::set<const Interface*> seen;
+    attach_taps(vm, pid, q.netns, seen);
+    vms.push_back(std::move(vm));
+  }
+  // Two processes claiming one identity (a hostile or broken command line): keep label sets
+  // unique by suffixing the pid.
+  std::set<std::string> uuids;
+  for (Vm& vm : vms) {
+    if (!uuids.insert(vm.uuid).second) {
+      vm.uuid += "~" + std::to_string(vm.pid);
+      vm.key += "~" + std::to_string(vm.pid);
+      uuids.insert(vm.uuid);
+    }
+  }
+  return vms;
+}
+
+}  // namespace hostflow::exporter
