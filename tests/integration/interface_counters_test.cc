@@ -29,8 +29,8 @@ std::string header(const HttpResult& r, const std::string& name) {
 // "" when both views have the same links with the same counters, else what differs.
 std::string counter_diff(const KernelLinks& a, const KernelLinks& b) {
   std::string d;
-  if (a.size() != b.size()) d += "link count " + std::to_string(a.size()) + " -> " +
-                                 std::to_string(b.size()) + "; ";
+  if (a.size() != b.size())
+    d += "link count " + std::to_string(a.size()) + " -> " + std::to_string(b.size()) + "; ";
   for (const auto& [n, l] : a) {
     auto it = b.find(n);
     if (it == b.end()) {
