@@ -146,7 +146,8 @@ CopyStatus copy_latest(const std::byte* base, std::size_t size, CopiedSlot* out,
     // A torn size is clamped here and caught by the sequence check below.
     const std::uint64_t n = std::min<std::uint64_t>(out->slot.payload_size, max_payload);
     out->words.resize((n + 7) / 8);
-    std::memcpy(out->words.data(), slot + sizeof(SlotHeader), n);
+    // n == 0 leaves words empty and data() null: memcpy(nullptr, _, 0) is still undefined.
+    if (n) std::memcpy(out->words.data(), slot + sizeof(SlotHeader), n);
     std::atomic_thread_fence(std::memory_order_acquire);
     const std::uint64_t s2 = load_relaxed(slot + offsetof(SlotHeader, seq));
     if (s1 != s2) continue;
