@@ -74,6 +74,8 @@ int main(int argc, char** argv) {
   app.add_option("--log.format", log_format, "logfmt or json")->capture_default_str();
   app.add_option("--cycles", cycles, "stop after this many cycles (0 = run until signalled)")
       ->capture_default_str();
+  hs::SourceContext source_ctx;
+  hs::add_source_flags(app, source_ctx);
   for (const hs::SourceEntry& s : hs::source_table()) {
     const std::string n(s.name);
     enabled[n] = s.enabled_by_default;
@@ -103,12 +105,13 @@ int main(int argc, char** argv) {
   }
   if (!hf::log::set_level(log_level)) return fail("--log.level: unknown level " + log_level);
   if (!hf::log::set_format(log_format)) return fail("--log.format: unknown format " + log_format);
+  if (auto r = hs::finish_source_flags(source_ctx); !r.ok()) return fail(r.error().message());
   const auto mode = hf::seccomp::parse_mode(seccomp_mode);
   if (!mode) return fail("--seccomp: want kill, log or trap (got " + seccomp_mode + ")");
   // What the enabled sources need after the drop; nothing else is kept.
   const std::uint64_t keep_caps =
       hs::capabilities_needed([&](std::string_view n) { return enabled[std::string(n)]; });
-  const hf::seccomp::Policy policy = hs::sampler_policy(keep_caps);
+  const hf::seccomp::Policy policy = hs::sampler_policy(keep_caps, enabled["libvirt"]);
   if (print_policy) {
     std::fputs(hf::seccomp::format(policy, *mode).c_str(), stdout);
     return 0;
@@ -143,12 +146,17 @@ int main(int argc, char** argv) {
   if (!dir.empty() && ::access(dir.c_str(), W_OK | X_OK) != 0)
     return fail("segment directory " + dir + " is not writable: " + std::strerror(errno));
 
+  // A peer that goes away (libvirtd restarting) must give EPIPE, not kill the sampler.
+  struct sigaction ign {};
+  ign.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &ign, nullptr);
+
   // Open every source while we still hold our privileges.
   hs::Collector collector;
   for (const hs::SourceEntry& s : hs::source_table()) {
     const std::string n(s.name);
     if (enabled[n])
-      collector.add(n, s.make(), paths);
+      collector.add(n, s.make(source_ctx), paths);
     else
       collector.add_disabled(n);
   }

@@ -76,7 +76,7 @@ const std::vector<ArgLimit> kOpenFlags = {
 
 }  // namespace
 
-seccomp::Policy sampler_policy(std::uint64_t kept_caps) {
+seccomp::Policy sampler_policy(std::uint64_t kept_caps, bool libvirt) {
   seccomp::Policy p;
   p.name = "hostflow-sampler";
   p.notes.push_back("capabilities kept after the drop (enabled sources): " +
@@ -88,6 +88,7 @@ seccomp::Policy sampler_policy(std::uint64_t kept_caps) {
                 Rule{"clock_nanosleep", "waiting for the next interval", {}},
                 Rule{"exit", "", {}},
                 Rule{"exit_group", "", {}},
+                Rule{"futex", "mutexes and the libvirt worker's condition variable", {}},
                 Rule{"getpid", "names the temporary segment file", {}},
                 Rule{"restart_syscall", "clock_nanosleep interrupted by SIGTERM/SIGINT", {}},
                 Rule{"rt_sigreturn", "return from the SIGTERM/SIGINT handler", {}},
@@ -110,10 +111,12 @@ seccomp::Policy sampler_policy(std::uint64_t kept_caps) {
             }},
       Group{"procfs and sysfs (read-only)",
             {
+                Rule{"getdents64", "procs: listing /proc and /proc/<pid>/fd", {}},
                 Rule{"lseek", "", {}},
                 Rule{"newfstatat", "stat() and fstat(): /sys/class/net/<if>/device, stdout", {}},
                 Rule{"openat", "read-only, or create a new file exclusively", kOpenFlags},
                 Rule{"read", "", {}},
+                Rule{"readlinkat", "taps: what a QEMU fd points to (/dev/net/tun, /dev/tapN)", {}},
             }},
       Group{
           "segment (a new file per growth, renamed over the old one)",
@@ -133,6 +136,31 @@ seccomp::Policy sampler_policy(std::uint64_t kept_caps) {
                 Rule{"write", "stderr log lines, --check report on stdout", {}},
             }},
   };
+  if (libvirt) {
+    // The libvirt client library talking to libvirtd over its read-only unix socket, from the
+    // libvirt source's worker thread (reconnects after libvirtd restarts happen here too).
+    p.groups.push_back(Group{
+        "libvirt client (only with --source.libvirt)",
+        {
+            Rule{"access", "the client probes socket and config paths (F_OK) before connecting", {}},
+            Rule{"connect", "the libvirtd read-only socket", {}},
+            Rule{"eventfd2", "the client's (GLib) main-context wakeup, made on first use", {}},
+            Rule{"fcntl", "O_NONBLOCK/FD_CLOEXEC on the client socket", {}},
+            Rule{"getegid", "the client's identity checks when it (re)connects", {}},
+            Rule{"geteuid", "the client's identity checks when it (re)connects", {}},
+            Rule{"getgid", "the client's identity checks when it (re)connects", {}},
+            Rule{"getuid", "the client's identity checks when it (re)connects", {}},
+            Rule{"getsockname", "the client reads its socket's local address", {}},
+            Rule{"getsockopt", "SO_ERROR after connect", {}},
+            Rule{"pipe2", "the client's wakeup pipe", {}},
+            Rule{"poll", "waiting for libvirtd replies", {}},
+            Rule{"rt_sigprocmask", "the client blocks signals around its I/O loop", {}},
+            Rule{"socket", "AF_UNIX only", {{0, ~std::uint64_t{0}, AF_UNIX, "AF_UNIX"}}},
+            Rule{"write", "requests to libvirtd", {}},
+        }});
+  } else {
+    p.notes.push_back("libvirt client syscalls: not allowed (--no-source.libvirt)");
+  }
   std::vector<ArgLimit> ioctls = limits(1, 0xffffffffu, kIoctlRequests);
   if (!ioctls.empty()) p.groups.push_back(Group{"ioctl", {Rule{"ioctl", "", ioctls}}});
   if ((kept_caps >> CAP_BPF) & 1u) {
@@ -149,7 +177,6 @@ seccomp::Policy sampler_policy(std::uint64_t kept_caps) {
       "built with sanitizers: the 'sanitizer runtime' group exists only in this build");
   p.groups.push_back(Group{"sanitizer runtime (HOSTFLOW_SANITIZE builds only)",
                            {
-                               Rule{"getpid", "", {}},
                            }});
 #endif
   return p;

@@ -40,11 +40,18 @@ struct Outcome {
 // The last libvirt error as an Error; connection failures to a missing or refusing daemon carry
 // ENOENT/ECONNREFUSED so the collector reports "absent".
 Error last_error(const std::string& what) {
-  const virError* e = virGetLastError();
-  std::string msg = e && e->message ? e->message : "unknown libvirt error";
-  int code = EIO;
-  if (msg.find("No such file or directory") != std::string::npos) code = ENOENT;
-  else if (msg.find("Connection refused") != std::string::npos) code = ECONNREFUSED;
+  const virError* last = virGetLastError();
+  std::string msg = last && last->message ? last->message : "unknown libvirt error";
+  int code = 0;
+  // libvirt words socket errors as "...: <strerror>"; keep the errno, drop the repeated text.
+  for (const int e : {ENOENT, ECONNREFUSED, EACCES}) {
+    const std::string suffix = std::string(": ") + std::strerror(e);
+    if (msg.size() > suffix.size() && msg.compare(msg.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      code = e;
+      msg.resize(msg.size() - suffix.size());
+      break;
+    }
+  }
   virResetLastError();
   return Error{code, what + ": " + msg};
 }
@@ -93,6 +100,7 @@ struct Worker {
   }
 
   Outcome query();
+  bool ever_ok = false;  // once libvirt answered, losing it is "failed", not "absent"
 };
 
 Outcome Worker::query() {
@@ -105,6 +113,7 @@ Outcome Worker::query() {
     conn = virConnectOpenReadOnly(opts.uri.c_str());
     if (!conn) {
       o.error = last_error("connect " + opts.uri);
+      if (ever_ok) o.error.code = 0;  // it was here: a daemon that went away has failed
       return o;
     }
   }
@@ -184,6 +193,7 @@ Outcome Worker::query() {
   virDomainStatsRecordListFree(records);
   xml_cache = std::move(seen);  // forget domains that are gone
   o.ok = true;
+  ever_ok = true;
   return o;
 }
 
@@ -212,8 +222,13 @@ class LibvirtSource final : public Source {
     if (virInitialize() < 0) return Error{EIO, "virInitialize failed"};
     virSetErrorFunc(nullptr, silent_error_handler);
     thread_ = std::thread(&Worker::loop, w_);
-    // Connect now, while privileged; later reconnects use the confined process's rights.
-    return run_request();
+    // Connect now, while privileged; later reconnects use the confined process's rights. A
+    // libvirtd that is down or slow now is not fatal: every cycle retries and reports the state.
+    if (auto r = run_request(); !r.ok()) {
+      log::info("libvirt not reachable at start; will retry every cycle",
+                {{"uri", w_->opts.uri}, {"err", r.error().message()}});
+    }
+    return {};
   }
 
   Result<std::size_t> collect(shm::SnapshotBuilder& out) override {

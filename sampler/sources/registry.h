@@ -7,6 +7,11 @@
 #include <string_view>
 
 #include "source.h"
+#include "sources/context.h"
+
+namespace CLI {
+class App;
+}
 
 namespace hostflow::sampler {
 
@@ -14,7 +19,7 @@ struct SourceEntry {
   std::string_view name;  // also the flag stem: --source.<name>
   std::string_view help;
   bool enabled_by_default;
-  std::unique_ptr<Source> (*make)();
+  std::unique_ptr<Source> (*make)(SourceContext& ctx);
   // Capabilities the source needs *after* the drop, to collect (bit n = capability n of
   // <linux/capability.h>; build with caps()). The sampler keeps the union over the enabled
   // sources and nothing else; docs/security.md lists the same table for auditors.
@@ -28,5 +33,10 @@ constexpr std::uint64_t caps(Cap... c) {
 }
 
 std::span<const SourceEntry> source_table();
+
+// Registers the sources' own options (--libvirt.uri, ...) into `ctx.options`.
+void add_source_flags(CLI::App& app, SourceContext& ctx);
+// Converts what add_source_flags collected (durations); an error names the flag.
+Result<void> finish_source_flags(SourceContext& ctx);
 
 }  // namespace hostflow::sampler
