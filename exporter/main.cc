@@ -15,6 +15,7 @@
 #include "hostflow/common/version.h"
 #include "http/server.h"
 #include "pipeline.h"
+#include "vm_flags.h"
 #include "privilege/capabilities.h"
 #include "privilege/seccomp_policy.h"
 
@@ -105,6 +106,8 @@ int main(int argc, char** argv) {
   app.add_flag("--print-seccomp-policy", print_policy,
                "print the seccomp allowlist and exit (for auditors)");
   app.add_flag("--version", version, "print the version and exit");
+  he::VmFlags vm_flags;
+  he::add_vm_flags(app, popts, vm_flags);
   CLI11_PARSE(app, argc, argv);
 
   if (version) {
@@ -142,6 +145,7 @@ int main(int argc, char** argv) {
   if (!boot.ok()) return fail("boot id: " + boot.error().message() + " (is --path.procfs right?)");
   popts.boot_id = *boot;
 
+  if (auto r = he::finish_vm_flags(popts, vm_flags); !r.ok()) return fail(r.error().message());
   he::Pipeline pipeline(popts);
   const std::string landing = landing_page(telemetry_path);
   he::HttpServer* server_ptr = nullptr;

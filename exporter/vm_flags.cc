@@ -20,12 +20,12 @@ void add_vm_flags(CLI::App& app, PipelineOptions& opts, VmFlags& flags) {
 
 Result<void> finish_vm_flags(PipelineOptions& opts, const VmFlags& flags) {
   if (!(opts.cpu_min >= 0 && opts.cpu_min <= 100))
-    return Error{EINVAL, "--cpu.min: want a percentage from 0 to 100"};
+    return Error{0, "--cpu.min: want a percentage from 0 to 100"};
   std::string err;
   if (!parse_thresholds(flags.read_thresholds, &opts.vm.read_thresholds, &err))
-    return Error{EINVAL, "--disk.read-thresholds: " + err};
+    return Error{0, "--disk.read-thresholds: " + err};
   if (!parse_thresholds(flags.write_thresholds, &opts.vm.write_thresholds, &err))
-    return Error{EINVAL, "--disk.write-thresholds: " + err};
+    return Error{0, "--disk.write-thresholds: " + err};
   return {};
 }
 

@@ -64,12 +64,12 @@ Result<void> finish_source_flags(SourceContext& ctx) {
   using std::chrono::milliseconds;
   const auto t = parse_duration(g_durations.libvirt_timeout);
   if (!t || *t < milliseconds(10))
-    return Error{EINVAL, "--libvirt.timeout: want a duration like 2s (got " +
+    return Error{0, "--libvirt.timeout: want a duration like 2s (got " +
                              g_durations.libvirt_timeout + ")"};
   ctx.options.libvirt.budget = duration_cast<milliseconds>(*t);
   const auto x = parse_duration(g_durations.libvirt_xml_refresh);
   if (!x || *x < milliseconds(100))
-    return Error{EINVAL, "--libvirt.xml-refresh: want a duration like 60s (got " +
+    return Error{0, "--libvirt.xml-refresh: want a duration like 60s (got " +
                              g_durations.libvirt_xml_refresh + ")"};
   ctx.options.libvirt.xml_refresh = duration_cast<milliseconds>(*x);
   return {};
