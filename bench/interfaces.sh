@@ -47,7 +47,7 @@ for n in "${sizes[@]}"; do
   ip netns exec "$ns" "$BUILD/sampler/hostflow-sampler" --segment "$dir/segment" --interval 1s --log.level warn &
   spid=$!; pids="$pids $spid"
   for _ in $(seq 100); do [ -e "$dir/segment" ] && break; sleep 0.05; done
-  ip netns exec "$ns" setpriv --reuid=hostflow --regid=hostflow --clear-groups -- \
+  ip netns exec "$ns" setpriv --reuid=hostflow --regid=hostflow --clear-groups --bounding-set=-all --inh-caps=-all -- \
     "$BUILD/exporter/hostflow-exporter" --segment "$dir/segment" --web.listen-address "127.0.0.1:$hport" --log.level warn &
   epid=$!; pids="$pids $epid"
   ip netns exec "$ns" prometheus-node-exporter --collector.disable-defaults --collector.netdev \

@@ -36,7 +36,7 @@ trap stop EXIT INT TERM
 "$BUILD/sampler/hostflow-sampler" --segment "$RUNDIR/segment" --interval "$INTERVAL" &
 spid=$!
 for _ in $(seq 100); do [ -e "$RUNDIR/segment" ] && break; sleep 0.1; done
-setpriv --reuid=hostflow --regid=hostflow --clear-groups -- \
+setpriv --reuid=hostflow --regid=hostflow --clear-groups --bounding-set=-all --inh-caps=-all -- \
   "$BUILD/exporter/hostflow-exporter" --segment "$RUNDIR/segment" --web.listen-address "$LISTEN" &
 epid=$!
 echo "hostflow is running: curl http://${LISTEN/#:/localhost:}/metrics   (Ctrl-C stops both)"
