@@ -80,9 +80,14 @@ TEST(ExporterUser, RefusesRootWithoutAllowRoot) {
             0);
 
   // Control: the same command line with --allow-root does start (so the refusal is about root).
-  Process p({HOSTFLOW_EXPORTER_BIN, "--segment", d.path() + "/segment", "--web.listen-address",
-             "127.0.0.1:" + std::to_string(port), "--allow-root"},
-            d.path() + "/exporter.log");
+  std::vector<std::string> argv = {HOSTFLOW_EXPORTER_BIN,
+                                   "--segment",
+                                   d.path() + "/segment",
+                                   "--web.listen-address",
+                                   "127.0.0.1:" + std::to_string(port),
+                                   "--allow-root"};
+  for (const auto& a : seccomp_args()) argv.push_back(a);
+  Process p(argv, d.path() + "/exporter.log");
   EXPECT_TRUE(wait_until(
       [&] {
         return http_get("http://127.0.0.1:" + std::to_string(port) + "/-/healthy").status == 200;

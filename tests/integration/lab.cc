@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -124,10 +125,18 @@ std::optional<Exposition> scrape_after_now(Stack& stack, std::chrono::millisecon
   return got;
 }
 
+std::vector<std::string> seccomp_args() {
+  const char* mode = std::getenv("HOSTFLOW_TEST_SECCOMP");
+  if (!mode || !*mode) return {};
+  return {std::string("--seccomp=") + mode};
+}
+
 StackOptions in_netns(const std::string& netns, const std::string& interval) {
   StackOptions o;
   o.netns = netns;
   o.interval = interval;
+  o.sampler_args = seccomp_args();
+  o.exporter_args = seccomp_args();
   return o;
 }
 

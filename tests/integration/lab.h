@@ -66,7 +66,11 @@ struct Topology {
   Topology& operator=(const Topology&) = delete;
 };
 
-// Stack options for a sampler inside `netns` with the given interval.
+// The daemons' seccomp mode flag from HOSTFLOW_TEST_SECCOMP (e.g. "log"), or nothing: the
+// default, kill mode. Only for diagnosis (e.g. which syscall a sanitizer runtime needs).
+std::vector<std::string> seccomp_args();
+
+// Stack options for a sampler inside `netns` with the given interval (+ seccomp_args()).
 StackOptions in_netns(const std::string& netns, const std::string& interval = "500ms");
 
 // Disables IPv6 in `netns` (all + default), so new links send no router/neighbour solicitations.
