@@ -4,6 +4,8 @@
 //   seccomp_probe POLICY MODE ACTION [PATH]
 //   POLICY: sampler | exporter | none      MODE: kill | log | trap
 //   ACTION: exit | execve | open-write PATH | socket-inet | segment-grow DIR | segment-write PATH
+//   seccomp_probe - - kept-caps: prints the capability set the default sources keep, as
+//   "<hex> <name,name>" (names without cap_, "-" for none), from the source table.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -20,7 +22,9 @@
 #include "exporter/privilege/seccomp_policy.h"
 #include "hostflow/common/seccomp.h"
 #include "publish/segment_file.h"
+#include "sampler/privilege/capabilities.h"
 #include "sampler/privilege/seccomp_policy.h"
+#include "sources/registry.h"
 
 namespace {
 
@@ -100,7 +104,20 @@ int main(int argc, char** argv) {
   if (argc < 4) return usage();
   const std::string which = argv[1], action = argv[3], path = argc > 4 ? argv[4] : "";
   const auto mode = hostflow::seccomp::parse_mode(argv[2]);
-  if (!mode) return usage();
+  if (!mode && action != "kept-caps") return usage();
+  if (action == "kept-caps") {
+    const std::uint64_t keep = hostflow::sampler::capabilities_needed([](std::string_view n) {
+      for (const auto& e : hostflow::sampler::source_table())
+        if (e.name == n) return e.enabled_by_default;
+      return false;
+    });
+    std::string names = hostflow::sampler::capability_names(keep);
+    for (std::size_t p = names.find("cap_"); p != std::string::npos; p = names.find("cap_"))
+      names.erase(p, 4);
+    std::printf("%016llx %s\n", static_cast<unsigned long long>(keep),
+                names == "none" ? "-" : names.c_str());
+    return 0;
+  }
   if (action == "segment-grow") return segment_grow(path);  // installs the filter itself
   if (which != "none") {
     const auto policy = which == "sampler" ? hostflow::sampler::sampler_policy(0)

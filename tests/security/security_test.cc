@@ -73,6 +73,37 @@ std::map<std::string, std::string> status_when_filtered(ht::Process& p) {
   return st;
 }
 
+// What the default sources keep, from the source table: {hex as /proc prints it, "a,b" names}.
+struct Kept {
+  std::string hex, names;
+};
+Kept kept_caps() {
+  const ht::RunResult r = ht::run({kProbe, "-", "-", "kept-caps"});
+  std::istringstream in(r.out);
+  Kept k;
+  in >> k.hex >> k.names;
+  if (k.names == "-") k.names.clear();
+  return k;
+}
+
+// setpriv arguments that start a program the way hostflow-sampler.service does: root, the
+// hostflow group, bounding set = ambient set = the kept capabilities, securebits noroot...
+std::vector<std::string> as_sampler_unit() {
+  const Kept k = kept_caps();
+  std::string plus;
+  std::istringstream names(k.names);
+  for (std::string n; std::getline(names, n, ',');) plus += ",+" + n;
+  return {"setpriv",
+          "--regid=hostflow",
+          "--clear-groups",
+          "--bounding-set=-all" + plus,
+          "--inh-caps=-all" + plus,
+          "--ambient-caps=-all" + plus,
+          "--securebits=+noroot,+noroot_locked,+no_setuid_fixup,+no_setuid_fixup_locked,"
+          "+keep_caps_locked",
+          "--"};
+}
+
 std::string segment_dir(const ht::TempDir& d) {
   if (!getgrnam("hostflow")) ht::sh("groupadd --system hostflow");
   ht::sh_ok("chgrp hostflow " + d.path() + " && chmod 0750 " + d.path());
@@ -189,14 +220,16 @@ TEST(RunningSampler, IsFilteredAndKeepsExactlyTheExpectedCapabilities) {
   ASSERT_TRUE(p.running()) << p.log();
   EXPECT_EQ(st["Seccomp"], "2");
   EXPECT_EQ(st["NoNewPrivs"], "1");
-  // Default sources: links only, which needs no capability (sources/registry.cc).
-  EXPECT_EQ(st["CapEff"], "0000000000000000");
-  EXPECT_EQ(st["CapPrm"], "0000000000000000");
+  // Exactly the union of the default sources' capabilities (sources/registry.cc).
+  const Kept k = kept_caps();
+  ASSERT_EQ(k.hex.size(), 16u);
+  EXPECT_EQ(st["CapEff"], k.hex);
+  EXPECT_EQ(st["CapPrm"], k.hex);
   EXPECT_EQ(st["CapInh"], "0000000000000000");
-  EXPECT_EQ(st["CapBnd"], "0000000000000000");
+  EXPECT_EQ(st["CapBnd"], k.hex);
   EXPECT_EQ(st["CapAmb"], "0000000000000000");
   EXPECT_NE(p.log().find("msg=capabilities phase=before"), std::string::npos) << p.log();
-  EXPECT_NE(p.log().find("msg=capabilities phase=after eff=0000000000000000"), std::string::npos);
+  EXPECT_NE(p.log().find("msg=capabilities phase=after eff=" + k.hex), std::string::npos);
   EXPECT_NE(p.log().find("msg=seccomp mode=kill"), std::string::npos) << p.log();
   // Still working under the filter: a few more cycles publish without dying.
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
@@ -224,8 +257,9 @@ TEST(RunningSampler, DedicatedUserKeepsTheSameSets) {
   auto st = status_when_filtered(p);
   ASSERT_TRUE(p.running()) << p.log();
   EXPECT_EQ(st["Uid"], "65534\t65534\t65534\t65534");
-  EXPECT_EQ(st["CapEff"], "0000000000000000");
-  EXPECT_EQ(st["CapBnd"], "0000000000000000");
+  EXPECT_EQ(st["CapEff"], kept_caps().hex);
+  EXPECT_EQ(st["CapBnd"], kept_caps().hex);
+  EXPECT_EQ(st["CapAmb"], "0000000000000000");
   EXPECT_EQ(st["Seccomp"], "2");
 }
 
@@ -314,19 +348,21 @@ TEST(IntegrationStack, RunsBothFiltersInKillMode) {
   EXPECT_EQ(proc_status(stack.exporter().pid())["CapPrm"], "0000000000000000");
 }
 
-TEST(RunningSampler, StartedAsItsUnitStartsItNeedsNoCapabilityAtAll) {
-  // hostflow-sampler.service: root, Group=hostflow, CapabilityBoundingSet= (empty),
-  // SecureBits=noroot...: the binary starts with no capability and must still open, publish and
-  // install its filter.
+TEST(RunningSampler, StartedAsItsUnitStartsItNeedsNoMoreThanItKeeps) {
+  // hostflow-sampler.service: root, Group=hostflow, CapabilityBoundingSet= and
+  // AmbientCapabilities= = the kept set, SecureBits=noroot...: the binary starts with only what it
+  // keeps (no CAP_SETPCAP/SETGID for the drop) and must still open, publish and filter.
   HF_REQUIRE(ht::is_root(), "setpriv to the unit's credentials needs root");
   ht::TempDir d;
   const std::string seg = segment_dir(d) + "/segment";
-  const ht::RunResult r = ht::run(
-      {"setpriv", "--regid=hostflow", "--clear-groups", "--bounding-set=-all", "--inh-caps=-all",
-       "--securebits=+noroot,+noroot_locked,+no_setuid_fixup,+no_setuid_fixup_locked,"
-       "+keep_caps_locked",
-       "--", HOSTFLOW_SAMPLER_BIN, "--segment", seg, "--check"});
+  auto argv = as_sampler_unit();
+  for (const std::string& a :
+       {std::string(HOSTFLOW_SAMPLER_BIN), std::string("--segment"), seg, std::string("--check")})
+    argv.push_back(a);
+  const ht::RunResult r = ht::run(argv);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_NE(r.err.find("phase=before eff=0000000000000000"), std::string::npos) << r.err;
+  const Kept k = kept_caps();
+  EXPECT_NE(r.err.find("phase=before eff=" + k.hex), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("phase=after eff=" + k.hex), std::string::npos) << r.err;
   EXPECT_NE(r.out.find("check passed"), std::string::npos) << r.out;
 }
