@@ -59,7 +59,7 @@ void Pipeline::poll_once() {
     case ReadStatus::kNew:
       model_ = build_model(*rr.snapshot);
       if (reset_requested_.exchange(false)) vm_history_.reset_windows();
-      vms_ = build_vms(*rr.snapshot, model_->interfaces);
+      vms_ = build_vms(*rr.snapshot, model_->interfaces, model_->workload_interfaces);
       vm_derived_ = vm_history_.update(vms_, model_->publish_mono_ns);
       vm_state_entries_ = vm_history_.samples();
       last_error_.clear();

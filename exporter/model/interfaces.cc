@@ -70,6 +70,7 @@ std::string_view section_name(std::uint32_t t) {
     case shm::SectionType::kTaps: return "taps";
     case shm::SectionType::kDomains: return "domains";
     case shm::SectionType::kDomainParams: return "domain_params";
+    case shm::SectionType::kNetns: return "netns";
   }
   return "unknown";
 }
@@ -98,13 +99,21 @@ Model build_model(const shm::Snapshot& snap) {
   // (netns, ifindex) -> position, for master names and duplicate detection.
   std::map<std::pair<std::uint64_t, std::int32_t>, std::size_t> by_index;
   m.interfaces.reserve(links.size());
+  auto foreign = [](const shm::LinkRecord& r) { return (r.present & shm::kLinkInOtherNetns) != 0; };
+  auto netns_key = [&](const shm::LinkRecord& r) -> std::uint64_t {
+    if (!foreign(r) || r.netns_inode != 0) return r.netns_inode;
+    return (1ull << 63) | static_cast<std::uint32_t>(r.netnsid);
+  };
   for (const auto& r : links) {
-    if (!by_index.emplace(std::make_pair(r.netns_inode, r.ifindex), m.interfaces.size()).second) {
+    if (!by_index.emplace(std::make_pair(netns_key(r), r.ifindex), m.interfaces.size()).second) {
       m.duplicate_links++;
       continue;
     }
     Interface i;
-    i.netns = r.netns_inode;
+    i.netns = netns_key(r);
+    i.netnsid = foreign(r) && r.netnsid >= 0 ? r.netnsid : -1;
+    i.link_netnsid = (r.present & shm::kLinkHasLinkNetnsid) ? r.link_netnsid : -1;
+    i.link_ifindex = (r.present & shm::kLinkHasLink) ? r.link_ifindex : 0;
     i.ifindex = r.ifindex;
     i.name = text(r.name, 64);
     if (i.name.empty()) i.name = "if" + std::to_string(r.ifindex);
@@ -122,8 +131,8 @@ Model build_model(const shm::Snapshot& snap) {
   // Masters by index, after all links are known.
   for (const auto& r : links) {
     if (!(r.present & shm::kLinkHasMaster)) continue;
-    auto self = by_index.find({r.netns_inode, r.ifindex});
-    auto master = by_index.find({r.netns_inode, r.master_ifindex});
+    auto self = by_index.find({netns_key(r), r.ifindex});
+    auto master = by_index.find({netns_key(r), r.master_ifindex});
     if (self != by_index.end() && master != by_index.end() && self->second != master->second &&
         m.interfaces[self->second].master.empty()) {
       m.interfaces[self->second].master = m.interfaces[master->second].name;
@@ -141,6 +150,13 @@ Model build_model(const shm::Snapshot& snap) {
   std::sort(m.interfaces.begin(), m.interfaces.end(), [](const Interface& a, const Interface& b) {
     return std::tie(a.netns, a.name) < std::tie(b.netns, b.name);
   });
+  // Only the host's interfaces are exported as interface series (names repeat across
+  // namespaces: every container has an eth0); the others serve joins.
+  auto others = std::stable_partition(m.interfaces.begin(), m.interfaces.end(),
+                                      [](const Interface& i) { return i.netnsid < 0; });
+  m.workload_interfaces.assign(std::make_move_iterator(others),
+                               std::make_move_iterator(m.interfaces.end()));
+  m.interfaces.erase(others, m.interfaces.end());
 
   std::set<std::string> source_names;
   for (const auto& s : snap.records<shm::SourceStatusRecord>()) {
@@ -158,7 +174,7 @@ Model build_model(const shm::Snapshot& snap) {
     m.sources.push_back(std::move(st));
   }
   for (auto t : {shm::SectionType::kLinks, shm::SectionType::kProcs, shm::SectionType::kTaps,
-                 shm::SectionType::kDomains, shm::SectionType::kDomainParams,
+                 shm::SectionType::kDomains, shm::SectionType::kDomainParams, shm::SectionType::kNetns,
                  shm::SectionType::kSources, shm::SectionType::kArena}) {
     if (const auto* e = snap.section(t)) {
       m.drops.push_back({std::string(section_name(e->type)), e->dropped});

@@ -12,7 +12,9 @@
 namespace hostflow::exporter {
 
 struct Interface {
-  std::uint64_t netns = 0;
+  std::uint64_t netns = 0;   // netns key: its inode, or (1 << 63 | nsid) when only the nsid is known
+  std::int32_t netnsid = -1; // -1: the sampler's (host) netns
+  std::int32_t link_netnsid = -1, link_ifindex = 0;  // veth/macvtap peer, as the kernel says
   std::int32_t ifindex = 0;
   std::string name;      // label value: sanitised, unique within its netns
   std::string kind;      // classified: physical, loopback, veth, bridge, tap, tun, macvtap, ...
@@ -44,7 +46,8 @@ struct Model {
   std::uint64_t publish_mono_ns = 0, publish_real_ns = 0;
   std::uint64_t interval_ns = 0, sampler_start_real_ns = 0;
   std::uint32_t sampler_pid = 0;
-  std::vector<Interface> interfaces;  // sorted by (netns, name)
+  std::vector<Interface> interfaces;  // the host netns's, sorted by name: the exported ones
+  std::vector<Interface> workload_interfaces;  // other namespaces' (for joins), by (netns, name)
   std::vector<SourceStatus> sources;
   std::vector<SectionDrop> drops;
   std::uint64_t invalid_refs = 0;     // StrRefs outside the arena (a corrupt or hostile snapshot)

@@ -50,16 +50,19 @@ std::string label(std::string_view s, std::size_t cap = 128) { return sanitize_l
 
 }  // namespace
 
-std::vector<Vm> build_vms(const shm::Snapshot& snap, const std::vector<Interface>& interfaces) {
+std::vector<Vm> build_vms(const shm::Snapshot& snap, const std::vector<Interface>& interfaces,
+                          const std::vector<Interface>& workload_interfaces) {
   std::vector<Vm> vms;
-  // Interfaces by (netns, name), by name in any netns, and by macvtap device number.
+  // Interfaces by (netns, name), host interfaces by name, and macvtaps by device number.
   std::map<std::pair<std::uint64_t, std::string>, const Interface*> by_name;
   std::map<std::string, const Interface*> by_bare_name;
   std::map<std::uint64_t, const Interface*> by_dev;
-  for (const Interface& i : interfaces) {
-    by_name.emplace(std::make_pair(i.netns, i.name), &i);
-    by_bare_name.emplace(i.name, &i);
-    if (i.tap_dev) by_dev.emplace(i.tap_dev, &i);
+  for (const auto* list : {&interfaces, &workload_interfaces}) {
+    for (const Interface& i : *list) {
+      by_name.emplace(std::make_pair(i.netns, i.name), &i);
+      if (i.netnsid < 0) by_bare_name.emplace(i.name, &i);
+      if (i.tap_dev) by_dev.emplace(i.tap_dev, &i);
+    }
   }
 
   // QEMU processes and what their command lines say.

@@ -53,6 +53,9 @@ struct Vm {
   std::uint64_t memory_bytes = 0;  // balloon maximum, else Nova flavor memory
 };
 
-std::vector<Vm> build_vms(const shm::Snapshot& snap, const std::vector<Interface>& interfaces);
+// `interfaces` are the host's, `workload_interfaces` those of other namespaces (a QEMU may run in
+// its own netns with its tap there).
+std::vector<Vm> build_vms(const shm::Snapshot& snap, const std::vector<Interface>& interfaces,
+                          const std::vector<Interface>& workload_interfaces = {});
 
 }  // namespace hostflow::exporter

@@ -3,6 +3,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
+#include <linux/net_namespace.h>
 #include <linux/rtnetlink.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <cstdio>
 #include <optional>
 #include <cstring>
@@ -149,6 +151,7 @@ namespace {
 
 class LinksSource final : public Source {
  public:
+  explicit LinksSource(std::shared_ptr<const ProcScan> scan) : scan_(std::move(scan)) {}
   std::string_view name() const override { return "links"; }
 
   Result<void> open(const SamplerPaths& paths) override {
@@ -163,6 +166,7 @@ class LinksSource final : public Source {
     int on = 1;
     // Ask for extended ACKs so a rejected request says why; harmless when unsupported.
     setsockopt(mnl_socket_get_fd(nl_), SOL_NETLINK, NETLINK_EXT_ACK, &on, sizeof on);
+    buf_.resize(64 * 1024);  // >= 32 KiB so a dump batch of ~137 links fits one recv (LAB.md)
     return {};
   }
 
@@ -171,28 +175,76 @@ class LinksSource final : public Source {
   }
 
   Result<std::size_t> collect(shm::SnapshotBuilder& out) override {
-    // A dump that the kernel marks interrupted (links changed mid-dump) is retried once.
-    for (int attempt = 0;; attempt++) {
-      links_.clear();
-      strings_.clear();
-      bool interrupted = false;
-      if (auto r = dump(&interrupted); !r.ok()) return r.error();
-      if (!interrupted || attempt == 1) break;
+    links_.clear();
+    strings_.clear();
+    // The sampler's own netns: the host's interfaces. A failure here fails the source.
+    if (auto r = dump_netns(-1, netns_inode_); !r.ok()) return r.error();
+    const std::size_t own = links_.size();
+
+    // Other network namespaces, by nsid: those our links point into (veth peers), and those of
+    // processes (containers, VMs) that have an nsid here. Bounded; each dump is one request.
+    std::map<std::int32_t, shm::NetnsRecord> by_nsid;
+    std::vector<shm::NetnsRecord> unnumbered;
+    for (std::size_t i = 0; i < own; i++) {
+      const std::int32_t id = links_[i].link_netnsid;
+      if (id >= 0 && by_nsid.size() < kMaxNetns) by_nsid.try_emplace(id, shm::NetnsRecord{0, id, 0, 0, 0, 0, 0});
     }
+    if (scan_) {
+      std::map<std::uint64_t, std::pair<int, std::uint32_t>> procs;  // inode -> (pid, count)
+      for (const auto& p : scan_->procs) {
+        if (p.netns == 0 || p.netns == netns_inode_) continue;
+        auto [it, fresh] = procs.try_emplace(p.netns, p.pid, 0);
+        it->second.second++;
+      }
+      for (const auto& [inode, pc] : procs) {
+        if (by_nsid.size() + unnumbered.size() >= kMaxNetns) break;
+        const std::int32_t id = nsid_of_pid(pc.first);
+        shm::NetnsRecord rec{inode, id, pc.first, pc.second, 0, 0, 0};
+        if (id < 0) {
+          unnumbered.push_back(rec);
+        } else {
+          auto [it, fresh] = by_nsid.try_emplace(id, rec);
+          if (!fresh) {
+            it->second.inode = inode;
+            it->second.pid = pc.first;
+            it->second.processes = pc.second;
+          }
+        }
+      }
+    }
+    std::size_t failed = 0;
+    for (auto& [id, rec] : by_nsid) {
+      const std::size_t before = links_.size();
+      if (auto r = dump_netns(id, rec.inode); r.ok()) {
+        rec.flags |= shm::kNetnsDumped;
+        rec.links = static_cast<std::uint32_t>(links_.size() - before);
+      } else {
+        // A namespace that vanished meanwhile, or no CAP_NET_ADMIN: its links are skipped.
+        links_.resize(before);
+        strings_.resize(before);
+        rec.flags |= shm::kNetnsDumpFailed;
+        failed++;
+      }
+    }
+    out.touch<shm::NetnsRecord>();
+    for (const auto& [id, rec] : by_nsid) out.add(rec);
+    for (const auto& rec : unnumbered) out.add(rec);
+
     out.touch<shm::LinkRecord>();
     std::size_t n = 0;
     for (std::size_t i = 0; i < links_.size(); i++) {
       shm::LinkRecord& r = links_[i];
       const Strings& s = strings_[i];
-      r.netns_inode = netns_inode_;
       r.name = out.add_string(s.name, IFNAMSIZ);
       r.kind = out.add_string(s.kind, 32);
       r.slave_kind = out.add_string(s.slave_kind, 32);
-      if (s.kind.empty() && has_device(s.name)) r.present |= shm::kLinkHasDevice;
-      if (s.kind == "macvtap") {
-        if (auto dev = macvtap_dev(s.name, r.ifindex)) {
-          r.tap_dev = *dev;
-          r.present |= shm::kLinkHasTapDev;
+      if (i < own) {  // sysfs shows the sampler's own netns only
+        if (s.kind.empty() && has_device(s.name)) r.present |= shm::kLinkHasDevice;
+        if (s.kind == "macvtap") {
+          if (auto dev = macvtap_dev(s.name, r.ifindex)) {
+            r.tap_dev = *dev;
+            r.present |= shm::kLinkHasTapDev;
+          }
         }
       }
       if (out.add(r)) n++;
@@ -201,9 +253,70 @@ class LinksSource final : public Source {
   }
 
  private:
+  static constexpr std::size_t kMaxNetns = 4096;
+  static constexpr std::size_t kMaxLinksPerForeignNetns = 4096;
+
   struct Strings {
     std::string name, kind, slave_kind;
   };
+
+  // Dumps one netns (nsid -1: our own) into links_/strings_. A dump the kernel marks
+  // interrupted (links changed mid-dump) is retried once.
+  Result<void> dump_netns(std::int32_t nsid, std::uint64_t inode) {
+    const std::size_t base = links_.size();
+    for (int attempt = 0;; attempt++) {
+      links_.resize(base);
+      strings_.resize(base);
+      bool interrupted = false;
+      if (auto r = dump(nsid, &interrupted); !r.ok()) return r;
+      if (!interrupted || attempt == 1) break;
+    }
+    for (std::size_t i = base; i < links_.size(); i++) {
+      links_[i].netns_inode = inode;
+      if (nsid >= 0) {
+        links_[i].netnsid = nsid;
+        links_[i].present |= shm::kLinkInOtherNetns;
+      }
+    }
+    return {};
+  }
+
+  // RTM_GETNSID for a process: the nsid its netns has in ours, or -1 (none assigned, or gone).
+  std::int32_t nsid_of_pid(int pid) {
+    auto* nlh = mnl_nlmsg_put_header(buf_.data());
+    nlh->nlmsg_type = RTM_GETNSID;
+    nlh->nlmsg_flags = NLM_F_REQUEST;
+    nlh->nlmsg_seq = ++seq_;
+    auto* g = static_cast<rtgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtgenmsg)));
+    g->rtgen_family = AF_UNSPEC;
+    mnl_attr_put_u32(nlh, NETNSA_PID, static_cast<std::uint32_t>(pid));
+    if (mnl_socket_sendto(nl_, nlh, nlh->nlmsg_len) < 0) return -1;
+    for (;;) {
+      const ssize_t n = mnl_socket_recvfrom(nl_, buf_.data(), buf_.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return -1;
+      }
+      const auto* msg = reinterpret_cast<const nlmsghdr*>(buf_.data());
+      int left = static_cast<int>(n);
+      for (; mnl_nlmsg_ok(msg, left); msg = mnl_nlmsg_next(msg, &left)) {
+        if (msg->nlmsg_seq != seq_) continue;
+        if (msg->nlmsg_type == NLMSG_ERROR) return -1;
+        if (msg->nlmsg_type != RTM_NEWNSID) continue;
+        std::int32_t id = -1;
+        const char* at = static_cast<const char*>(mnl_nlmsg_get_payload_offset(msg, sizeof(rtgenmsg)));
+        const char* end = reinterpret_cast<const char*>(msg) + msg->nlmsg_len;
+        while (at < end) {
+          const auto* a = reinterpret_cast<const nlattr*>(at);
+          if (!mnl_attr_ok(a, static_cast<int>(end - at))) break;
+          if (mnl_attr_get_type(a) == NETNSA_NSID && mnl_attr_get_payload_len(a) >= 4)
+            std::memcpy(&id, mnl_attr_get_payload(a), 4);
+          at += MNL_ALIGN(a->nla_len);
+        }
+        return id;
+      }
+    }
+  }
 
   bool has_device(const std::string& ifname) const {
     if (ifname.empty() || ifname.find('/') != std::string::npos || ifname == "." || ifname == "..")
@@ -232,25 +345,28 @@ class LinksSource final : public Source {
     return static_cast<std::uint64_t>(makedev(maj, min));
   }
 
-  Result<void> dump(bool* interrupted) {
-    // >= 32 KiB so a dump batch of ~137 links fits one recv (LAB.md).
-    std::vector<char> buf(64 * 1024);
-    auto* nlh = mnl_nlmsg_put_header(buf.data());
+  // One RTM_GETLINK dump: of our netns (nsid -1) or of the netns with that nsid
+  // (IFLA_TARGET_NETNSID; the kernel requires CAP_NET_ADMIN over it).
+  Result<void> dump(std::int32_t nsid, bool* interrupted) {
+    auto* nlh = mnl_nlmsg_put_header(buf_.data());
     nlh->nlmsg_type = RTM_GETLINK;
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     nlh->nlmsg_seq = ++seq_;
     auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
     ifm->ifi_family = AF_UNSPEC;
-    if (mnl_socket_sendto(nl_, nlh, nlh->nlmsg_len) < 0) return Error::from_errno("RTM_GETLINK send");
+    if (nsid >= 0) mnl_attr_put_u32(nlh, IFLA_TARGET_NETNSID, static_cast<std::uint32_t>(nsid));
+    const std::string what = nsid < 0 ? "RTM_GETLINK" : "RTM_GETLINK nsid " + std::to_string(nsid);
+    if (mnl_socket_sendto(nl_, nlh, nlh->nlmsg_len) < 0) return Error::from_errno(what + " send");
     const unsigned portid = mnl_socket_get_portid(nl_);
+    const std::size_t cap = nsid < 0 ? SIZE_MAX : links_.size() + kMaxLinksPerForeignNetns;
     for (;;) {
-      const ssize_t n = mnl_socket_recvfrom(nl_, buf.data(), buf.size());
+      const ssize_t n = mnl_socket_recvfrom(nl_, buf_.data(), buf_.size());
       if (n < 0) {
         if (errno == EINTR) continue;
-        return Error::from_errno("RTM_GETLINK recv");
+        return Error::from_errno(what + " recv");
       }
       // Walk the batch ourselves so NLM_F_DUMP_INTR and decode errors are seen per message.
-      const auto* msg = reinterpret_cast<const nlmsghdr*>(buf.data());
+      const auto* msg = reinterpret_cast<const nlmsghdr*>(buf_.data());
       int left = static_cast<int>(n);
       while (mnl_nlmsg_ok(msg, left)) {
         if (msg->nlmsg_seq != seq_ || msg->nlmsg_pid != portid) {
@@ -261,11 +377,11 @@ class LinksSource final : public Source {
         if (msg->nlmsg_type == NLMSG_DONE) return {};
         if (msg->nlmsg_type == NLMSG_ERROR) {
           const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(msg));
-          return Error{-e->error, "RTM_GETLINK"};
+          return Error{-e->error, what};
         }
         DecodedLink d;
         std::string err;
-        if (decode_link_message(msg, static_cast<std::size_t>(left), &d, &err)) {
+        if (links_.size() < cap && decode_link_message(msg, static_cast<std::size_t>(left), &d, &err)) {
           links_.push_back(d.rec);
           strings_.push_back(Strings{std::string(d.name), std::string(d.kind),
                                      std::string(d.slave_kind)});
@@ -277,7 +393,9 @@ class LinksSource final : public Source {
     }
   }
 
+  std::shared_ptr<const ProcScan> scan_;
   mnl_socket* nl_ = nullptr;
+  std::vector<char> buf_;
   std::string sysfs_;
   std::uint64_t netns_inode_ = 0;
   std::uint32_t seq_ = 0;
@@ -288,6 +406,8 @@ class LinksSource final : public Source {
 
 }  // namespace
 
-std::unique_ptr<Source> make_links_source() { return std::make_unique<LinksSource>(); }
+std::unique_ptr<Source> make_links_source(std::shared_ptr<const ProcScan> scan) {
+  return std::make_unique<LinksSource>(std::move(scan));
+}
 
 }  // namespace hostflow::sampler

@@ -1,6 +1,8 @@
-// links: every network interface of the sampler's netns via rtnetlink RTM_GETLINK (libmnl).
-// Fills section kLinks with one LinkRecord per interface: ifindex, name, kind, master, link +
-// link-netnsid, operstate, MTU, MAC, flags and all 64-bit stats. No privilege needed.
+// links: every network interface of the sampler's netns via rtnetlink RTM_GETLINK (libmnl), and
+// bounded, those of the other network namespaces that hold workloads (by nsid). Fills section
+// kLinks with one LinkRecord per interface: ifindex, name, kind, master, link + link-netnsid,
+// operstate, MTU, MAC, flags and all 64-bit stats; and kNetns with the namespaces it saw. The
+// sampler's own dump needs no privilege; other namespaces' dumps need CAP_NET_ADMIN.
 #pragma once
 
 #include <linux/netlink.h>
@@ -11,6 +13,7 @@
 
 #include "hostflow/shm/layout.h"
 #include "source.h"
+#include "sources/procs.h"
 
 namespace hostflow::sampler {
 
@@ -25,6 +28,9 @@ struct DecodedLink {
 bool decode_link_message(const nlmsghdr* nlh, std::size_t len, DecodedLink* out,
                          std::string* err);
 
-std::unique_ptr<Source> make_links_source();
+// With `scan` (from procs, may be null): also dumps the links of every other netns that has an
+// nsid here and holds a process or a veth peer of ours (IFLA_TARGET_NETNSID, CAP_NET_ADMIN),
+// bounded, and publishes the netns table (kNetns).
+std::unique_ptr<Source> make_links_source(std::shared_ptr<const ProcScan> scan);
 
 }  // namespace hostflow::sampler

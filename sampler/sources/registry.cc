@@ -13,7 +13,7 @@
 namespace hostflow::sampler {
 namespace {
 
-std::unique_ptr<Source> links(SourceContext&) { return make_links_source(); }
+std::unique_ptr<Source> links(SourceContext& c) { return make_links_source(c.proc_scan); }
 std::unique_ptr<Source> procs(SourceContext& c) { return make_procs_source(c.proc_scan); }
 std::unique_ptr<Source> taps(SourceContext& c) { return make_taps_source(c.proc_scan); }
 std::unique_ptr<Source> libvirt(SourceContext& c) { return make_libvirt_source(c.options.libvirt); }
@@ -30,8 +30,6 @@ DurationFlags g_durations;
 std::span<const SourceEntry> source_table() {
   // Order matters: a source may use what an earlier one found this cycle (procs -> taps).
   static const SourceEntry kSources[] = {
-      // RTM_GETLINK dumps, /proc/self/ns/net and sysfs need no capability.
-      {"links", "network interfaces and their 64-bit counters (rtnetlink)", true, &links, caps()},
       // stat() of another user's /proc/<pid>/ns/net is a ptrace-mode read check.
       {"procs", "processes: netns, cgroup, QEMU command lines (/proc)", true, &procs,
        caps(CAP_SYS_PTRACE)},
@@ -39,6 +37,11 @@ std::span<const SourceEntry> source_table() {
       // /proc/<pid>/fd (mode 0500) needs CAP_DAC_READ_SEARCH.
       {"taps", "tap and macvtap devices held by QEMU processes (/proc/<pid>/fd, fdinfo)", true,
        &taps, caps(CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH)},
+      // Our own RTM_GETLINK dump, /proc/self/ns/net and sysfs need no capability; dumping another
+      // netns by nsid (IFLA_TARGET_NETNSID) needs CAP_NET_ADMIN over it. Runs after procs: it
+      // uses the namespaces procs found.
+      {"links", "network interfaces and their 64-bit counters, per netns (rtnetlink)", true,
+       &links, caps(CAP_NET_ADMIN)},
       // The read-only libvirt socket is world-accessible (unix_sock_ro_perms 0777 by default).
       {"libvirt", "libvirt domains, stats and XML over a read-only connection", true, &libvirt,
        caps()},

@@ -23,7 +23,8 @@ namespace hostflow::shm {
 // when only adding section types or appending fields to records (record_size grows).
 inline constexpr std::uint64_t kMagic = 0x31574c4654534f48ull;  // "HOSTFLW1" little-endian
 inline constexpr std::uint16_t kSchemaMajor = 1;
-inline constexpr std::uint16_t kSchemaMinor = 1;  // 1: procs, taps, domains; LinkRecord.tap_dev
+// Minor 1: procs, taps, domains, LinkRecord.tap_dev. Minor 2: netns section, LinkRecord.netnsid.
+inline constexpr std::uint16_t kSchemaMinor = 2;
 
 inline constexpr std::uint32_t kSlotCount = 2;
 inline constexpr std::uint64_t kHeaderSize = 4096;
@@ -93,6 +94,7 @@ enum class SectionType : std::uint32_t {
   kTaps = 5,     // TapRecord
   kDomains = 6,  // DomainRecord
   kDomainParams = 7,  // DomainParamRecord (typed stats of the domains, in domain order)
+  kNetns = 8,    // NetnsRecord
 };
 
 enum SectionFlags : std::uint16_t {
@@ -173,6 +175,7 @@ enum LinkPresent : std::uint32_t {
   kLinkHasDevice = 1u << 4,      // <sysfs>/class/net/<name>/device exists (a physical NIC)
   kLinkHasCarrier = 1u << 5,     // IFLA_CARRIER present; carrier value in `carrier`
   kLinkHasTapDev = 1u << 6,      // a macvtap whose character device number is in `tap_dev`
+  kLinkInOtherNetns = 1u << 7,   // dumped from another netns: `netnsid` says which
 };
 
 struct LinkRecord {
@@ -192,7 +195,9 @@ struct LinkRecord {
   StrRef kind;                  // 80  IFLA_INFO_KIND, empty for physical/loopback
   StrRef slave_kind;            // 88  IFLA_INFO_SLAVE_KIND ("bridge" for a bridge port)
   std::uint8_t carrier;         // 96
-  std::uint8_t reserved[7];     // 97
+  std::uint8_t reserved[3];     // 97
+  std::int32_t netnsid;         // 100 with kLinkInOtherNetns: the nsid (in the sampler's netns)
+                                //     of the netns this link is in
   LinkStats stats;              // 104 IFLA_STATS64
   std::uint64_t tap_dev;        // 296 macvtap: dev_t of /dev/tapN (sysfs macvtap/tapN/dev)
 };
@@ -207,8 +212,31 @@ static_assert(offsetof(LinkRecord, name) == 72);
 static_assert(offsetof(LinkRecord, kind) == 80);
 static_assert(offsetof(LinkRecord, slave_kind) == 88);
 static_assert(offsetof(LinkRecord, carrier) == 96);
+static_assert(offsetof(LinkRecord, netnsid) == 100);
 static_assert(offsetof(LinkRecord, stats) == 104);
 static_assert(offsetof(LinkRecord, tap_dev) == 296);
+
+// ---- section kNetns (network namespaces other than the sampler's) ------------------------------
+
+enum NetnsFlags : std::uint32_t {
+  kNetnsDumped = 1u << 0,      // its links were dumped (IFLA_TARGET_NETNSID) into kLinks
+  kNetnsDumpFailed = 1u << 1,  // the dump was refused or failed (see the links source status)
+};
+
+struct NetnsRecord {
+  std::uint64_t inode;       // 0   st_ino of /proc/<pid>/ns/net; 0 = known only by its nsid
+  std::int32_t nsid;         // 8   nsid in the sampler's netns; -1 = none assigned
+  std::int32_t pid;          // 12  one process in it (0 = none seen)
+  std::uint32_t processes;   // 16  processes seen in it
+  std::uint32_t flags;       // 20  NetnsFlags
+  std::uint32_t links;       // 24  links dumped from it
+  std::uint32_t reserved;    // 28
+};
+static_assert(std::is_trivially_copyable_v<NetnsRecord>);
+static_assert(sizeof(NetnsRecord) == 32);
+static_assert(offsetof(NetnsRecord, nsid) == 8);
+static_assert(offsetof(NetnsRecord, pid) == 12);
+static_assert(offsetof(NetnsRecord, flags) == 20);
 
 // ---- section kProcs (one pass over /proc) --------------------------------------------------------
 
@@ -313,6 +341,11 @@ struct SectionTraits<LinkRecord> {
   static constexpr std::uint16_t version = 1;
 };
 template <>
+struct SectionTraits<NetnsRecord> {
+  static constexpr SectionType type = SectionType::kNetns;
+  static constexpr std::uint16_t version = 1;
+};
+template <>
 struct SectionTraits<ProcRecord> {
   static constexpr SectionType type = SectionType::kProcs;
   static constexpr std::uint16_t version = 1;
@@ -343,6 +376,7 @@ constexpr std::uint32_t min_record_size(SectionType t) {
     case SectionType::kTaps: return sizeof(TapRecord);
     case SectionType::kDomains: return sizeof(DomainRecord);
     case SectionType::kDomainParams: return sizeof(DomainParamRecord);
+    case SectionType::kNetns: return sizeof(NetnsRecord);
   }
   return 1;  // unknown (newer minor): skipped by readers, still bounds-checked
 }
