@@ -50,8 +50,11 @@ std::vector<VmDerived> VmHistory::update(const std::vector<Vm>& vms, std::uint64
 
     // The newest sample always moves to `now`; it is kept as a separate sample only once it is
     // kSampleSpacingNs newer than the one before it.
+    // (Measured between the kept samples, back and the one before it. Measured from `now`, a
+    // sample was kept every interval for intervals of 2.5-5 s: up to twice the bound above.)
     const std::size_t n = s.samples.size();
-    if (n >= 2 && now - std::min(now, s.samples[n - 2].t) < kSampleSpacingNs) {
+    if (n >= 2 &&
+        s.samples[n - 1].t - std::min(s.samples[n - 1].t, s.samples[n - 2].t) < kSampleSpacingNs) {
       s.samples.back() = Sample{now, s.rx, s.tx};
     } else {
       s.samples.push_back(Sample{now, s.rx, s.tx});
