@@ -1,0 +1,397 @@
+// The exporter's parsers of tenant-influenced VM text: QEMU command lines (parse_qemu_cmdline) and
+// libvirt domain XML with Nova metadata (parse_domain_xml). Expected values are written out from
+// the inputs here (or read from the fixture with pugixml by this test), never from the code under
+// test.
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <pugixml.hpp>
+
+#include "hostflow/common/sanitize.h"
+#include "model/domain_xml.h"
+#include "model/qemu_cmdline.h"
+
+using hostflow::sanitize_label;
+using hostflow::valid_utf8;
+using hostflow::exporter::parse_domain_xml;
+using hostflow::exporter::parse_qemu_cmdline;
+using hostflow::exporter::split_qemu_opts;
+
+namespace {
+
+// A /proc/<pid>/cmdline image: every argument NUL-terminated.
+std::string cmdline(const std::vector<std::string>& args) {
+  std::string s;
+  for (const auto& a : args) {
+    s += a;
+    s += '\0';
+  }
+  return s;
+}
+
+constexpr const char* kUuid = "3b9d1c52-6f4e-4d7a-9a1e-2f6c8b0e7d11";
+constexpr const char* kOtherUuid = "8c7b6a59-4e3d-4c2b-9a18-07f6e5d4c3b2";
+
+// ---- parse_qemu_cmdline -------------------------------------------------------------------------
+
+TEST(QemuCmdline, LibvirtStyleUuidAndGuestName) {
+  const auto q = parse_qemu_cmdline(
+      cmdline({"/usr/bin/qemu-system-x86_64", "-name", "guest=instance-0000002a,debug-threads=on",
+               "-S", "-uuid", kUuid, "-netdev", "tap,fd=31,id=hostnet0,vhost=on,vhostfd=33"}));
+  EXPECT_EQ(q.uuid, kUuid);
+  EXPECT_EQ(q.name, "instance-0000002a");
+  EXPECT_EQ(q.identity(), kUuid);
+  EXPECT_TRUE(q.tap_ifnames.empty());  // fd-passed taps have no ifname
+}
+
+TEST(QemuCmdline, PlainNameAndTapIfnames) {
+  const auto q = parse_qemu_cmdline(
+      cmdline({"qemu-system-x86_64", "-name", "vm7", "-netdev", "tap,id=n0,ifname=tap7i0,script=no",
+               "-netdev", "user,id=n1,ifname=notatap", "-netdev", "tap,id=n2,ifname=tap7i1"}));
+  EXPECT_EQ(q.name, "vm7");
+  EXPECT_EQ(q.uuid, "");
+  EXPECT_EQ(q.identity(), "vm7");  // nothing better than the name
+  EXPECT_EQ(q.tap_ifnames, (std::vector<std::string>{"tap7i0", "tap7i1"}));
+}
+
+TEST(QemuCmdline, RunVmPathIdentity) {
+  // Firecracker/Cloud-Hypervisor-like wrappers and some orchestrators put the VM uuid in paths.
+  const auto q = parse_qemu_cmdline(
+      cmdline({"qemu-system-x86_64", "-chardev",
+               std::string("socket,id=mon,path=/run/vm/") + kOtherUuid + "/qmp.sock,server=on"}));
+  EXPECT_EQ(q.run_vm_uuid, kOtherUuid);
+  EXPECT_EQ(q.identity(), kOtherUuid);
+  // -uuid wins over the path.
+  const auto both =
+      parse_qemu_cmdline(cmdline({"qemu-system-x86_64", "-uuid", kUuid, "-pidfile",
+                                  std::string("/var/run/vm/") + kOtherUuid + "/pid"}));
+  EXPECT_EQ(both.identity(), kUuid);
+  EXPECT_EQ(both.run_vm_uuid, kOtherUuid);
+}
+
+TEST(QemuCmdline, GuestCidIdentity) {
+  const auto q = parse_qemu_cmdline(
+      cmdline({"qemu-system-x86_64", "-device", "vhost-vsock-pci,id=vsock0,guest-cid=1042"}));
+  EXPECT_EQ(q.guest_cid, "1042");
+  EXPECT_EQ(q.identity(), "CID-1042");
+  // run/vm/<UUID>/ beats the CID, the name comes last.
+  const auto q2 = parse_qemu_cmdline(
+      cmdline({"qemu-system-x86_64", "-name", "guest=n", "-device", "vhost-vsock-pci,guest-cid=7",
+               std::string("/run/vm/") + kUuid + "/x"}));
+  EXPECT_EQ(q2.identity(), kUuid);
+  const auto q3 =
+      parse_qemu_cmdline(cmdline({"qemu-system-x86_64", "-name", "guest=n", "guest-cid=7"}));
+  EXPECT_EQ(q3.identity(), "CID-7");
+  // guest-cid= with no digits is not an identity.
+  EXPECT_EQ(parse_qemu_cmdline(cmdline({"q", "guest-cid=x1"})).guest_cid, "");
+}
+
+TEST(QemuCmdline, DoubleCommaEscapes) {
+  const auto q = parse_qemu_cmdline(cmdline({"q", "-name", "guest=a,,b,,,,c,debug-threads=on"}));
+  EXPECT_EQ(q.name, "a,b,,c");
+  EXPECT_EQ(split_qemu_opts("tap,,x,id=a,,b"),
+            (std::vector<std::pair<std::string, std::string>>{{"", "tap,x"}, {"id", "a,b"}}));
+  EXPECT_EQ(split_qemu_opts("a,"),
+            (std::vector<std::pair<std::string, std::string>>{{"", "a"}, {"", ""}}));
+  EXPECT_TRUE(split_qemu_opts("").empty());
+}
+
+TEST(QemuCmdline, DoubleDashOptions) {
+  const auto q = parse_qemu_cmdline(cmdline({"q", "--uuid", kUuid, "--name", "guest=dd"}));
+  EXPECT_EQ(q.uuid, kUuid);
+  EXPECT_EQ(q.name, "dd");
+}
+
+TEST(QemuCmdline, MissingValues) {
+  // An option as the last argument has no value: nothing is taken, nothing crashes.
+  for (const char* opt : {"-uuid", "-name", "-netdev", "--uuid"}) {
+    const auto q = parse_qemu_cmdline(cmdline({"q", opt}));
+    EXPECT_EQ(q.uuid, "") << opt;
+    EXPECT_EQ(q.name, "") << opt;
+    EXPECT_EQ(q.identity(), "") << opt;
+  }
+  // Empty values.
+  const auto q = parse_qemu_cmdline(cmdline({"q", "-uuid", "", "-name", "guest="}));
+  EXPECT_EQ(q.uuid, "");
+  EXPECT_EQ(q.name, "");
+  // A value that is the next option is consumed as the value, as QEMU does.
+  const auto q2 = parse_qemu_cmdline(cmdline({"q", "-name", "-uuid", kUuid}));
+  EXPECT_EQ(q2.name, "-uuid");
+  EXPECT_EQ(q2.uuid, "");
+}
+
+TEST(QemuCmdline, GarbageIsRejectedOrBounded) {
+  // Not a uuid: ignored.
+  EXPECT_EQ(parse_qemu_cmdline(cmdline({"q", "-uuid", "not-a-uuid!"})).uuid, "");
+  EXPECT_EQ(parse_qemu_cmdline(cmdline({"q", "-uuid", std::string(65, 'a')})).uuid, "");
+  EXPECT_EQ(parse_qemu_cmdline(cmdline({"q", "/run/vm/zzzz/x"})).run_vm_uuid, "");
+  EXPECT_EQ(parse_qemu_cmdline(cmdline({"q", "/run/vm/abcd"})).run_vm_uuid, "");  // no slash
+  // Empty input, only NULs, no trailing NUL.
+  EXPECT_EQ(parse_qemu_cmdline("").identity(), "");
+  EXPECT_EQ(parse_qemu_cmdline(std::string(100, '\0')).identity(), "");
+  EXPECT_EQ(parse_qemu_cmdline(std::string("q\0-name\0guest=x", 15)).name, "x");
+  // A huge name is capped (256 bytes).
+  const auto big = parse_qemu_cmdline(cmdline({"q", "-name", "guest=" + std::string(100000, 'n')}));
+  EXPECT_EQ(big.name, std::string(256, 'n'));
+  // Binary garbage with invalid UTF-8 stays raw here (the label sanitiser cleans it later).
+  const auto bin = parse_qemu_cmdline(cmdline({"q", "-name", "guest=\xff\xfe\x01x"}));
+  EXPECT_EQ(bin.name, "\xff\xfe\x01x");
+  EXPECT_TRUE(valid_utf8(sanitize_label(bin.name)));
+  // Very many arguments: bounded work, first ones parsed.
+  std::vector<std::string> many = {"q", "-uuid", kUuid};
+  for (int i = 0; i < 20000; i++) many.push_back("-netdev");
+  EXPECT_EQ(parse_qemu_cmdline(cmdline(many)).uuid, kUuid);
+  // Many tap ifnames are capped at 64.
+  std::vector<std::string> taps = {"q"};
+  for (int i = 0; i < 200; i++) {
+    taps.push_back("-netdev");
+    taps.push_back("tap,ifname=t" + std::to_string(i));
+  }
+  EXPECT_EQ(parse_qemu_cmdline(cmdline(taps)).tap_ifnames.size(), 64u);
+}
+
+// ---- parse_domain_xml ---------------------------------------------------------------------------
+
+const std::string kFixture = std::string(HOSTFLOW_FIXTURES_DIR) + "/libvirt/nova-node.xml";
+
+// The fixture's <domain> elements, each serialised back to text as libvirt would hand it over.
+std::vector<std::string> fixture_domains(pugi::xml_document& doc) {
+  std::vector<std::string> out;
+  EXPECT_TRUE(doc.load_file(kFixture.c_str())) << kFixture;
+  for (pugi::xml_node d : doc.child("node").children("domain")) {
+    std::ostringstream s;
+    d.print(s);
+    out.push_back(s.str());
+  }
+  return out;
+}
+
+TEST(DomainXml, FixtureDomainsMatchTheirXml) {
+  pugi::xml_document doc;
+  const auto domains = fixture_domains(doc);
+  ASSERT_EQ(domains.size(), 3u);
+  std::vector<pugi::xml_node> nodes;
+  for (pugi::xml_node d : doc.child("node").children("domain")) nodes.push_back(d);
+  for (std::size_t k = 0; k < domains.size(); k++) {
+    std::string err;
+    const auto info = parse_domain_xml(domains[k], &err);
+    ASSERT_TRUE(info) << err;
+    const pugi::xml_node d = nodes[k];
+    EXPECT_EQ(info->name, d.child_value("name"));
+    EXPECT_EQ(info->uuid, d.child_value("uuid"));
+    const pugi::xml_node inst = d.child("metadata").child("nova:instance");
+    ASSERT_EQ(info->nova.has_value(), !inst.empty()) << info->name;
+    if (inst) {
+      const auto& n = *info->nova;
+      EXPECT_EQ(n.metadata_version, "1.1");
+      EXPECT_EQ(n.name, inst.child_value("nova:name"));
+      EXPECT_EQ(n.package_version, inst.child("nova:package").attribute("version").value());
+      EXPECT_EQ(n.created_at, inst.child_value("nova:creationTime"));
+      const pugi::xml_node fl = inst.child("nova:flavor");
+      EXPECT_EQ(n.flavor, fl.attribute("name").value());
+      EXPECT_EQ(n.memory_mb, fl.child_value("nova:memory"));
+      EXPECT_EQ(n.vcpus, fl.child_value("nova:vcpus"));
+      EXPECT_EQ(n.disk_gb, fl.child_value("nova:disk"));
+      const pugi::xml_node owner = inst.child("nova:owner");
+      EXPECT_EQ(n.user_name, owner.child_value("nova:user"));
+      EXPECT_EQ(n.user_uuid, owner.child("nova:user").attribute("uuid").value());
+      EXPECT_EQ(n.project_name, owner.child_value("nova:project"));
+      EXPECT_EQ(n.project_uuid, owner.child("nova:project").attribute("uuid").value());
+      EXPECT_EQ(n.root_type, inst.child("nova:root").attribute("type").value());
+      EXPECT_EQ(n.root_uuid, inst.child("nova:root").attribute("uuid").value());
+      std::vector<std::string> ips;
+      for (pugi::xml_node port : inst.child("nova:ports").children("nova:port"))
+        for (pugi::xml_node ip : port.children("nova:ip"))
+          ips.push_back(std::string(ip.attribute("address").value()) + "/" +
+                        ip.attribute("ipVersion").value() + "/" + port.attribute("uuid").value());
+      std::vector<std::string> got;
+      for (const auto& f : n.fixed_ips)
+        got.push_back(f.address + "/" + std::to_string(f.version) + "/" + f.port_uuid);
+      EXPECT_EQ(got, ips);
+    }
+    // device="disk" only (the config-drive cdrom is not a disk).
+    std::vector<std::string> targets;
+    for (pugi::xml_node disk : d.child("devices").children("disk"))
+      if (std::string(disk.attribute("device").value()) == "disk")
+        targets.push_back(disk.child("target").attribute("dev").value());
+    std::vector<std::string> got_targets;
+    for (const auto& disk : info->disks) got_targets.push_back(disk.target);
+    EXPECT_EQ(got_targets, targets);
+    std::vector<std::string> ifs;
+    for (pugi::xml_node i : d.child("devices").children("interface"))
+      ifs.push_back(std::string(i.child("target").attribute("dev").value()) + " " +
+                    i.attribute("type").value() + " " +
+                    i.child("mac").attribute("address").value() + " " +
+                    i.child("source").attribute("bridge").value());
+    std::vector<std::string> got_ifs;
+    for (const auto& i : info->interfaces)
+      got_ifs.push_back(i.target + " " + i.type + " " + i.mac + " " + i.source);
+    EXPECT_EQ(got_ifs, ifs);
+  }
+}
+
+TEST(DomainXml, DiskTiersAndUuids) {
+  pugi::xml_document doc;
+  const auto domains = fixture_domains(doc);
+  ASSERT_EQ(domains.size(), 3u);
+  std::string err;
+  const auto a = parse_domain_xml(domains[0], &err);
+  ASSERT_TRUE(a) << err;
+  ASSERT_EQ(a->disks.size(), 2u);
+  // Ceph volume: tier = pool, uuid = serial (= the volume uuid), path = the rbd name.
+  EXPECT_EQ(a->disks[0].type, "network");
+  EXPECT_EQ(a->disks[0].tier, "volumes-ssd");
+  EXPECT_EQ(a->disks[0].uuid, "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9");
+  EXPECT_EQ(a->disks[0].path, "volumes-ssd/volume-5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9");
+  // Local file in the instance directory: tier local, uuid = the instance.
+  EXPECT_EQ(a->disks[1].type, "file");
+  EXPECT_EQ(a->disks[1].tier, "local");
+  EXPECT_EQ(a->disks[1].uuid, "3b9d1c52-6f4e-4d7a-9a1e-2f6c8b0e7d11");
+  const auto b = parse_domain_xml(domains[1], &err);
+  ASSERT_TRUE(b) << err;
+  ASSERT_EQ(b->disks.size(), 1u);
+  EXPECT_EQ(b->disks[0].tier, "volumes-hdd");
+  EXPECT_EQ(b->disks[0].uuid, "6a5b4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d");  // from volume-<uuid>
+}
+
+TEST(DomainXml, NotADomain) {
+  std::string err;
+  EXPECT_FALSE(parse_domain_xml("<node><domain/></node>", &err));
+  EXPECT_NE(err, "");
+  err.clear();
+  EXPECT_FALSE(parse_domain_xml("", &err));
+  EXPECT_NE(err, "");
+  err.clear();
+  EXPECT_FALSE(parse_domain_xml("<domain><name>x</name>", &err));  // unterminated
+  EXPECT_NE(err, "");
+  err.clear();
+  EXPECT_FALSE(parse_domain_xml("just text", &err));
+  EXPECT_NE(err, "");
+  // An empty domain is a domain with nothing in it.
+  const auto e = parse_domain_xml("<domain/>", &err);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->name, "");
+  EXPECT_FALSE(e->nova);
+}
+
+TEST(DomainXml, InvalidUtf8NamesBecomeValidLabels) {
+  const std::string xml =
+      "<domain><name>bad\xff\xfe\xc0\xafname\x01</name><uuid>u</uuid><metadata>"
+      "<nova:instance xmlns:nova=\"http://openstack.org/xmlns/libvirt/nova/1.1\">"
+      "<nova:name>\xed\xa0\x80surrogate\xf4\x90\x80\x80</nova:name>"
+      "<nova:owner><nova:project uuid=\"p\">\xe2\x82</nova:project></nova:owner>"
+      "</nova:instance></metadata></domain>";
+  std::string err;
+  const auto info = parse_domain_xml(xml, &err);
+  ASSERT_TRUE(info) << err;
+  ASSERT_TRUE(info->nova);
+  for (const std::string& s : {info->name, info->nova->name, info->nova->project_name}) {
+    EXPECT_FALSE(valid_utf8(s));  // the parser keeps raw bytes ...
+    const std::string l = sanitize_label(s);
+    EXPECT_TRUE(valid_utf8(l)) << l;  // ... the label is valid UTF-8
+  }
+  const std::string l = sanitize_label(info->name);
+  EXPECT_EQ(l.rfind("bad\uFFFD", 0), 0u) << l;  // invalid bytes replaced, text kept
+  EXPECT_NE(l.find("name\uFFFD"), std::string::npos) << l;
+}
+
+TEST(DomainXml, HugeNamesAreCapped) {
+  // Just under the 1 MiB limit: parsed, every string capped at 256 bytes.
+  const std::string big(1024 * 1024 - 12000, 'n');
+  const std::string xml = "<domain><name>" + big + "</name><devices><interface type=\"" +
+                          std::string(5000, 't') + "\"><target dev=\"" + std::string(5000, 'd') +
+                          "\"/></interface></devices></domain>";
+  ASSERT_LE(xml.size(), hostflow::exporter::kMaxDomainXmlBytes);
+  std::string err;
+  const auto info = parse_domain_xml(xml, &err);
+  ASSERT_TRUE(info) << err;
+  EXPECT_EQ(info->name, std::string(256, 'n'));
+  ASSERT_EQ(info->interfaces.size(), 1u);
+  EXPECT_EQ(info->interfaces[0].target, std::string(256, 'd'));
+  EXPECT_EQ(info->interfaces[0].type, std::string(256, 't'));
+  // Over 1 MiB: refused before parsing.
+  const std::string over = "<domain><name>" + std::string(1024 * 1024, 'n') + "</name></domain>";
+  EXPECT_FALSE(parse_domain_xml(over, &err));
+  EXPECT_NE(err.find("larger"), std::string::npos) << err;
+}
+
+TEST(DomainXml, ManyDevicesAreBounded) {
+  std::string xml = "<domain><devices>";
+  for (int i = 0; i < 2000; i++)
+    xml += "<disk type=\"file\" device=\"disk\"><target dev=\"vd" + std::to_string(i) +
+           "\"/></disk><interface type=\"bridge\"><target dev=\"t" + std::to_string(i) +
+           "\"/></interface>";
+  xml += "</devices></domain>";
+  std::string err;
+  const auto info = parse_domain_xml(xml, &err);
+  ASSERT_TRUE(info) << err;
+  EXPECT_EQ(info->disks.size(), 256u);
+  EXPECT_EQ(info->interfaces.size(), 256u);
+}
+
+TEST(DomainXml, DeepNestingDoesNotCrash) {
+  constexpr int kDepth = 100000;
+  std::string xml = "<domain><name>deep</name><metadata>";
+  for (int i = 0; i < kDepth; i++) xml += "<a>";
+  for (int i = 0; i < kDepth; i++) xml += "</a>";
+  xml += "</metadata><devices/></domain>";
+  ASSERT_LE(xml.size(), hostflow::exporter::kMaxDomainXmlBytes);
+  std::string err;
+  const auto info = parse_domain_xml(xml, &err);
+  ASSERT_TRUE(info) << err;
+  EXPECT_EQ(info->name, "deep");
+  EXPECT_FALSE(info->nova);
+  EXPECT_TRUE(info->interfaces.empty());
+  // Unclosed deep nesting: an error, not a crash.
+  std::string open = "<domain>";
+  for (int i = 0; i < kDepth; i++) open += "<a>";
+  EXPECT_FALSE(parse_domain_xml(open, &err));
+}
+
+TEST(DomainXml, DoctypeAndEntitiesAreNotExpanded) {
+  // Billion laughs + an external entity: neither may be expanded or fetched.
+  std::string xml =
+      "<?xml version=\"1.0\"?>\n<!DOCTYPE domain [\n"
+      "  <!ENTITY xxe SYSTEM \"file:///etc/passwd\">\n"
+      "  <!ENTITY lol \"lol\">\n";
+  for (int i = 1; i <= 9; i++) {
+    const std::string prev = i == 1 ? "lol" : "lol" + std::to_string(i - 1);
+    xml += "  <!ENTITY lol" + std::to_string(i) + " \"";
+    for (int k = 0; k < 10; k++) xml += "&" + prev + ";";
+    xml += "\">\n";
+  }
+  xml +=
+      "]>\n<domain><name>&lol9;</name><uuid>&xxe;</uuid><description>&amp;&lt;</description>"
+      "</domain>";
+  std::string err;
+  const auto info = parse_domain_xml(xml, &err);
+  ASSERT_TRUE(info) << err;
+  EXPECT_EQ(info->name, "&lol9;");  // left as written
+  EXPECT_EQ(info->uuid, "&xxe;");
+  EXPECT_EQ(info->uuid.find("root:"), std::string::npos);
+}
+
+TEST(DomainXml, NovaNamespaceMustBeNovas) {
+  // An <instance> in another namespace is not Nova metadata.
+  const std::string xml =
+      "<domain><metadata><x:instance xmlns:x=\"http://example.com/other/1.0\"><x:name>n</x:name>"
+      "</x:instance></metadata></domain>";
+  std::string err;
+  const auto info = parse_domain_xml(xml, &err);
+  ASSERT_TRUE(info) << err;
+  EXPECT_FALSE(info->nova);
+  // Any prefix bound to the Nova namespace is.
+  const auto p = parse_domain_xml(
+      "<domain><metadata><n2:instance xmlns:n2=\"http://openstack.org/xmlns/libvirt/nova/1.0\">"
+      "<n2:name>web</n2:name></n2:instance></metadata></domain>",
+      &err);
+  ASSERT_TRUE(p && p->nova) << err;
+  EXPECT_EQ(p->nova->name, "web");
+  EXPECT_EQ(p->nova->metadata_version, "1.0");
+}
+
+}  // namespace
