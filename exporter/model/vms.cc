@@ -126,11 +126,12 @@ std::vector<Vm> build_vms(const shm::Snapshot& snap, const std::vector<Interface
     else if (vm.nova) vm.memory_bytes = std::strtoull(vm.nova->memory_mb.c_str(), nullptr, 10) << 20;
 
     const std::uint64_t nets = std::min<std::uint64_t>(p.u64("net.count").value_or(0), 256);
+    std::set<std::string> vnic_names;
     for (std::uint64_t k = 0; k < nets; k++) {
       const std::string pre = "net." + std::to_string(k) + ".";
       VmVnic v;
       v.name = label(p.str(pre + "name"), 64);
-      if (v.name.empty()) continue;
+      if (v.name.empty() || !vnic_names.insert(v.name).second) continue;  // unique series
       v.rx_bytes = p.u64(pre + "rx.bytes").value_or(0);
       v.rx_pkts = p.u64(pre + "rx.pkts").value_or(0);
       v.rx_errs = p.u64(pre + "rx.errs").value_or(0);
@@ -147,7 +148,12 @@ std::vector<Vm> build_vms(const shm::Snapshot& snap, const std::vector<Interface
     for (std::uint64_t k = 0; k < blocks; k++)
       block_by_name.emplace(p.str("block." + std::to_string(k) + ".name"), k);
     if (info) {
+      // A disk is identified by its target in every disk series: one without a target or with
+      // a target seen before (XML libvirt would refuse) would make duplicate series.
+      std::set<std::string> targets;
       for (const DomainDisk& disk : info->disks) {
+        const std::string target = sanitize_label(disk.target, 256);  // as in the labels
+        if (target.empty() || !targets.insert(target).second) continue;
         VmDisk vd;
         vd.info = disk;
         auto it = block_by_name.find(disk.target);
