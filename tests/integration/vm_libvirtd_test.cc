@@ -120,9 +120,9 @@ struct Domain {
 };
 
 void ensure_user_and_groups() {
-  // The QEMU driver resolves these at start on Debian (its build defaults), even with
-  // user = "root" in qemu.conf. They exist on a host with libvirt-daemon-system; create them if
-  // not.
+  // LAB.md: on these machines Debian's QEMU driver needs user + group libvirt-qemu and group kvm
+  // (its build defaults; libvirt-daemon-system creates them). Our qemu.conf runs QEMU as root,
+  // but the test does not rely on that for their existence: create them if missing.
   if (!getgrnam("kvm")) sh("groupadd --system kvm");
   if (!getgrnam("libvirt-qemu")) sh("groupadd --system libvirt-qemu");
   if (!getpwnam("libvirt-qemu"))
