@@ -47,7 +47,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (auto v = snap->str(s.last_error)) sink += v->size();
   }
   const auto m = hostflow::exporter::build_model(*snap);
-  if (m.interfaces.size() + m.duplicate_links != snap->count<LinkRecord>()) __builtin_trap();
+  // Every link is a host interface, another namespace's interface, or a counted duplicate.
+  if (m.interfaces.size() + m.workload_interfaces.size() + m.duplicate_links !=
+      snap->count<LinkRecord>())
+    __builtin_trap();
   for (const auto& i : m.interfaces) sink += i.name.size() + i.master.size();
   return sink == 0x7fffffff ? 1 : 0;
 }
