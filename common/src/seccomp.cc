@@ -228,4 +228,22 @@ std::string self_status_summary() {
   return out;
 }
 
+Group sanitizer_runtime_group() {
+  return Group{"sanitizer runtime (HOSTFLOW_SANITIZE builds only)",
+               {
+                   // ASan/UBSan at run time. LeakSanitizer is off in the binaries (main.cc): its
+                   // exit-time check ptraces the process from a cloned task, which no allowlist
+                   // should permit; the unit tests keep leak checking.
+                   Rule{"pipe2", "IsAccessibleMemoryRange probes memory through a pipe", {}},
+                   Rule{"sched_getaffinity", "the runtime sizes its allocator caches", {}},
+                   Rule{"sigaltstack", "its SEGV/SIGSYS reports run on an alternate stack", {}},
+                   Rule{"rt_sigaction", "installs its deadly-signal handlers", {}},
+                   Rule{"rt_sigprocmask", "", {}},
+                   Rule{"getpid", "", {}},
+                   Rule{"gettid", "", {}},
+                   Rule{"readlinkat", "/proc/self/exe for symbolizing reports", {}},
+                   Rule{"getdents64", "", {}},
+               }};
+}
+
 }  // namespace hostflow::seccomp

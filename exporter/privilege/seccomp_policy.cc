@@ -121,26 +121,10 @@ seccomp::Policy exporter_policy() {
             }},
   };
 #ifdef HOSTFLOW_SANITIZE
-  // Sanitizer runtimes (ASan/UBSan/LSan builds only, compile definition HOSTFLOW_SANITIZE): never
-  // in a release binary.
+  // Sanitizer builds only (compile definition HOSTFLOW_SANITIZE): never in a release binary.
   p.notes.push_back(
       "built with sanitizers: the 'sanitizer runtime' group exists only in this build");
-  p.groups.push_back(
-      Group{"sanitizer runtime (HOSTFLOW_SANITIZE builds only)",
-            {
-                // ASan/UBSan at run time. LeakSanitizer is off in the binaries (main.cc): its
-                // exit-time check ptraces the process from a cloned task, which no allowlist
-                // should permit; the unit tests keep leak checking.
-                Rule{"pipe2", "IsAccessibleMemoryRange probes memory through a pipe", {}},
-                Rule{"sched_getaffinity", "the runtime sizes its allocator caches", {}},
-                Rule{"sigaltstack", "its SEGV/SIGSYS reports run on an alternate stack", {}},
-                Rule{"rt_sigaction", "installs its deadly-signal handlers", {}},
-                Rule{"rt_sigprocmask", "", {}},
-                Rule{"getpid", "", {}},
-                Rule{"gettid", "", {}},
-                Rule{"readlinkat", "/proc/self/exe for symbolizing reports", {}},
-                Rule{"getdents64", "", {}},
-            }});
+  p.groups.push_back(seccomp::sanitizer_runtime_group());
 #endif
   return p;
 }

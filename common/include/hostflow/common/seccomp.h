@@ -56,6 +56,10 @@ struct Policy {
 // default and bad-architecture actions.
 std::string format(const Policy& p, Mode m);
 
+// What the ASan/UBSan runtimes need at run time, for both binaries' policies. Added only by
+// builds with HOSTFLOW_SANITIZE (the policies #ifdef the call); never in a release binary.
+Group sanitizer_runtime_group();
+
 // Sets no_new_privs, then loads `p` for every thread of the process (TSYNC). Fails with a message
 // naming the problem (an unknown syscall name, a kernel without seccomp); never half-installs.
 Result<void> install(const Policy& p, Mode m);
