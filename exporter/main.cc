@@ -102,6 +102,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--path.procfs", procfs, "procfs mount point (for the boot id)")
       ->capture_default_str();
+  app.add_option("--state.dir", popts.state_dir,
+                 "directory the exporter owns for state kept across restarts (feed caches, log "
+                 "positions); the unit's StateDirectory")
+      ->capture_default_str();
   app.add_option("--log.level", log_level, "debug, info, warn or error")->capture_default_str();
   app.add_option("--log.format", log_format, "logfmt or json")->capture_default_str();
   app.add_flag("--allow-root", allow_root,

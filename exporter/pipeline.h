@@ -21,6 +21,7 @@ namespace hostflow::exporter {
 
 struct PipelineOptions {
   std::string segment = "/run/hostflow/segment";
+  std::string state_dir = "/var/lib/hostflow-exporter";  // --state.dir
   std::chrono::milliseconds poll_interval{250};
   double stale_intervals = 3;  // a snapshot older than this many sampler intervals is stale
   std::array<std::uint8_t, 16> boot_id{};
