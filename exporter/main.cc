@@ -119,6 +119,10 @@ int main(int argc, char** argv) {
   app.add_flag("--print-seccomp-policy", print_policy,
                "print the seccomp allowlist and exit (for auditors)");
   app.add_flag("--version", version, "print the version and exit");
+  app.add_option("--container.labels", popts.containers.label_allowlist,
+                 "Docker label keys to export on hostflow_container_info as label_<key> "
+                 "(comma-separated; none by default: labels are tenant text)")
+      ->delimiter(',');
   he::VmFlags vm_flags;
   he::add_vm_flags(app, popts, vm_flags);
   CLI11_PARSE(app, argc, argv);

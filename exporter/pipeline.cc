@@ -37,6 +37,8 @@ void Pipeline::render(bool fresh) {
   in.vms = &vms_;
   in.vm_derived = &vm_derived_;
   in.vm_options = &opts_.vm;
+  in.attribution = &attribution_;
+  in.container_options = &opts_.containers;
   r->exposition = std::make_shared<const Exposition>(serialize(snapshot_families(in)));
   if (m) {
     r->has_snapshot = true;
@@ -61,6 +63,7 @@ void Pipeline::poll_once() {
       if (reset_requested_.exchange(false)) vm_history_.reset_windows();
       vms_ = build_vms(*rr.snapshot, model_->interfaces, model_->workload_interfaces);
       vm_derived_ = vm_history_.update(vms_, model_->publish_mono_ns);
+      attribution_ = attribute(*rr.snapshot, *model_, vms_);
       vm_state_entries_ = vm_history_.samples();
       last_error_.clear();
       changed = true;

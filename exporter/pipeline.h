@@ -27,6 +27,7 @@ struct PipelineOptions {
   std::array<std::uint8_t, 16> boot_id{};
   double cpu_min = 10.0;  // --cpu.min
   VmRenderOptions vm;
+  ContainerRenderOptions containers;
 };
 
 struct Rendered {
@@ -59,6 +60,7 @@ class Pipeline {
   std::optional<Model> model_;
   std::vector<Vm> vms_;
   std::vector<VmDerived> vm_derived_;
+  Attribution attribution_;
   VmHistory vm_history_;
   std::shared_ptr<const Rendered> current_;
   mutable std::mutex mu_;

@@ -26,6 +26,10 @@ struct Interface {
   bool has_stats = false;
   shm::LinkStats stats{};
   std::uint64_t tap_dev = 0;  // macvtap character device (0 = none)
+  // Set by attribute() (model/owners.h): stable owner labels of the interface series.
+  std::string owner_type = "host";  // host, bridge, vm, container, netns, unknown
+  std::string owner;                // VM/container/network name; the interface name for host
+  std::string app;
 };
 
 struct SourceStatus {

@@ -11,6 +11,11 @@ using Labels = std::vector<prometheus::ClientMetric::Label>;
 
 namespace {
 
+// The stable identity of an interface series: its name and owner (see model/owners.h).
+Labels interface_labels(const Interface& i) {
+  return {{"interface", i.name}, {"owner_type", i.owner_type}, {"owner", i.owner}, {"app", i.app}};
+}
+
 void interface_families(const Model& m, std::vector<prometheus::MetricFamily>* out) {
   struct Counter {
     const char* name;
@@ -46,15 +51,15 @@ void interface_families(const Model& m, std::vector<prometheus::MetricFamily>* o
   Family admin("hostflow_interface_admin_up", "1 when the interface is administratively up (IFF_UP).",
                MetricType::Gauge);
   for (const Interface& i : m.interfaces) {
-    info.add({{"interface", i.name},
-              {"ifindex", std::to_string(i.ifindex)},
-              {"kind", i.kind},
-              {"operstate", i.operstate},
-              {"bridge", i.master},
-              {"mac", i.mac}},
-             1);
-    mtu.add({{"interface", i.name}}, i.mtu);
-    admin.add({{"interface", i.name}}, i.admin_up ? 1 : 0);
+    Labels l = interface_labels(i);
+    mtu.add(l, i.mtu);
+    admin.add(l, i.admin_up ? 1 : 0);
+    l.insert(l.end(), {{"ifindex", std::to_string(i.ifindex)},
+                       {"kind", i.kind},
+                       {"operstate", i.operstate},
+                       {"bridge", i.master},
+                       {"mac", i.mac}});
+    info.add(std::move(l), 1);
   }
   out->push_back(info.take());
   out->push_back(mtu.take());
@@ -62,7 +67,7 @@ void interface_families(const Model& m, std::vector<prometheus::MetricFamily>* o
   for (const Counter& c : kCounters) {
     Family f(c.name, c.help, MetricType::Counter);
     for (const Interface& i : m.interfaces) {
-      if (i.has_stats) f.add({{"interface", i.name}}, static_cast<double>(i.stats.*c.field));
+      if (i.has_stats) f.add(interface_labels(i), static_cast<double>(i.stats.*c.field));
     }
     out->push_back(f.take());
   }
@@ -148,6 +153,8 @@ std::vector<prometheus::MetricFamily> snapshot_families(const RenderInput& in) {
     interface_families(*m, &out);
     if (m->has_vm_sources && in.vms && in.vm_derived && in.vm_options)
       vm_families(*in.vms, *in.vm_derived, *in.vm_options, &out);
+    if (in.attribution && in.container_options)
+      container_families(*in.attribution, *in.container_options, &out);
   }
   return out;
 }

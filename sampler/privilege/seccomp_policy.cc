@@ -76,7 +76,7 @@ const std::vector<ArgLimit> kOpenFlags = {
 
 }  // namespace
 
-seccomp::Policy sampler_policy(std::uint64_t kept_caps, bool libvirt) {
+seccomp::Policy sampler_policy(std::uint64_t kept_caps, bool libvirt, bool docker) {
   seccomp::Policy p;
   p.name = "hostflow-sampler";
   p.notes.push_back("capabilities kept after the drop (enabled sources): " +
@@ -161,6 +161,19 @@ seccomp::Policy sampler_policy(std::uint64_t kept_caps, bool libvirt) {
         }});
   } else {
     p.notes.push_back("libvirt client syscalls: not allowed (--no-source.libvirt)");
+  }
+  if (docker) {
+    // sources/docker.cc: one short HTTP/1.1 request per connection to the Engine API's unix
+    // socket (read, write and close are already allowed above).
+    p.groups.push_back(Group{
+        "Docker Engine API client (only with --source.docker)",
+        {
+            Rule{"connect", "the Docker socket (--docker.socket)", {}},
+            Rule{"poll", "waiting for the socket within --docker.timeout", {}},
+            Rule{"socket", "AF_UNIX only", {{0, ~std::uint64_t{0}, AF_UNIX, "AF_UNIX"}}},
+        }});
+  } else {
+    p.notes.push_back("Docker client syscalls: not allowed (--no-source.docker)");
   }
   std::vector<ArgLimit> ioctls = limits(1, 0xffffffffu, kIoctlRequests);
   if (!ioctls.empty()) p.groups.push_back(Group{"ioctl", {Rule{"ioctl", "", ioctls}}});

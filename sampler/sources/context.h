@@ -1,9 +1,10 @@
 // What source factories get: the sampler's source options (from flags) and the objects sources
-// share within one cycle (procs -> taps). Runs in hostflow-sampler.
+// share within one cycle (procs -> taps, links -> docker). Runs in hostflow-sampler.
 #pragma once
 
 #include <memory>
 
+#include "sources/docker.h"
 #include "sources/libvirt.h"
 #include "sources/procs.h"
 
@@ -11,11 +12,13 @@ namespace hostflow::sampler {
 
 struct SourceOptions {
   LibvirtOptions libvirt;
+  DockerOptions docker;
 };
 
 struct SourceContext {
   SourceOptions options;
   std::shared_ptr<ProcScan> proc_scan = std::make_shared<ProcScan>();
+  std::shared_ptr<HostBridges> host_bridges = std::make_shared<HostBridges>();  // links -> docker
 };
 
 }  // namespace hostflow::sampler

@@ -151,7 +151,8 @@ namespace {
 
 class LinksSource final : public Source {
  public:
-  explicit LinksSource(std::shared_ptr<const ProcScan> scan) : scan_(std::move(scan)) {}
+  LinksSource(std::shared_ptr<const ProcScan> scan, std::shared_ptr<HostBridges> bridges)
+      : scan_(std::move(scan)), bridges_(std::move(bridges)) {}
   std::string_view name() const override { return "links"; }
 
   Result<void> open(const SamplerPaths& paths) override {
@@ -180,6 +181,12 @@ class LinksSource final : public Source {
     // The sampler's own netns: the host's interfaces. A failure here fails the source.
     if (auto r = dump_netns(-1, netns_inode_); !r.ok()) return r.error();
     const std::size_t own = links_.size();
+    if (bridges_) {
+      bridges_->names.clear();
+      for (std::size_t i = 0; i < own; i++) {
+        if (strings_[i].kind == "bridge") bridges_->names.push_back(strings_[i].name);
+      }
+    }
 
     // Other network namespaces, by nsid: those our links point into (veth peers), and those of
     // processes (containers, VMs) that have an nsid here. Bounded; each dump is one request.
@@ -394,6 +401,7 @@ class LinksSource final : public Source {
   }
 
   std::shared_ptr<const ProcScan> scan_;
+  std::shared_ptr<HostBridges> bridges_;
   mnl_socket* nl_ = nullptr;
   std::vector<char> buf_;
   std::string sysfs_;
@@ -406,8 +414,9 @@ class LinksSource final : public Source {
 
 }  // namespace
 
-std::unique_ptr<Source> make_links_source(std::shared_ptr<const ProcScan> scan) {
-  return std::make_unique<LinksSource>(std::move(scan));
+std::unique_ptr<Source> make_links_source(std::shared_ptr<const ProcScan> scan,
+                                          std::shared_ptr<HostBridges> bridges) {
+  return std::make_unique<LinksSource>(std::move(scan), std::move(bridges));
 }
 
 }  // namespace hostflow::sampler

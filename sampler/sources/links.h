@@ -13,6 +13,7 @@
 
 #include "hostflow/shm/layout.h"
 #include "source.h"
+#include "sources/docker.h"
 #include "sources/procs.h"
 
 namespace hostflow::sampler {
@@ -30,7 +31,9 @@ bool decode_link_message(const nlmsghdr* nlh, std::size_t len, DecodedLink* out,
 
 // With `scan` (from procs, may be null): also dumps the links of every other netns that has an
 // nsid here and holds a process or a veth peer of ours (IFLA_TARGET_NETNSID, CAP_NET_ADMIN),
-// bounded, and publishes the netns table (kNetns).
-std::unique_ptr<Source> make_links_source(std::shared_ptr<const ProcScan> scan);
+// bounded, and publishes the netns table (kNetns). With `bridges` (may be null): the names of
+// the host's bridges, for the docker source that runs after it.
+std::unique_ptr<Source> make_links_source(std::shared_ptr<const ProcScan> scan,
+                                          std::shared_ptr<HostBridges> bridges = nullptr);
 
 }  // namespace hostflow::sampler

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "hostflow/common/clock.h"
+#include "sources/docker.h"
 #include "sources/libvirt.h"
 #include "sources/links.h"
 #include "sources/procs.h"
@@ -13,15 +14,21 @@
 namespace hostflow::sampler {
 namespace {
 
-std::unique_ptr<Source> links(SourceContext& c) { return make_links_source(c.proc_scan); }
+std::unique_ptr<Source> links(SourceContext& c) {
+  return make_links_source(c.proc_scan, c.host_bridges);
+}
 std::unique_ptr<Source> procs(SourceContext& c) { return make_procs_source(c.proc_scan); }
 std::unique_ptr<Source> taps(SourceContext& c) { return make_taps_source(c.proc_scan); }
 std::unique_ptr<Source> libvirt(SourceContext& c) { return make_libvirt_source(c.options.libvirt); }
+std::unique_ptr<Source> docker(SourceContext& c) {
+  return make_docker_source(c.options.docker, c.host_bridges);
+}
 
 // Duration flags are collected as text and converted in finish_source_flags().
 struct DurationFlags {
   std::string libvirt_timeout = "2s";
   std::string libvirt_xml_refresh = "60s";
+  std::string docker_timeout = "2s";
 };
 DurationFlags g_durations;
 
@@ -45,6 +52,10 @@ std::span<const SourceEntry> source_table() {
       // The read-only libvirt socket is world-accessible (unix_sock_ro_perms 0777 by default).
       {"libvirt", "libvirt domains, stats and XML over a read-only connection", true, &libvirt,
        caps()},
+      // The Docker socket is root's (0660 root:docker): uid 0 needs no capability. Runs after
+      // links: it inspects the networks whose br-<id> bridges links saw.
+      {"docker", "Docker Engine API: containers and networks, raw JSON (unix socket)", true,
+       &docker, caps()},
   };
   return kSources;
 }
@@ -59,6 +70,12 @@ void add_source_flags(CLI::App& app, SourceContext& ctx) {
       ->capture_default_str();
   app.add_option("--libvirt.xml-refresh", g_durations.libvirt_xml_refresh,
                  "re-fetch a running domain's XML this often (new or restarted domains at once)")
+      ->capture_default_str();
+  app.add_option("--docker.socket", ctx.options.docker.socket,
+                 "Docker Engine API socket (default: <path.rootfs>/run/docker.sock, i.e. "
+                 "/var/run/docker.sock on the host)");
+  app.add_option("--docker.timeout", g_durations.docker_timeout,
+                 "longest one cycle's Docker requests may take before the source is marked failed")
       ->capture_default_str();
 }
 
@@ -75,6 +92,11 @@ Result<void> finish_source_flags(SourceContext& ctx) {
     return Error{0, "--libvirt.xml-refresh: want a duration like 60s (got " +
                              g_durations.libvirt_xml_refresh + ")"};
   ctx.options.libvirt.xml_refresh = duration_cast<milliseconds>(*x);
+  const auto d = parse_duration(g_durations.docker_timeout);
+  if (!d || *d < milliseconds(10))
+    return Error{0, "--docker.timeout: want a duration like 2s (got " +
+                             g_durations.docker_timeout + ")"};
+  ctx.options.docker.budget = duration_cast<milliseconds>(*d);
   return {};
 }
 

@@ -24,7 +24,8 @@ namespace hostflow::shm {
 inline constexpr std::uint64_t kMagic = 0x31574c4654534f48ull;  // "HOSTFLW1" little-endian
 inline constexpr std::uint16_t kSchemaMajor = 1;
 // Minor 1: procs, taps, domains, LinkRecord.tap_dev. Minor 2: netns section, LinkRecord.netnsid.
-inline constexpr std::uint16_t kSchemaMinor = 2;
+// Minor 3: docker section.
+inline constexpr std::uint16_t kSchemaMinor = 3;
 
 inline constexpr std::uint32_t kSlotCount = 2;
 inline constexpr std::uint64_t kHeaderSize = 4096;
@@ -95,6 +96,7 @@ enum class SectionType : std::uint32_t {
   kDomains = 6,  // DomainRecord
   kDomainParams = 7,  // DomainParamRecord (typed stats of the domains, in domain order)
   kNetns = 8,    // NetnsRecord
+  kDocker = 9,   // DockerRecord
 };
 
 enum SectionFlags : std::uint16_t {
@@ -327,6 +329,33 @@ static_assert(offsetof(DomainParamRecord, type) == 8);
 static_assert(offsetof(DomainParamRecord, bits) == 16);
 static_assert(offsetof(DomainParamRecord, str) == 24);
 
+// ---- section kDocker (Docker Engine API responses, raw) -------------------------------------------
+
+enum class DockerQuery : std::uint32_t {
+  kContainers = 1,     // GET /containers/json (running containers)
+  kNetworks = 2,       // GET /networks
+  kNetworkInspect = 3, // GET /networks/<id> for a bridge network whose bridge is on this host
+  kVersion = 4,        // GET /version
+};
+
+enum DockerFlags : std::uint32_t {
+  kDockerBodyTruncated = 1u << 0,  // the body was larger than the cap (not published)
+};
+
+struct DockerRecord {
+  std::uint32_t query;        // 0   DockerQuery
+  std::uint32_t http_status;  // 4   e.g. 200, 404
+  std::uint32_t flags;        // 8   DockerFlags
+  std::uint32_t reserved;     // 12
+  StrRef path;                // 16  the request path
+  StrRef body;                // 24  the JSON body, raw (parsed only by the exporter)
+};
+static_assert(std::is_trivially_copyable_v<DockerRecord>);
+static_assert(sizeof(DockerRecord) == 32);
+static_assert(offsetof(DockerRecord, http_status) == 4);
+static_assert(offsetof(DockerRecord, path) == 16);
+static_assert(offsetof(DockerRecord, body) == 24);
+
 // The record type and current version of each known section, for the builder and the validator.
 template <class T>
 struct SectionTraits;
@@ -365,6 +394,11 @@ struct SectionTraits<DomainParamRecord> {
   static constexpr SectionType type = SectionType::kDomainParams;
   static constexpr std::uint16_t version = 1;
 };
+template <>
+struct SectionTraits<DockerRecord> {
+  static constexpr SectionType type = SectionType::kDocker;
+  static constexpr std::uint16_t version = 1;
+};
 
 // Smallest record size a reader accepts for a known section (later minors may append fields).
 constexpr std::uint32_t min_record_size(SectionType t) {
@@ -377,6 +411,7 @@ constexpr std::uint32_t min_record_size(SectionType t) {
     case SectionType::kDomains: return sizeof(DomainRecord);
     case SectionType::kDomainParams: return sizeof(DomainParamRecord);
     case SectionType::kNetns: return sizeof(NetnsRecord);
+    case SectionType::kDocker: return sizeof(DockerRecord);
   }
   return 1;  // unknown (newer minor): skipped by readers, still bounds-checked
 }
