@@ -2,7 +2,9 @@
 // host into the shared-memory segment every --interval. Reads top to bottom in the order things
 // happen: flags -> sources opened -> segment created -> capabilities dropped (logged before and
 // after) -> no_new_privs + seccomp -> loop. --check does everything up to the loop.
+#include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -18,6 +20,7 @@
 #include "hostflow/common/clock.h"
 #include "hostflow/common/log.h"
 #include "hostflow/common/seccomp.h"
+#include "hostflow/common/unique_fd.h"
 #include "hostflow/common/version.h"
 #include "privilege/capabilities.h"
 #include "privilege/seccomp_policy.h"
@@ -48,6 +51,23 @@ int fail(const std::string& what) {
   return 1;
 }
 
+// In a container with the host's /proc at --path.procfs (not /proc): moves the sampler into the
+// network namespace of that procfs's PID 1 -- the host's -- before any netlink socket exists, so
+// it never reads the container's own interfaces. Returns whether it moved. Needs CAP_SYS_ADMIN
+// (a privileged container has it; it is dropped with everything else afterwards).
+hostflow::Result<bool> enter_host_netns(const std::string& procfs) {
+  struct stat self {}, host {};
+  if (::stat("/proc/self/ns/net", &self) != 0) return hostflow::Error::from_errno("stat /proc/self/ns/net");
+  const std::string path = procfs + "/1/ns/net";
+  auto fd = hostflow::UniqueFd::open(path, O_RDONLY);
+  if (!fd.ok()) return fd.error();
+  if (::fstat(fd->get(), &host) != 0) return hostflow::Error::from_errno("stat " + path);
+  if (host.st_ino == self.st_ino && host.st_dev == self.st_dev) return false;
+  if (::setns(fd->get(), CLONE_NEWNET) != 0)
+    return hostflow::Error::from_errno("setns(" + path + ") into the host's network namespace");
+  return true;
+}
+
 // Sleeps until the absolute monotonic time `ns`; returns early when a stop signal arrived.
 void sleep_until(std::uint64_t ns) {
   timespec ts{static_cast<time_t>(ns / 1'000'000'000ull), static_cast<long>(ns % 1'000'000'000ull)};
@@ -75,7 +95,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--interval", interval_s, "collection interval (e.g. 5s, 500ms)")
       ->capture_default_str();
-  app.add_option("--path.procfs", paths.procfs, "procfs mount point")->capture_default_str();
+  app.add_option("--path.procfs", paths.procfs,
+                 "procfs mount point; when not /proc (e.g. /host/proc in a container), the sampler "
+                 "enters the network namespace of its PID 1 (the host's) before opening sources")
+      ->capture_default_str();
   app.add_option("--path.sysfs", paths.sysfs, "sysfs mount point")->capture_default_str();
   app.add_option("--path.rootfs", paths.rootfs, "host root filesystem (when run in a container)")
       ->capture_default_str();
@@ -148,7 +171,7 @@ int main(int argc, char** argv) {
       gid = g->gr_gid;
     } else {
       return fail("--segment.group: no group named " + segment_group +
-                  " (create it, e.g. `groupadd --system hostflow`, or pass --segment.group='')");
+                  " (create it, e.g. `groupadd --system hostflow`, or pass --segment.group \"\")");
     }
   }
   const std::string dir = segment.substr(0, segment.find_last_of('/') + 1);
@@ -159,6 +182,13 @@ int main(int argc, char** argv) {
   struct sigaction ign {};
   ign.sa_handler = SIG_IGN;
   sigaction(SIGPIPE, &ign, nullptr);
+
+  // Running in a container with the host mounted (--path.procfs=/host/proc): the host's netns.
+  if (paths.procfs != "/proc") {
+    auto moved = enter_host_netns(paths.procfs);
+    if (!moved.ok()) return fail("--path.procfs: " + moved.error().message());
+    if (*moved) hf::log::info("entered the network namespace of PID 1", {{"procfs", paths.procfs}});
+  }
 
   // Open every source while we still hold our privileges.
   hs::Collector collector;

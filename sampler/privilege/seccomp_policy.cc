@@ -111,6 +111,9 @@ seccomp::Policy sampler_policy(std::uint64_t kept_caps, bool libvirt, bool docke
             }},
       Group{"procfs and sysfs (read-only)",
             {
+                Rule{"fcntl",
+                     "fdopendir() checks and marks the directory fd it lists (proc_io.cc)",
+                     {{1, 0xffffffffu, F_GETFL, "F_GETFL"}, {1, 0xffffffffu, F_SETFD, "F_SETFD"}}},
                 Rule{"getdents64", "procs: listing /proc and /proc/<pid>/fd", {}},
                 Rule{"lseek", "", {}},
                 Rule{"newfstatat", "stat() and fstat(): /sys/class/net/<if>/device, stdout", {}},

@@ -158,7 +158,7 @@ class LinksSource final : public Source {
   Result<void> open(const SamplerPaths& paths) override {
     sysfs_ = paths.sysfs;
     struct stat st {};
-    const std::string ns = paths.procfs + "/self/ns/net";
+    const std::string ns = "/proc/self/ns/net";  // ours, whatever --path.procfs is
     if (::stat(ns.c_str(), &st) != 0) return Error::from_errno("stat " + ns);
     netns_inode_ = st.st_ino;
     nl_ = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);

@@ -26,9 +26,10 @@ class ProcsSource final : public Source {
     auto fd = UniqueFd::open(paths.procfs, O_RDONLY | O_DIRECTORY);
     if (!fd.ok()) return fd.error();
     proc_ = std::move(*fd);
+    // Our own netns from our own /proc: --path.procfs may be another PID namespace's procfs,
+    // which has no "self" for us.
     struct stat st {};
-    if (::fstatat(proc_.get(), "self/ns/net", &st, 0) != 0)
-      return Error::from_errno("stat " + paths.procfs + "/self/ns/net");
+    if (::stat("/proc/self/ns/net", &st) != 0) return Error::from_errno("stat /proc/self/ns/net");
     own_netns_ = st.st_ino;
     return {};
   }

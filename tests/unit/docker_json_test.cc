@@ -1,0 +1,160 @@
+// The Docker API parsers, the ix- app rules, Proxmox name hints and the container families with
+// hostile input. Docker itself refuses hostile container names, so here (and in the fuzz target)
+// is where a name with newlines, quotes, invalid UTF-8 and 10 KiB is exercised; the rendered
+// exposition must still pass promtool.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "hostflow/common/sanitize.h"
+#include "model/docker_json.h"
+#include "model/owners.h"
+#include "render/container_families.h"
+#include "render/exposition.h"
+#include "support.h"
+
+namespace hostflow::exporter {
+namespace {
+
+std::string fixture(const std::string& name) {
+  std::ifstream in(std::string(HOSTFLOW_FIXTURES_DIR) + "/../fuzz/corpus/docker_json/" + name);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+const std::string kId(64, 'a');
+
+TEST(DockerJson, ContainersFromARealDaemon) {
+  // Captured from dockerd 20.10 (API 1.41): two containers, one on a Compose-labelled network.
+  auto p = parse_docker_containers(fixture("containers.json"));
+  ASSERT_TRUE(p.error.empty()) << p.error;
+  ASSERT_EQ(p.containers.size(), 2u);
+  bool saw_compose = false;
+  for (const auto& c : p.containers) {
+    EXPECT_EQ(c.id.size(), 64u);
+    EXPECT_FALSE(c.name.empty());
+    EXPECT_NE(c.name[0], '/');
+    ASSERT_EQ(c.endpoints.size(), 1u);
+    EXPECT_FALSE(c.endpoints[0].ipv4.empty());
+    if (c.labels.count("com.docker.compose.project")) {
+      saw_compose = true;
+      EXPECT_EQ(app_from_compose_project(c.labels.at("com.docker.compose.project")), "h5app");
+    }
+  }
+  EXPECT_TRUE(saw_compose);
+}
+
+TEST(DockerJson, NetworksListAndInspect) {
+  auto list = parse_docker_networks(fixture("networks.json"));
+  ASSERT_TRUE(list.error.empty());
+  bool saw_default = false, saw_user = false;
+  for (const auto& n : list.networks) {
+    if (n.name == "bridge") {
+      saw_default = true;
+      EXPECT_EQ(n.bridge, "h5dk0");  // the daemon ran with --bridge=h5dk0: the option wins
+    }
+    if (n.name == "ix-h5app_default") {
+      saw_user = true;
+      EXPECT_EQ(n.bridge, "br-" + n.id.substr(0, 12));
+      EXPECT_EQ(app_from_network_name(n.name), "h5app");
+    }
+    if (n.driver != "bridge") {
+      EXPECT_TRUE(n.bridge.empty()) << n.name;
+    }
+  }
+  EXPECT_TRUE(saw_default && saw_user);
+  auto one = parse_docker_networks(fixture("network-inspect.json"));
+  ASSERT_EQ(one.networks.size(), 1u);
+  EXPECT_EQ(one.networks[0].containers.size(), 1u);  // the inspect fills Containers
+}
+
+TEST(DockerJson, AppRules) {
+  EXPECT_EQ(app_from_compose_project("ix-grafana"), "grafana");
+  EXPECT_EQ(app_from_compose_project("myproject"), "myproject");
+  EXPECT_EQ(app_from_network_name("ix-immich_ix-internal-immich-net"), "immich");
+  EXPECT_EQ(app_from_network_name("ix-grafana_default"), "grafana");
+  EXPECT_EQ(app_from_network_name("mynet"), "");
+  EXPECT_EQ(app_from_network_name("ix-"), "");
+  EXPECT_EQ(proxmox_vmid("tap100i0", "tap"), "100");
+  EXPECT_EQ(proxmox_vmid("veth105i1", "veth"), "105");
+  EXPECT_EQ(proxmox_vmid("tap100", "tap"), "");
+  EXPECT_EQ(proxmox_vmid("tapi0", "tap"), "");
+  EXPECT_EQ(proxmox_vmid("tap10x0i0", "tap"), "");
+  EXPECT_EQ(proxmox_vmid("veth1234567890i0", "veth"), "");
+  EXPECT_EQ(container_label_name("com.docker.compose.project"), "label_com_docker_compose_project");
+}
+
+TEST(DockerJson, MalformedInputIsAnErrorNotACrash) {
+  for (const char* bad : {"", "{", "null", "42", "[1,2,3]", "{\"Id\":5}", "[{\"Id\":\"short\"}]"}) {
+    auto c = parse_docker_containers(bad);
+    EXPECT_TRUE(c.containers.empty()) << bad;
+    EXPECT_TRUE(!c.error.empty() || c.dropped > 0 || std::string(bad) == "[]") << bad;
+  }
+  auto deep = parse_docker_containers(fixture("deep-nesting.json"));
+  EXPECT_FALSE(deep.error.empty());
+}
+
+TEST(DockerJson, HostileNamesAndLabelsAreCappedAndTheExpositionStaysValid) {
+  std::string evil = "/evil\"}\n# TYPE x counter\nx 1\\";
+  evil += "\xff\xfe\xc3\x28";
+  while (evil.size() < 10 * 1024) evil += "\"\n\\{}=,\xe2\x82";
+  // nlohmann refuses to serialise invalid UTF-8, so build the JSON text by hand around it.
+  std::string body = "[{\"Id\":\"" + kId + "\",\"Names\":[\"";
+  auto escape = [](const std::string& s) {
+    std::string o;
+    for (unsigned char ch : s) {
+      if (ch == '"' || ch == '\\') o += '\\', o += static_cast<char>(ch);
+      else if (ch == '\n') o += "\\n";
+      else o += static_cast<char>(ch);
+    }
+    return o;
+  };
+  body += escape(evil) + "\"],\"Labels\":{\"com.docker.compose.project\":\"" + escape(evil) +
+          "\",\"team\":\"" + escape(evil) + "\"}}]";
+  auto p = parse_docker_containers(body);
+  // Raw invalid UTF-8 inside a JSON string is rejected by the JSON parser: an error, counted.
+  if (!p.error.empty()) {
+    EXPECT_TRUE(p.containers.empty());
+    // The same text as valid JSON (\u escapes, U+FFFD for the bad bytes) goes through.
+    std::string valid = sanitize_label(evil, 1 << 20);
+    nlohmann::json j = nlohmann::json::array(
+        {{{"Id", kId}, {"Names", {valid}}, {"Labels", {{"com.docker.compose.project", valid}, {"team", valid}}}}});
+    p = parse_docker_containers(j.dump());
+  }
+  ASSERT_TRUE(p.error.empty()) << p.error;
+  ASSERT_EQ(p.containers.size(), 1u);
+  const auto& dc = p.containers[0];
+  EXPECT_LE(dc.name.size(), kDockerMaxText);
+  EXPECT_TRUE(valid_utf8(dc.name));
+  EXPECT_EQ(dc.name.find('\n'), std::string::npos);
+
+  Attribution a;
+  Container k;
+  k.owner_type = "container";
+  k.name = dc.name;
+  k.runtime = "docker";
+  k.id = dc.id;
+  k.app = app_from_compose_project(dc.labels.at("com.docker.compose.project"));
+  k.labels = dc.labels;
+  k.has_view = true;
+  a.containers.push_back(k);
+  ContainerRenderOptions opts;
+  opts.label_allowlist = {"team", "com.docker.compose.project", "team"};
+  std::vector<prometheus::MetricFamily> fams;
+  container_families(a, opts, &fams);
+  const std::string text = serialize(fams);
+  auto pc = test::promtool_check(text);
+  EXPECT_EQ(pc.exit_code, 0) << pc.out << pc.err;
+  auto e = test::parse_exposition(text);
+  EXPECT_TRUE(e.errors.empty());
+  EXPECT_TRUE(e.duplicates.empty());
+  for (const auto& [key, v] : e.series) {
+    for (const auto& [l, val] : test::series_labels(key)) EXPECT_LE(val.size(), 256u) << l;
+  }
+}
+
+}  // namespace
+}  // namespace hostflow::exporter
