@@ -9,11 +9,11 @@
 #include <cstdio>
 #include <thread>
 
+#include "haproxy_flags.h"
 #include "hostflow/common/clock.h"
 #include "hostflow/common/log.h"
 #include "hostflow/common/seccomp.h"
 #include "hostflow/common/version.h"
-#include "haproxy_flags.h"
 #include "http/admin.h"
 #include "http/server.h"
 #include "pipeline.h"

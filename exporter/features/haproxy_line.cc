@@ -7,7 +7,9 @@
 namespace hostflow::exporter {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Cuts the next space-separated token off `s` (runs of spaces separate one token).
 std::string_view next_token(std::string_view* s) {
@@ -101,8 +103,8 @@ bool parse_u63(std::string_view s, std::uint64_t* out) {
 }
 
 std::string_view unwrap(std::string_view s) {
-  if (s.size() >= 2 && ((s.front() == '{' && s.back() == '}') ||
-                        (s.front() == '"' && s.back() == '"')))
+  if (s.size() >= 2 &&
+      ((s.front() == '{' && s.back() == '}') || (s.front() == '"' && s.back() == '"')))
     return s.substr(1, s.size() - 2);
   return s;
 }
@@ -150,14 +152,22 @@ std::optional<HaproxyFields> parse_haproxy_fields(std::string_view spec, std::st
 
 std::string_view line_error_name(LineError e) {
   switch (e) {
-    case LineError::kNone: return "none";
-    case LineError::kEmpty: return "empty";
-    case LineError::kSyslogPrefix: return "syslog_prefix";
-    case LineError::kMissingField: return "missing_field";
-    case LineError::kBadBytesIn: return "bad_bytes_in";
-    case LineError::kBadBytesOut: return "bad_bytes_out";
-    case LineError::kTooLong: return "too_long";
-    case LineError::kCount: break;
+    case LineError::kNone:
+      return "none";
+    case LineError::kEmpty:
+      return "empty";
+    case LineError::kSyslogPrefix:
+      return "syslog_prefix";
+    case LineError::kMissingField:
+      return "missing_field";
+    case LineError::kBadBytesIn:
+      return "bad_bytes_in";
+    case LineError::kBadBytesOut:
+      return "bad_bytes_out";
+    case LineError::kTooLong:
+      return "too_long";
+    case LineError::kCount:
+      break;
   }
   return "unknown";
 }

@@ -24,12 +24,12 @@ std::optional<HaproxyFields> parse_haproxy_fields(std::string_view spec, std::st
 // Why a line was not counted. Exported as the `reason` label: keep names stable.
 enum class LineError : std::uint8_t {
   kNone = 0,
-  kEmpty,          // nothing but white space
-  kSyslogPrefix,   // started like a syslog header (<PRI>, timestamp) but did not end like one
-  kMissingField,   // fewer fields than the positions ask for
-  kBadBytesIn,     // bytes_in is not a decimal number below 2^63 (a "+" prefix is allowed)
+  kEmpty,         // nothing but white space
+  kSyslogPrefix,  // started like a syslog header (<PRI>, timestamp) but did not end like one
+  kMissingField,  // fewer fields than the positions ask for
+  kBadBytesIn,    // bytes_in is not a decimal number below 2^63 (a "+" prefix is allowed)
   kBadBytesOut,
-  kTooLong,        // longer than kMaxLineBytes (set by the tailer, never by parse_haproxy_line)
+  kTooLong,  // longer than kMaxLineBytes (set by the tailer, never by parse_haproxy_line)
   kCount
 };
 std::string_view line_error_name(LineError e);

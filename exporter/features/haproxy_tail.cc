@@ -138,7 +138,8 @@ Result<void> HaproxyTailer::load_checkpoint() {
   lines_ = j["lines"].get<std::uint64_t>();
   for (std::size_t i = 0; i < unparsed_.size(); i++) {
     const auto it = j["unparsed"].find(std::string(line_error_name(static_cast<LineError>(i))));
-    if (it != j["unparsed"].end() && it->is_number_unsigned()) unparsed_[i] = it->get<std::uint64_t>();
+    if (it != j["unparsed"].end() && it->is_number_unsigned())
+      unparsed_[i] = it->get<std::uint64_t>();
   }
   std::string name;
   for (Json& e : s["tracked"]) {
@@ -167,7 +168,8 @@ Result<void> HaproxyTailer::load_checkpoint() {
     }
   }
   log::info("haproxy: resuming from the position file",
-            {{"file", opts_.position_file}, {"lines", std::to_string(lines_)},
+            {{"file", opts_.position_file},
+             {"lines", std::to_string(lines_)},
              {"tracked_snis", std::to_string(table_.tracked().size())}});
   return {};
 }
@@ -214,9 +216,10 @@ void HaproxyTailer::open_at_start(File& f, dev_t dev, ino_t ino, std::uint64_t o
     ::closedir(d);
   }
   if (f.fd.valid()) return;
-  log::warn("haproxy: the file of the saved position is gone; reading the log from 0 (the rest "
-            "of the old file is not counted)",
-            {{"path", f.path}});
+  log::warn(
+      "haproxy: the file of the saved position is gone; reading the log from 0 (the rest "
+      "of the old file is not counted)",
+      {{"path", f.path}});
   ino = 0;
   try_open(f.path);
 }
@@ -300,8 +303,8 @@ bool HaproxyTailer::poll_file(File& f) {
     struct stat st {};
     if (!fd.ok() || ::fstat(fd->get(), &st) != 0) {
       if (!f.warned_missing)
-        log::warn("haproxy: cannot open log", {{"path", f.path},
-                                               {"err", fd.ok() ? "fstat" : fd.error().message()}});
+        log::warn("haproxy: cannot open log",
+                  {{"path", f.path}, {"err", fd.ok() ? "fstat" : fd.error().message()}});
       f.warned_missing = true;
       return false;
     }
@@ -355,9 +358,10 @@ bool HaproxyTailer::poll(std::uint64_t now_ns, bool force) {
   table_.rebalance();
   if (auto r = write_checkpoint(); !r.ok()) {
     checkpoint_errors_++;
-    log::error("haproxy: writing the position file failed; counts after the last good one may be "
-               "counted again after a restart",
-               {{"file", opts_.position_file}, {"err", r.error().message()}});
+    log::error(
+        "haproxy: writing the position file failed; counts after the last good one may be "
+        "counted again after a restart",
+        {{"file", opts_.position_file}, {"err", r.error().message()}});
   } else {
     checkpoints_++;
   }

@@ -60,7 +60,8 @@ std::size_t SniTable::rebalance() {
     std::vector<std::pair<std::uint64_t, std::string>> cand;
     cand.reserve(candidates_.size());
     for (const auto& [k, v] : candidates_) cand.emplace_back(v, k);
-    std::sort(cand.begin(), cand.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::sort(cand.begin(), cand.end(),
+              [](const auto& a, const auto& b) { return a.first > b.first; });
     std::vector<std::pair<std::uint64_t, std::string>> light;
     light.reserve(tracked_.size());
     for (const auto& [k, t] : tracked_) light.emplace_back(t.recent, k);

@@ -11,8 +11,8 @@ HttpResponse admin_reset(const HttpRequest& req, const std::function<void()>& re
     return r;
   }
   if (!req.origin.empty()) {
-    log::warn("reset refused: request from a web page", {{"client", req.remote},
-                                                          {"origin", req.origin}});
+    log::warn("reset refused: request from a web page",
+              {{"client", req.remote}, {"origin", req.origin}});
     return HttpResponse::text(403, "forbidden: cross-origin request\n");
   }
   log::info("reset requested: SNI counters and VM traffic windows", {{"client", req.remote}});

@@ -7,8 +7,8 @@
 // write one file, the position checkpoint, in the state directory (see haproxy_rules below). It
 // cannot create a socket, open or create a file for writing anywhere else (by flags; the path
 // itself is not visible to seccomp, the unit's ProtectSystem=strict and AppArmor bound that), map
-// memory executable, execve or fork. Anything else kills the process (--seccomp=trap names the syscall while
-// developing).
+// memory executable, execve or fork. Anything else kills the process (--seccomp=trap names the
+// syscall while developing).
 #include "privilege/seccomp_policy.h"
 
 #include <fcntl.h>

@@ -9,6 +9,13 @@ namespace hostflow::exporter {
 
 using prometheus::MetricType;
 
+namespace {
+void scalar(std::vector<prometheus::MetricFamily>* out, const char* name, const char* help,
+            MetricType type, double value) {
+  out->push_back(Family(name, help, type).add(value).take());
+}
+}  // namespace
+
 void sni_families(const SniFamiliesInput& in, std::vector<prometheus::MetricFamily>* out) {
   struct Counter {
     const char* name;
@@ -45,29 +52,19 @@ void sni_families(const SniFamiliesInput& in, std::vector<prometheus::MetricFami
     }
     out->push_back(f.take());
   }
-  out->push_back(Family("hostflow_haproxy_sni_folded_connections_total",
-                        "Connections counted in sni=\"<other>\" because their SNI was not tracked "
-                        "when they were read.",
-                        MetricType::Counter)
-                     .add(static_cast<double>(t.folded_connections))
-                     .take());
-  out->push_back(Family("hostflow_haproxy_sni_evictions_total",
-                        "Tracked SNIs replaced by busier ones; their counters moved to "
-                        "sni=\"<other>\".",
-                        MetricType::Counter)
-                     .add(static_cast<double>(t.evictions))
-                     .take());
-  out->push_back(Family("hostflow_haproxy_sni_tracked", "SNIs with their own series now.",
-                        MetricType::Gauge)
-                     .add(static_cast<double>(t.tracked().size()))
-                     .take());
-  out->push_back(Family("hostflow_haproxy_sni_limit", "--haproxy.sni-limit.", MetricType::Gauge)
-                     .add(static_cast<double>(t.limit()))
-                     .take());
-  out->push_back(Family("hostflow_haproxy_lines_total", "Log lines counted (parsed).",
-                        MetricType::Counter)
-                     .add(static_cast<double>(in.lines))
-                     .take());
+  scalar(out, "hostflow_haproxy_sni_folded_connections_total",
+         "Connections counted in sni=\"<other>\" because their SNI was not tracked when they were "
+         "read.",
+         MetricType::Counter, static_cast<double>(t.folded_connections));
+  scalar(out, "hostflow_haproxy_sni_evictions_total",
+         "Tracked SNIs replaced by busier ones; their counters moved to sni=\"<other>\".",
+         MetricType::Counter, static_cast<double>(t.evictions));
+  scalar(out, "hostflow_haproxy_sni_tracked", "SNIs with their own series now.", MetricType::Gauge,
+         static_cast<double>(t.tracked().size()));
+  scalar(out, "hostflow_haproxy_sni_limit", "--haproxy.sni-limit.", MetricType::Gauge,
+         static_cast<double>(t.limit()));
+  scalar(out, "hostflow_haproxy_lines_total", "Log lines counted (parsed).", MetricType::Counter,
+         static_cast<double>(in.lines));
   Family unparsed("hostflow_haproxy_lines_unparsed_total",
                   "Log lines not counted, by reason (docs/haproxy.md).", MetricType::Counter);
   for (const auto& [reason, n] : in.unparsed)
@@ -78,12 +75,10 @@ void sni_families(const SniFamiliesInput& in, std::vector<prometheus::MetricFami
                      .add({{"kind", "rename"}}, static_cast<double>(in.rotations_rename))
                      .add({{"kind", "truncate"}}, static_cast<double>(in.rotations_truncate))
                      .take());
-  out->push_back(Family("hostflow_haproxy_checkpoint_errors_total",
-                        "Failed writes of the position file (counts since the last good one may "
-                        "be counted again after a restart).",
-                        MetricType::Counter)
-                     .add(static_cast<double>(in.checkpoint_errors))
-                     .take());
+  scalar(out, "hostflow_haproxy_checkpoint_errors_total",
+         "Failed writes of the position file (counts since the last good one may be counted again "
+         "after a restart).",
+         MetricType::Counter, static_cast<double>(in.checkpoint_errors));
 }
 
 }  // namespace hostflow::exporter

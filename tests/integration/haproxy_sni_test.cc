@@ -111,7 +111,8 @@ void expect_matches(const Exposition& e, const std::map<std::string, Counts>& tr
 class HaproxyLab : public ::testing::Test {
  protected:
   void SetUp() override {
-    HF_REQUIRE(is_root(), "needs root: a network namespace for the sampler, the exporter as nobody");
+    HF_REQUIRE(is_root(),
+               "needs root: a network namespace for the sampler, the exporter as nobody");
     for (const char* c : {"haproxy", "openssl", "python3", "promtool", "setpriv"})
       HF_REQUIRE(have_command(c), std::string(c) + " is not installed");
     char tmpl[] = "/tmp/h8-XXXXXX";
@@ -119,7 +120,8 @@ class HaproxyLab : public ::testing::Test {
     dir_ = tmpl;
     ::chmod(dir_.c_str(), 0755);
     sh_ok("chown nobody " + dir_);  // the exporter (as nobody) creates state/ in it
-    sh_ok("cd " + dir_ + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout k.pem -out c.pem "
+    sh_ok("cd " + dir_ +
+          " && openssl req -x509 -newkey rsa:2048 -nodes -keyout k.pem -out c.pem "
           "-days 2 -subj /CN=h8 2>/dev/null");
     std::ofstream(dir_ + "/client.py") << kClient;
   }
@@ -147,7 +149,9 @@ class HaproxyLab : public ::testing::Test {
            "  mode tcp\n  log global\n"
            "  timeout connect 2s\n  timeout client 5s\n  timeout server 5s\n"
            "frontend tls\n"
-           "  bind 127.0.0.1:" << port(0) << "\n"
+           "  bind 127.0.0.1:"
+        << port(0)
+        << "\n"
            "  tcp-request inspect-delay 1s\n"
            "  tcp-request content capture req.ssl_sni len 100\n"
            "  tcp-request content accept if { req.ssl_hello_type 1 }\n"
@@ -157,12 +161,17 @@ class HaproxyLab : public ::testing::Test {
            "  use_backend b2 if { req.ssl_sni -i two.h8.test }\n"
            "  use_backend dead if { req.ssl_sni -i dead.h8.test }\n"
            "  default_backend b1\n"
-           "backend b1\n  server s 127.0.0.1:" << port(1) << "\n"
-           "backend b2\n  server s 127.0.0.1:" << port(2) << "\n"
-           "backend dead\n  server s 127.0.0.1:" << port(9) << "\n";
-    haproxy_ = Process({"sh", "-c", "exec haproxy -f " + dir_ + "/haproxy.cfg -db 2>>" + dir_ +
-                                        "/haproxy.err"},
-                       hap_log());
+           "backend b1\n  server s 127.0.0.1:"
+        << port(1)
+        << "\n"
+           "backend b2\n  server s 127.0.0.1:"
+        << port(2)
+        << "\n"
+           "backend dead\n  server s 127.0.0.1:"
+        << port(9) << "\n";
+    haproxy_ = Process(
+        {"sh", "-c", "exec haproxy -f " + dir_ + "/haproxy.cfg -db 2>>" + dir_ + "/haproxy.err"},
+        hap_log());
     const std::string probe = "python3 -c \"import socket; socket.create_connection(('127.0.0.1'," +
                               std::to_string(port(0)) + ")).close()\" 2>/dev/null";
     ASSERT_TRUE(wait_until([&] { return sh(probe).exit_code == 0; }, std::chrono::seconds(10)))
@@ -177,9 +186,9 @@ class HaproxyLab : public ::testing::Test {
     netns_ = std::make_unique<Netns>("hf8");
     quiet_netns(*netns_);
     StackOptions o = in_netns(netns_->name());
-    for (const auto& a : std::vector<std::string>{"--haproxy.log", log, "--state.dir",
-                                                  dir_ + "/state", "--haproxy.render-interval",
-                                                  "200ms", "--web.enable-admin-api"})
+    for (const auto& a :
+         std::vector<std::string>{"--haproxy.log", log, "--state.dir", dir_ + "/state",
+                                  "--haproxy.render-interval", "200ms", "--web.enable-admin-api"})
       o.exporter_args.push_back(a);
     for (auto& a : extra) o.exporter_args.push_back(a);
     stack_ = std::make_unique<Stack>(o);
@@ -195,8 +204,8 @@ class HaproxyLab : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   void s_client(const std::string& sni) {
-    sh_ok("echo | timeout 10 openssl s_client -servername '" + sni + "' -connect 127.0.0.1:" +
-          std::to_string(port(0)) + " >/dev/null 2>&1 || true");
+    sh_ok("echo | timeout 10 openssl s_client -servername '" + sni +
+          "' -connect 127.0.0.1:" + std::to_string(port(0)) + " >/dev/null 2>&1 || true");
   }
 
   // Waits until HAProxy's log has `n` lines.
@@ -217,7 +226,8 @@ class HaproxyLab : public ::testing::Test {
         },
         std::chrono::seconds(20));
     EXPECT_TRUE(ok) << "exporter counted " << e.get("hostflow_haproxy_lines_total").value_or(-1)
-                    << " of " << n << "\n" << stack_->exporter().log();
+                    << " of " << n << "\n"
+                    << stack_->exporter().log();
     return e;
   }
 
@@ -264,8 +274,11 @@ TEST_F(HaproxyLab, PerSniTrafficEqualsTheLog) {
   EXPECT_EQ(get.out, "405");
   const RunResult post = sh("curl -s -X POST " + stack_->url("/reset"));
   EXPECT_EQ(post.exit_code, 0);
-  EXPECT_TRUE(wait_until([&] { return !stack_->scrape().get("hostflow_haproxy_sni_connections_total{sni=\"one.h8.test\"}"); },
-                         std::chrono::seconds(10)));
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return !stack_->scrape().get("hostflow_haproxy_sni_connections_total{sni=\"one.h8.test\"}");
+      },
+      std::chrono::seconds(10)));
   EXPECT_NE(stack_->exporter().log().find("client=127.0.0.1:"), std::string::npos)
       << stack_->exporter().log();
   clients({"one.h8.test:2:10"});
@@ -281,13 +294,15 @@ TEST_F(HaproxyLab, AdminApiOffMeansNoReset) {
   netns_ = std::make_unique<Netns>("hf8");
   quiet_netns(*netns_);
   StackOptions o = in_netns(netns_->name());
-  for (const auto& a : std::vector<std::string>{"--haproxy.log", log, "--state.dir", dir_ + "/state"})
+  for (const auto& a :
+       std::vector<std::string>{"--haproxy.log", log, "--state.dir", dir_ + "/state"})
     o.exporter_args.push_back(a);
   stack_ = std::make_unique<Stack>(o);
   stack_->start_sampler();
   stack_->start_exporter();
   ASSERT_TRUE(stack_->wait_fresh()) << stack_->exporter().log();
-  EXPECT_EQ(sh("curl -s -o /dev/null -w '%{http_code}' -X POST " + stack_->url("/reset")).out, "405");
+  EXPECT_EQ(sh("curl -s -o /dev/null -w '%{http_code}' -X POST " + stack_->url("/reset")).out,
+            "405");
   struct stat st {};
   ASSERT_EQ(::stat((dir_ + "/state").c_str(), &st), 0) << "state directory not created";
   EXPECT_EQ(st.st_mode & 0777, 0700u);
@@ -383,13 +398,16 @@ TEST_F(HaproxyLab, HostileSnisStayBounded) {
   EXPECT_EQ(fam.size(), 100u + 1);
   EXPECT_EQ(e.get("hostflow_haproxy_sni_tracked"), 100);
   // Exact totals: every series sums to the log's totals.
-  for (const char* name : {"hostflow_haproxy_sni_connections_total", "hostflow_haproxy_sni_in_bytes_total",
-                           "hostflow_haproxy_sni_out_bytes_total"}) {
+  for (const char* name :
+       {"hostflow_haproxy_sni_connections_total", "hostflow_haproxy_sni_in_bytes_total",
+        "hostflow_haproxy_sni_out_bytes_total"}) {
     double got = 0, want = 0;
     for (const auto& [k, v] : e.family(name)) got += v;
     for (const auto& [k, c] : truth)
-      want += static_cast<double>(std::string(name).find("connections") != std::string::npos ? c.conns
-                                  : std::string(name).find("_in_") != std::string::npos ? c.in : c.out);
+      want +=
+          static_cast<double>(std::string(name).find("connections") != std::string::npos ? c.conns
+                              : std::string(name).find("_in_") != std::string::npos      ? c.in
+                                                                                         : c.out);
     EXPECT_EQ(got, want) << name;
   }
   EXPECT_GT(e.get("hostflow_haproxy_sni_folded_connections_total").value_or(0), 100000 - 100);

@@ -112,9 +112,10 @@ TEST(HaproxyLine, FieldsFlag) {
   EXPECT_EQ(l.bytes_in, 5u);
   EXPECT_EQ(l.bytes_out, 6u);
   EXPECT_EQ(l.sni_raw, "www.example.org");
-  for (const char* bad : {"", "sni=1", "sni=1,bytes_in=1,bytes_out=2", "sni=0,bytes_in=1,bytes_out=2",
-                          "sni=1,bytes_in=2,bytes_out=3,sni=4", "host=1,bytes_in=2,bytes_out=3",
-                          "sni=x,bytes_in=2,bytes_out=3", "sni=65,bytes_in=2,bytes_out=3"}) {
+  for (const char* bad :
+       {"", "sni=1", "sni=1,bytes_in=1,bytes_out=2", "sni=0,bytes_in=1,bytes_out=2",
+        "sni=1,bytes_in=2,bytes_out=3,sni=4", "host=1,bytes_in=2,bytes_out=3",
+        "sni=x,bytes_in=2,bytes_out=3", "sni=65,bytes_in=2,bytes_out=3"}) {
     EXPECT_FALSE(parse_haproxy_fields(bad, &err)) << bad;
     EXPECT_FALSE(err.empty());
   }
@@ -123,8 +124,11 @@ TEST(HaproxyLine, FieldsFlag) {
 TEST(HaproxyLine, SniNormalisation) {
   std::string n;
   const std::vector<std::pair<std::string, std::string>> valid = {
-      {"Example.COM.", "example.com"}, {"a", "a"}, {"xn--bcher-kva.example", "xn--bcher-kva.example"},
-      {"a-b.c1", "a-b.c1"}, {"1.2.3.example", "1.2.3.example"}};
+      {"Example.COM.", "example.com"},
+      {"a", "a"},
+      {"xn--bcher-kva.example", "xn--bcher-kva.example"},
+      {"a-b.c1", "a-b.c1"},
+      {"1.2.3.example", "1.2.3.example"}};
   for (const auto& [in, out] : valid) {
     EXPECT_EQ(normalise_sni(in, &n), SniKind::kValid) << in;
     EXPECT_EQ(n, out);
@@ -209,7 +213,8 @@ class TailerTest : public ::testing::Test {
   void append(const std::string& path, const std::string& sni, int n, bool newline_last = true) {
     std::ofstream o(path, std::ios::app);
     for (int i = 0; i < n; i++) {
-      const std::uint64_t in = static_cast<std::uint64_t>(i) + 1, out = 2u * static_cast<std::uint64_t>(i);
+      const std::uint64_t in = static_cast<std::uint64_t>(i) + 1,
+                          out = 2u * static_cast<std::uint64_t>(i);
       o << "127.0.0.1:1 [t] fe be/s 0/0/1 " << in << " " << out << " -- 1/1/0/0/0 0/0 " << sni;
       if (i + 1 < n || newline_last) o << "\n";
       truth_[sni].add({1, 0, in, out});
