@@ -25,10 +25,10 @@ awk -v n="$N" -v s="$S" 'BEGIN {
   for (i = 0; i < n; i++) {
     r = int(s ^ rand());                      # Zipf-like: small ids are frequent
     sni = "svc" r ".tenant" (r % 97) ".example.com";
-    in = int(rand() * 5000); out = (rand() < 0.02) ? 0 : int(rand() * 200000);
-    if (out == 0) in = 0;
+    bi = int(rand() * 5000); bo = (rand() < 0.02) ? 0 : int(rand() * 200000);
+    if (bo == 0) bi = 0;
     line = sprintf("10.%d.%d.%d:%d [22/Nov/2026:04:56:%02d.%03d] tls be%d/s1 1/0/%d %d %d -- 1/1/0/0/0 0/0 %s",
-                   i % 250, (i / 250) % 250, i % 7, 1024 + i % 60000, i % 60, i % 1000, r % 8, i % 900, in, out, sni);
+                   i % 250, (i / 250) % 250, i % 7, 1024 + i % 60000, i % 60, i % 1000, r % 8, i % 900, bi, bo, sni);
     if (i % 3 == 0) line = "2026-11-22T04:56:13.985630+00:00 lb1 haproxy[28959]: " line;
     print line;
   }

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string mode = argv[1], file = argv[2];
+  hostflow::log::set_level("warn");
   std::uint64_t lines = 0;
   double secs = 0;
   if (mode == "parse") {
