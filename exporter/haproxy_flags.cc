@@ -46,6 +46,12 @@ Result<std::unique_ptr<HaproxyTailer>> finish_haproxy_flags(HaproxyFlags& flags,
       return Error{0, "--haproxy.position-file and --haproxy.reset need --haproxy.log"};
     return std::unique_ptr<HaproxyTailer>{};
   }
+  for (std::size_t i = 0; i < flags.opts.logs.size(); i++) {
+    for (std::size_t j = 0; j < i; j++) {
+      if (flags.opts.logs[i] == flags.opts.logs[j])
+        return Error{0, "--haproxy.log: " + flags.opts.logs[i] + " named twice"};
+    }
+  }
   if (flags.opts.position_file.empty()) {
     flags.opts.position_file = state_dir + "/haproxy-position.json";
     flags.opts.create_dir = true;  // the state directory itself; never a parent chain

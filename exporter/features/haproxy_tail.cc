@@ -179,7 +179,7 @@ Result<void> HaproxyTailer::load_checkpoint() {
 void HaproxyTailer::open_at_start(File& f, dev_t dev, ino_t ino, std::uint64_t offset,
                                   bool skipping) {
   auto try_open = [&](const std::string& p) -> bool {
-    auto fd = UniqueFd::open(p, O_RDONLY | O_NOCTTY);
+    auto fd = UniqueFd::open(p, O_RDONLY | O_NOCTTY | O_NONBLOCK);
     if (!fd.ok()) return false;
     struct stat st {};
     if (::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
@@ -299,12 +299,13 @@ bool HaproxyTailer::poll_file(File& f) {
       f.warned_missing = true;
       return false;
     }
-    auto fd = UniqueFd::open(f.path, O_RDONLY | O_NOCTTY);
+    auto fd = UniqueFd::open(f.path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
     struct stat st {};
-    if (!fd.ok() || ::fstat(fd->get(), &st) != 0) {
+    if (!fd.ok() || ::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) {
       if (!f.warned_missing)
-        log::warn("haproxy: cannot open log",
-                  {{"path", f.path}, {"err", fd.ok() ? "fstat" : fd.error().message()}});
+        log::warn(
+            "haproxy: cannot open log",
+            {{"path", f.path}, {"err", fd.ok() ? "not a regular file" : fd.error().message()}});
       f.warned_missing = true;
       return false;
     }
