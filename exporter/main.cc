@@ -9,10 +9,12 @@
 #include <cstdio>
 #include <thread>
 
+#include "haproxy_flags.h"
 #include "hostflow/common/clock.h"
 #include "hostflow/common/log.h"
 #include "hostflow/common/seccomp.h"
 #include "hostflow/common/version.h"
+#include "http/admin.h"
 #include "http/server.h"
 #include "pipeline.h"
 #include "privilege/capabilities.h"
@@ -125,6 +127,8 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   he::VmFlags vm_flags;
   he::add_vm_flags(app, popts, vm_flags);
+  he::HaproxyFlags haproxy_flags;
+  he::add_haproxy_flags(app, haproxy_flags);
   CLI11_PARSE(app, argc, argv);
 
   if (version) {
@@ -135,9 +139,12 @@ int main(int argc, char** argv) {
   if (!hf::log::set_format(log_format)) return fail("--log.format: unknown format " + log_format);
   const auto mode = hf::seccomp::parse_mode(seccomp_mode);
   if (!mode) return fail("--seccomp: want kill, log or trap (got " + seccomp_mode + ")");
-  const hf::seccomp::Policy policy = he::exporter_policy();
   if (print_policy) {
-    std::fputs(hf::seccomp::format(policy, *mode).c_str(), stdout);
+    // With --haproxy.log the state directory's fd number is known only at start: shown as 3.
+    hf::seccomp::Policy shown = he::exporter_policy(haproxy_flags.opts.logs.empty() ? -1 : 3);
+    if (!haproxy_flags.opts.logs.empty())
+      shown.notes.push_back("dirfd 3 stands for the state directory's fd, opened at start");
+    std::fputs(hf::seccomp::format(shown, *mode).c_str(), stdout);
     return 0;
   }
   if (::geteuid() == 0 && !allow_root) {
@@ -163,10 +170,17 @@ int main(int argc, char** argv) {
   popts.boot_id = *boot;
 
   if (auto r = he::finish_vm_flags(popts, vm_flags); !r.ok()) return fail(r.error().message());
+  auto haproxy = he::finish_haproxy_flags(haproxy_flags, popts.state_dir);
+  if (!haproxy.ok()) return fail(haproxy.error().message());
+  const hf::seccomp::Policy policy =
+      he::exporter_policy(*haproxy ? (*haproxy)->state_dir_fd() : -1);
   he::Pipeline pipeline(popts);
+  pipeline.set_haproxy(std::move(*haproxy));
   const std::string landing = landing_page(telemetry_path);
   he::HttpServer* server_ptr = nullptr;
   he::HttpServer server(hopts, [&](const he::HttpRequest& req) -> he::HttpResponse {
+    if (req.path == "/reset" && haproxy_flags.enable_admin_api)
+      return he::admin_reset(req, [&] { pipeline.request_reset(); });
     if (req.method != "GET" && req.method != "HEAD") {
       auto r = he::HttpResponse::text(405, "method not allowed\n");
       r.headers.emplace_back("Allow", "GET, HEAD");

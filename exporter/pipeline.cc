@@ -39,7 +39,9 @@ void Pipeline::render(bool fresh) {
   in.vm_options = &opts_.vm;
   in.attribution = &attribution_;
   in.container_options = &opts_.containers;
-  r->exposition = std::make_shared<const Exposition>(serialize(snapshot_families(in)));
+  auto families = snapshot_families(in);
+  if (haproxy_) haproxy_->append_families(&families);
+  r->exposition = std::make_shared<const Exposition>(serialize(families));
   if (m) {
     r->has_snapshot = true;
     r->publish_mono_ns = m->publish_mono_ns;
@@ -78,6 +80,10 @@ void Pipeline::poll_once() {
                     (rr.error.empty() ? "" : ": " + rr.error);
       break;
   }
+  if (haproxy_) {
+    if (sni_reset_requested_.exchange(false)) haproxy_->reset_stats();
+    changed |= haproxy_->poll(mono_ns());
+  }
   // Fresh: a snapshot of this boot, published within stale_intervals sampler intervals.
   bool fresh = false;
   if (model_) {
@@ -105,6 +111,7 @@ void Pipeline::run(const std::atomic<bool>& stop) {
     poll_once();
     std::this_thread::sleep_for(opts_.poll_interval);
   }
+  if (haproxy_) haproxy_->poll(mono_ns(), true);  // a last checkpoint: less to re-read at start
 }
 
 ExporterCounters Pipeline::scrape_counters() {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "features/haproxy_tail.h"
 #include "model/interfaces.h"
 #include "render/exposition.h"
 #include "render/families.h"
@@ -49,8 +50,12 @@ class Pipeline {
   std::shared_ptr<const Rendered> current() const;
   // Counters for the per-scrape tail; counts this scrape.
   ExporterCounters scrape_counters();
-  // POST /reset: forget the VM traffic windows (poll thread picks it up at its next poll).
-  void request_reset() { reset_requested_ = true; }
+  // POST /reset: forget the VM traffic windows and the SNI counters (the poll thread picks it
+  // up at its next poll).
+  void request_reset() { reset_requested_ = sni_reset_requested_ = true; }
+  // HAProxy SNI counting (--haproxy.log), polled on the poll thread; its families are rendered
+  // with the snapshot's and whenever it checkpoints (at most every --haproxy.render-interval).
+  void set_haproxy(std::unique_ptr<HaproxyTailer> t) { haproxy_ = std::move(t); }
 
  private:
   void render(bool fresh);
@@ -70,6 +75,8 @@ class Pipeline {
   std::atomic<std::uint64_t> remaps_{0};
   std::atomic<std::uint64_t> vm_state_entries_{0};
   std::atomic<bool> reset_requested_{false};
+  std::unique_ptr<HaproxyTailer> haproxy_;
+  std::atomic<bool> sni_reset_requested_{false};
 };
 
 }  // namespace hostflow::exporter

@@ -127,6 +127,10 @@ Result<void> validate(const Policy& p) {
       if (seccomp_syscall_resolve_name(name.c_str()) == __NR_SCMP_ERROR)
         return Error{0, p.name + " seccomp policy: unknown syscall \"" + name + "\" (group " +
                             std::string(g.title) + ")"};
+      for (const ArgLimit& a : r.all_of) {
+        if (a.arg > 5)
+          return Error{0, p.name + " seccomp policy: " + name + ": argument index out of range"};
+      }
       for (const ArgLimit& a : r.any_of) {
         if (a.arg > 5)
           return Error{0, p.name + " seccomp policy: " + name + ": argument index out of range"};
@@ -157,13 +161,23 @@ Result<void> install(const Policy& p, Mode m) {
       if (r.fail_with != 0) {
         rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(static_cast<std::uint32_t>(r.fail_with)),
                               nr, 0);
-      } else if (r.any_of.empty()) {
+      } else if (r.any_of.empty() && r.all_of.empty()) {
         rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, nr, 0);
       } else {
-        for (const ArgLimit& a : r.any_of) {
-          rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, nr, 1,
-                                SCMP_CMP(a.arg, SCMP_CMP_MASKED_EQ, a.mask, a.value));
-          if (rc < 0) break;
+        // One filter rule per any_of limit (or one without), each also requiring all of all_of.
+        std::vector<scmp_arg_cmp> cmps;
+        for (const ArgLimit& a : r.all_of)
+          cmps.push_back(SCMP_CMP(a.arg, SCMP_CMP_MASKED_EQ, a.mask, a.value));
+        const std::size_t fixed = cmps.size();
+        const std::size_t n = r.any_of.empty() ? 1 : r.any_of.size();
+        for (std::size_t i = 0; i < n && rc >= 0; i++) {
+          cmps.resize(fixed);
+          if (!r.any_of.empty()) {
+            const ArgLimit& a = r.any_of[i];
+            cmps.push_back(SCMP_CMP(a.arg, SCMP_CMP_MASKED_EQ, a.mask, a.value));
+          }
+          rc = seccomp_rule_add_array(ctx.get(), SCMP_ACT_ALLOW, nr,
+                                      static_cast<unsigned>(cmps.size()), cmps.data());
         }
       }
       if (rc < 0) return Error{-rc, "seccomp rule for " + name};
@@ -207,6 +221,10 @@ std::string format(const Policy& p, Mode m) {
       for (const ArgLimit& a : r.any_of) {
         o << "    if (arg" << a.arg << " & " << hex(a.mask) << ") == " << hex(a.value) << "  "
           << a.label << "\n";
+      }
+      for (const ArgLimit& a : r.all_of) {
+        o << "    and always (arg" << a.arg << " & " << hex(a.mask) << ") == " << hex(a.value)
+          << "  " << a.label << "\n";
       }
     }
   }

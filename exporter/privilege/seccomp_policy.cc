@@ -3,9 +3,12 @@
 // Installed after the listening socket is bound and every capability is gone. What is left:
 // accept and serve HTTP connections (Boost.Asio: epoll, eventfd, timerfd, accept4), run the
 // poll and signal threads, read the segment (stat, open O_RDONLY, mmap PROT_READ, munmap, fstat),
-// log, sleep. It cannot create a socket, open or create a file for writing, map memory executable,
-// execve or fork. Anything else kills the process (--seccomp=trap names the syscall while
-// developing).
+// log, sleep; with --haproxy.log, read the HAProxy logs (read-only, stat/fstat for rotation) and
+// write one file, the position checkpoint, in the state directory (see haproxy_rules below). It
+// cannot create a socket, open or create a file for writing anywhere else (by flags; the path
+// itself is not visible to seccomp, the unit's ProtectSystem=strict and AppArmor bound that), map
+// memory executable, execve or fork. Anything else kills the process (--seccomp=trap names the
+// syscall while developing).
 #include "privilege/seccomp_policy.h"
 
 #include <fcntl.h>
@@ -56,9 +59,36 @@ const std::vector<ArgLimit> kThreadsOnly = {
     {0, CLONE_THREAD | CLONE_VM, CLONE_THREAD | CLONE_VM, "CLONE_THREAD|CLONE_VM"},
 };
 
+// The HAProxy position file (exporter/features/haproxy_tail.cc write_checkpoint): openat(dirfd,
+// "NAME.tmp", O_WRONLY|O_CREAT|O_TRUNC|O_NOFOLLOW|O_CLOEXEC, 0600), write, fsync, close,
+// renameat(dirfd, "NAME.tmp", dirfd, "NAME"), fsync(dirfd). dirfd is the state directory, opened
+// before the filter; the flags must be exactly these (no O_APPEND, O_RDWR, O_DIRECTORY, no
+// following a symlink).
+Group haproxy_rules(int dirfd) {
+  const auto fd = static_cast<std::uint64_t>(dirfd);
+  constexpr std::uint64_t kFlagMask =
+      O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | O_EXCL | O_NOFOLLOW | O_DIRECTORY | O_PATH;
+  return Group{"HAProxy position file (only with --haproxy.log)",
+               {
+                   Rule{"fsync", "the checkpoint file, then its directory", {}},
+                   Rule{"openat",
+                        "create the checkpoint's temp file in the state directory",
+                        {{2, kFlagMask, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW,
+                          "O_WRONLY|O_CREAT|O_TRUNC|O_NOFOLLOW"}},
+                        0,
+                        {{0, 0xffffffffu, fd, "dirfd = the state directory"}}},
+                   Rule{"renameat",
+                        "temp file over the checkpoint, both in the state directory",
+                        {},
+                        0,
+                        {{0, 0xffffffffu, fd, "olddirfd = the state directory"},
+                         {2, 0xffffffffu, fd, "newdirfd = the state directory"}}},
+               }};
+}
+
 }  // namespace
 
-seccomp::Policy exporter_policy() {
+seccomp::Policy exporter_policy(int state_dir_fd) {
   seccomp::Policy p;
   p.name = "hostflow-exporter";
   p.groups = {
@@ -117,9 +147,10 @@ seccomp::Policy exporter_policy() {
             {
                 Rule{"lseek", "", {}},
                 Rule{"newfstatat", "stat()/fstat(): has the sampler replaced the file?", {}},
-                Rule{"openat", "the segment, read-only", kReadOnly},
+                Rule{"openat", "the segment and HAProxy logs, read-only", kReadOnly},
             }},
   };
+  if (state_dir_fd >= 0) p.groups.push_back(haproxy_rules(state_dir_fd));
 #ifdef HOSTFLOW_SANITIZE
   // Sanitizer builds only (compile definition HOSTFLOW_SANITIZE): never in a release binary.
   p.notes.push_back(

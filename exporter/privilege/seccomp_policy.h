@@ -9,6 +9,9 @@
 
 namespace hostflow::exporter {
 
-seccomp::Policy exporter_policy();
+// With `state_dir_fd` >= 0 (--haproxy.log given), the policy also allows writing the HAProxy
+// position file: creating/truncating a file write-only relative to that directory fd (never
+// through a symlink), renaming within it, and fsync. Without it the exporter writes no file.
+seccomp::Policy exporter_policy(int state_dir_fd = -1);
 
 }  // namespace hostflow::exporter

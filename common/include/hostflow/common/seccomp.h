@@ -25,7 +25,8 @@ enum class Mode { kKill, kLog, kTrap };
 std::optional<Mode> parse_mode(std::string_view name);  // "kill", "log", "trap"
 std::string_view mode_name(Mode m);
 
-// The syscall is allowed when (argument `arg` & mask) == value.
+// The syscall is allowed when (argument `arg` & mask) == value. A rule may list the same syscall
+// as another rule: libseccomp allows it when any of them matches.
 struct ArgLimit {
   unsigned arg;
   std::uint64_t mask;
@@ -39,6 +40,7 @@ struct Rule {
   std::vector<ArgLimit> any_of;  // empty: any arguments; else allowed when one limit matches
   int fail_with = 0;  // non-zero: not allowed, but fails with this errno instead of the default
                       // action (clone3 -> ENOSYS makes glibc use clone(2), whose flags we check)
+  std::vector<ArgLimit> all_of = {};  // must all match as well (e.g. a dirfd), with any_of's one
 };
 
 struct Group {

@@ -1,0 +1,61 @@
+// Parser of one HAProxy log line: the optional syslog prefix (RFC 5424, RFC 3164, rsyslog's
+// file formats) and the fields hostflow needs from the HAProxy message (SNI, bytes from the
+// client, bytes to the client). Pure functions over bytes, no allocation on the hot path: the
+// SNI is a view into the line. Runs in hostflow-exporter (the log is tenant-influenced text; the
+// sampler never reads it). Fuzzed by tests/fuzz/fuzz_haproxy_line.cc.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace hostflow::exporter {
+
+// Where the fields are in the HAProxy message: 1-based positions of space-separated fields.
+// The defaults match the recommended log-format in docs/haproxy.md:
+//   %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %U %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq %[capture.req.hdr(0)]
+struct HaproxyFields {
+  unsigned sni = 11, bytes_in = 6, bytes_out = 7;
+};
+// "sni=11,bytes_in=6,bytes_out=7" (any order, every name once) -> fields; nullopt + reason.
+std::optional<HaproxyFields> parse_haproxy_fields(std::string_view spec, std::string* err);
+
+// Why a line was not counted. Exported as the `reason` label: keep names stable.
+enum class LineError : std::uint8_t {
+  kNone = 0,
+  kEmpty,         // nothing but white space
+  kSyslogPrefix,  // started like a syslog header (<PRI>, timestamp) but did not end like one
+  kMissingField,  // fewer fields than the positions ask for
+  kBadBytesIn,    // bytes_in is not a decimal number below 2^63 (a "+" prefix is allowed)
+  kBadBytesOut,
+  kTooLong,  // longer than kMaxLineBytes (set by the tailer, never by parse_haproxy_line)
+  kCount
+};
+std::string_view line_error_name(LineError e);
+inline constexpr std::size_t kMaxLineBytes = 16 * 1024;
+
+// What kind of SNI a line carries, after normalisation.
+enum class SniKind : std::uint8_t {
+  kValid,    // a host name: lower case, no trailing dot, LDH labels of 1..63, at most 253 bytes
+  kNone,     // "-" or empty: the client sent no SNI (or no TLS at all)
+  kInvalid,  // anything else (not a host name, an IPv4 literal, too long, ...)
+};
+
+struct HaproxyLine {
+  LineError error = LineError::kNone;
+  std::string_view sni_raw;  // the field as logged (braces/quotes removed), a view into the line
+  std::uint64_t bytes_in = 0, bytes_out = 0;
+};
+
+// Parses one line (without its '\n'; a trailing '\r' is ignored). Never throws.
+HaproxyLine parse_haproxy_line(std::string_view line, const HaproxyFields& f);
+
+// The HAProxy message after any syslog prefix; nullopt when a prefix starts but is malformed.
+std::optional<std::string_view> strip_syslog_prefix(std::string_view line);
+
+// Normalises `raw` into `out` (lower case, one trailing dot removed) and classifies it. `out` is
+// only meaningful for kValid. At most 253 bytes are written.
+SniKind normalise_sni(std::string_view raw, std::string* out);
+
+}  // namespace hostflow::exporter

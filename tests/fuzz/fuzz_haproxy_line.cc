@@ -1,0 +1,50 @@
+// Fuzz target: parse_haproxy_line + normalise_sni + the SNI table (the exporter's parser of HAProxy
+// log lines, whose SNI and more are chosen by any TLS client). Each input line is parsed with the
+// default fields and with the first byte choosing other positions. Checks the documented bounds:
+// byte counts below 2^63, a valid SNI is a normalised host name of at most 253 bytes, the table
+// never tracks more than its limit and its totals equal the sum over the lines.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "features/haproxy_line.h"
+#include "features/sni_table.h"
+
+using namespace hostflow::exporter;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string_view in(reinterpret_cast<const char*>(data), size);
+  HaproxyFields fields;
+  if (!in.empty()) {
+    const unsigned b = static_cast<unsigned char>(in.front());
+    if (b & 0x80) fields = {1 + (b & 3), 5 + ((b >> 2) & 3), 9 + ((b >> 4) & 3)};
+  }
+  SniTable table(4);
+  SniCounters truth;
+  std::string name;
+  while (!in.empty()) {
+    const std::size_t nl = in.find('\n');
+    const std::string_view line = in.substr(0, nl);
+    in = nl == std::string_view::npos ? std::string_view{} : in.substr(nl + 1);
+    const HaproxyLine l = parse_haproxy_line(line, fields);
+    if (l.error != LineError::kNone) continue;
+    if (l.bytes_in > INT64_MAX || l.bytes_out > INT64_MAX) __builtin_trap();
+    const SniKind k = normalise_sni(l.sni_raw, &name);
+    if (k == SniKind::kValid) {
+      if (name.empty() || name.size() > 253 || name.back() == '.') __builtin_trap();
+      for (char c : name)
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
+          __builtin_trap();
+    }
+    table.add(k, name, l.bytes_in, l.bytes_out);
+    truth.add({1, l.bytes_in + l.bytes_out == 0 ? 1u : 0u, l.bytes_in, l.bytes_out});
+    if (table.tracked().size() > 4 || table.candidates() > 4) __builtin_trap();
+    if (truth.connections % 3 == 0) table.rebalance();
+  }
+  SniCounters sum = table.other;
+  sum.add(table.none);
+  sum.add(table.invalid);
+  for (const auto& [k, v] : table.tracked()) sum.add(v.c);
+  if (!(sum == truth)) __builtin_trap();
+  return 0;
+}
