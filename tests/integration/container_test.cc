@@ -17,11 +17,6 @@
 namespace hostflow::test {
 namespace {
 
-std::string logs(Stack& s) {
-  return "\n--- sampler log ---\n" + s.sampler().log() + "--- exporter log ---\n" +
-         s.exporter().log();
-}
-
 // The cgroup v2 mount point (pure v2 or the hybrid "unified" mount), or "".
 std::string cgroup2_root() {
   std::ifstream in("/proc/self/mounts");
@@ -58,23 +53,6 @@ Process sleeper_in(const Netns& netns, const Cgroup& cg, const std::string& log)
              std::chrono::seconds(5));
   sh_ok("echo " + std::to_string(p.pid()) + " > '" + cg.path + "/cgroup.procs'");
   return p;
-}
-
-std::map<std::string, std::string> labels_of(const Exposition& e, const std::string& metric,
-                                             const std::string& label, const std::string& value) {
-  for (const auto& [k, v] : e.family(metric)) {
-    auto l = series_labels(k);
-    if (l[label] == value) return l;
-  }
-  return {};
-}
-
-std::optional<double> value_of(const Exposition& e, const std::string& metric,
-                               const std::string& label, const std::string& value) {
-  for (const auto& [k, v] : e.family(metric)) {
-    if (series_labels(k)[label] == value) return v;
-  }
-  return std::nullopt;
 }
 
 // `ip -s -j link` counters of every non-loopback link in `netns`, summed.
@@ -136,51 +114,51 @@ TEST(Containers, PlainNetnsContainersAttributedWithoutDocker) {
   Stack stack(in_netns(host.name()));
   stack.start_sampler();
   stack.start_exporter();
-  ASSERT_TRUE(stack.wait_fresh()) << logs(stack);
+  ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
 
   sh_ok("ip netns exec " + w1.name() + " ping -q -c 7 -s 300 -i 0.01 -W 1 10.55.0.1");
   auto e = scrape_after_now(stack);
-  ASSERT_TRUE(e) << logs(stack);
+  ASSERT_TRUE(e) << stack_logs(stack);
   // The kernel's own numbers, read after the snapshot (the namespaces are quiet).
   const std::uint64_t w1_tx_packets = netns_sum(w1.name(), "tx", "packets");
   const std::uint64_t w1_tx_bytes = netns_sum(w1.name(), "tx", "bytes");
   const std::uint64_t w1_rx_packets = netns_sum(w1.name(), "rx", "packets");
   EXPECT_EQ(w1_tx_packets, 7u);
 
-  auto i1 = labels_of(*e, "hostflow_interface_info", "interface", v1);
+  auto i1 = series_where(*e, "hostflow_interface_info", "interface", v1);
   EXPECT_EQ(i1["owner_type"], "netns");
   EXPECT_EQ(i1["owner"], leaf_a);
   EXPECT_EQ(i1["kind"], "veth");
   EXPECT_EQ(i1["bridge"], ip_json("link show dev " + v1, host.name())[0].value("master", ""));
-  auto i2 = labels_of(*e, "hostflow_interface_info", "interface", v2);
+  auto i2 = series_where(*e, "hostflow_interface_info", "interface", v2);
   EXPECT_EQ(i2["owner_type"], "container");
   EXPECT_EQ(i2["owner"], "hf5web");
-  auto i3 = labels_of(*e, "hostflow_interface_info", "interface", v3);
+  auto i3 = series_where(*e, "hostflow_interface_info", "interface", v3);
   EXPECT_EQ(i3["owner_type"], "unknown");
-  auto ib = labels_of(*e, "hostflow_interface_info", "interface", br);
+  auto ib = series_where(*e, "hostflow_interface_info", "interface", br);
   EXPECT_EQ(ib["owner_type"], "bridge");
   EXPECT_EQ(ib["owner"], br);
   // The owner labels are on the counters too (stable identity), not only on the info series.
-  auto c1 = labels_of(*e, "hostflow_interface_receive_bytes_total", "interface", v1);
+  auto c1 = series_where(*e, "hostflow_interface_receive_bytes_total", "interface", v1);
   EXPECT_EQ(c1["owner"], leaf_a);
   EXPECT_EQ(c1.count("operstate"), 0u);
 
   // The containers: info, processes, and their own view equal to the kernel's.
-  auto ca = labels_of(*e, "hostflow_container_info", "owner", leaf_a);
+  auto ca = series_where(*e, "hostflow_container_info", "owner", leaf_a);
   EXPECT_EQ(ca["owner_type"], "netns");
   EXPECT_EQ(ca["view"], "netns");
-  auto cb = labels_of(*e, "hostflow_container_info", "owner", "hf5web");
+  auto cb = series_where(*e, "hostflow_container_info", "owner", "hf5web");
   EXPECT_EQ(cb["runtime"], "lxc");
   EXPECT_EQ(cb["id"], "hf5web");
-  EXPECT_EQ(value_of(*e, "hostflow_container_processes", "owner", leaf_a), 1.0);
-  EXPECT_EQ(value_of(*e, "hostflow_container_transmit_packets_total", "owner", leaf_a),
+  EXPECT_EQ(value_where(*e, "hostflow_container_processes", "owner", leaf_a), 1.0);
+  EXPECT_EQ(value_where(*e, "hostflow_container_transmit_packets_total", "owner", leaf_a),
             static_cast<double>(w1_tx_packets));
-  EXPECT_EQ(value_of(*e, "hostflow_container_transmit_bytes_total", "owner", leaf_a),
+  EXPECT_EQ(value_where(*e, "hostflow_container_transmit_bytes_total", "owner", leaf_a),
             static_cast<double>(w1_tx_bytes));
-  EXPECT_EQ(value_of(*e, "hostflow_container_receive_packets_total", "owner", leaf_a),
+  EXPECT_EQ(value_where(*e, "hostflow_container_receive_packets_total", "owner", leaf_a),
             static_cast<double>(w1_rx_packets));
   // The host end saw the same packets the other way round.
-  EXPECT_EQ(value_of(*e, "hostflow_interface_receive_packets_total", "interface", v1),
+  EXPECT_EQ(value_where(*e, "hostflow_interface_receive_packets_total", "interface", v1),
             static_cast<double>(w1_tx_packets));
   // No container for the namespace without processes.
   for (const auto& [k, v] : e->family("hostflow_container_info"))
@@ -233,15 +211,15 @@ TEST(Containers, SamplerInAContainerReadsTheHostNetns) {
   Stack stack(o);
   stack.start_sampler();
   stack.start_exporter();
-  ASSERT_TRUE(stack.wait_fresh()) << logs(stack);
+  ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
   auto e = scrape_after_now(stack);
-  ASSERT_TRUE(e) << logs(stack);
+  ASSERT_TRUE(e) << stack_logs(stack);
   std::string seen;
   for (const auto& [k, v] : e->family("hostflow_interface_info")) seen += k + "\n";
-  EXPECT_EQ(labels_of(*e, "hostflow_interface_info", "interface", hv)["kind"], "ifb") << seen;
-  EXPECT_TRUE(labels_of(*e, "hostflow_interface_info", "interface", cv).empty());
+  EXPECT_EQ(series_where(*e, "hostflow_interface_info", "interface", hv)["kind"], "ifb") << seen;
+  EXPECT_TRUE(series_where(*e, "hostflow_interface_info", "interface", cv).empty());
   EXPECT_NE(stack.sampler().log().find("entered the network namespace of PID 1"), std::string::npos)
-      << logs(stack);
+      << stack_logs(stack);
   // With no socket under the host root, Docker is absent, not failed.
   bool absent = false;
   for (const auto& [k, v] : e->family("hostflow_source_state")) {

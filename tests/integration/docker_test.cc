@@ -18,11 +18,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string logs(Stack& s) {
-  return "\n--- sampler log ---\n" + s.sampler().log() + "--- exporter log ---\n" +
-         s.exporter().log();
-}
-
 // A private dockerd. Its default bridge is a bridge this test creates, so nothing of the host's
 // Docker (docker0, iptables) is touched.
 class Dockerd {
@@ -74,23 +69,6 @@ class Dockerd {
   Process proc_;
 };
 
-std::map<std::string, std::string> labels_of(const Exposition& e, const std::string& metric,
-                                             const std::string& label, const std::string& value) {
-  for (const auto& [k, v] : e.family(metric)) {
-    auto l = series_labels(k);
-    if (l[label] == value) return l;
-  }
-  return {};
-}
-
-std::string source_state(const Exposition& e, const std::string& source) {
-  for (const auto& [k, v] : e.family("hostflow_source_state")) {
-    auto l = series_labels(k);
-    if (l["source"] == source && v == 1.0) return l["state"];
-  }
-  return "";
-}
-
 // The host end of a container's eth0: the host link whose ifindex is the container's iflink.
 std::string host_veth(const Dockerd& d, const std::string& container) {
   const std::string iflink = sh_ok(d.docker() + " exec " + container + " cat /sys/class/net/eth0/iflink");
@@ -99,6 +77,14 @@ std::string host_veth(const Dockerd& d, const std::string& container) {
     if (l.value("ifindex", 0L) == idx) return l.value("ifname", "");
   }
   return "";
+}
+
+// A sampler (host netns, this dockerd's socket) + exporter, with the test's seccomp mode.
+StackOptions docker_stack(const Dockerd& d, std::vector<std::string> exporter_args = {}) {
+  StackOptions o = in_netns("");
+  o.sampler_args.insert(o.sampler_args.begin(), {"--docker.socket", d.sock()});
+  o.exporter_args.insert(o.exporter_args.end(), exporter_args.begin(), exporter_args.end());
+  return o;
 }
 
 std::string kernel_master(const std::string& dev) {
@@ -137,20 +123,13 @@ TEST(Docker, OwnersAppsAndBridgesEqualDockerInspectAndTheKernel) {
   } del{orphan};
   sh_ok("ip link set " + orphan + " master " + br_other + " up");
 
-  StackOptions o;
-  o.sampler_args = {"--docker.socket", d.sock()};
-  o.exporter_args = {"--container.labels=com.docker.compose.project,team"};
-  for (const auto& a : seccomp_args()) {
-    o.sampler_args.push_back(a);
-    o.exporter_args.push_back(a);
-  }
-  Stack stack(o);
+  Stack stack(docker_stack(d, {"--container.labels=com.docker.compose.project,team"}));
   stack.start_sampler();
   stack.start_exporter();
-  ASSERT_TRUE(stack.wait_fresh()) << logs(stack);
+  ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
   auto e = scrape_after_now(stack);
-  ASSERT_TRUE(e) << logs(stack);
-  EXPECT_EQ(source_state(*e, "docker"), "ok") << logs(stack);
+  ASSERT_TRUE(e) << stack_logs(stack);
+  EXPECT_EQ(source_state(*e, "docker"), "ok") << stack_logs(stack);
 
   struct Want {
     std::string container, app;
@@ -161,12 +140,12 @@ TEST(Docker, OwnersAppsAndBridgesEqualDockerInspectAndTheKernel) {
     const json in = d.inspect(w.container);
     const std::string veth = host_veth(d, w.container);
     ASSERT_FALSE(veth.empty());
-    auto info = labels_of(*e, "hostflow_interface_info", "interface", veth);
+    auto info = series_where(*e, "hostflow_interface_info", "interface", veth);
     EXPECT_EQ(info["owner_type"], "container");
     EXPECT_EQ(info["owner"], name_of(in));
     EXPECT_EQ(info["app"], w.app);
     EXPECT_EQ(info["bridge"], kernel_master(veth));
-    auto c = labels_of(*e, "hostflow_container_info", "owner", name_of(in));
+    auto c = series_where(*e, "hostflow_container_info", "owner", name_of(in));
     EXPECT_EQ(c["id"], in.value("Id", ""));
     EXPECT_EQ(c["runtime"], "docker");
     EXPECT_EQ(c["app"], w.app);
@@ -175,17 +154,17 @@ TEST(Docker, OwnersAppsAndBridgesEqualDockerInspectAndTheKernel) {
               in["Config"]["Labels"].value("com.docker.compose.project", ""));
   }
   // Bridges: named after their Docker network; the default network's bridge is ours.
-  auto b1 = labels_of(*e, "hostflow_interface_info", "interface", br_app);
+  auto b1 = series_where(*e, "hostflow_interface_info", "interface", br_app);
   EXPECT_EQ(b1["owner_type"], "bridge");
   EXPECT_EQ(b1["owner"], net_app.value("Name", ""));
   EXPECT_EQ(b1["app"], "hf5app");
-  auto b2 = labels_of(*e, "hostflow_interface_info", "interface", br_other);
+  auto b2 = series_where(*e, "hostflow_interface_info", "interface", br_other);
   EXPECT_EQ(b2["owner"], "ix-hf5other_net");
   EXPECT_EQ(b2["app"], "hf5other");
-  auto b0 = labels_of(*e, "hostflow_interface_info", "interface", d.bridge());
+  auto b0 = series_where(*e, "hostflow_interface_info", "interface", d.bridge());
   EXPECT_EQ(b0["owner"], d.inspect("--type network bridge").value("Name", "")) << d.bridge();
   // The orphan gets its app from its bridge's network.
-  auto orph = labels_of(*e, "hostflow_interface_info", "interface", orphan);
+  auto orph = series_where(*e, "hostflow_interface_info", "interface", orphan);
   EXPECT_EQ(orph["owner_type"], "unknown");
   EXPECT_EQ(orph["app"], "hf5other");
   EXPECT_EQ(orph["bridge"], br_other);
@@ -242,24 +221,21 @@ TEST(Docker, HostileLabelsKeepTheExpositionValidAndCapped) {
                 "--label", "com.docker.compose.project=" + hostile, "--label", "team=" + hostile,
                 "hf5bb", "sleep", "600"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  StackOptions o;
-  o.sampler_args = {"--docker.socket", d.sock()};
-  o.exporter_args = {"--container.labels=team"};
-  Stack stack(o);
+  Stack stack(docker_stack(d, {"--container.labels=team"}));
   stack.start_sampler();
   stack.start_exporter();
-  ASSERT_TRUE(stack.wait_fresh()) << logs(stack);
+  ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
   auto e = scrape_after_now(stack);
-  ASSERT_TRUE(e) << logs(stack);
-  auto c = labels_of(*e, "hostflow_container_info", "owner", "hf5-hostile");
-  ASSERT_FALSE(c.empty()) << logs(stack);
+  ASSERT_TRUE(e) << stack_logs(stack);
+  auto c = series_where(*e, "hostflow_container_info", "owner", "hf5-hostile");
+  ASSERT_FALSE(c.empty()) << stack_logs(stack);
   for (const char* k : {"app", "label_team"}) {
     EXPECT_LE(c[k].size(), 256u) << k;
     EXPECT_FALSE(c[k].empty()) << k;
     EXPECT_EQ(c[k].find('\n'), std::string::npos) << k;
   }
   const std::string veth = host_veth(d, "hf5-hostile");
-  EXPECT_EQ(labels_of(*e, "hostflow_interface_info", "interface", veth)["app"], c["app"]);
+  EXPECT_EQ(series_where(*e, "hostflow_interface_info", "interface", veth)["app"], c["app"]);
   const std::string text = http_get(stack.url()).body;
   auto pc = promtool_check(text);
   EXPECT_EQ(pc.exit_code, 0) << pc.out << pc.err;
@@ -274,23 +250,21 @@ TEST(Docker, DaemonStoppedThenRestarted) {
   HF_REQUIRE(have_command("dockerd") && have_command("docker"), "docker.io is not installed");
   Dockerd d;
   sh_ok(d.docker() + " run -d --name hf5-cycle hf5bb sleep 600 >/dev/null");
-  StackOptions o;
-  o.sampler_args = {"--docker.socket", d.sock()};
-  Stack stack(o);
+  Stack stack(docker_stack(d));
   stack.start_sampler();
   stack.start_exporter();
-  ASSERT_TRUE(stack.wait_fresh()) << logs(stack);
+  ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
   auto e = scrape_after_now(stack);
   ASSERT_TRUE(e);
   EXPECT_EQ(source_state(*e, "docker"), "ok");
-  EXPECT_FALSE(labels_of(*e, "hostflow_container_info", "owner", "hf5-cycle").empty());
+  EXPECT_FALSE(series_where(*e, "hostflow_container_info", "owner", "hf5-cycle").empty());
 
   d.stop();
   Exposition now;
   EXPECT_TRUE(wait_until([&] {
     now = stack.scrape();
     return source_state(now, "docker") == "absent";
-  }, std::chrono::seconds(10))) << logs(stack);
+  }, std::chrono::seconds(10))) << stack_logs(stack);
   EXPECT_EQ(now.get("hostflow_sampler_up"), 1.0);
   EXPECT_EQ(source_state(now, "links"), "ok");
   EXPECT_EQ(source_state(now, "procs"), "ok");
@@ -301,11 +275,11 @@ TEST(Docker, DaemonStoppedThenRestarted) {
   EXPECT_TRUE(wait_until([&] {
     now = stack.scrape();
     return source_state(now, "docker") == "ok" &&
-           !labels_of(now, "hostflow_container_info", "owner", "hf5-cycle").empty() &&
-           labels_of(now, "hostflow_container_info", "owner", "hf5-cycle")["runtime"] == "docker";
-  }, std::chrono::seconds(15))) << logs(stack) << d.log();
+           !series_where(now, "hostflow_container_info", "owner", "hf5-cycle").empty() &&
+           series_where(now, "hostflow_container_info", "owner", "hf5-cycle")["runtime"] == "docker";
+  }, std::chrono::seconds(15))) << stack_logs(stack) << d.log();
   const std::string veth = host_veth(d, "hf5-cycle");
-  EXPECT_EQ(labels_of(now, "hostflow_interface_info", "interface", veth)["owner"], "hf5-cycle");
+  EXPECT_EQ(series_where(now, "hostflow_interface_info", "interface", veth)["owner"], "hf5-cycle");
 }
 
 }  // namespace

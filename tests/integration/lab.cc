@@ -140,6 +140,36 @@ StackOptions in_netns(const std::string& netns, const std::string& interval) {
   return o;
 }
 
+std::string stack_logs(Stack& s) {
+  return "\n--- sampler log ---\n" + s.sampler().log() + "--- exporter log ---\n" +
+         s.exporter().log();
+}
+
+std::map<std::string, std::string> series_where(const Exposition& e, const std::string& metric,
+                                                const std::string& label, const std::string& value) {
+  for (const auto& [k, v] : e.family(metric)) {
+    auto l = series_labels(k);
+    if (l[label] == value) return l;
+  }
+  return {};
+}
+
+std::optional<double> value_where(const Exposition& e, const std::string& metric,
+                                  const std::string& label, const std::string& value) {
+  for (const auto& [k, v] : e.family(metric)) {
+    if (series_labels(k)[label] == value) return v;
+  }
+  return std::nullopt;
+}
+
+std::string source_state(const Exposition& e, const std::string& source) {
+  for (const auto& [k, v] : e.family("hostflow_source_state")) {
+    auto l = series_labels(k);
+    if (l["source"] == source && v == 1.0) return l["state"];
+  }
+  return "";
+}
+
 void quiet_netns(const Netns& netns) {
   netns.exec_ok("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
 }

@@ -76,4 +76,16 @@ StackOptions in_netns(const std::string& netns, const std::string& interval = "5
 // Disables IPv6 in `netns` (all + default), so new links send no router/neighbour solicitations.
 void quiet_netns(const Netns& netns);
 
+// The sampler's and exporter's logs, for failure messages.
+std::string stack_logs(Stack& s);
+
+// The labels of the first series of `metric` whose `label` equals `value` ({} when none).
+std::map<std::string, std::string> series_where(const Exposition& e, const std::string& metric,
+                                                const std::string& label, const std::string& value);
+// The value of that series.
+std::optional<double> value_where(const Exposition& e, const std::string& metric,
+                                  const std::string& label, const std::string& value);
+// The state ("ok", "absent", ...) hostflow_source_state says `source` is in ("" when none).
+std::string source_state(const Exposition& e, const std::string& source);
+
 }  // namespace hostflow::test
