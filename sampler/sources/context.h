@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "sources/bpf.h"
 #include "sources/libvirt.h"
 #include "sources/procs.h"
 
@@ -11,6 +12,7 @@ namespace hostflow::sampler {
 
 struct SourceOptions {
   LibvirtOptions libvirt;
+  BpfOptions bpf;
 };
 
 struct SourceContext {

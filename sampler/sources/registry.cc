@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "hostflow/common/clock.h"
+#include "sources/bpf.h"
 #include "sources/libvirt.h"
 #include "sources/links.h"
 #include "sources/procs.h"
@@ -17,6 +18,7 @@ std::unique_ptr<Source> links(SourceContext& c) { return make_links_source(c.pro
 std::unique_ptr<Source> procs(SourceContext& c) { return make_procs_source(c.proc_scan); }
 std::unique_ptr<Source> taps(SourceContext& c) { return make_taps_source(c.proc_scan); }
 std::unique_ptr<Source> libvirt(SourceContext& c) { return make_libvirt_source(c.options.libvirt); }
+std::unique_ptr<Source> bpf(SourceContext& c) { return make_bpf_source(c.options.bpf); }
 
 // Duration flags are collected as text and converted in finish_source_flags().
 struct DurationFlags {
@@ -45,6 +47,12 @@ std::span<const SourceEntry> source_table() {
       // The read-only libvirt socket is world-accessible (unix_sock_ro_perms 0777 by default).
       {"libvirt", "libvirt domains, stats and XML over a read-only connection", true, &libvirt,
        caps()},
+      // Loading the TC program (at start) needs CAP_BPF + CAP_NET_ADMIN (a networking program
+      // type); attaching to new interfaces each cycle is rtnetlink tc requests (CAP_NET_ADMIN);
+      // reading and pruning the maps through fds we hold needs none. Off by default: it adds a
+      // filter to every selected interface (the shipped unit turns it on).
+      {"bpf", "exact per-interface packets and bytes from a TC program (eBPF, clsact)", false,
+       &bpf, caps(CAP_BPF, CAP_NET_ADMIN)},
   };
   return kSources;
 }
@@ -59,6 +67,14 @@ void add_source_flags(CLI::App& app, SourceContext& ctx) {
       ->capture_default_str();
   app.add_option("--libvirt.xml-refresh", g_durations.libvirt_xml_refresh,
                  "re-fetch a running domain's XML this often (new or restarted domains at once)")
+      ->capture_default_str();
+  app.add_option("--bpf.interfaces", ctx.options.bpf.interfaces,
+                 "interfaces the TC program attaches to: comma-separated shell patterns, "
+                 "!pattern excludes (e.g. 'eth*,veth*,!lo')")
+      ->capture_default_str();
+  app.add_option("--bpf.array-ifindexes", ctx.options.bpf.array_ifindexes,
+                 "ifindexes below this are counted in the per-CPU array (fast path); higher ones "
+                 "in a per-CPU hash")
       ->capture_default_str();
 }
 

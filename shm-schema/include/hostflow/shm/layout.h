@@ -95,6 +95,8 @@ enum class SectionType : std::uint32_t {
   kDomains = 6,  // DomainRecord
   kDomainParams = 7,  // DomainParamRecord (typed stats of the domains, in domain order)
   kNetns = 8,    // NetnsRecord
+  kBpfCounters = 12,  // BpfCounterRecord (TC counters per selected interface)
+  kBpfAttach = 13,    // BpfAttachRecord (one: the TC program and its attachments)
 };
 
 enum SectionFlags : std::uint16_t {
@@ -327,6 +329,63 @@ static_assert(offsetof(DomainParamRecord, type) == 8);
 static_assert(offsetof(DomainParamRecord, bits) == 16);
 static_assert(offsetof(DomainParamRecord, str) == 24);
 
+// ---- sections kBpfCounters + kBpfAttach (the TC counter program, sampler/bpf/) -----------------
+// Minor 3: kBpfCounters, kBpfAttach.
+
+enum class BpfAttachState : std::uint8_t {
+  kAttached = 1,  // our filters are on the interface's clsact ingress and egress hooks
+  kFailed = 2,    // attaching failed (`attach_errno`); retried next cycle
+  kPending = 3,   // selected, not attached yet (the cycle's attach budget ran out)
+};
+
+// One selected interface of the sampler's netns. Counters are since this run attached to this
+// ifindex (both directions summed over CPUs); zero unless kAttached.
+struct BpfCounterRecord {
+  std::int32_t ifindex;            // 0
+  std::uint8_t state;              // 4   BpfAttachState
+  std::uint8_t reserved[3];        // 5
+  std::int32_t attach_errno;       // 8   kFailed: the errno
+  std::uint32_t flags;             // 12  reserved, 0
+  StrRef name;                     // 16  interface name when listed (raw)
+  std::uint64_t attached_real_ns;  // 24  CLOCK_REALTIME of the attach, 0 = not attached
+  std::uint64_t ingress_packets;   // 32
+  std::uint64_t ingress_bytes;     // 40  skb->len: includes the link-layer header
+  std::uint64_t egress_packets;    // 48
+  std::uint64_t egress_bytes;      // 56
+};
+static_assert(std::is_trivially_copyable_v<BpfCounterRecord>);
+static_assert(sizeof(BpfCounterRecord) == 64);
+static_assert(offsetof(BpfCounterRecord, state) == 4);
+static_assert(offsetof(BpfCounterRecord, attach_errno) == 8);
+static_assert(offsetof(BpfCounterRecord, name) == 16);
+static_assert(offsetof(BpfCounterRecord, attached_real_ns) == 24);
+static_assert(offsetof(BpfCounterRecord, ingress_packets) == 32);
+static_assert(offsetof(BpfCounterRecord, egress_bytes) == 56);
+
+// The program and its attachments, one record per snapshot.
+struct BpfAttachRecord {
+  std::uint32_t ingress_prog_id;         // 0   kernel program ids (bpftool prog show id N)
+  std::uint32_t egress_prog_id;          // 4
+  std::uint32_t array_ifindexes;         // 8   ifindexes below this use the per-CPU array
+  std::uint32_t hash_max_entries;        // 12  capacity of the fallback per-CPU hash
+  std::uint32_t hash_entries;            // 16  entries in the hash at the last read
+  std::uint32_t attached;                // 20  interfaces attached now
+  std::uint64_t uncounted_packets;       // 24  packets not counted: the hash was full
+  std::uint64_t collections;             // 32  successful counter reads since sampler start
+  std::uint64_t last_collection_real_ns; // 40  CLOCK_REALTIME of the last successful read
+  std::uint64_t attaches_total;          // 48  successful attaches since start
+  std::uint64_t attach_failures_total;   // 56
+  std::uint64_t stale_filters_removed;   // 64  filters of an earlier hostflow run removed at start
+  std::uint64_t read_ns;                 // 72  wall time of the last counter read
+};
+static_assert(std::is_trivially_copyable_v<BpfAttachRecord>);
+static_assert(sizeof(BpfAttachRecord) == 80);
+static_assert(offsetof(BpfAttachRecord, hash_entries) == 16);
+static_assert(offsetof(BpfAttachRecord, uncounted_packets) == 24);
+static_assert(offsetof(BpfAttachRecord, collections) == 32);
+static_assert(offsetof(BpfAttachRecord, stale_filters_removed) == 64);
+static_assert(offsetof(BpfAttachRecord, read_ns) == 72);
+
 // The record type and current version of each known section, for the builder and the validator.
 template <class T>
 struct SectionTraits;
@@ -365,6 +424,16 @@ struct SectionTraits<DomainParamRecord> {
   static constexpr SectionType type = SectionType::kDomainParams;
   static constexpr std::uint16_t version = 1;
 };
+template <>
+struct SectionTraits<BpfCounterRecord> {
+  static constexpr SectionType type = SectionType::kBpfCounters;
+  static constexpr std::uint16_t version = 1;
+};
+template <>
+struct SectionTraits<BpfAttachRecord> {
+  static constexpr SectionType type = SectionType::kBpfAttach;
+  static constexpr std::uint16_t version = 1;
+};
 
 // Smallest record size a reader accepts for a known section (later minors may append fields).
 constexpr std::uint32_t min_record_size(SectionType t) {
@@ -377,6 +446,8 @@ constexpr std::uint32_t min_record_size(SectionType t) {
     case SectionType::kDomains: return sizeof(DomainRecord);
     case SectionType::kDomainParams: return sizeof(DomainParamRecord);
     case SectionType::kNetns: return sizeof(NetnsRecord);
+    case SectionType::kBpfCounters: return sizeof(BpfCounterRecord);
+    case SectionType::kBpfAttach: return sizeof(BpfAttachRecord);
   }
   return 1;  // unknown (newer minor): skipped by readers, still bounds-checked
 }
