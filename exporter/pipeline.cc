@@ -37,8 +37,13 @@ void Pipeline::render(bool fresh) {
   in.vms = &vms_;
   in.vm_derived = &vm_derived_;
   in.vm_options = &opts_.vm;
-  r->exposition = std::make_shared<const Exposition>(serialize(snapshot_families(in)));
+  in.tc = &tc_;
+  in.tc_options = &opts_.tc;
+  const auto families = snapshot_families(in);
+  for (const auto& f : families) r->series += f.metric.size();
+  r->exposition = std::make_shared<const Exposition>(serialize(families));
   if (m) {
+    r->cycle = m->cycle;
     r->has_snapshot = true;
     r->publish_mono_ns = m->publish_mono_ns;
     r->publish_real_ns = m->publish_real_ns;
@@ -62,6 +67,8 @@ void Pipeline::poll_once() {
       vms_ = build_vms(*rr.snapshot, model_->interfaces, model_->workload_interfaces);
       vm_derived_ = vm_history_.update(vms_, model_->publish_mono_ns);
       vm_state_entries_ = vm_history_.samples();
+      tc_ = build_tc_model(*rr.snapshot);
+      tc_rates_.update(tc_, model_->publish_mono_ns);
       last_error_.clear();
       changed = true;
       break;

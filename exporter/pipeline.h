@@ -13,6 +13,7 @@
 #include <string>
 
 #include "model/interfaces.h"
+#include "model/tc.h"
 #include "render/exposition.h"
 #include "render/families.h"
 #include "snapshot/segment_reader.h"
@@ -27,6 +28,7 @@ struct PipelineOptions {
   std::array<std::uint8_t, 16> boot_id{};
   double cpu_min = 10.0;  // --cpu.min
   VmRenderOptions vm;
+  TcRenderOptions tc;  // --tc.active-only
 };
 
 struct Rendered {
@@ -37,6 +39,8 @@ struct Rendered {
   bool same_boot = false;
   double render_seconds = 0;
   std::string not_ready_reason;
+  std::size_t series = 0;     // samples in the rendered snapshot families (for /health)
+  std::uint64_t cycle = 0;    // the sampler's cycle of the snapshot (collections, for /health)
 };
 
 class Pipeline {
@@ -60,6 +64,8 @@ class Pipeline {
   std::vector<Vm> vms_;
   std::vector<VmDerived> vm_derived_;
   VmHistory vm_history_;
+  TcModel tc_;
+  TcRates tc_rates_;
   std::shared_ptr<const Rendered> current_;
   mutable std::mutex mu_;
   std::string last_error_;
