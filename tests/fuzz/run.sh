@@ -10,7 +10,7 @@ set -euo pipefail
 secs=${1:-30}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${HOSTFLOW_FUZZ_BUILD:-$root/build-fuzz}
-targets=(netlink_links segment_reader sanitize_label qemu_cmdline fdinfo domain_xml cgroup)
+targets=(netlink_links segment_reader sanitize_label qemu_cmdline fdinfo domain_xml cgroup tc_filter)
 # FUZZ_TARGETS="a b" runs only those.
 if [[ -n "${FUZZ_TARGETS:-}" ]]; then read -r -a targets <<<"$FUZZ_TARGETS"; fi
 
