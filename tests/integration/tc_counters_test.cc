@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <array>
 #include <ctime>
 #include <map>
@@ -217,7 +218,10 @@ TEST(TcCounters, RatesAndActiveFollowTraffic) {
         if (pps && *pps > 20 && act && *act == 1) {
           // ping -i 0.01 sends at most 100/s; every packet is kWireBytes.
           EXPECT_LE(*pps, 101);
-          if (bps) EXPECT_NEAR(*bps / kWireBytes, *tc_value(e, "hostflow_tc_packets_per_second", lab.veth, "ingress"), 0.01);
+          auto in_pps = tc_value(e, "hostflow_tc_packets_per_second", lab.veth, "ingress");
+          if (bps && in_pps) {
+            EXPECT_NEAR(*bps / kWireBytes, *in_pps, 0.01);
+          }
           seen = true;
         }
         return seen;
@@ -320,7 +324,7 @@ TEST(TcCounters, KilledAndRestartedNoDuplicateFiltersForeignOnesSurviveDetachOnE
       },
       std::chrono::seconds(15)))
       << logs(stack);
-  for (const std::string dev : {lab.veth, std::string("lo")}) {
+  for (const std::string& dev : {lab.veth, std::string("lo")}) {
     EXPECT_EQ(count_ours(lab.filters(dev, "ingress"), "hf_tc_ingress"), 1) << dev;
     EXPECT_EQ(count_ours(lab.filters(dev, "egress"), "hf_tc_egress"), 1) << dev;
   }
@@ -332,7 +336,7 @@ TEST(TcCounters, KilledAndRestartedNoDuplicateFiltersForeignOnesSurviveDetachOnE
   auto st = stack.sampler().wait(std::chrono::seconds(10));
   ASSERT_TRUE(st);
   EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << logs(stack);
-  for (const std::string dev : {lab.veth, std::string("lo")}) {
+  for (const std::string& dev : {lab.veth, std::string("lo")}) {
     EXPECT_EQ(count_ours(lab.filters(dev, "ingress"), "hf_tc_ingress"), 0) << dev;
     EXPECT_EQ(count_ours(lab.filters(dev, "egress"), "hf_tc_egress"), 0) << dev;
   }
@@ -362,6 +366,54 @@ TEST(TcCounters, WithoutCapBpfTheSourceIsAbsentAndEverythingElseWorks) {
   const std::string log = stack.sampler().log();
   EXPECT_NE(log.find("phase=after"), std::string::npos);
   EXPECT_EQ(log.find("cap_bpf"), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace hostflow::test
+
+namespace hostflow::test {
+namespace {
+
+// NetProbe's HTTP surface: /health JSON, the / page linking it, CORS and gzip switches.
+TEST(TcHttp, HealthInfoPageCorsAndGzipSwitches) {
+  HF_REQUIRE(is_root(), "needs root: creates a network namespace for the sampler");
+  TcLab lab;
+  StackOptions o = tc_stack(lab.ns.name());
+  o.exporter_args = {"--web.cors", "--no-web.gzip"};
+  Stack stack(o);
+  stack.start_sampler();
+  stack.start_exporter();
+  ASSERT_TRUE(stack.wait_fresh()) << logs(stack);
+  for (int i = 0; i < 3; i++) stack.scrape();
+  HttpResult h = http_get(stack.url("/health"));
+  ASSERT_EQ(h.status, 200) << h.body;
+  auto j = nlohmann::json::parse(h.body);
+  EXPECT_EQ(j["status"], "ok");
+  EXPECT_EQ(j["server"]["running"], true);
+  EXPECT_EQ(j["server"]["port"], stack.port());
+  EXPECT_GE(j["server"]["requests"].get<int>(), 4) << "the scrapes above and this request";
+  EXPECT_GT(j["server"]["metrics"].get<int>(), 10);
+  EXPECT_GE(j["server"]["collections"].get<int>(), 1);
+  EXPECT_TRUE(j["server"]["last_collection"].is_string());
+  EXPECT_EQ(j["timestamp"].get<std::string>().size(), 20u) << j["timestamp"];
+  EXPECT_EQ(h.headers["access-control-allow-origin"], "*");
+
+  HttpResult page = http_get(stack.url("/"));
+  EXPECT_NE(page.body.find("href=\"/health\""), std::string::npos);
+  EXPECT_NE(page.body.find("href=\"/metrics\""), std::string::npos);
+
+  HttpResult m = http_get(stack.url(), {"Accept-Encoding: gzip"});
+  EXPECT_EQ(m.headers.count("content-encoding"), 0u) << "--no-web.gzip";
+  EXPECT_EQ(m.headers["access-control-allow-origin"], "*");
+  EXPECT_NE(m.body.find("hostflow_tc_packets_total"), std::string::npos);
+
+  // Sampler gone: /health says so with 503.
+  stack.sampler().signal(SIGTERM);
+  ASSERT_TRUE(stack.sampler().wait(std::chrono::seconds(10)));
+  ASSERT_TRUE(wait_until([&] { return http_get(stack.url("/health")).status == 503; },
+                         std::chrono::seconds(10)));
+  auto stale = nlohmann::json::parse(http_get(stack.url("/health")).body);
+  EXPECT_EQ(stale["status"], "stale");
 }
 
 }  // namespace
