@@ -120,16 +120,22 @@ for _ in $(seq 600); do
   sleep 0.5
 done
 echo "attached $att of $N interfaces in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s"
-reads=()
+reads=() cpus=()
 last=""
 while [ ${#reads[@]} -lt "$READS" ]; do
   m=$(metrics)
   gen=$(echo "$m" | awk '$1 == "hostflow_snapshot_generation" {print $2}')
   if [ -n "$gen" ] && [ "$gen" != "$last" ]; then
     reads+=("$(echo "$m" | awk '$1 == "hostflow_tc_read_duration_seconds" {printf "%.3f", $2 * 1000}')")
+    cpus+=("$(echo "$m" | awk '$1 == "hostflow_tc_read_cpu_seconds" {printf "%.3f", $2 * 1000}')")
     last=$gen
   fi
   sleep 0.2
 done
-sorted=$(printf '%s\n' "${reads[@]}" | sort -n)
-echo "counter read for $N interfaces over ${#reads[@]} cycles: median $(echo "$sorted" | sed -n "$(( (${#reads[@]} + 1) / 2 ))p") ms, max $(echo "$sorted" | tail -1) ms"
+summary() {  # label values...
+  local label=$1; shift
+  local sorted; sorted=$(printf '%s\n' "$@" | sort -n)
+  echo "$label for $N interfaces over $# cycles: median $(echo "$sorted" | sed -n "$((($# + 1) / 2))p") ms, max $(echo "$sorted" | tail -1) ms (all: $(echo $sorted))"
+}
+summary "counter read, wall" "${reads[@]}"
+summary "counter read, CPU" "${cpus[@]}"

@@ -75,6 +75,11 @@ void tc_families(const TcModel& tc, const TcRenderOptions& o,
                         MetricType::Gauge)
                      .add(static_cast<double>(a.read_ns) / 1e9)
                      .take());
+  out->push_back(Family("hostflow_tc_read_cpu_seconds",
+                        "CPU time of that read (the sampler thread's; wall time minus waiting).",
+                        MetricType::Gauge)
+                     .add(static_cast<double>(a.read_cpu_ns) / 1e9)
+                     .take());
   out->push_back(Family("hostflow_tc_uncounted_packets_total",
                         "Packets the TC program could not count: the fallback hash for large "
                         "ifindexes was full.",

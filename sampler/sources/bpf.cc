@@ -11,6 +11,8 @@
 #include <net/if.h>
 #include <sys/socket.h>
 
+#include <time.h>
+
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -137,6 +139,15 @@ bool is_hostflow_filter(const DecodedTcFilter& f, bool ingress) {
          f.bpf_name.size() > prog.size() && f.bpf_name.substr(0, prog.size()) == prog &&
          f.bpf_name[prog.size()] == ':';
 }
+
+namespace {
+std::uint64_t thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
+}  // namespace
 
 // ---- the source -----------------------------------------------------------------------------------
 
@@ -269,11 +280,12 @@ class BpfSource final : public Source {
       attach(ifindex, a);
     }
     // Read both maps.
-    const std::uint64_t r0 = mono_ns();
+    const std::uint64_t r0 = mono_ns(), c0 = thread_cpu_ns();
     for (auto& [ifindex, a] : ifaces_) a.now[0] = a.now[1] = hf_tc_value{};
     if (auto r = read_array(); !r.ok()) return r.error();
     if (auto r = read_hash(); !r.ok()) return r.error();
     summary_.read_ns = mono_ns() - r0;
+    summary_.read_cpu_ns = thread_cpu_ns() - c0;
     summary_.collections++;
     summary_.last_collection_real_ns = real_ns();
 

@@ -2,6 +2,7 @@
 // veth pairs in private namespaces (IPv6 off, static neighbours: no background traffic), real
 // pings, the kernel's own link counters as the independent truth, `tc filter show` for what is
 // attached. The sampler runs inside the namespace, under its seccomp filter in kill mode.
+#include <grp.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -162,16 +163,23 @@ void expect_exact_counts(Stack& stack, const TcLab& lab, const std::string& dev,
   }
 }
 
-TEST(TcCounters, PingIsCountedExactlyAndEqualsTheKernelsLinkCounters) {
-  HF_REQUIRE(is_root(), "needs root: creates network namespaces, links and TC filters");
-  HF_REQUIRE(have_command("ping") && have_command("tc"), "ping (iputils-ping) and tc (iproute2)");
-  TcLab lab;
-  Stack stack(tc_stack(lab.ns.name()));
+#define HF_REQUIRE_TC_TOOLS()                                                              \
+  HF_REQUIRE(is_root(), "needs root: creates network namespaces, links and TC filters");   \
+  HF_REQUIRE(have_command("ping") && have_command("tc"), "ping (iputils-ping) and tc (iproute2)")
+
+// Starts sampler and exporter; true once a fresh snapshot shows the TC program on `iface`.
+bool start_attached(Stack& stack, const std::string& iface) {
   stack.start_sampler();
   stack.start_exporter();
-  ASSERT_TRUE(stack.wait_fresh()) << logs(stack);
-  ASSERT_TRUE(wait_until([&] { return attached(stack, lab.veth); }, std::chrono::seconds(10)))
-      << logs(stack);
+  return stack.wait_fresh() &&
+         wait_until([&] { return attached(stack, iface); }, std::chrono::seconds(10));
+}
+
+TEST(TcCounters, PingIsCountedExactlyAndEqualsTheKernelsLinkCounters) {
+  HF_REQUIRE_TC_TOOLS();
+  TcLab lab;
+  Stack stack(tc_stack(lab.ns.name()));
+  ASSERT_TRUE(start_attached(stack, lab.veth)) << logs(stack);
   EXPECT_EQ(count_ours(lab.filters(lab.veth, "ingress"), "hf_tc_ingress"), 1);
   EXPECT_EQ(count_ours(lab.filters(lab.veth, "egress"), "hf_tc_egress"), 1);
   expect_exact_counts(stack, lab, lab.veth, "192.0.2.2", 200);
@@ -189,17 +197,13 @@ TEST(TcCounters, PingIsCountedExactlyAndEqualsTheKernelsLinkCounters) {
 }
 
 TEST(TcCounters, RatesAndActiveFollowTraffic) {
-  HF_REQUIRE(is_root(), "needs root: creates network namespaces, links and TC filters");
-  HF_REQUIRE(have_command("ping") && have_command("tc"), "ping (iputils-ping) and tc (iproute2)");
+  HF_REQUIRE_TC_TOOLS();
   TcLab lab;
   StackOptions o = tc_stack(lab.ns.name());
   o.interval = "1s";
   o.exporter_args = {"--tc.active-only"};
   Stack stack(o);
-  stack.start_sampler();
-  stack.start_exporter();
-  ASSERT_TRUE(stack.wait_fresh()) << logs(stack);
-  ASSERT_TRUE(wait_until([&] { return attached(stack, lab.veth); }, std::chrono::seconds(10)));
+  ASSERT_TRUE(start_attached(stack, lab.veth)) << logs(stack);
   // Idle: --tc.active-only hides the counters.
   auto idle = scrape_after_now(stack);
   ASSERT_TRUE(idle);
@@ -232,14 +236,10 @@ TEST(TcCounters, RatesAndActiveFollowTraffic) {
 }
 
 TEST(TcCounters, NewVethCountedFromTheNextCycleDeletedOneDisappears) {
-  HF_REQUIRE(is_root(), "needs root: creates network namespaces, links and TC filters");
-  HF_REQUIRE(have_command("ping") && have_command("tc"), "ping (iputils-ping) and tc (iproute2)");
+  HF_REQUIRE_TC_TOOLS();
   TcLab lab;
   Stack stack(tc_stack(lab.ns.name()));
-  stack.start_sampler();
-  stack.start_exporter();
-  ASSERT_TRUE(stack.wait_fresh()) << logs(stack);
-  ASSERT_TRUE(wait_until([&] { return attached(stack, lab.veth); }, std::chrono::seconds(10)));
+  ASSERT_TRUE(start_attached(stack, lab.veth)) << logs(stack);
 
   const std::string a = unique_name("h7na"), b = unique_name("h7nb");
   const std::uint64_t g0 = stack.generation();
@@ -297,15 +297,11 @@ void expect_foreign_filters(const TcLab& lab) {
 }
 
 TEST(TcCounters, KilledAndRestartedNoDuplicateFiltersForeignOnesSurviveDetachOnExit) {
-  HF_REQUIRE(is_root(), "needs root: creates network namespaces, links and TC filters");
-  HF_REQUIRE(have_command("ping") && have_command("tc"), "ping (iputils-ping) and tc (iproute2)");
+  HF_REQUIRE_TC_TOOLS();
   TcLab lab;
   add_foreign_filters(lab);
   Stack stack(tc_stack(lab.ns.name()));
-  stack.start_sampler();
-  stack.start_exporter();
-  ASSERT_TRUE(stack.wait_fresh()) << logs(stack);
-  ASSERT_TRUE(wait_until([&] { return attached(stack, lab.veth); }, std::chrono::seconds(10)));
+  ASSERT_TRUE(start_attached(stack, lab.veth)) << logs(stack);
   EXPECT_EQ(count_ours(lab.filters(lab.veth, "ingress"), "hf_tc_ingress"), 1);
   expect_foreign_filters(lab);
 
@@ -414,6 +410,41 @@ TEST(TcHttp, HealthInfoPageCorsAndGzipSwitches) {
                          std::chrono::seconds(10)));
   auto stale = nlohmann::json::parse(http_get(stack.url("/health")).body);
   EXPECT_EQ(stale["status"], "stale");
+}
+
+}  // namespace
+}  // namespace hostflow::test
+
+namespace hostflow::test {
+namespace {
+
+// The sampler as hostflow-sampler.service starts it (root without capabilities beyond the unit's
+// bounding/ambient set, group hostflow, securebits noroot...), with --source.bpf, in --check mode:
+// load, attach, drop, filter, collect, detach on exit, all with CAP_BPF + CAP_NET_ADMIN (+ the
+// other sources' capabilities) and nothing else.
+TEST(TcCounters, UnderTheUnitsCredentialsItLoadsAttachesAndDetaches) {
+  HF_REQUIRE_TC_TOOLS();
+  HF_REQUIRE(have_command("setpriv"), "setpriv (util-linux)");
+  TcLab lab;
+  TempDir d;
+  if (!getgrnam("hostflow")) sh("groupadd --system hostflow");
+  sh_ok("chgrp hostflow " + d.path() + " && chmod 0750 " + d.path());
+  const std::string caps = ",+bpf,+net_admin,+dac_read_search,+sys_ptrace";
+  RunResult r = run({"ip", "netns", "exec", lab.ns.name(), "setpriv", "--regid=hostflow",
+                     "--clear-groups", "--bounding-set=-all" + caps, "--inh-caps=-all" + caps,
+                     "--ambient-caps=-all" + caps,
+                     "--securebits=+noroot,+noroot_locked,+no_setuid_fixup,"
+                     "+no_setuid_fixup_locked,+keep_caps_locked",
+                     "--", HOSTFLOW_SAMPLER_BIN, "--segment", d.path() + "/segment",
+                     "--source.bpf", "--no-source.libvirt", "--check"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("source bpf        ok"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find("check passed"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("phase=after eff=0000008000081004"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("bpf: TC program loaded"), std::string::npos) << r.err;
+  // Detached on exit, under the filter.
+  EXPECT_EQ(count_ours(lab.filters(lab.veth, "ingress"), "hf_tc_ingress"), 0);
+  EXPECT_EQ(count_ours(lab.filters(lab.veth, "egress"), "hf_tc_egress"), 0);
 }
 
 }  // namespace

@@ -377,14 +377,16 @@ struct BpfAttachRecord {
   std::uint64_t attach_failures_total;   // 56
   std::uint64_t stale_filters_removed;   // 64  filters of an earlier hostflow run removed at start
   std::uint64_t read_ns;                 // 72  wall time of the last counter read
+  std::uint64_t read_cpu_ns;             // 80  CPU time (the sampler thread's) of that read
 };
 static_assert(std::is_trivially_copyable_v<BpfAttachRecord>);
-static_assert(sizeof(BpfAttachRecord) == 80);
+static_assert(sizeof(BpfAttachRecord) == 88);
 static_assert(offsetof(BpfAttachRecord, hash_entries) == 16);
 static_assert(offsetof(BpfAttachRecord, uncounted_packets) == 24);
 static_assert(offsetof(BpfAttachRecord, collections) == 32);
 static_assert(offsetof(BpfAttachRecord, stale_filters_removed) == 64);
 static_assert(offsetof(BpfAttachRecord, read_ns) == 72);
+static_assert(offsetof(BpfAttachRecord, read_cpu_ns) == 80);
 
 // The record type and current version of each known section, for the builder and the validator.
 template <class T>
