@@ -60,32 +60,24 @@ void tc_families(const TcModel& tc, const TcRenderOptions& o,
   }
   for (Family* f : {&packets, &bytes, &pps, &bps, &active, &attached}) out->push_back(f->take());
   const auto& a = tc.attach;
-  out->push_back(Family("hostflow_tc_collections_total",
-                        "Successful reads of the TC counters since the sampler started.",
-                        MetricType::Counter)
-                     .add(static_cast<double>(a.collections))
-                     .take());
-  out->push_back(Family("hostflow_tc_last_collection_timestamp_seconds",
-                        "Unix time of the last successful read of the TC counters.",
-                        MetricType::Gauge)
-                     .add(static_cast<double>(a.last_collection_real_ns) / 1e9)
-                     .take());
-  out->push_back(Family("hostflow_tc_read_duration_seconds",
-                        "Time the sampler took to read the TC counter maps in its last cycle.",
-                        MetricType::Gauge)
-                     .add(static_cast<double>(a.read_ns) / 1e9)
-                     .take());
-  out->push_back(Family("hostflow_tc_read_cpu_seconds",
-                        "CPU time of that read (the sampler thread's; wall time minus waiting).",
-                        MetricType::Gauge)
-                     .add(static_cast<double>(a.read_cpu_ns) / 1e9)
-                     .take());
-  out->push_back(Family("hostflow_tc_uncounted_packets_total",
-                        "Packets the TC program could not count: the fallback hash for large "
-                        "ifindexes was full.",
-                        MetricType::Counter)
-                     .add(static_cast<double>(a.uncounted_packets))
-                     .take());
+  auto scalar = [&](const char* name, const char* help, MetricType type, double v) {
+    out->push_back(Family(name, help, type).add(v).take());
+  };
+  scalar("hostflow_tc_collections_total",
+         "Successful reads of the TC counters since the sampler started.", MetricType::Counter,
+         static_cast<double>(a.collections));
+  scalar("hostflow_tc_last_collection_timestamp_seconds",
+         "Unix time of the last successful read of the TC counters.", MetricType::Gauge,
+         static_cast<double>(a.last_collection_real_ns) / 1e9);
+  scalar("hostflow_tc_read_duration_seconds",
+         "Time the sampler took to read the TC counter maps in its last cycle.", MetricType::Gauge,
+         static_cast<double>(a.read_ns) / 1e9);
+  scalar("hostflow_tc_read_cpu_seconds",
+         "CPU time of that read (the sampler thread's; wall time minus waiting).",
+         MetricType::Gauge, static_cast<double>(a.read_cpu_ns) / 1e9);
+  scalar("hostflow_tc_uncounted_packets_total",
+         "Packets the TC program could not count: the fallback hash for large ifindexes was full.",
+         MetricType::Counter, static_cast<double>(a.uncounted_packets));
   out->push_back(Family("hostflow_tc_fallback_entries",
                         "Entries in the fallback hash (ifindexes above the array), and its "
                         "capacity.",
@@ -93,16 +85,12 @@ void tc_families(const TcModel& tc, const TcRenderOptions& o,
                      .add({{"kind", "used"}}, a.hash_entries)
                      .add({{"kind", "capacity"}}, a.hash_max_entries)
                      .take());
-  out->push_back(Family("hostflow_tc_attach_failures_total",
-                        "Failed attaches of the TC program to an interface since sampler start.",
-                        MetricType::Counter)
-                     .add(static_cast<double>(a.attach_failures_total))
-                     .take());
-  out->push_back(Family("hostflow_tc_stale_filters_removed",
-                        "Filters of an earlier hostflow run removed when the sampler started.",
-                        MetricType::Gauge)
-                     .add(static_cast<double>(a.stale_filters_removed))
-                     .take());
+  scalar("hostflow_tc_attach_failures_total",
+         "Failed attaches of the TC program to an interface since sampler start.",
+         MetricType::Counter, static_cast<double>(a.attach_failures_total));
+  scalar("hostflow_tc_stale_filters_removed",
+         "Filters of an earlier hostflow run removed when the sampler started.", MetricType::Gauge,
+         static_cast<double>(a.stale_filters_removed));
 }
 
 }  // namespace hostflow::exporter

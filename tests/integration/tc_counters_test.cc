@@ -402,6 +402,14 @@ TEST(TcHttp, HealthInfoPageCorsAndGzipSwitches) {
   EXPECT_EQ(m.headers.count("content-encoding"), 0u) << "--no-web.gzip";
   EXPECT_EQ(m.headers["access-control-allow-origin"], "*");
   EXPECT_NE(m.body.find("hostflow_tc_packets_total"), std::string::npos);
+  // Every hostflow_tc_* family lints clean and has no duplicate series.
+  EXPECT_TRUE(parse_exposition(m.body).duplicates.empty());
+  if (have_command("promtool")) {
+    const RunResult lint = promtool_check(m.body);
+    EXPECT_EQ(lint.exit_code, 0) << lint.out;
+  } else {
+    HF_REQUIRE(false, "promtool (Prometheus 2.x) is not installed");
+  }
 
   // Sampler gone: /health says so with 503.
   stack.sampler().signal(SIGTERM);
