@@ -15,10 +15,12 @@
 #include "hostflow/common/seccomp.h"
 #include "hostflow/common/version.h"
 #include "http/admin.h"
+#include "http/health.h"
 #include "http/server.h"
 #include "pipeline.h"
 #include "privilege/capabilities.h"
 #include "privilege/seccomp_policy.h"
+#include "tc_flags.h"
 #include "vm_flags.h"
 
 #ifdef HOSTFLOW_SANITIZE
@@ -48,6 +50,7 @@ const char* kLandingPage = R"(<!DOCTYPE html>
 <li><a href="%TELEMETRY%">%TELEMETRY%</a>: Prometheus metrics</li>
 <li><a href="/-/healthy">/-/healthy</a>: the process is alive</li>
 <li><a href="/-/ready">/-/ready</a>: a fresh snapshot from the sampler is being served</li>
+<li><a href="/health">/health</a>: status, requests served, metrics, collections (JSON)</li>
 </ul>
 <p>version %VERSION%</p>
 </body></html>
@@ -129,6 +132,8 @@ int main(int argc, char** argv) {
   he::add_vm_flags(app, popts, vm_flags);
   he::HaproxyFlags haproxy_flags;
   he::add_haproxy_flags(app, haproxy_flags);
+  he::TcFlags tc_flags;
+  he::add_tc_flags(app, popts, tc_flags);
   CLI11_PARSE(app, argc, argv);
 
   if (version) {
@@ -178,7 +183,7 @@ int main(int argc, char** argv) {
   pipeline.set_haproxy(std::move(*haproxy));
   const std::string landing = landing_page(telemetry_path);
   he::HttpServer* server_ptr = nullptr;
-  he::HttpServer server(hopts, [&](const he::HttpRequest& req) -> he::HttpResponse {
+  auto route = [&](const he::HttpRequest& req) -> he::HttpResponse {
     if (req.path == "/reset" && haproxy_flags.enable_admin_api)
       return he::admin_reset(req, [&] { pipeline.request_reset(); });
     if (req.method != "GET" && req.method != "HEAD") {
@@ -197,7 +202,7 @@ int main(int argc, char** argv) {
       he::HttpResponse r;
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
       r.keepalive = cur;
-      if (accepts_gzip(req.accept_encoding)) {
+      if (tc_flags.gzip && accepts_gzip(req.accept_encoding)) {
         r.headers.emplace_back("Content-Encoding", "gzip");
         r.parts.push_back(cur->exposition->gzip_prefix());
         r.owned = cur->exposition->gzip_finish(tail);
@@ -214,8 +219,20 @@ int main(int argc, char** argv) {
       if (cur->fresh) return he::HttpResponse::text(200, "Ready\n");
       return he::HttpResponse::text(503, "Not ready: " + cur->not_ready_reason + "\n");
     }
+    if (req.path == "/health") {
+      auto cur = pipeline.current();
+      return he::health_response({cur->fresh, cur->not_ready_reason, hf::real_ns(),
+                                  server_ptr->port(), server_ptr->stats().requests.load(),
+                                  cur->series, cur->cycle, cur->publish_real_ns});
+    }
     if (req.path == "/") return he::HttpResponse::text(200, landing, "text/html; charset=utf-8");
     return he::HttpResponse::text(404, "not found\n");
+  };
+  he::HttpServer server(hopts, [&](const he::HttpRequest& req) {
+    if (tc_flags.cors && he::is_cors_preflight(req)) return he::cors_preflight();
+    he::HttpResponse r = route(req);
+    if (tc_flags.cors) he::add_cors_headers(r);
+    return r;
   });
   server_ptr = &server;
   if (auto r = server.bind(); !r.ok()) return fail(r.error().message());

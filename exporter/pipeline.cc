@@ -39,10 +39,14 @@ void Pipeline::render(bool fresh) {
   in.vm_options = &opts_.vm;
   in.attribution = &attribution_;
   in.container_options = &opts_.containers;
+  in.tc = &tc_;
+  in.tc_options = &opts_.tc;
   auto families = snapshot_families(in);
   if (haproxy_) haproxy_->append_families(&families);
+  for (const auto& f : families) r->series += f.metric.size();
   r->exposition = std::make_shared<const Exposition>(serialize(families));
   if (m) {
+    r->cycle = m->cycle;
     r->has_snapshot = true;
     r->publish_mono_ns = m->publish_mono_ns;
     r->publish_real_ns = m->publish_real_ns;
@@ -67,6 +71,8 @@ void Pipeline::poll_once() {
       vm_derived_ = vm_history_.update(vms_, model_->publish_mono_ns);
       attribution_ = attribute(*rr.snapshot, *model_, vms_);
       vm_state_entries_ = vm_history_.samples();
+      tc_ = build_tc_model(*rr.snapshot);
+      tc_rates_.update(tc_, model_->publish_mono_ns);
       last_error_.clear();
       changed = true;
       break;

@@ -14,6 +14,7 @@
 
 #include "features/haproxy_tail.h"
 #include "model/interfaces.h"
+#include "model/tc.h"
 #include "render/exposition.h"
 #include "render/families.h"
 #include "snapshot/segment_reader.h"
@@ -29,6 +30,7 @@ struct PipelineOptions {
   double cpu_min = 10.0;  // --cpu.min
   VmRenderOptions vm;
   ContainerRenderOptions containers;
+  TcRenderOptions tc;  // --tc.active-only
 };
 
 struct Rendered {
@@ -39,6 +41,8 @@ struct Rendered {
   bool same_boot = false;
   double render_seconds = 0;
   std::string not_ready_reason;
+  std::size_t series = 0;     // samples in the rendered snapshot families (for /health)
+  std::uint64_t cycle = 0;    // the sampler's cycle of the snapshot (collections, for /health)
 };
 
 class Pipeline {
@@ -67,6 +71,8 @@ class Pipeline {
   std::vector<VmDerived> vm_derived_;
   Attribution attribution_;
   VmHistory vm_history_;
+  TcModel tc_;
+  TcRates tc_rates_;
   std::shared_ptr<const Rendered> current_;
   mutable std::mutex mu_;
   std::string last_error_;

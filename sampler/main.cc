@@ -141,9 +141,10 @@ int main(int argc, char** argv) {
   const auto mode = hf::seccomp::parse_mode(seccomp_mode);
   if (!mode) return fail("--seccomp: want kill, log or trap (got " + seccomp_mode + ")");
   // What the enabled sources need after the drop; nothing else is kept.
-  const std::uint64_t keep_caps =
+  std::uint64_t keep_caps =
       hs::capabilities_needed([&](std::string_view n) { return enabled[std::string(n)]; });
-  const hf::seccomp::Policy policy = hs::sampler_policy(keep_caps, enabled["libvirt"], enabled["docker"]);
+  hf::seccomp::Policy policy =
+      hs::sampler_policy(keep_caps, enabled["libvirt"], enabled["docker"]);
   if (print_policy) {
     std::fputs(hf::seccomp::format(policy, *mode).c_str(), stdout);
     return 0;
@@ -199,6 +200,14 @@ int main(int argc, char** argv) {
     else
       collector.add_disabled(n);
   }
+  // A source that could not be opened never runs: it keeps no capability (bpf without CAP_BPF
+  // is absent, and the sampler runs on without it).
+  keep_caps = hs::capabilities_needed([&](std::string_view n) {
+    for (const auto& e : collector.entries())
+      if (e.name == n) return e.source != nullptr;
+    return false;
+  });
+  policy = hs::sampler_policy(keep_caps, enabled["libvirt"], enabled["docker"]);
 
   hf::shm::SnapshotBuilder builder;
   collector.run_cycle(builder);

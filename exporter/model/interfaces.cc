@@ -72,6 +72,8 @@ std::string_view section_name(std::uint32_t t) {
     case shm::SectionType::kDomainParams: return "domain_params";
     case shm::SectionType::kNetns: return "netns";
     case shm::SectionType::kDocker: return "docker";
+    case shm::SectionType::kBpfCounters: return "bpf_counters";
+    case shm::SectionType::kBpfAttach: return "bpf_attach";
   }
   return "unknown";
 }
@@ -176,7 +178,8 @@ Model build_model(const shm::Snapshot& snap) {
   }
   for (auto t : {shm::SectionType::kLinks, shm::SectionType::kProcs, shm::SectionType::kTaps,
                  shm::SectionType::kDomains, shm::SectionType::kDomainParams, shm::SectionType::kNetns,
-                 shm::SectionType::kDocker, shm::SectionType::kSources, shm::SectionType::kArena}) {
+                 shm::SectionType::kDocker, shm::SectionType::kBpfCounters, shm::SectionType::kSources,
+                 shm::SectionType::kArena}) {
     if (const auto* e = snap.section(t)) {
       m.drops.push_back({std::string(section_name(e->type)), e->dropped});
     }

@@ -148,8 +148,10 @@ std::vector<prometheus::MetricFamily> snapshot_families(const RenderInput& in) {
                       .add(static_cast<double>(m->invalid_refs + m->duplicate_links))
                       .take());
   }
+  if (m && in.tc) tc_up_family(*m, *in.tc, fresh, &out);
   if (m && fresh) {
     source_families(*m, &out);
+    if (in.tc && in.tc_options) tc_families(*in.tc, *in.tc_options, &out);
     interface_families(*m, &out);
     if (m->has_vm_sources && in.vms && in.vm_derived && in.vm_options)
       vm_families(*in.vms, *in.vm_derived, *in.vm_options, &out);

@@ -11,6 +11,7 @@
 #include "model/vm_history.h"
 #include "model/vms.h"
 #include "render/container_families.h"
+#include "render/tc_families.h"
 #include "render/vm_families.h"
 
 namespace hostflow::exporter {
@@ -26,6 +27,8 @@ struct RenderInput {
   const VmRenderOptions* vm_options = nullptr;
   const Attribution* attribution = nullptr;
   const ContainerRenderOptions* container_options = nullptr;
+  const TcModel* tc = nullptr;  // the TC counters (bpf source), with their render options
+  const TcRenderOptions* tc_options = nullptr;
 };
 std::vector<prometheus::MetricFamily> snapshot_families(const RenderInput& in);
 

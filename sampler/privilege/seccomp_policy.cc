@@ -40,11 +40,15 @@ constexpr Value kSocketDomains[] = {
     {AF_NETLINK, "AF_NETLINK"},
 };
 
-// bpf(2) commands (arg0), only with a source that keeps CAP_BPF: read the maps the TC program
-// fills. No BPF_PROG_LOAD, no map updates: programs are loaded and attached before the filter.
+// bpf(2) commands (arg0), only with a source that keeps CAP_BPF (the bpf source). The TC program
+// and its maps are loaded before the filter; after it: read the per-CPU maps in batches
+// (LOOKUP_BATCH) and one key at a time (LOOKUP_ELEM: an interface's baseline before attaching),
+// delete the fallback-hash entries of interfaces that are gone (DELETE_ELEM: the hash is bounded),
+// and let libbpf's bpf_tc_attach() read the program's id and name (OBJ_GET_INFO_BY_FD) when it
+// attaches to a new interface. No BPF_PROG_LOAD, no map creation, no BPF_MAP_UPDATE_ELEM.
 constexpr Value kBpfCommands[] = {
     {BPF_MAP_LOOKUP_ELEM, "BPF_MAP_LOOKUP_ELEM"},
-    {BPF_MAP_GET_NEXT_KEY, "BPF_MAP_GET_NEXT_KEY"},
+    {BPF_MAP_DELETE_ELEM, "BPF_MAP_DELETE_ELEM"},
     {BPF_OBJ_GET_INFO_BY_FD, "BPF_OBJ_GET_INFO_BY_FD"},
     {BPF_MAP_LOOKUP_BATCH, "BPF_MAP_LOOKUP_BATCH"},
 };
@@ -112,7 +116,7 @@ seccomp::Policy sampler_policy(std::uint64_t kept_caps, bool libvirt, bool docke
       Group{"procfs and sysfs (read-only)",
             {
                 Rule{"fcntl",
-                     "fdopendir() checks and marks the directory fd it lists (proc_io.cc)",
+                     "procs: fdopendir() checks and sets the flags of the directory fd",
                      {{1, 0xffffffffu, F_GETFL, "F_GETFL"}, {1, 0xffffffffu, F_SETFD, "F_SETFD"}}},
                 Rule{"getdents64", "procs: listing /proc and /proc/<pid>/fd", {}},
                 Rule{"lseek", "", {}},
@@ -183,7 +187,19 @@ seccomp::Policy sampler_policy(std::uint64_t kept_caps, bool libvirt, bool docke
   if ((kept_caps >> CAP_BPF) & 1u) {
     p.groups.push_back(Group{
         "bpf (only with a source that keeps CAP_BPF)",
-        {Rule{"bpf", "map reads only, see kBpfCommands", limits(0, 0xffffffffu, kBpfCommands)}}});
+        {
+            // Attaching to a new interface (libbpf's bpf_tc_hook_create/bpf_tc_attach) and
+            // listing interfaces (glibc's if_nameindex) each open a short-lived rtnetlink socket
+            // (socket() is limited to AF_NETLINK above) and bind it; the tc requests themselves
+            // need CAP_NET_ADMIN.
+            Rule{"bind", "a new rtnetlink socket's local address (kernel-assigned port id)", {}},
+            Rule{"bpf", "map reads and hash pruning only, see kBpfCommands",
+                 limits(0, 0xffffffffu, kBpfCommands)},
+            Rule{"getsockname", "the port id the kernel gave the new rtnetlink socket", {}},
+            Rule{"setsockopt",
+                 "libbpf turns on extended acks on its rtnetlink socket",
+                 {{1, 0xffffffffu, SOL_NETLINK, "SOL_NETLINK"}}},
+        }});
   } else {
     p.notes.push_back("bpf(2): not allowed (no enabled source keeps CAP_BPF)");
   }

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "sources/docker.h"
+#include "sources/bpf.h"
 #include "sources/libvirt.h"
 #include "sources/procs.h"
 
@@ -13,6 +14,7 @@ namespace hostflow::sampler {
 struct SourceOptions {
   LibvirtOptions libvirt;
   DockerOptions docker;
+  BpfOptions bpf;
 };
 
 struct SourceContext {

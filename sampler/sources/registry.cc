@@ -6,6 +6,7 @@
 
 #include "hostflow/common/clock.h"
 #include "sources/docker.h"
+#include "sources/bpf.h"
 #include "sources/libvirt.h"
 #include "sources/links.h"
 #include "sources/procs.h"
@@ -23,6 +24,7 @@ std::unique_ptr<Source> libvirt(SourceContext& c) { return make_libvirt_source(c
 std::unique_ptr<Source> docker(SourceContext& c) {
   return make_docker_source(c.options.docker, c.host_bridges);
 }
+std::unique_ptr<Source> bpf(SourceContext& c) { return make_bpf_source(c.options.bpf); }
 
 // Duration flags are collected as text and converted in finish_source_flags().
 struct DurationFlags {
@@ -56,6 +58,12 @@ std::span<const SourceEntry> source_table() {
       // links: it inspects the networks whose br-<id> bridges links saw.
       {"docker", "Docker Engine API: containers and networks, raw JSON (unix socket)", true,
        &docker, caps()},
+      // Loading the TC program (at start) needs CAP_BPF + CAP_NET_ADMIN (a networking program
+      // type); attaching to new interfaces each cycle is rtnetlink tc requests (CAP_NET_ADMIN);
+      // reading and pruning the maps through fds we hold needs none. Off by default: it adds a
+      // filter to every selected interface (the shipped unit turns it on).
+      {"bpf", "exact per-interface packets and bytes from a TC program (eBPF, clsact)", false,
+       &bpf, caps(CAP_BPF, CAP_NET_ADMIN)},
   };
   return kSources;
 }
@@ -76,6 +84,13 @@ void add_source_flags(CLI::App& app, SourceContext& ctx) {
                  "/var/run/docker.sock on the host)");
   app.add_option("--docker.timeout", g_durations.docker_timeout,
                  "longest one cycle's Docker requests may take before the source is marked failed")
+  app.add_option("--bpf.interfaces", ctx.options.bpf.interfaces,
+                 "interfaces the TC program attaches to: comma-separated shell patterns, "
+                 "!pattern excludes (e.g. 'eth*,veth*,!lo')")
+      ->capture_default_str();
+  app.add_option("--bpf.array-ifindexes", ctx.options.bpf.array_ifindexes,
+                 "ifindexes below this are counted in the per-CPU array (fast path); higher ones "
+                 "in a per-CPU hash")
       ->capture_default_str();
 }
 

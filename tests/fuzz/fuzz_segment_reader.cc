@@ -8,6 +8,7 @@
 
 #include "hostflow/shm/snapshot.h"
 #include "model/interfaces.h"
+#include "model/tc.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size > (std::size_t{64} << 20)) return 0;  // bounds the copy below (and GCC's warning)
@@ -52,5 +53,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       snap->count<LinkRecord>())
     __builtin_trap();
   for (const auto& i : m.interfaces) sink += i.name.size() + i.master.size();
+  // TC counters: every record is an interface or counted invalid; rates over a repeat are finite.
+  auto tc = hostflow::exporter::build_tc_model(*snap);
+  const std::size_t extra_attach =
+      snap->count<BpfAttachRecord>() > 1 ? snap->count<BpfAttachRecord>() - 1 : 0;
+  if (tc.present &&
+      tc.interfaces.size() + tc.invalid_records - extra_attach != snap->count<BpfCounterRecord>())
+    __builtin_trap();
+  hostflow::exporter::TcRates rates;
+  rates.update(tc, 1);
+  rates.update(tc, 2);
+  for (const auto& i : tc.interfaces) sink += i.name.size() + (i.active ? 1 : 0);
   return sink == 0x7fffffff ? 1 : 0;
 }

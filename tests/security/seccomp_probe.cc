@@ -2,11 +2,16 @@
 // functions the binaries call, no test-only switch) and then does one thing the policy must or
 // must not allow. Used by security_test, which checks how the probe ends (exit 0 or SIGSYS).
 //   seccomp_probe POLICY MODE ACTION [PATH]
-//   POLICY: sampler | exporter | none      MODE: kill | log | trap
+//   POLICY: sampler | sampler-bpf (as kept with --source.bpf) | exporter | none
+//   MODE: kill | log | trap
+//   ACTION also: bpf-map-lookup | bpf-map-update | bpf-prog-load (bpf(2) commands, bad fds)
 //   ACTION: exit | execve | open-write PATH | socket-inet | segment-grow DIR | segment-write PATH
 //   seccomp_probe - - kept-caps: prints the capability set the default sources keep, as
 //   "<hex> <name,name>" (names without cap_, "-" for none), from the source table.
 #include <fcntl.h>
+#include <linux/bpf.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -131,8 +136,10 @@ int main(int argc, char** argv) {
   }
   if (action == "segment-grow") return segment_grow(path);  // installs the filter itself
   if (which != "none") {
-    const auto policy = which == "sampler" ? hostflow::sampler::sampler_policy(0)
-                                           : hostflow::exporter::exporter_policy();
+    const auto policy =
+        which == "sampler"       ? hostflow::sampler::sampler_policy(0)
+        : which == "sampler-bpf" ? hostflow::sampler::sampler_policy(std::uint64_t{1} << CAP_BPF)
+                                 : hostflow::exporter::exporter_policy();
     if (auto r = hostflow::seccomp::install(policy, *mode); !r.ok()) {
       std::fprintf(stderr, "install: %s\n", r.error().message().c_str());
       return 4;
@@ -157,5 +164,16 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (action == "segment-write") return segment_write(path);
+  if (action == "bpf-map-lookup" || action == "bpf-map-update" || action == "bpf-prog-load") {
+    // Invalid fds: the kernel answers EBADF/EINVAL; only the filter can kill the process.
+    bpf_attr attr{};
+    attr.map_fd = static_cast<__u32>(-1);
+    const int cmd = action == "bpf-map-lookup"   ? BPF_MAP_LOOKUP_ELEM
+                    : action == "bpf-map-update" ? BPF_MAP_UPDATE_ELEM
+                                                 : BPF_PROG_LOAD;
+    const long rc = ::syscall(SYS_bpf, cmd, &attr, sizeof attr);
+    say(action + ": " + (rc < 0 ? std::string(std::strerror(errno)) : "ok") + "\n");
+    return 0;
+  }
   return usage();
 }

@@ -136,6 +136,21 @@ TEST(SamplerPolicy, KillModeKillsAnInetSocket) {
   EXPECT_TRUE(killed_by_sigsys(e.status)) << "status " << e.status << "\n" << e.out;
 }
 
+TEST(SamplerPolicy, BpfOnlyTheMapCommandsAndOnlyWithCapBpfKept) {
+  // With --source.bpf (CAP_BPF kept): map lookups pass the filter (and fail on the bad fd);
+  // loading a program or updating a map after the filter kills. Without it: no bpf(2) at all.
+  Exit e = run_status({kProbe, "sampler-bpf", "kill", "bpf-map-lookup"});
+  EXPECT_TRUE(exited_0(e.status)) << e.out;
+  for (const char* action : {"bpf-prog-load", "bpf-map-update"}) {
+    e = run_status({kProbe, "sampler-bpf", "kill", action});
+    EXPECT_TRUE(killed_by_sigsys(e.status)) << action << " status " << e.status << "\n" << e.out;
+  }
+  e = run_status({kProbe, "sampler", "kill", "bpf-map-lookup"});
+  EXPECT_TRUE(killed_by_sigsys(e.status)) << "status " << e.status << "\n" << e.out;
+  e = run_status({kProbe, "none", "kill", "bpf-prog-load"});
+  EXPECT_TRUE(exited_0(e.status)) << "control: without a filter bpf(2) just fails\n" << e.out;
+}
+
 TEST(SamplerPolicy, WithoutAFilterTheProbeSurvives) {
   // The control: the same actions without a policy do not die (so SIGSYS above is the filter).
   const Exit e = run_status({kProbe, "none", "kill", "socket-inet"});

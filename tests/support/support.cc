@@ -426,6 +426,7 @@ Stack::~Stack() {
 void Stack::start_sampler() {
   std::vector<std::string> argv;
   if (!opts_.netns.empty()) argv = {"ip", "netns", "exec", opts_.netns};
+  for (const auto& a : opts_.sampler_prefix) argv.push_back(a);
   for (const auto& a : std::vector<std::string>{HOSTFLOW_SAMPLER_BIN, "--segment", segment_,
                                                 "--interval", opts_.interval})
     argv.push_back(a);

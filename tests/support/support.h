@@ -140,6 +140,7 @@ RunResult promtool_check(const std::string& text);
 // segment file and port. Stopped on destruction.
 struct StackOptions {
   std::string netns;              // run the sampler inside this netns ("" = current)
+  std::vector<std::string> sampler_prefix;  // e.g. {"setpriv", "--bounding-set=-bpf", "--"}
   std::string interval = "500ms";
   std::vector<std::string> sampler_args, exporter_args;
   std::string exporter_user = "nobody";  // "" = run as the current user with --allow-root

@@ -24,7 +24,7 @@ namespace hostflow::shm {
 inline constexpr std::uint64_t kMagic = 0x31574c4654534f48ull;  // "HOSTFLW1" little-endian
 inline constexpr std::uint16_t kSchemaMajor = 1;
 // Minor 1: procs, taps, domains, LinkRecord.tap_dev. Minor 2: netns section, LinkRecord.netnsid.
-// Minor 3: docker section.
+// Minor 3: docker, bpf_counters and bpf_attach sections.
 inline constexpr std::uint16_t kSchemaMinor = 3;
 
 inline constexpr std::uint32_t kSlotCount = 2;
@@ -97,6 +97,8 @@ enum class SectionType : std::uint32_t {
   kDomainParams = 7,  // DomainParamRecord (typed stats of the domains, in domain order)
   kNetns = 8,    // NetnsRecord
   kDocker = 9,   // DockerRecord
+  kBpfCounters = 12,  // BpfCounterRecord (TC counters per selected interface)
+  kBpfAttach = 13,    // BpfAttachRecord (one: the TC program and its attachments)
 };
 
 enum SectionFlags : std::uint16_t {
@@ -356,6 +358,64 @@ static_assert(offsetof(DockerRecord, http_status) == 4);
 static_assert(offsetof(DockerRecord, path) == 16);
 static_assert(offsetof(DockerRecord, body) == 24);
 
+// ---- sections kBpfCounters + kBpfAttach (the TC counter program, sampler/bpf/) -----------------
+
+enum class BpfAttachState : std::uint8_t {
+  kAttached = 1,  // our filters are on the interface's clsact ingress and egress hooks
+  kFailed = 2,    // attaching failed (`attach_errno`); retried next cycle
+  kPending = 3,   // selected, not attached yet (the cycle's attach budget ran out)
+};
+
+// One selected interface of the sampler's netns. Counters are since this run attached to this
+// ifindex (both directions summed over CPUs); zero unless kAttached.
+struct BpfCounterRecord {
+  std::int32_t ifindex;            // 0
+  std::uint8_t state;              // 4   BpfAttachState
+  std::uint8_t reserved[3];        // 5
+  std::int32_t attach_errno;       // 8   kFailed: the errno
+  std::uint32_t flags;             // 12  reserved, 0
+  StrRef name;                     // 16  interface name when listed (raw)
+  std::uint64_t attached_real_ns;  // 24  CLOCK_REALTIME of the attach, 0 = not attached
+  std::uint64_t ingress_packets;   // 32
+  std::uint64_t ingress_bytes;     // 40  skb->len: includes the link-layer header
+  std::uint64_t egress_packets;    // 48
+  std::uint64_t egress_bytes;      // 56
+};
+static_assert(std::is_trivially_copyable_v<BpfCounterRecord>);
+static_assert(sizeof(BpfCounterRecord) == 64);
+static_assert(offsetof(BpfCounterRecord, state) == 4);
+static_assert(offsetof(BpfCounterRecord, attach_errno) == 8);
+static_assert(offsetof(BpfCounterRecord, name) == 16);
+static_assert(offsetof(BpfCounterRecord, attached_real_ns) == 24);
+static_assert(offsetof(BpfCounterRecord, ingress_packets) == 32);
+static_assert(offsetof(BpfCounterRecord, egress_bytes) == 56);
+
+// The program and its attachments, one record per snapshot.
+struct BpfAttachRecord {
+  std::uint32_t ingress_prog_id;         // 0   kernel program ids (bpftool prog show id N)
+  std::uint32_t egress_prog_id;          // 4
+  std::uint32_t array_ifindexes;         // 8   ifindexes below this use the per-CPU array
+  std::uint32_t hash_max_entries;        // 12  capacity of the fallback per-CPU hash
+  std::uint32_t hash_entries;            // 16  entries in the hash at the last read
+  std::uint32_t attached;                // 20  interfaces attached now
+  std::uint64_t uncounted_packets;       // 24  packets not counted: the hash was full
+  std::uint64_t collections;             // 32  successful counter reads since sampler start
+  std::uint64_t last_collection_real_ns; // 40  CLOCK_REALTIME of the last successful read
+  std::uint64_t attaches_total;          // 48  successful attaches since start
+  std::uint64_t attach_failures_total;   // 56
+  std::uint64_t stale_filters_removed;   // 64  filters of an earlier hostflow run removed at start
+  std::uint64_t read_ns;                 // 72  wall time of the last counter read
+  std::uint64_t read_cpu_ns;             // 80  CPU time (the sampler thread's) of that read
+};
+static_assert(std::is_trivially_copyable_v<BpfAttachRecord>);
+static_assert(sizeof(BpfAttachRecord) == 88);
+static_assert(offsetof(BpfAttachRecord, hash_entries) == 16);
+static_assert(offsetof(BpfAttachRecord, uncounted_packets) == 24);
+static_assert(offsetof(BpfAttachRecord, collections) == 32);
+static_assert(offsetof(BpfAttachRecord, stale_filters_removed) == 64);
+static_assert(offsetof(BpfAttachRecord, read_ns) == 72);
+static_assert(offsetof(BpfAttachRecord, read_cpu_ns) == 80);
+
 // The record type and current version of each known section, for the builder and the validator.
 template <class T>
 struct SectionTraits;
@@ -399,6 +459,16 @@ struct SectionTraits<DockerRecord> {
   static constexpr SectionType type = SectionType::kDocker;
   static constexpr std::uint16_t version = 1;
 };
+template <>
+struct SectionTraits<BpfCounterRecord> {
+  static constexpr SectionType type = SectionType::kBpfCounters;
+  static constexpr std::uint16_t version = 1;
+};
+template <>
+struct SectionTraits<BpfAttachRecord> {
+  static constexpr SectionType type = SectionType::kBpfAttach;
+  static constexpr std::uint16_t version = 1;
+};
 
 // Smallest record size a reader accepts for a known section (later minors may append fields).
 constexpr std::uint32_t min_record_size(SectionType t) {
@@ -412,6 +482,8 @@ constexpr std::uint32_t min_record_size(SectionType t) {
     case SectionType::kDomainParams: return sizeof(DomainParamRecord);
     case SectionType::kNetns: return sizeof(NetnsRecord);
     case SectionType::kDocker: return sizeof(DockerRecord);
+    case SectionType::kBpfCounters: return sizeof(BpfCounterRecord);
+    case SectionType::kBpfAttach: return sizeof(BpfAttachRecord);
   }
   return 1;  // unknown (newer minor): skipped by readers, still bounds-checked
 }

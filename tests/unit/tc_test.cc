@@ -1,0 +1,221 @@
+// The TC counters' pure parts: --bpf.interfaces patterns, RTM_NEWTFILTER decoding and the
+// "is this filter ours" rule, the exporter's TC model and rates, the /health document.
+#include <gtest/gtest.h>
+#include <libmnl/libmnl.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+
+#include <nlohmann/json.hpp>
+
+#include "http/health.h"
+#include "model/tc.h"
+#include "segment_util.h"
+#include "sources/bpf.h"
+#include "tc_counters.h"
+
+namespace hostflow::test {
+namespace {
+
+using sampler::DecodedTcFilter;
+using sampler::InterfaceSelector;
+
+TEST(BpfInterfaces, IncludeAndExcludePatterns) {
+  auto all = InterfaceSelector::parse("*");
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->selected("eth0"));
+  EXPECT_TRUE(all->selected("lo"));
+  auto s = InterfaceSelector::parse("eth*, veth*,!lo,!veth9*");
+  ASSERT_TRUE(s.ok());
+  EXPECT_TRUE(s->selected("eth0"));
+  EXPECT_TRUE(s->selected("veth1a"));
+  EXPECT_FALSE(s->selected("veth9x"));
+  EXPECT_FALSE(s->selected("lo"));
+  EXPECT_FALSE(s->selected("br0"));
+  auto only_ex = InterfaceSelector::parse("!lo");
+  ASSERT_TRUE(only_ex.ok());
+  EXPECT_TRUE(only_ex->selected("br0"));
+  EXPECT_FALSE(only_ex->selected("lo"));
+  EXPECT_FALSE(InterfaceSelector::parse("eth*,,lo").ok());
+  EXPECT_FALSE(InterfaceSelector::parse("!").ok());
+  EXPECT_FALSE(InterfaceSelector::parse(std::string(65, 'x')).ok());
+}
+
+// An RTM_NEWTFILTER as the kernel sends it for a cls_bpf filter.
+std::vector<char> tc_filter_msg(std::uint32_t handle, std::uint16_t prio, const char* kind,
+                                const char* bpf_name, std::uint32_t prog_id) {
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+  auto* nlh = mnl_nlmsg_put_header(buf.data());
+  nlh->nlmsg_type = RTM_NEWTFILTER;
+  auto* t = static_cast<tcmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(tcmsg)));
+  t->tcm_ifindex = 7;
+  t->tcm_parent = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS);
+  t->tcm_handle = handle;
+  t->tcm_info = TC_H_MAKE(static_cast<std::uint32_t>(prio) << 16, 0x0300);
+  mnl_attr_put_strz(nlh, TCA_KIND, kind);
+  auto* opt = mnl_attr_nest_start(nlh, TCA_OPTIONS);
+  if (bpf_name) mnl_attr_put_strz(nlh, TCA_BPF_NAME, bpf_name);
+  mnl_attr_put_u32(nlh, TCA_BPF_ID, prog_id);
+  mnl_attr_nest_end(nlh, opt);
+  buf.resize(nlh->nlmsg_len);
+  return buf;
+}
+
+TEST(TcFilterDecode, OursOnlyWhenHandlePriorityAndProgramNameMatch) {
+  auto m = tc_filter_msg(HF_TC_HANDLE, HF_TC_PRIORITY, "bpf", "hf_tc_ingress:[42]", 42);
+  DecodedTcFilter f;
+  std::string err;
+  ASSERT_TRUE(decode_tc_filter(reinterpret_cast<const nlmsghdr*>(m.data()), m.size(), &f, &err))
+      << err;
+  EXPECT_EQ(f.ifindex, 7);
+  EXPECT_EQ(f.handle, HF_TC_HANDLE);
+  EXPECT_EQ(f.priority, HF_TC_PRIORITY);
+  EXPECT_EQ(f.kind, "bpf");
+  EXPECT_EQ(f.bpf_name, "hf_tc_ingress:[42]");
+  EXPECT_EQ(f.prog_id, 42u);
+  EXPECT_TRUE(sampler::is_hostflow_filter(f, true));
+  EXPECT_FALSE(sampler::is_hostflow_filter(f, false)) << "ingress program on the egress hook";
+
+  struct Case {
+    std::uint32_t handle;
+    std::uint16_t prio;
+    const char* kind;
+    const char* name;
+  } foreign[] = {
+      {9, 3, "bpf", "tc_counters.bpf.o:[tc]"},                // tc's own loader, same program
+      {HF_TC_HANDLE, HF_TC_PRIORITY, "bpf", "other:[42]"},    // our slot, someone else's program
+      {HF_TC_HANDLE, 1, "bpf", "hf_tc_ingress:[42]"},          // another priority
+      {1, HF_TC_PRIORITY, "bpf", "hf_tc_ingress:[42]"},        // another handle
+      {HF_TC_HANDLE, HF_TC_PRIORITY, "u32", nullptr},          // another classifier
+      {HF_TC_HANDLE, HF_TC_PRIORITY, "bpf", "hf_tc_ingressX"}, // a longer name
+  };
+  for (const Case& c : foreign) {
+    auto msg = tc_filter_msg(c.handle, c.prio, c.kind, c.name, 42);
+    DecodedTcFilter g;
+    ASSERT_TRUE(decode_tc_filter(reinterpret_cast<const nlmsghdr*>(msg.data()), msg.size(), &g, &err));
+    EXPECT_FALSE(sampler::is_hostflow_filter(g, true)) << c.kind << " " << (c.name ? c.name : "");
+  }
+}
+
+TEST(TcFilterDecode, RejectsTruncatedAndMalformed) {
+  auto m = tc_filter_msg(HF_TC_HANDLE, HF_TC_PRIORITY, "bpf", "hf_tc_ingress:[42]", 42);
+  DecodedTcFilter f;
+  std::string err;
+  const auto* nlh = reinterpret_cast<const nlmsghdr*>(m.data());
+  EXPECT_FALSE(decode_tc_filter(nlh, m.size() - 1, &f, &err));
+  EXPECT_FALSE(decode_tc_filter(nlh, 8, &f, &err));
+  auto bad = m;
+  auto* h = reinterpret_cast<nlmsghdr*>(bad.data());
+  // An attribute claiming more bytes than the message has.
+  auto* a = reinterpret_cast<nlattr*>(bad.data() + mnl_nlmsg_size(sizeof(tcmsg)));
+  a->nla_len = 0xfff0;
+  EXPECT_FALSE(decode_tc_filter(h, bad.size(), &f, &err));
+  h->nlmsg_type = RTM_NEWLINK;
+  EXPECT_FALSE(decode_tc_filter(h, bad.size(), &f, &err));
+}
+
+shm::BpfCounterRecord rec(shm::SnapshotBuilder& b, std::int32_t ifindex, const char* name,
+                          std::uint64_t in_p, std::uint64_t out_p, std::uint64_t attached = 5) {
+  shm::BpfCounterRecord r{};
+  r.ifindex = ifindex;
+  r.state = static_cast<std::uint8_t>(shm::BpfAttachState::kAttached);
+  r.name = b.add_string(name, 16);
+  r.attached_real_ns = attached;
+  r.ingress_packets = in_p;
+  r.ingress_bytes = in_p * 100;
+  r.egress_packets = out_p;
+  r.egress_bytes = out_p * 100;
+  return r;
+}
+
+std::optional<shm::Snapshot> snapshot(shm::SnapshotBuilder& b, SegmentBuf& seg, std::uint64_t gen) {
+  if (!seg.publish(b, gen)) return std::nullopt;
+  std::string err;
+  return read_segment(seg.data(), seg.size, &err);
+}
+
+TEST(TcModel, ValidatesRecordsAndComputesRatesBetweenSnapshots) {
+  SegmentBuf seg;
+  shm::SnapshotBuilder b;
+  b.add(rec(b, 2, "eth0", 10, 20));
+  b.add(rec(b, 3, "veth\n\xff", 0, 0));
+  b.add(rec(b, 2, "dup", 1, 1));  // duplicate ifindex: ignored, counted
+  shm::BpfCounterRecord bad = rec(b, 4, "x", 1, 1);
+  bad.state = 9;
+  b.add(bad);
+  shm::BpfAttachRecord a{};
+  a.collections = 3;
+  b.add(a);
+  auto s1 = snapshot(b, seg, 1);
+  ASSERT_TRUE(s1);
+  exporter::TcModel m1 = exporter::build_tc_model(*s1);
+  EXPECT_TRUE(m1.present);
+  EXPECT_EQ(m1.invalid_records, 2u);
+  ASSERT_EQ(m1.interfaces.size(), 2u);
+  EXPECT_EQ(m1.interfaces[0].name, "eth0");
+  EXPECT_EQ(m1.interfaces[1].name, "veth\xef\xbf\xbd\xef\xbf\xbd") << "sanitised label";
+  EXPECT_EQ(m1.attach.collections, 3u);
+  exporter::TcRates rates;
+  rates.update(m1, 1'000'000'000);
+  EXPECT_FALSE(m1.interfaces[0].has_rate) << "no rate from one snapshot";
+
+  b.reset();
+  b.add(rec(b, 2, "eth0", 30, 20));      // +20 ingress packets in 2 s
+  b.add(rec(b, 3, "veth", 5, 0, 6));     // re-attached: no rate across attachments
+  b.add(a);
+  auto s2 = snapshot(b, seg, 2);
+  ASSERT_TRUE(s2);
+  exporter::TcModel m2 = exporter::build_tc_model(*s2);
+  rates.update(m2, 3'000'000'000);
+  ASSERT_EQ(m2.interfaces.size(), 2u);
+  const auto& eth = m2.interfaces[0];
+  ASSERT_TRUE(eth.has_rate);
+  EXPECT_DOUBLE_EQ(eth.packets_rate[0], 10.0);
+  EXPECT_DOUBLE_EQ(eth.bytes_rate[0], 1000.0);
+  EXPECT_DOUBLE_EQ(eth.packets_rate[1], 0.0);
+  EXPECT_TRUE(eth.active);
+  EXPECT_FALSE(m2.interfaces[1].has_rate);
+  EXPECT_FALSE(m2.interfaces[1].active);
+
+  // A snapshot without the bpf sections: nothing present.
+  b.reset();
+  b.touch<shm::LinkRecord>();
+  auto s3 = snapshot(b, seg, 3);
+  ASSERT_TRUE(s3);
+  EXPECT_FALSE(exporter::build_tc_model(*s3).present);
+}
+
+TEST(Health, DocumentFields) {
+  exporter::HealthInput in;
+  in.fresh = true;
+  in.now_real_ns = 1'701'945'000'000'000'000ull;  // 2023-12-07T10:30:00Z
+  in.port = 9471;
+  in.requests = 42;
+  in.metrics = 16;
+  in.collections = 8;
+  in.last_collection_real_ns = 1'701'944'995'000'000'000ull;
+  auto r = exporter::health_response(in);
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.content_type, "application/json");
+  auto j = nlohmann::json::parse(r.owned);
+  EXPECT_EQ(j["status"], "ok");
+  EXPECT_EQ(j["timestamp"], "2023-12-07T10:30:00Z");
+  EXPECT_EQ(j["server"]["running"], true);
+  EXPECT_EQ(j["server"]["port"], 9471);
+  EXPECT_EQ(j["server"]["requests"], 42);
+  EXPECT_EQ(j["server"]["metrics"], 16);
+  EXPECT_EQ(j["server"]["collections"], 8);
+  EXPECT_EQ(j["server"]["last_collection"], "2023-12-07T10:29:55Z");
+  in.fresh = false;
+  in.reason = "snapshot older than 3 sampler intervals \xff";
+  in.last_collection_real_ns = 0;
+  r = exporter::health_response(in);
+  EXPECT_EQ(r.status, 503u);
+  j = nlohmann::json::parse(r.owned);
+  EXPECT_EQ(j["status"], "stale");
+  EXPECT_TRUE(j["server"]["last_collection"].is_null());
+  EXPECT_FALSE(j["reason"].get<std::string>().empty());
+}
+
+}  // namespace
+}  // namespace hostflow::test
