@@ -72,6 +72,7 @@ for _ in $(seq 100); do [ -n "$(metric hostflow_snapshot_generation)" ] && break
 sleep 3
 g0=$(metric hostflow_snapshot_generation); c0=$(cpu_ns "$spid"); e0=$(cpu_ns "$epid")
 sleep "$CYCLE_WINDOW"
+[ -n "${PERF_EXPORTER:-}" ] && perf record -g -o "$PERF_EXPORTER" -p "$epid" -- sleep 5 >/dev/null 2>&1
 g1=$(metric hostflow_snapshot_generation); c1=$(cpu_ns "$spid"); e1=$(cpu_ns "$epid")
 cycles=$(( ${g1%.*} - ${g0%.*} ))
 m=$(ip netns exec "$host" curl -s http://127.0.0.1:19473/metrics)

@@ -3,16 +3,103 @@
 #include <prometheus/text_serializer.h>
 #include <zlib.h>
 
+#include <charconv>
+#include <cmath>
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
 
 namespace hostflow::exporter {
 
+namespace {
+
+// Text format escaping: label values escape \, " and newline; HELP escapes \ and newline.
+void append_escaped(std::string& out, std::string_view v, bool quote) {
+  for (char c : v) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '\n') out += "\\n";
+    else if (quote && c == '"') out += "\\\"";
+    else out += c;
+  }
+}
+
+void append_value(std::string& out, double v) {
+  if (std::isnan(v)) {
+    out += "NaN";
+  } else if (std::isinf(v)) {
+    out += v < 0 ? "-Inf" : "+Inf";
+  } else {
+    char buf[64];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+  }
+}
+
+const char* type_name(prometheus::MetricType t) {
+  switch (t) {
+    case prometheus::MetricType::Counter: return "counter";
+    case prometheus::MetricType::Gauge: return "gauge";
+    default: return "untyped";
+  }
+}
+
+}  // namespace
+
+// The text format for the types hostflow emits (counter, gauge, untyped), written straight into
+// one string: the same output as prometheus-cpp's TextSerializer (whose ostream path was ~70% of
+// the exporter's CPU at 2,000 interfaces), which still serialises any other type.
 std::string serialize(const std::vector<prometheus::MetricFamily>& families) {
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, families);
-  return std::move(out).str();
+  std::string out;
+  std::size_t guess = 0;
+  for (const auto& f : families) guess += 64 + f.metric.size() * (f.name.size() + 64);
+  out.reserve(guess);
+  for (const auto& f : families) {
+    if (f.type != prometheus::MetricType::Counter && f.type != prometheus::MetricType::Gauge &&
+        f.type != prometheus::MetricType::Untyped) {
+      std::ostringstream o;
+      prometheus::TextSerializer().Serialize(o, {f});
+      out += std::move(o).str();
+      continue;
+    }
+    if (!f.help.empty()) {
+      out += "# HELP ";
+      out += f.name;
+      out += ' ';
+      append_escaped(out, f.help, false);
+      out += '\n';
+    }
+    out += "# TYPE ";
+    out += f.name;
+    out += ' ';
+    out += type_name(f.type);
+    out += '\n';
+    for (const auto& m : f.metric) {
+      out += f.name;
+      if (!m.label.empty()) {
+        out += '{';
+        bool first = true;
+        for (const auto& l : m.label) {
+          if (!first) out += ',';
+          first = false;
+          out += l.name;
+          out += "=\"";
+          append_escaped(out, l.value, true);
+          out += '"';
+        }
+        out += '}';
+      }
+      out += ' ';
+      append_value(out, f.type == prometheus::MetricType::Counter ? m.counter.value
+                        : f.type == prometheus::MetricType::Gauge ? m.gauge.value
+                                                                  : m.untyped.value);
+      if (m.timestamp_ms != 0) {
+        out += ' ';
+        out += std::to_string(m.timestamp_ms);
+      }
+      out += '\n';
+    }
+  }
+  return out;
 }
 
 struct Exposition::Deflate {

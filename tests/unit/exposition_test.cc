@@ -2,7 +2,10 @@
 // content is text() + tail (checked by inflating with zlib, which verifies CRC and length).
 #include <zlib.h>
 
+#include <limits>
+#include <prometheus/text_serializer.h>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -110,3 +113,73 @@ TEST(Exposition, SerializeAndFamilies) {
 }
 
 }  // namespace
+
+// serialize() writes counters, gauges and untyped itself (prometheus-cpp's ostream path was most
+// of the render time): it must say exactly what prometheus-cpp's TextSerializer says, with
+// hostile label values, special floats, empty families and timestamps.
+TEST(Exposition, SerializeEqualsPrometheusCppTextSerializer) {
+  using prometheus::MetricType;
+  std::vector<prometheus::MetricFamily> fams;
+  std::mt19937_64 rng(7);
+  const std::vector<double> values = {0, 1, -1, 0.1, 1e21, 1e-7, 123456789012345678.0,
+                                      std::numeric_limits<double>::infinity(),
+                                      -std::numeric_limits<double>::infinity(), 3.14159,
+                                      18446744073709551615.0};
+  for (MetricType t : {MetricType::Counter, MetricType::Gauge, MetricType::Untyped}) {
+    prometheus::MetricFamily f;
+    f.name = "hf_test_" + std::to_string(static_cast<int>(t));
+    f.help = t == MetricType::Gauge ? "" : "help with \\ backslash\nand newline \"quotes\"";
+    f.type = t;
+    for (double v : values) {
+      prometheus::ClientMetric m;
+      m.label = {{"a", "x\"y\\z\nw"}, {"b", std::string("\xc3\xa9\xff")}, {"c", ""}};
+      m.counter.value = m.gauge.value = m.untyped.value = v;
+      if (v == 1) m.timestamp_ms = 1700000000123;
+      f.metric.push_back(m);
+    }
+    prometheus::ClientMetric bare;
+    bare.counter.value = bare.gauge.value = bare.untyped.value = static_cast<double>(rng() >> 11);
+    f.metric.push_back(bare);
+    fams.push_back(f);
+  }
+  prometheus::MetricFamily empty;
+  empty.name = "hf_empty";
+  empty.help = "no series";
+  empty.type = MetricType::Gauge;
+  fams.push_back(empty);
+  std::ostringstream ref;
+  prometheus::TextSerializer().Serialize(ref, fams);
+  // Byte equality except for how a double is spelled: compare line by line, values as numbers.
+  std::istringstream a(serialize(fams)), b(ref.str());
+  std::string la, lb;
+  int lines = 0;
+  while (std::getline(b, lb)) {
+    ASSERT_TRUE(std::getline(a, la)) << "missing line: " << lb;
+    lines++;
+    if (lb.empty() || lb[0] == '#') {
+      EXPECT_EQ(la, lb);
+      continue;
+    }
+    // "<series> <value>[ <timestamp>]": the series part must be identical.
+    auto split = [](const std::string& l) {
+      const std::size_t close = l.rfind('}');
+      const std::size_t sp = l.find(' ', close == std::string::npos ? 0 : close);
+      return std::make_pair(l.substr(0, sp), l.substr(sp + 1));
+    };
+    auto [ka, va] = split(la);
+    auto [kb, vb] = split(lb);
+    EXPECT_EQ(ka, kb);
+    std::istringstream na(va), nb(vb);
+    std::string xa, xb, ta, tb;
+    na >> xa >> ta;
+    nb >> xb >> tb;
+    EXPECT_EQ(ta, tb) << la << " vs " << lb;
+    if (xb == "Nan" || xb == "NaN") {
+      EXPECT_EQ(xa, "NaN");
+    } else {
+      EXPECT_EQ(std::stod(xa), std::stod(xb)) << la << " vs " << lb;
+    }
+  }
+  EXPECT_FALSE(std::getline(a, la)) << "extra line: " << la;
+  EXPECT_GT(lines, 40);
+}
