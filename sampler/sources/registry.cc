@@ -84,6 +84,7 @@ void add_source_flags(CLI::App& app, SourceContext& ctx) {
                  "/var/run/docker.sock on the host)");
   app.add_option("--docker.timeout", g_durations.docker_timeout,
                  "longest one cycle's Docker requests may take before the source is marked failed")
+      ->capture_default_str();
   app.add_option("--bpf.interfaces", ctx.options.bpf.interfaces,
                  "interfaces the TC program attaches to: comma-separated shell patterns, "
                  "!pattern excludes (e.g. 'eth*,veth*,!lo')")
