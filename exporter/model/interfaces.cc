@@ -71,6 +71,8 @@ std::string_view section_name(std::uint32_t t) {
     case shm::SectionType::kDomains: return "domains";
     case shm::SectionType::kDomainParams: return "domain_params";
     case shm::SectionType::kNetns: return "netns";
+    case shm::SectionType::kConntrack: return "conntrack";
+    case shm::SectionType::kAddrs: return "addrs";
   }
   return "unknown";
 }
@@ -175,6 +177,7 @@ Model build_model(const shm::Snapshot& snap) {
   }
   for (auto t : {shm::SectionType::kLinks, shm::SectionType::kProcs, shm::SectionType::kTaps,
                  shm::SectionType::kDomains, shm::SectionType::kDomainParams, shm::SectionType::kNetns,
+                 shm::SectionType::kConntrack, shm::SectionType::kAddrs,
                  shm::SectionType::kSources, shm::SectionType::kArena}) {
     if (const auto* e = snap.section(t)) {
       m.drops.push_back({std::string(section_name(e->type)), e->dropped});

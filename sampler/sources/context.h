@@ -4,18 +4,22 @@
 
 #include <memory>
 
+#include "sources/conntrack.h"
 #include "sources/libvirt.h"
+#include "sources/links.h"
 #include "sources/procs.h"
 
 namespace hostflow::sampler {
 
 struct SourceOptions {
   LibvirtOptions libvirt;
+  ConntrackOptions conntrack;
 };
 
 struct SourceContext {
   SourceOptions options;
   std::shared_ptr<ProcScan> proc_scan = std::make_shared<ProcScan>();
+  std::shared_ptr<NetnsScan> netns_scan = std::make_shared<NetnsScan>();  // links -> addrs
 };
 
 }  // namespace hostflow::sampler

@@ -151,7 +151,8 @@ namespace {
 
 class LinksSource final : public Source {
  public:
-  explicit LinksSource(std::shared_ptr<const ProcScan> scan) : scan_(std::move(scan)) {}
+  LinksSource(std::shared_ptr<const ProcScan> scan, std::shared_ptr<NetnsScan> netns)
+      : scan_(std::move(scan)), netns_scan_(std::move(netns)) {}
   std::string_view name() const override { return "links"; }
 
   Result<void> open(const SamplerPaths& paths) override {
@@ -227,6 +228,12 @@ class LinksSource final : public Source {
       }
     }
     out.touch<shm::NetnsRecord>();
+    if (netns_scan_) {
+      netns_scan_->own_inode = netns_inode_;
+      netns_scan_->namespaces.clear();
+      for (const auto& [id, rec] : by_nsid)
+        if (rec.flags & shm::kNetnsDumped) netns_scan_->namespaces.push_back({id, rec.inode});
+    }
     for (const auto& [id, rec] : by_nsid) out.add(rec);
     for (const auto& rec : unnumbered) out.add(rec);
 
@@ -394,6 +401,7 @@ class LinksSource final : public Source {
   }
 
   std::shared_ptr<const ProcScan> scan_;
+  std::shared_ptr<NetnsScan> netns_scan_;
   mnl_socket* nl_ = nullptr;
   std::vector<char> buf_;
   std::string sysfs_;
@@ -406,8 +414,9 @@ class LinksSource final : public Source {
 
 }  // namespace
 
-std::unique_ptr<Source> make_links_source(std::shared_ptr<const ProcScan> scan) {
-  return std::make_unique<LinksSource>(std::move(scan));
+std::unique_ptr<Source> make_links_source(std::shared_ptr<const ProcScan> scan,
+                                          std::shared_ptr<NetnsScan> netns) {
+  return std::make_unique<LinksSource>(std::move(scan), std::move(netns));
 }
 
 }  // namespace hostflow::sampler
