@@ -13,6 +13,7 @@
 #include "hostflow/common/log.h"
 #include "hostflow/common/seccomp.h"
 #include "hostflow/common/version.h"
+#include "conntrack_flags.h"
 #include "http/server.h"
 #include "pipeline.h"
 #include "privilege/capabilities.h"
@@ -121,6 +122,8 @@ int main(int argc, char** argv) {
   app.add_flag("--version", version, "print the version and exit");
   he::VmFlags vm_flags;
   he::add_vm_flags(app, popts, vm_flags);
+  he::ConntrackFlags ct_flags;
+  he::add_conntrack_flags(app, popts, ct_flags);
   CLI11_PARSE(app, argc, argv);
 
   if (version) {
@@ -131,7 +134,7 @@ int main(int argc, char** argv) {
   if (!hf::log::set_format(log_format)) return fail("--log.format: unknown format " + log_format);
   const auto mode = hf::seccomp::parse_mode(seccomp_mode);
   if (!mode) return fail("--seccomp: want kill, log or trap (got " + seccomp_mode + ")");
-  const hf::seccomp::Policy policy = he::exporter_policy();
+  const hf::seccomp::Policy policy = he::exporter_policy(he::conntrack_policy_needs(ct_flags));
   if (print_policy) {
     std::fputs(hf::seccomp::format(policy, *mode).c_str(), stdout);
     return 0;
@@ -159,6 +162,9 @@ int main(int argc, char** argv) {
   popts.boot_id = *boot;
 
   if (auto r = he::finish_vm_flags(popts, vm_flags); !r.ok()) return fail(r.error().message());
+  if (auto r = he::finish_conntrack_flags(popts, ct_flags); !r.ok())
+    return fail(r.error().message());
+  he::prepare_feed_fetching(popts);
   he::Pipeline pipeline(popts);
   const std::string landing = landing_page(telemetry_path);
   he::HttpServer* server_ptr = nullptr;
@@ -224,6 +230,7 @@ int main(int argc, char** argv) {
   }
 
   std::atomic<bool> stop{false};
+  if (popts.feeds) popts.feeds->start();  // under the filter: see docs/security.md
   pipeline.poll_once();
   std::thread poller([&] { pipeline.run(stop); });
   std::thread waiter([&] {
@@ -241,6 +248,7 @@ int main(int argc, char** argv) {
   server.run();
   stop = true;
   poller.join();
+  if (popts.feeds) popts.feeds->stop();
   // The waiter only returns on a signal; when the server stopped for another reason, wake it.
   pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();

@@ -17,7 +17,10 @@ std::string format_intervals(double v) {
 }  // namespace
 
 Pipeline::Pipeline(PipelineOptions opts)
-    : opts_(std::move(opts)), reader_(opts_.segment), vm_history_(opts_.cpu_min) {
+    : opts_(std::move(opts)),
+      reader_(opts_.segment),
+      vm_history_(opts_.cpu_min),
+      conntrack_(opts_.conntrack, opts_.feeds) {
   render(false);
 }
 
@@ -37,6 +40,7 @@ void Pipeline::render(bool fresh) {
   in.vms = &vms_;
   in.vm_derived = &vm_derived_;
   in.vm_options = &opts_.vm;
+  in.conntrack = &conntrack_view_;
   r->exposition = std::make_shared<const Exposition>(serialize(snapshot_families(in)));
   if (m) {
     r->has_snapshot = true;
@@ -62,6 +66,8 @@ void Pipeline::poll_once() {
       vms_ = build_vms(*rr.snapshot, model_->interfaces, model_->workload_interfaces);
       vm_derived_ = vm_history_.update(vms_, model_->publish_mono_ns);
       vm_state_entries_ = vm_history_.samples();
+      conntrack_view_ = conntrack_.update(*rr.snapshot, *model_, vms_,
+                                          static_cast<double>(real_ns()) / 1e9);
       last_error_.clear();
       changed = true;
       break;

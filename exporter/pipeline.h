@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "features/conntrack_feature.h"
 #include "model/interfaces.h"
 #include "render/exposition.h"
 #include "render/families.h"
@@ -27,6 +28,8 @@ struct PipelineOptions {
   std::array<std::uint8_t, 16> boot_id{};
   double cpu_min = 10.0;  // --cpu.min
   VmRenderOptions vm;
+  ConntrackFeatureOptions conntrack;    // conntrack_flags.cc
+  std::shared_ptr<FeedManager> feeds;  // null: no threat lists
 };
 
 struct Rendered {
@@ -60,6 +63,8 @@ class Pipeline {
   std::vector<Vm> vms_;
   std::vector<VmDerived> vm_derived_;
   VmHistory vm_history_;
+  ConntrackFeature conntrack_;
+  ConntrackView conntrack_view_;
   std::shared_ptr<const Rendered> current_;
   mutable std::mutex mu_;
   std::string last_error_;

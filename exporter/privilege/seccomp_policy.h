@@ -9,6 +9,12 @@
 
 namespace hostflow::exporter {
 
-seccomp::Policy exporter_policy();
+// Rule groups that exist only when a feature that needs them is enabled.
+struct ExporterPolicyOptions {
+  bool feed_fetch = false;   // a threat list with a URL: TCP to the feed, DNS (libcurl, glibc)
+  bool state_writes = false; // the feed cache (state dir) or the threat log: create, append, rename
+};
+
+seccomp::Policy exporter_policy(ExporterPolicyOptions o = {});
 
 }  // namespace hostflow::exporter

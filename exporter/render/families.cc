@@ -148,6 +148,7 @@ std::vector<prometheus::MetricFamily> snapshot_families(const RenderInput& in) {
     interface_families(*m, &out);
     if (m->has_vm_sources && in.vms && in.vm_derived && in.vm_options)
       vm_families(*in.vms, *in.vm_derived, *in.vm_options, &out);
+    if (in.conntrack) conntrack_families(*in.conntrack, &out);
   }
   return out;
 }

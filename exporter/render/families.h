@@ -10,6 +10,7 @@
 #include "model/interfaces.h"
 #include "model/vm_history.h"
 #include "model/vms.h"
+#include "render/conntrack_families.h"
 #include "render/vm_families.h"
 
 namespace hostflow::exporter {
@@ -23,6 +24,7 @@ struct RenderInput {
   const std::vector<Vm>* vms = nullptr;
   const std::vector<VmDerived>* vm_derived = nullptr;
   const VmRenderOptions* vm_options = nullptr;
+  const ConntrackView* conntrack = nullptr;  // null: conntrack features not computed
 };
 std::vector<prometheus::MetricFamily> snapshot_families(const RenderInput& in);
 
