@@ -33,7 +33,8 @@ std::size_t fixture_entries(const std::string& f) {
   const std::string body = fixture(f);
   std::size_t n = 0;
   if (f.find(".json") != std::string::npos) {
-    for (const auto& r : nlohmann::json::parse(body)["relays"]) n += r["or_addresses"].size();
+    const auto doc = nlohmann::json::parse(body);
+    for (const auto& r : doc["relays"]) n += r["or_addresses"].size();
     return n;
   }
   std::istringstream in(body);
