@@ -1,5 +1,7 @@
 #include "sources/addrs.h"
 
+#include "sources/netlink.h"
+
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
@@ -12,18 +14,7 @@ namespace hostflow::sampler {
 
 bool decode_addr_message(const nlmsghdr* nlh, std::size_t len, shm::AddrRecord* out,
                          std::string* err) {
-  if (len < sizeof(nlmsghdr) || nlh->nlmsg_len < sizeof(nlmsghdr) || nlh->nlmsg_len > len) {
-    *err = "truncated netlink message";
-    return false;
-  }
-  if (nlh->nlmsg_type != RTM_NEWADDR) {
-    *err = "not RTM_NEWADDR (type " + std::to_string(nlh->nlmsg_type) + ")";
-    return false;
-  }
-  if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(ifaddrmsg))) {
-    *err = "RTM_NEWADDR shorter than ifaddrmsg";
-    return false;
-  }
+  if (!check_message(nlh, len, RTM_NEWADDR, sizeof(ifaddrmsg), "RTM_NEWADDR", err)) return false;
   const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
   *out = shm::AddrRecord{};
   shm::AddrRecord& r = *out;
@@ -83,9 +74,9 @@ class AddrsSource final : public Source {
   std::string_view name() const override { return "addrs"; }
 
   Result<void> open(const SamplerPaths&) override {
-    nl_ = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-    if (!nl_) return Error::from_errno("netlink socket (NETLINK_ROUTE)");
-    if (mnl_socket_bind(nl_, 0, MNL_SOCKET_AUTOPID) < 0) return Error::from_errno("netlink bind");
+    auto nl = open_netlink(NETLINK_ROUTE, "NETLINK_ROUTE");
+    if (!nl.ok()) return nl.error();
+    nl_ = *nl;
     // Without strict checking the kernel ignores IFA_TARGET_NETNSID in a dump request and answers
     // with the sampler's own addresses: every namespace would look like the host.
     int on = 1;

@@ -1,5 +1,7 @@
 #include "sources/conntrack.h"
 
+#include "sources/netlink.h"
+
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -130,18 +132,9 @@ bool decode_counters(const nlattr* c, std::uint64_t* packets, std::uint64_t* byt
 
 bool decode_ct_message(const nlmsghdr* nlh, std::size_t len, shm::ConntrackRecord* out,
                        std::string* err) {
-  if (len < sizeof(nlmsghdr) || nlh->nlmsg_len < sizeof(nlmsghdr) || nlh->nlmsg_len > len) {
-    *err = "truncated netlink message";
+  if (!check_message(nlh, len, (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW, sizeof(nfgenmsg),
+                     "IPCTNL_MSG_CT_NEW", err))
     return false;
-  }
-  if (nlh->nlmsg_type != ((NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW)) {
-    *err = "not IPCTNL_MSG_CT_NEW (type " + std::to_string(nlh->nlmsg_type) + ")";
-    return false;
-  }
-  if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nfgenmsg))) {
-    *err = "conntrack message shorter than nfgenmsg";
-    return false;
-  }
   const auto* nfg = static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(nlh));
   *out = shm::ConntrackRecord{};
   shm::ConntrackRecord& r = *out;
@@ -199,9 +192,9 @@ class ConntrackSource final : public Source {
   std::string_view name() const override { return "conntrack"; }
 
   Result<void> open(const SamplerPaths&) override {
-    nl_ = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-    if (!nl_) return Error::from_errno("netlink socket (NETLINK_NETFILTER)");
-    if (mnl_socket_bind(nl_, 0, MNL_SOCKET_AUTOPID) < 0) return Error::from_errno("netlink bind");
+    auto nl = open_netlink(NETLINK_NETFILTER, "NETLINK_NETFILTER");
+    if (!nl.ok()) return nl.error();
+    nl_ = *nl;
     // The kernel fills dump batches up to ~32 KiB; a bigger buffer never truncates one (LAB.md).
     buf_.resize(64 * 1024);
     return {};

@@ -1,5 +1,7 @@
 #include "sources/links.h"
 
+#include "sources/netlink.h"
+
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
@@ -72,18 +74,7 @@ int collect_info_attr(const nlattr* a, void* data) {
 
 bool decode_link_message(const nlmsghdr* nlh, std::size_t len, DecodedLink* out,
                          std::string* err) {
-  if (len < sizeof(nlmsghdr) || nlh->nlmsg_len < sizeof(nlmsghdr) || nlh->nlmsg_len > len) {
-    *err = "truncated netlink message";
-    return false;
-  }
-  if (nlh->nlmsg_type != RTM_NEWLINK) {
-    *err = "not RTM_NEWLINK (type " + std::to_string(nlh->nlmsg_type) + ")";
-    return false;
-  }
-  if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(ifinfomsg))) {
-    *err = "RTM_NEWLINK shorter than ifinfomsg";
-    return false;
-  }
+  if (!check_message(nlh, len, RTM_NEWLINK, sizeof(ifinfomsg), "RTM_NEWLINK", err)) return false;
   const auto* ifm = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
   *out = DecodedLink{};
   shm::LinkRecord& r = out->rec;

@@ -97,6 +97,19 @@ void start_all_flows(CtLab& lab) {
   lab.start_flows(lab.r, b);
 }
 
+// A scrape of a snapshot taken between two `conntrack -L` listings of the same size (the
+// flows are long-lived; a retry covers an unrelated entry expiring meanwhile).
+std::optional<Exposition> stable_scrape(Stack& stack, CtLab& lab, std::vector<CtEntry>* kernel) {
+  for (int attempt = 0; attempt < 5; attempt++) {
+    auto before = conntrack_list(lab.h.name());
+    auto e = scrape_after_now(stack);
+    if (!e) return std::nullopt;
+    *kernel = conntrack_list(lab.h.name());
+    if (before.size() == kernel->size()) return e;
+  }
+  return std::nullopt;
+}
+
 bool prerequisites_ok() {
   return is_root() && have_command("conntrack") && have_command("nft") &&
          have_command("/usr/bin/python3");
@@ -113,16 +126,9 @@ TEST(Conntrack, FlowsPerFixedIpAndOutboundEqualConntrackList) {
   stack.start_exporter();
   ASSERT_TRUE(stack.wait_fresh()) << logs(stack);
 
-  // A scrape of a snapshot taken between two identical `conntrack -L` listings.
   std::vector<CtEntry> kernel;
-  std::optional<Exposition> e;
-  for (int attempt = 0; attempt < 5; attempt++) {
-    auto before = conntrack_list(lab.h.name());
-    e = scrape_after_now(stack);
-    ASSERT_TRUE(e) << logs(stack);
-    kernel = conntrack_list(lab.h.name());
-    if (before.size() == kernel.size()) break;
-  }
+  std::optional<Exposition> e = stable_scrape(stack, lab, &kernel);
+  ASSERT_TRUE(e) << logs(stack);
   ASSERT_FALSE(kernel.empty());
   ASSERT_EQ(e->get("hostflow_conntrack_entries"), static_cast<double>(kernel.size())) << logs(stack);
 
@@ -294,14 +300,8 @@ TEST(Conntrack, ThreatContactsPerDirectionWithLogAndHostMatching) {
     ASSERT_TRUE(got) << l << " never had " << p.size() << " entries" << logs(stack) << server.proc.log();
   }
   std::vector<CtEntry> kernel;
-  std::optional<Exposition> e;
-  for (int attempt = 0; attempt < 5; attempt++) {
-    auto before = conntrack_list(lab.h.name());
-    e = scrape_after_now(stack);
-    ASSERT_TRUE(e) << logs(stack);
-    kernel = conntrack_list(lab.h.name());
-    if (before.size() == kernel.size()) break;
-  }
+  std::optional<Exposition> e = stable_scrape(stack, lab, &kernel);
+  ASSERT_TRUE(e) << logs(stack);
   // Expected contacts of W: (list, direction) -> distinct (W ip, remote) pairs, from conntrack -L.
   const std::set<std::string> w_ips = {"10.66.1.2", "fd66:1::2"};
   auto listed = [&](const std::string& l, const std::string& ip) {

@@ -1,5 +1,5 @@
 // Unit tests of the conntrack pieces that need no kernel: the ctnetlink decoder on a real captured
-// dump (tests/fixtures/netlink/ct-dump.bin, from `conntrack -L` -verified entries), the prefix set
+// dump (tests/fixtures/conntrack/ct-dump.bin, from `conntrack -L` -verified entries), the prefix set
 // against a brute-force scan, the feed parsers on the real-format fixtures, the outbound "new"
 // logic across intervals, the threat log's reopen on rotation.
 #include <arpa/inet.h>
@@ -34,7 +34,7 @@ std::string read_file(const std::string& p) {
 TEST(ConntrackDecode, RealDumpFromTheKernel) {
   // Captured in a netns after one UDP datagram to 10.66.9.2:5001 and to [fd66:9::2]:5001 and one
   // ping to 10.66.9.2, with nf_conntrack_acct=1.
-  const std::string bytes = read_file(HOSTFLOW_FIXTURES_DIR "/netlink/ct-dump.bin");
+  const std::string bytes = read_file(HOSTFLOW_FIXTURES_DIR "/conntrack/ct-dump.bin");
   ASSERT_FALSE(bytes.empty());
   std::vector<std::uint32_t> buf((bytes.size() + 3) / 4);
   std::memcpy(buf.data(), bytes.data(), bytes.size());
@@ -75,7 +75,7 @@ TEST(ConntrackDecode, RealDumpFromTheKernel) {
 }
 
 TEST(ConntrackDecode, RefusesTruncatedAndForeignMessages) {
-  const std::string bytes = read_file(HOSTFLOW_FIXTURES_DIR "/netlink/ct-dump.bin");
+  const std::string bytes = read_file(HOSTFLOW_FIXTURES_DIR "/conntrack/ct-dump.bin");
   std::vector<std::uint32_t> buf((bytes.size() + 3) / 4);
   std::memcpy(buf.data(), bytes.data(), bytes.size());
   auto* msg = reinterpret_cast<nlmsghdr*>(buf.data());
