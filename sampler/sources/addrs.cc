@@ -115,39 +115,19 @@ class AddrsSource final : public Source {
     ifa->ifa_family = AF_UNSPEC;
     if (nsid >= 0) mnl_attr_put_u32(nlh, IFA_TARGET_NETNSID, static_cast<std::uint32_t>(nsid));
     const std::string what = nsid < 0 ? "RTM_GETADDR" : "RTM_GETADDR nsid " + std::to_string(nsid);
-    if (mnl_socket_sendto(nl_, nlh, nlh->nlmsg_len) < 0) return Error::from_errno(what + " send");
-    const unsigned portid = mnl_socket_get_portid(nl_);
     std::size_t taken = 0;
     shm::AddrRecord rec;
     std::string err;
-    for (;;) {
-      const ssize_t n = mnl_socket_recvfrom(nl_, buf_.data(), buf_.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Error::from_errno(what + " recv");
+    return run_dump(nl_, nlh, buf_, what, [&](const nlmsghdr* msg, std::size_t left) {
+      if (taken >= kMaxAddrsPerNetns || !decode_addr_message(msg, left, &rec, &err)) return;
+      rec.netns_inode = inode;
+      if (nsid >= 0) {
+        rec.nsid = nsid;
+        rec.present |= shm::kAddrInOtherNetns;
       }
-      const auto* msg = reinterpret_cast<const nlmsghdr*>(buf_.data());
-      int left = static_cast<int>(n);
-      for (; mnl_nlmsg_ok(msg, left); msg = mnl_nlmsg_next(msg, &left)) {
-        if (msg->nlmsg_seq != seq_ || msg->nlmsg_pid != portid) continue;
-        if (msg->nlmsg_type == NLMSG_DONE) return {};
-        if (msg->nlmsg_type == NLMSG_ERROR) {
-          const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(msg));
-          if (e->error == 0) continue;
-          return Error{-e->error, what};
-        }
-        if (taken >= kMaxAddrsPerNetns ||
-            !decode_addr_message(msg, static_cast<std::size_t>(left), &rec, &err))
-          continue;
-        rec.netns_inode = inode;
-        if (nsid >= 0) {
-          rec.nsid = nsid;
-          rec.present |= shm::kAddrInOtherNetns;
-        }
-        taken++;
-        if (out.add(rec)) added_++;
-      }
-    }
+      taken++;
+      if (out.add(rec)) added_++;
+    });
   }
 
   std::shared_ptr<const NetnsScan> netns_;

@@ -210,43 +210,25 @@ class ConntrackSource final : public Source {
     nfg->nfgen_family = AF_UNSPEC;  // IPv4 and IPv6 in one dump
     nfg->version = NFNETLINK_V0;
     nfg->res_id = 0;
-    if (mnl_socket_sendto(nl_, nlh, nlh->nlmsg_len) < 0) return Error::from_errno("ctnetlink send");
-    const unsigned portid = mnl_socket_get_portid(nl_);
     std::size_t added = 0;
     std::uint64_t dropped = 0;
     shm::ConntrackRecord rec;
     std::string err;
-    for (;;) {
-      const ssize_t n = mnl_socket_recvfrom(nl_, buf_.data(), buf_.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Error::from_errno("ctnetlink recv");
+    auto r = run_dump(nl_, nlh, buf_, "ctnetlink dump", [&](const nlmsghdr* msg, std::size_t left) {
+      if (added >= opts_.max_entries) {
+        dropped++;  // the rest of the dump is read (and counted), never left in the socket
+      } else if (!decode_ct_message(msg, left, &rec, &err)) {
+        decode_errors_++;
+      } else if (out.add(rec)) {
+        added++;
+      } else {
+        dropped++;
       }
-      const auto* msg = reinterpret_cast<const nlmsghdr*>(buf_.data());
-      int left = static_cast<int>(n);
-      for (; mnl_nlmsg_ok(msg, left); msg = mnl_nlmsg_next(msg, &left)) {
-        if (msg->nlmsg_seq != seq_ || msg->nlmsg_pid != portid) continue;
-        if (msg->nlmsg_type == NLMSG_DONE) {
-          if (dropped) out.add_dropped(shm::SectionType::kConntrack, dropped);
-          return added;
-        }
-        if (msg->nlmsg_type == NLMSG_ERROR) {
-          const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(msg));
-          if (e->error == 0) continue;
-          // No conntrack in this kernel/netns: the subsystem is not there.
-          return Error{-e->error, "ctnetlink dump"};
-        }
-        if (added >= opts_.max_entries) {
-          dropped++;
-          continue;
-        }
-        if (decode_ct_message(msg, static_cast<std::size_t>(left), &rec, &err)) {
-          if (out.add(rec)) added++; else dropped++;
-        } else {
-          decode_errors_++;
-        }
-      }
-    }
+    });
+    // An error here (ENOENT, EPROTONOSUPPORT) when this kernel or netns has no conntrack: absent.
+    if (!r.ok()) return r.error();
+    if (dropped) out.add_dropped(shm::SectionType::kConntrack, dropped);
+    return added;
   }
 
  private:

@@ -354,41 +354,21 @@ class LinksSource final : public Source {
     ifm->ifi_family = AF_UNSPEC;
     if (nsid >= 0) mnl_attr_put_u32(nlh, IFLA_TARGET_NETNSID, static_cast<std::uint32_t>(nsid));
     const std::string what = nsid < 0 ? "RTM_GETLINK" : "RTM_GETLINK nsid " + std::to_string(nsid);
-    if (mnl_socket_sendto(nl_, nlh, nlh->nlmsg_len) < 0) return Error::from_errno(what + " send");
-    const unsigned portid = mnl_socket_get_portid(nl_);
     const std::size_t cap = nsid < 0 ? SIZE_MAX : links_.size() + kMaxLinksPerForeignNetns;
-    for (;;) {
-      const ssize_t n = mnl_socket_recvfrom(nl_, buf_.data(), buf_.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Error::from_errno(what + " recv");
-      }
-      // Walk the batch ourselves so NLM_F_DUMP_INTR and decode errors are seen per message.
-      const auto* msg = reinterpret_cast<const nlmsghdr*>(buf_.data());
-      int left = static_cast<int>(n);
-      while (mnl_nlmsg_ok(msg, left)) {
-        if (msg->nlmsg_seq != seq_ || msg->nlmsg_pid != portid) {
-          msg = mnl_nlmsg_next(msg, &left);
-          continue;
-        }
-        if (msg->nlmsg_flags & NLM_F_DUMP_INTR) *interrupted = true;
-        if (msg->nlmsg_type == NLMSG_DONE) return {};
-        if (msg->nlmsg_type == NLMSG_ERROR) {
-          const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(msg));
-          return Error{-e->error, what};
-        }
-        DecodedLink d;
-        std::string err;
-        if (links_.size() < cap && decode_link_message(msg, static_cast<std::size_t>(left), &d, &err)) {
-          links_.push_back(d.rec);
-          strings_.push_back(Strings{std::string(d.name), std::string(d.kind),
-                                     std::string(d.slave_kind)});
-        } else {
-          decode_errors_++;
-        }
-        msg = mnl_nlmsg_next(msg, &left);
-      }
-    }
+    return run_dump(
+        nl_, nlh, buf_, what,
+        [&](const nlmsghdr* msg, std::size_t left) {
+          DecodedLink d;
+          std::string err;
+          if (links_.size() < cap && decode_link_message(msg, left, &d, &err)) {
+            links_.push_back(d.rec);
+            strings_.push_back(Strings{std::string(d.name), std::string(d.kind),
+                                       std::string(d.slave_kind)});
+          } else {
+            decode_errors_++;
+          }
+        },
+        interrupted);
   }
 
   std::shared_ptr<const ProcScan> scan_;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "hostflow/common/result.h"
 
@@ -40,6 +41,38 @@ inline bool check_message(const nlmsghdr* nlh, std::size_t len, std::uint16_t ty
     return false;
   }
   return true;
+}
+
+// Sends the request in `nlh`, then receives the dump's replies into `buf` until NLMSG_DONE,
+// calling on_message(msg, bytes_left_in_batch) for each message of this request. An NLMSG_ERROR
+// ends it with that errno; `interrupted` (optional) is set when the kernel flags NLM_F_DUMP_INTR.
+template <class F>
+Result<void> run_dump(mnl_socket* nl, nlmsghdr* nlh, std::vector<char>& buf, const std::string& what,
+                      F&& on_message, bool* interrupted = nullptr) {
+  const std::uint32_t seq = nlh->nlmsg_seq;
+  if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) return Error::from_errno(what + " send");
+  const unsigned portid = mnl_socket_get_portid(nl);
+  for (;;) {
+    const ssize_t n = mnl_socket_recvfrom(nl, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::from_errno(what + " recv");
+    }
+    // Walk the batch ourselves so NLM_F_DUMP_INTR and decode errors are seen per message.
+    const auto* msg = reinterpret_cast<const nlmsghdr*>(buf.data());
+    int left = static_cast<int>(n);
+    for (; mnl_nlmsg_ok(msg, left); msg = mnl_nlmsg_next(msg, &left)) {
+      if (msg->nlmsg_seq != seq || msg->nlmsg_pid != portid) continue;
+      if (interrupted && (msg->nlmsg_flags & NLM_F_DUMP_INTR)) *interrupted = true;
+      if (msg->nlmsg_type == NLMSG_DONE) return {};
+      if (msg->nlmsg_type == NLMSG_ERROR) {
+        const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(msg));
+        if (e->error == 0) continue;  // an ACK
+        return Error{-e->error, what};
+      }
+      on_message(msg, static_cast<std::size_t>(left));
+    }
+  }
 }
 
 }  // namespace hostflow::sampler
