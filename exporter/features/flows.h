@@ -42,7 +42,9 @@ class IpIndex {
   explicit IpIndex(std::span<const WorkloadIps> workloads);
   // Index into ips() or -1.
   int find(const IpAddr& ip) const {
-    if (map_.empty()) return -1;
+    const std::size_t h = IpAddrHash()(ip);
+    // Most addresses in a conntrack table are not fixed IPs: a bitmap rejects them cheaply.
+    if (!(bits_[(h >> 6) & (kBitWords - 1)] & (std::uint64_t{1} << (h & 63)))) return -1;
     auto it = map_.find(ip);
     return it == map_.end() ? -1 : it->second;
   }
@@ -53,8 +55,10 @@ class IpIndex {
   const std::vector<Entry>& ips() const { return ips_; }
 
  private:
+  static constexpr std::size_t kBitWords = 1024;  // 64 Ki bits
   std::unordered_map<IpAddr, int, IpAddrHash> map_;
   std::vector<Entry> ips_;
+  std::vector<std::uint64_t> bits_ = std::vector<std::uint64_t>(kBitWords);
 };
 
 class FlowSummarizer {
@@ -69,8 +73,8 @@ class FlowSummarizer {
 
  private:
   struct Prev {
-    std::unordered_set<IpAddr, IpAddrHash> remotes;
-    std::unordered_set<std::uint16_t> ports;
+    std::vector<IpAddr> remotes;  // sorted, unique
+    std::vector<std::uint16_t> ports;
   };
   FlowOptions opts_;
   std::map<std::string, Prev> prev_;  // key: owner_type / owner / ip

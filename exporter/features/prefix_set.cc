@@ -75,6 +75,12 @@ PrefixSet::PrefixSet(const std::vector<Cidr>& prefixes) : prefixes_(prefixes) {
   };
   merge(v4_);
   merge(v6_);
+  v4_idx_.assign(65537, static_cast<std::uint32_t>(v4_.size()));
+  std::size_t r = 0;
+  for (std::uint32_t k = 0; k <= 65536; k++) {
+    while (r < v4_.size() && (v4_[r].hi >> 16) < k) r++;
+    v4_idx_[k] = static_cast<std::uint32_t>(r);
+  }
 }
 
 bool PrefixSet::contains(const IpAddr& ip) const {
@@ -83,7 +89,17 @@ bool PrefixSet::contains(const IpAddr& ip) const {
     auto it = std::upper_bound(v.begin(), v.end(), x, [](auto val, const auto& r) { return val < r.lo; });
     return it != v.begin() && x <= std::prev(it)->hi;
   };
-  if (ip.family == 4) return find(v4_, v4(ip));
+  if (ip.family == 4) {
+    if (v4_.empty()) return false;
+    const std::uint32_t x = v4(ip);
+    // Ranges before v4_idx_[k] end below this /16; the one holding x (the first with hi >= x) is
+    // at most one past the block of ranges ending inside it.
+    const std::uint32_t k = x >> 16;
+    const auto begin = v4_.begin() + v4_idx_[k];
+    const auto end = v4_.begin() + std::min<std::size_t>(v4_idx_[k + 1] + 1, v4_.size());
+    auto it = std::lower_bound(begin, end, x, [](const R4& r, std::uint32_t val) { return r.hi < val; });
+    return it != end && it->lo <= x;
+  }
   if (ip.family == 6) return find(v6_, v6(ip));
   return false;
 }

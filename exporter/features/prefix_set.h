@@ -39,6 +39,9 @@ class PrefixSet {
     unsigned __int128 lo, hi;
   };
   std::vector<R4> v4_;
+  // v4_idx_[k]: the first IPv4 range whose end has top 16 bits >= k (65537 entries), so a lookup
+  // searches only the ranges that can hold the address's /16.
+  std::vector<std::uint32_t> v4_idx_;
   std::vector<R6> v6_;
   std::vector<Cidr> prefixes_;  // sorted, unique: what the disk cache stores
   std::size_t entries_ = 0;

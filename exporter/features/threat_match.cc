@@ -61,29 +61,47 @@ std::string proto_name(std::uint8_t p) {
 }
 }  // namespace
 
+namespace {
+std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
+  h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+  return h * 0xbf58476d1ce4e5b9ull;
+}
+}  // namespace
+
 std::vector<ThreatSeries> ThreatMatcher::update(std::span<const Flow> flows,
                                                 std::span<const WorkloadIps> workloads,
                                                 const IpIndex& index,
                                                 std::span<const ThreatList> lists,
                                                 double now_seconds) {
-  std::set<PairKey> cur;
-  std::map<std::tuple<std::string, std::string, int>, std::uint64_t> active;
+  std::unordered_set<std::uint64_t> cur;
+  cur.reserve(prev_.size() + 64);
+  // Per workload, list and direction: contacts this interval.
+  std::vector<std::uint64_t> active(workloads.size() * lists.size() * 2);
+  std::vector<std::string> owners(workloads.size());
+  std::vector<std::uint64_t> owner_hash(workloads.size());
   std::map<std::string, std::size_t> owner_index;
-  for (std::size_t w = 0; w < workloads.size(); w++)
-    owner_index.emplace(workloads[w].owner_type + "/" + workloads[w].owner, w);
+  for (std::size_t w = 0; w < workloads.size(); w++) {
+    owners[w] = workloads[w].owner_type + "/" + workloads[w].owner;
+    owner_hash[w] = std::hash<std::string>()(owners[w]);
+    owner_index.emplace(owners[w], w);
+  }
+  std::vector<std::uint64_t> list_hash(lists.size());
+  for (std::size_t l = 0; l < lists.size(); l++) list_hash[l] = std::hash<std::string>()(lists[l].name);
   const auto& ips = index.ips();
   auto consider = [&](const Flow& f, int who, Direction dir, const IpAddr& remote) {
     const auto& e = ips[static_cast<std::size_t>(who)];
     const WorkloadIps& w = workloads[e.workload];
-    for (const ThreatList& l : lists) {
+    for (std::size_t li = 0; li < lists.size(); li++) {
+      const ThreatList& l = lists[li];
       if (l.direction != Direction::kAny && l.direction != dir) continue;
       if (!l.set->contains(remote)) continue;
-      const std::string owner = w.owner_type + "/" + w.owner;
-      PairKey k{l.name, owner, static_cast<int>(dir), e.ip, remote};
+      std::uint64_t k = mix(mix(list_hash[li], owner_hash[e.workload]), static_cast<std::uint64_t>(dir));
+      k = mix(k, IpAddrHash()(e.ip));
+      k = mix(k, IpAddrHash()(remote));
       if (!cur.insert(k).second) continue;  // this pair already counted this interval
-      active[{l.name, owner, static_cast<int>(dir)}]++;
+      active[(e.workload * lists.size() + li) * 2 + (dir == Direction::kOut ? 0 : 1)]++;
       if (prev_.count(k)) continue;  // a contact that continues from the last interval
-      totals_[{l.name, owner, static_cast<int>(dir)}]++;
+      totals_[{l.name, owners[e.workload], static_cast<int>(dir)}]++;
       if (log_.enabled()) {
         const bool out = dir == Direction::kOut;
         nlohmann::json j = {
@@ -107,6 +125,7 @@ std::vector<ThreatSeries> ThreatMatcher::update(std::span<const Flow> flows,
       const int a = index.find(f.src);
       const IpAddr& resp = f.responder.family ? f.responder : f.dst;
       const int b = index.find(resp);
+      if (a < 0 && b < 0) continue;
       // Both ends may be workloads (east-west): each sees the other as its remote. A workload
       // talking to itself has no remote.
       auto same = [&](int x, int y) {
@@ -118,6 +137,8 @@ std::vector<ThreatSeries> ThreatMatcher::update(std::span<const Flow> flows,
     }
   }
   prev_ = std::move(cur);
+  std::map<std::string, std::size_t> list_index;
+  for (std::size_t l = 0; l < lists.size(); l++) list_index.emplace(lists[l].name, l);
   // Series: every (list, owner, direction) with a contact since start whose owner still exists.
   std::vector<ThreatSeries> out;
   for (auto it = totals_.begin(); it != totals_.end();) {
@@ -128,7 +149,8 @@ std::vector<ThreatSeries> ThreatMatcher::update(std::span<const Flow> flows,
       continue;
     }
     ThreatSeries s{w->second, list, static_cast<Direction>(dir), 0, it->second};
-    if (auto a = active.find(it->first); a != active.end()) s.active = a->second;
+    if (auto l = list_index.find(list); l != list_index.end())
+      s.active = active[(w->second * lists.size() + l->second) * 2 + (s.direction == Direction::kOut ? 0 : 1)];
     out.push_back(std::move(s));
     ++it;
   }

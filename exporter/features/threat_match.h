@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <tuple>
+#include <unordered_set>
 #include <vector>
 
 #include "features/flows.h"
@@ -57,9 +58,9 @@ class ThreatMatcher {
   std::size_t state_entries() const { return prev_.size() + totals_.size(); }
 
  private:
-  // (list, owner_type/owner, direction, workload ip, remote ip)
-  using PairKey = std::tuple<std::string, std::string, int, IpAddr, IpAddr>;
-  std::set<PairKey> prev_;
+  // A 64-bit hash of (list, owner_type/owner, direction, workload ip, remote ip): the contacts of
+  // the previous interval. (A collision would only hide one new contact; 64 bits make it moot.)
+  std::unordered_set<std::uint64_t> prev_;
   std::map<std::tuple<std::string, std::string, int>, std::uint64_t> totals_;
   ThreatLog log_;
 };

@@ -38,7 +38,8 @@ struct IpAddrHash {
     std::uint64_t x, y;
     std::memcpy(&x, a.b, 8);
     std::memcpy(&y, a.b + 8, 8);
-    return std::hash<std::uint64_t>()(x * 0x9e3779b97f4a7c15ull ^ y ^ a.family);
+    std::uint64_t h = (x ^ (y * 0x9e3779b97f4a7c15ull) ^ a.family) * 0xbf58476d1ce4e5b9ull;
+    return static_cast<std::size_t>(h ^ (h >> 31));  // every bit depends on every byte
   }
 };
 
