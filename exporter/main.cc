@@ -14,6 +14,7 @@
 #include "hostflow/common/log.h"
 #include "hostflow/common/seccomp.h"
 #include "hostflow/common/version.h"
+#include "conntrack_flags.h"
 #include "http/admin.h"
 #include "http/health.h"
 #include "http/server.h"
@@ -134,6 +135,8 @@ int main(int argc, char** argv) {
   he::add_haproxy_flags(app, haproxy_flags);
   he::TcFlags tc_flags;
   he::add_tc_flags(app, popts, tc_flags);
+  he::ConntrackFlags ct_flags;
+  he::add_conntrack_flags(app, popts, ct_flags);
   CLI11_PARSE(app, argc, argv);
 
   if (version) {
@@ -146,7 +149,9 @@ int main(int argc, char** argv) {
   if (!mode) return fail("--seccomp: want kill, log or trap (got " + seccomp_mode + ")");
   if (print_policy) {
     // With --haproxy.log the state directory's fd number is known only at start: shown as 3.
-    hf::seccomp::Policy shown = he::exporter_policy(haproxy_flags.opts.logs.empty() ? -1 : 3);
+    he::ExporterPolicyOptions shown_opts = he::conntrack_policy_needs(ct_flags);
+    shown_opts.haproxy_state_dir_fd = haproxy_flags.opts.logs.empty() ? -1 : 3;
+    hf::seccomp::Policy shown = he::exporter_policy(shown_opts);
     if (!haproxy_flags.opts.logs.empty())
       shown.notes.push_back("dirfd 3 stands for the state directory's fd, opened at start");
     std::fputs(hf::seccomp::format(shown, *mode).c_str(), stdout);
@@ -175,10 +180,14 @@ int main(int argc, char** argv) {
   popts.boot_id = *boot;
 
   if (auto r = he::finish_vm_flags(popts, vm_flags); !r.ok()) return fail(r.error().message());
+  if (auto r = he::finish_conntrack_flags(popts, ct_flags); !r.ok())
+    return fail(r.error().message());
+  he::prepare_feed_fetching(popts);
   auto haproxy = he::finish_haproxy_flags(haproxy_flags, popts.state_dir);
   if (!haproxy.ok()) return fail(haproxy.error().message());
-  const hf::seccomp::Policy policy =
-      he::exporter_policy(*haproxy ? (*haproxy)->state_dir_fd() : -1);
+  he::ExporterPolicyOptions policy_opts = he::conntrack_policy_needs(ct_flags);
+  policy_opts.haproxy_state_dir_fd = *haproxy ? (*haproxy)->state_dir_fd() : -1;
+  const hf::seccomp::Policy policy = he::exporter_policy(policy_opts);
   he::Pipeline pipeline(popts);
   pipeline.set_haproxy(std::move(*haproxy));
   const std::string landing = landing_page(telemetry_path);
@@ -259,6 +268,7 @@ int main(int argc, char** argv) {
   }
 
   std::atomic<bool> stop{false};
+  if (popts.feeds) popts.feeds->start();  // under the filter: see docs/security.md
   pipeline.poll_once();
   std::thread poller([&] { pipeline.run(stop); });
   std::thread waiter([&] {
@@ -276,6 +286,7 @@ int main(int argc, char** argv) {
   server.run();
   stop = true;
   poller.join();
+  if (popts.feeds) popts.feeds->stop();
   // The waiter only returns on a signal; when the server stopped for another reason, wake it.
   pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();

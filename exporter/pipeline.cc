@@ -17,7 +17,10 @@ std::string format_intervals(double v) {
 }  // namespace
 
 Pipeline::Pipeline(PipelineOptions opts)
-    : opts_(std::move(opts)), reader_(opts_.segment), vm_history_(opts_.cpu_min) {
+    : opts_(std::move(opts)),
+      reader_(opts_.segment),
+      vm_history_(opts_.cpu_min),
+      conntrack_(opts_.conntrack, opts_.feeds) {
   render(false);
 }
 
@@ -41,6 +44,7 @@ void Pipeline::render(bool fresh) {
   in.container_options = &opts_.containers;
   in.tc = &tc_;
   in.tc_options = &opts_.tc;
+  in.conntrack = &conntrack_view_;
   auto families = snapshot_families(in);
   if (haproxy_) haproxy_->append_families(&families);
   for (const auto& f : families) r->series += f.metric.size();
@@ -73,6 +77,8 @@ void Pipeline::poll_once() {
       vm_state_entries_ = vm_history_.samples();
       tc_ = build_tc_model(*rr.snapshot);
       tc_rates_.update(tc_, model_->publish_mono_ns);
+      conntrack_view_ = conntrack_.update(*rr.snapshot, *model_, vms_, attribution_.containers,
+                                          static_cast<double>(real_ns()) / 1e9);
       last_error_.clear();
       changed = true;
       break;

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "features/haproxy_tail.h"
+#include "features/conntrack_feature.h"
 #include "model/interfaces.h"
 #include "model/tc.h"
 #include "render/exposition.h"
@@ -31,6 +32,8 @@ struct PipelineOptions {
   VmRenderOptions vm;
   ContainerRenderOptions containers;
   TcRenderOptions tc;  // --tc.active-only
+  ConntrackFeatureOptions conntrack;    // conntrack_flags.cc
+  std::shared_ptr<FeedManager> feeds;  // null: no threat lists
 };
 
 struct Rendered {
@@ -73,6 +76,8 @@ class Pipeline {
   VmHistory vm_history_;
   TcModel tc_;
   TcRates tc_rates_;
+  ConntrackFeature conntrack_;
+  ConntrackView conntrack_view_;
   std::shared_ptr<const Rendered> current_;
   mutable std::mutex mu_;
   std::string last_error_;

@@ -74,6 +74,8 @@ std::string_view section_name(std::uint32_t t) {
     case shm::SectionType::kDocker: return "docker";
     case shm::SectionType::kBpfCounters: return "bpf_counters";
     case shm::SectionType::kBpfAttach: return "bpf_attach";
+    case shm::SectionType::kConntrack: return "conntrack";
+    case shm::SectionType::kAddrs: return "addrs";
   }
   return "unknown";
 }
@@ -178,8 +180,9 @@ Model build_model(const shm::Snapshot& snap) {
   }
   for (auto t : {shm::SectionType::kLinks, shm::SectionType::kProcs, shm::SectionType::kTaps,
                  shm::SectionType::kDomains, shm::SectionType::kDomainParams, shm::SectionType::kNetns,
-                 shm::SectionType::kDocker, shm::SectionType::kBpfCounters, shm::SectionType::kSources,
-                 shm::SectionType::kArena}) {
+                 shm::SectionType::kDocker, shm::SectionType::kBpfCounters,
+                 shm::SectionType::kConntrack, shm::SectionType::kAddrs,
+                 shm::SectionType::kSources, shm::SectionType::kArena}) {
     if (const auto* e = snap.section(t)) {
       m.drops.push_back({std::string(section_name(e->type)), e->dropped});
     }

@@ -15,6 +15,7 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <span>
@@ -86,9 +87,31 @@ Group haproxy_rules(int dirfd) {
                }};
 }
 
+// socket(2) domains (arg0) for the threat feeds only: TCP to the feed over IPv4/IPv6, UDP to the
+// resolver; AF_UNIX because glibc's getaddrinfo probes the nscd socket (and libcurl's threaded
+// resolver wakes the transfer through a socketpair).
+constexpr Value kFeedSocketDomains[] = {
+    {AF_INET, "AF_INET"},
+    {AF_INET6, "AF_INET6"},
+    {AF_UNIX, "AF_UNIX"},
+};
+constexpr Value kFeedSocketpairDomains[] = {
+    {AF_UNIX, "AF_UNIX"},
+};
+
+// openat flags (arg2) for state writes: a brand-new temporary file (O_CREAT|O_EXCL|O_NOFOLLOW,
+// then renamed over the cache), or the threat log opened for appending (O_APPEND|O_CREAT). Never
+// O_TRUNC, never O_RDWR.
+constexpr std::uint64_t kWriteMask = O_ACCMODE | O_CREAT | O_EXCL | O_NOFOLLOW | O_TRUNC | O_APPEND;
+const std::vector<ArgLimit> kStateOpen = {
+    {2, O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND, O_RDONLY, "O_RDONLY, no O_CREAT/O_TRUNC"},
+    {2, kWriteMask, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, "O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW"},
+    {2, kWriteMask, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, "O_WRONLY|O_APPEND|O_CREAT|O_NOFOLLOW"},
+};
+
 }  // namespace
 
-seccomp::Policy exporter_policy(int state_dir_fd) {
+seccomp::Policy exporter_policy(ExporterPolicyOptions o) {
   seccomp::Policy p;
   p.name = "hostflow-exporter";
   p.groups = {
@@ -150,7 +173,41 @@ seccomp::Policy exporter_policy(int state_dir_fd) {
                 Rule{"openat", "the segment and HAProxy logs, read-only", kReadOnly},
             }},
   };
-  if (state_dir_fd >= 0) p.groups.push_back(haproxy_rules(state_dir_fd));
+  if (o.haproxy_state_dir_fd >= 0) p.groups.push_back(haproxy_rules(o.haproxy_state_dir_fd));
+  if (o.state_writes) {
+    p.notes.push_back("state writes enabled (threat feed cache or threat log)");
+    for (Group& g : p.groups)
+      for (Rule& r : g.rules)
+        if (r.syscall == "openat") {
+          r.why = "the segment read-only; state files: see kStateOpen";
+          r.any_of = kStateOpen;
+        }
+    p.groups.push_back(Group{
+        "state dir and threat log (only with a threat list or --threatfile.enable)",
+        {
+            Rule{"fsync", "the feed cache is on disk before it is renamed into place", {}},
+            Rule{"rename", "the new feed cache replaces the old one atomically", {}},
+            Rule{"unlink", "a leftover or failed temporary cache file", {}},
+        }});
+  }
+  if (o.feed_fetch) {
+    p.notes.push_back("threat feeds with URLs enabled: outbound TCP and DNS allowed");
+    p.groups.push_back(Group{
+        "threat feed downloads (only with a --<list>.enable that has a URL)",
+        {
+            Rule{"bind", "glibc's resolver binds its UDP socket on some paths", {}},
+            Rule{"connect", "the feed server, the DNS resolver, glibc's nscd probe", {}},
+            Rule{"getsockopt", "libcurl reads SO_ERROR after a non-blocking connect", {}},
+            Rule{"getrandom", "OpenSSL and the resolver's query ids", {}},
+            Rule{"poll", "libcurl and the resolver wait on sockets", {}},
+            Rule{"ppoll", "libcurl and the resolver wait on sockets", {}},
+            Rule{"recvfrom", "DNS answers, HTTP bodies", {}},
+            Rule{"sendmmsg", "glibc sends A and AAAA queries together", {}},
+            Rule{"sendto", "DNS queries, HTTP requests", {}},
+            Rule{"socket", "see kFeedSocketDomains", limits(0, 0xffffffffu, kFeedSocketDomains)},
+            Rule{"socketpair", "libcurl's threaded resolver", limits(0, 0xffffffffu, kFeedSocketpairDomains)},
+        }});
+  }
 #ifdef HOSTFLOW_SANITIZE
   // Sanitizer builds only (compile definition HOSTFLOW_SANITIZE): never in a release binary.
   p.notes.push_back(

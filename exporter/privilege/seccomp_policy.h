@@ -9,9 +9,16 @@
 
 namespace hostflow::exporter {
 
-// With `state_dir_fd` >= 0 (--haproxy.log given), the policy also allows writing the HAProxy
-// position file: creating/truncating a file write-only relative to that directory fd (never
-// through a symlink), renaming within it, and fsync. Without it the exporter writes no file.
-seccomp::Policy exporter_policy(int state_dir_fd = -1);
+// Rule groups that exist only when a feature that needs them is enabled.
+struct ExporterPolicyOptions {
+  bool feed_fetch = false;   // a threat list with a URL: TCP to the feed, DNS (libcurl, glibc)
+  bool state_writes = false; // the feed cache (state dir) or the threat log: create, append, rename
+  // >= 0 (--haproxy.log given): writing the HAProxy position file is allowed -- creating or
+  // truncating a file write-only relative to this directory fd (never through a symlink),
+  // renaming within it, and fsync.
+  int haproxy_state_dir_fd = -1;
+};
+
+seccomp::Policy exporter_policy(ExporterPolicyOptions o = {});
 
 }  // namespace hostflow::exporter

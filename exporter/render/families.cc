@@ -157,6 +157,7 @@ std::vector<prometheus::MetricFamily> snapshot_families(const RenderInput& in) {
       vm_families(*in.vms, *in.vm_derived, *in.vm_options, &out);
     if (in.attribution && in.container_options)
       container_families(*in.attribution, *in.container_options, &out);
+    if (in.conntrack) conntrack_families(*in.conntrack, &out);
   }
   return out;
 }

@@ -12,6 +12,7 @@
 #include "model/vms.h"
 #include "render/container_families.h"
 #include "render/tc_families.h"
+#include "render/conntrack_families.h"
 #include "render/vm_families.h"
 
 namespace hostflow::exporter {
@@ -29,6 +30,7 @@ struct RenderInput {
   const ContainerRenderOptions* container_options = nullptr;
   const TcModel* tc = nullptr;  // the TC counters (bpf source), with their render options
   const TcRenderOptions* tc_options = nullptr;
+  const ConntrackView* conntrack = nullptr;  // null: conntrack features not computed
 };
 std::vector<prometheus::MetricFamily> snapshot_families(const RenderInput& in);
 

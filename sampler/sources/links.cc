@@ -1,5 +1,7 @@
 #include "sources/links.h"
 
+#include "sources/netlink.h"
+
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
@@ -72,18 +74,7 @@ int collect_info_attr(const nlattr* a, void* data) {
 
 bool decode_link_message(const nlmsghdr* nlh, std::size_t len, DecodedLink* out,
                          std::string* err) {
-  if (len < sizeof(nlmsghdr) || nlh->nlmsg_len < sizeof(nlmsghdr) || nlh->nlmsg_len > len) {
-    *err = "truncated netlink message";
-    return false;
-  }
-  if (nlh->nlmsg_type != RTM_NEWLINK) {
-    *err = "not RTM_NEWLINK (type " + std::to_string(nlh->nlmsg_type) + ")";
-    return false;
-  }
-  if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(ifinfomsg))) {
-    *err = "RTM_NEWLINK shorter than ifinfomsg";
-    return false;
-  }
+  if (!check_message(nlh, len, RTM_NEWLINK, sizeof(ifinfomsg), "RTM_NEWLINK", err)) return false;
   const auto* ifm = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
   *out = DecodedLink{};
   shm::LinkRecord& r = out->rec;
@@ -151,8 +142,9 @@ namespace {
 
 class LinksSource final : public Source {
  public:
-  LinksSource(std::shared_ptr<const ProcScan> scan, std::shared_ptr<HostBridges> bridges)
-      : scan_(std::move(scan)), bridges_(std::move(bridges)) {}
+  LinksSource(std::shared_ptr<const ProcScan> scan, std::shared_ptr<HostBridges> bridges,
+              std::shared_ptr<NetnsScan> netns)
+      : scan_(std::move(scan)), bridges_(std::move(bridges)), netns_scan_(std::move(netns)) {}
   std::string_view name() const override { return "links"; }
 
   Result<void> open(const SamplerPaths& paths) override {
@@ -234,6 +226,12 @@ class LinksSource final : public Source {
       }
     }
     out.touch<shm::NetnsRecord>();
+    if (netns_scan_) {
+      netns_scan_->own_inode = netns_inode_;
+      netns_scan_->namespaces.clear();
+      for (const auto& [id, rec] : by_nsid)
+        if (rec.flags & shm::kNetnsDumped) netns_scan_->namespaces.push_back({id, rec.inode});
+    }
     for (const auto& [id, rec] : by_nsid) out.add(rec);
     for (const auto& rec : unnumbered) out.add(rec);
 
@@ -363,45 +361,26 @@ class LinksSource final : public Source {
     ifm->ifi_family = AF_UNSPEC;
     if (nsid >= 0) mnl_attr_put_u32(nlh, IFLA_TARGET_NETNSID, static_cast<std::uint32_t>(nsid));
     const std::string what = nsid < 0 ? "RTM_GETLINK" : "RTM_GETLINK nsid " + std::to_string(nsid);
-    if (mnl_socket_sendto(nl_, nlh, nlh->nlmsg_len) < 0) return Error::from_errno(what + " send");
-    const unsigned portid = mnl_socket_get_portid(nl_);
     const std::size_t cap = nsid < 0 ? SIZE_MAX : links_.size() + kMaxLinksPerForeignNetns;
-    for (;;) {
-      const ssize_t n = mnl_socket_recvfrom(nl_, buf_.data(), buf_.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Error::from_errno(what + " recv");
-      }
-      // Walk the batch ourselves so NLM_F_DUMP_INTR and decode errors are seen per message.
-      const auto* msg = reinterpret_cast<const nlmsghdr*>(buf_.data());
-      int left = static_cast<int>(n);
-      while (mnl_nlmsg_ok(msg, left)) {
-        if (msg->nlmsg_seq != seq_ || msg->nlmsg_pid != portid) {
-          msg = mnl_nlmsg_next(msg, &left);
-          continue;
-        }
-        if (msg->nlmsg_flags & NLM_F_DUMP_INTR) *interrupted = true;
-        if (msg->nlmsg_type == NLMSG_DONE) return {};
-        if (msg->nlmsg_type == NLMSG_ERROR) {
-          const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(msg));
-          return Error{-e->error, what};
-        }
-        DecodedLink d;
-        std::string err;
-        if (links_.size() < cap && decode_link_message(msg, static_cast<std::size_t>(left), &d, &err)) {
-          links_.push_back(d.rec);
-          strings_.push_back(Strings{std::string(d.name), std::string(d.kind),
-                                     std::string(d.slave_kind)});
-        } else {
-          decode_errors_++;
-        }
-        msg = mnl_nlmsg_next(msg, &left);
-      }
-    }
+    return run_dump(
+        nl_, nlh, buf_, what,
+        [&](const nlmsghdr* msg, std::size_t left) {
+          DecodedLink d;
+          std::string err;
+          if (links_.size() < cap && decode_link_message(msg, left, &d, &err)) {
+            links_.push_back(d.rec);
+            strings_.push_back(Strings{std::string(d.name), std::string(d.kind),
+                                       std::string(d.slave_kind)});
+          } else {
+            decode_errors_++;
+          }
+        },
+        interrupted);
   }
 
   std::shared_ptr<const ProcScan> scan_;
   std::shared_ptr<HostBridges> bridges_;
+  std::shared_ptr<NetnsScan> netns_scan_;
   mnl_socket* nl_ = nullptr;
   std::vector<char> buf_;
   std::string sysfs_;
@@ -415,8 +394,9 @@ class LinksSource final : public Source {
 }  // namespace
 
 std::unique_ptr<Source> make_links_source(std::shared_ptr<const ProcScan> scan,
-                                          std::shared_ptr<HostBridges> bridges) {
-  return std::make_unique<LinksSource>(std::move(scan), std::move(bridges));
+                                          std::shared_ptr<HostBridges> bridges,
+                                          std::shared_ptr<NetnsScan> netns) {
+  return std::make_unique<LinksSource>(std::move(scan), std::move(bridges), std::move(netns));
 }
 
 }  // namespace hostflow::sampler

@@ -7,6 +7,8 @@
 #include "hostflow/common/clock.h"
 #include "sources/docker.h"
 #include "sources/bpf.h"
+#include "sources/addrs.h"
+#include "sources/conntrack.h"
 #include "sources/libvirt.h"
 #include "sources/links.h"
 #include "sources/procs.h"
@@ -16,7 +18,11 @@ namespace hostflow::sampler {
 namespace {
 
 std::unique_ptr<Source> links(SourceContext& c) {
-  return make_links_source(c.proc_scan, c.host_bridges);
+  return make_links_source(c.proc_scan, c.host_bridges, c.netns_scan);
+}
+std::unique_ptr<Source> addrs(SourceContext& c) { return make_addrs_source(c.netns_scan); }
+std::unique_ptr<Source> conntrack(SourceContext& c) {
+  return make_conntrack_source(c.options.conntrack);
 }
 std::unique_ptr<Source> procs(SourceContext& c) { return make_procs_source(c.proc_scan); }
 std::unique_ptr<Source> taps(SourceContext& c) { return make_taps_source(c.proc_scan); }
@@ -51,6 +57,13 @@ std::span<const SourceEntry> source_table() {
       // uses the namespaces procs found.
       {"links", "network interfaces and their 64-bit counters, per netns (rtnetlink)", true,
        &links, caps(CAP_NET_ADMIN)},
+      // Our own RTM_GETADDR needs no capability; other namespaces' (IFA_TARGET_NETNSID, the ones
+      // links dumped) need CAP_NET_ADMIN over them. Runs after links.
+      {"addrs", "interface addresses of the host and of workload namespaces (rtnetlink)", true,
+       &addrs, caps(CAP_NET_ADMIN)},
+      // nfnetlink refuses every ctnetlink request without CAP_NET_ADMIN.
+      {"conntrack", "conntrack entries of the sampler's netns, IPv4 and IPv6 (ctnetlink)", true,
+       &conntrack, caps(CAP_NET_ADMIN)},
       // The read-only libvirt socket is world-accessible (unix_sock_ro_perms 0777 by default).
       {"libvirt", "libvirt domains, stats and XML over a read-only connection", true, &libvirt,
        caps()},
@@ -72,6 +85,9 @@ void add_source_flags(CLI::App& app, SourceContext& ctx) {
   app.add_option("--libvirt.uri", ctx.options.libvirt.uri,
                  "libvirt connection URI (read-only), e.g. qemu:///system or "
                  "qemu+unix:///system?socket=/path/to/libvirt-sock")
+      ->capture_default_str();
+  app.add_option("--conntrack.max-entries", ctx.options.conntrack.max_entries,
+                 "most conntrack entries published per cycle; the rest are counted as dropped")
       ->capture_default_str();
   app.add_option("--libvirt.timeout", g_durations.libvirt_timeout,
                  "longest a cycle waits for libvirt before marking the source failed")

@@ -24,7 +24,7 @@ namespace hostflow::shm {
 inline constexpr std::uint64_t kMagic = 0x31574c4654534f48ull;  // "HOSTFLW1" little-endian
 inline constexpr std::uint16_t kSchemaMajor = 1;
 // Minor 1: procs, taps, domains, LinkRecord.tap_dev. Minor 2: netns section, LinkRecord.netnsid.
-// Minor 3: docker, bpf_counters and bpf_attach sections.
+// Minor 3: docker, conntrack, addrs, bpf_counters and bpf_attach sections.
 inline constexpr std::uint16_t kSchemaMinor = 3;
 
 inline constexpr std::uint32_t kSlotCount = 2;
@@ -97,6 +97,8 @@ enum class SectionType : std::uint32_t {
   kDomainParams = 7,  // DomainParamRecord (typed stats of the domains, in domain order)
   kNetns = 8,    // NetnsRecord
   kDocker = 9,   // DockerRecord
+  kConntrack = 10,  // ConntrackRecord
+  kAddrs = 11,      // AddrRecord
   kBpfCounters = 12,  // BpfCounterRecord (TC counters per selected interface)
   kBpfAttach = 13,    // BpfAttachRecord (one: the TC program and its attachments)
 };
@@ -415,6 +417,80 @@ static_assert(offsetof(BpfAttachRecord, collections) == 32);
 static_assert(offsetof(BpfAttachRecord, stale_filters_removed) == 64);
 static_assert(offsetof(BpfAttachRecord, read_ns) == 72);
 static_assert(offsetof(BpfAttachRecord, read_cpu_ns) == 80);
+// ---- section kConntrack (ctnetlink dump of the sampler's netns, IPv4 + IPv6) ---------------------
+
+enum ConntrackFlags : std::uint32_t {
+  kCtHasCounters = 1u << 0,  // CTA_COUNTERS_ORIG/REPLY present (nf_conntrack_acct=1)
+  kCtHasZone = 1u << 1,      // CTA_ZONE present
+  kCtHasMark = 1u << 2,      // CTA_MARK present
+};
+
+// One conntrack entry. Addresses are in network byte order, IPv4 in the first 4 bytes (rest 0);
+// ports are in host byte order (0 for protocols without ports; ICMP: id in the src ports,
+// type << 8 | code in the dst ports).
+struct ConntrackRecord {
+  std::uint8_t orig_src[16];     // 0   CTA_TUPLE_ORIG
+  std::uint8_t orig_dst[16];     // 16
+  std::uint8_t reply_src[16];    // 32  CTA_TUPLE_REPLY (differs from orig under NAT)
+  std::uint8_t reply_dst[16];    // 48
+  std::uint16_t orig_sport;      // 64
+  std::uint16_t orig_dport;      // 66
+  std::uint16_t reply_sport;     // 68
+  std::uint16_t reply_dport;     // 70
+  std::uint8_t family;           // 72  AF_INET or AF_INET6 (nfgen_family)
+  std::uint8_t proto;            // 73  IPPROTO_* of the original tuple
+  std::uint16_t zone;            // 74  CTA_ZONE
+  std::uint32_t mark;            // 76  CTA_MARK
+  std::uint32_t status;          // 80  CTA_STATUS (IPS_* bits)
+  std::uint32_t flags;           // 84  ConntrackFlags
+  std::uint64_t orig_packets;    // 88  CTA_COUNTERS_ORIG
+  std::uint64_t orig_bytes;      // 96
+  std::uint64_t reply_packets;   // 104 CTA_COUNTERS_REPLY
+  std::uint64_t reply_bytes;     // 112
+};
+static_assert(std::is_trivially_copyable_v<ConntrackRecord>);
+static_assert(sizeof(ConntrackRecord) == 120);
+static_assert(offsetof(ConntrackRecord, orig_dst) == 16);
+static_assert(offsetof(ConntrackRecord, reply_src) == 32);
+static_assert(offsetof(ConntrackRecord, reply_dst) == 48);
+static_assert(offsetof(ConntrackRecord, orig_sport) == 64);
+static_assert(offsetof(ConntrackRecord, reply_dport) == 70);
+static_assert(offsetof(ConntrackRecord, family) == 72);
+static_assert(offsetof(ConntrackRecord, proto) == 73);
+static_assert(offsetof(ConntrackRecord, zone) == 74);
+static_assert(offsetof(ConntrackRecord, mark) == 76);
+static_assert(offsetof(ConntrackRecord, status) == 80);
+static_assert(offsetof(ConntrackRecord, flags) == 84);
+static_assert(offsetof(ConntrackRecord, orig_packets) == 88);
+static_assert(offsetof(ConntrackRecord, reply_bytes) == 112);
+
+// ---- section kAddrs (rtnetlink RTM_GETADDR: the host's and workload namespaces' addresses) -----
+
+enum AddrPresent : std::uint32_t {
+  kAddrInOtherNetns = 1u << 0,  // dumped from another netns by nsid (IFA_TARGET_NETNSID)
+};
+
+struct AddrRecord {
+  std::uint64_t netns_inode;   // 0   the netns the address is in (0 = known only by nsid)
+  std::int32_t nsid;           // 8   with kAddrInOtherNetns: its nsid in the sampler's netns, else -1
+  std::int32_t ifindex;        // 12  ifa_index (per netns)
+  std::uint8_t family;         // 16  AF_INET or AF_INET6
+  std::uint8_t prefixlen;      // 17
+  std::uint8_t scope;          // 18  RT_SCOPE_*
+  std::uint8_t reserved;       // 19
+  std::uint32_t ifa_flags;     // 20  IFA_FLAGS (or ifa_flags), IFA_F_*
+  std::uint8_t address[16];    // 24  IFA_LOCAL, else IFA_ADDRESS; network byte order
+  std::uint32_t present;       // 40  AddrPresent
+  std::uint32_t reserved2;     // 44
+};
+static_assert(std::is_trivially_copyable_v<AddrRecord>);
+static_assert(sizeof(AddrRecord) == 48);
+static_assert(offsetof(AddrRecord, nsid) == 8);
+static_assert(offsetof(AddrRecord, ifindex) == 12);
+static_assert(offsetof(AddrRecord, family) == 16);
+static_assert(offsetof(AddrRecord, ifa_flags) == 20);
+static_assert(offsetof(AddrRecord, address) == 24);
+static_assert(offsetof(AddrRecord, present) == 40);
 
 // The record type and current version of each known section, for the builder and the validator.
 template <class T>
@@ -470,6 +546,17 @@ struct SectionTraits<BpfAttachRecord> {
   static constexpr std::uint16_t version = 1;
 };
 
+template <>
+struct SectionTraits<ConntrackRecord> {
+  static constexpr SectionType type = SectionType::kConntrack;
+  static constexpr std::uint16_t version = 1;
+};
+template <>
+struct SectionTraits<AddrRecord> {
+  static constexpr SectionType type = SectionType::kAddrs;
+  static constexpr std::uint16_t version = 1;
+};
+
 // Smallest record size a reader accepts for a known section (later minors may append fields).
 constexpr std::uint32_t min_record_size(SectionType t) {
   switch (t) {
@@ -484,6 +571,8 @@ constexpr std::uint32_t min_record_size(SectionType t) {
     case SectionType::kDocker: return sizeof(DockerRecord);
     case SectionType::kBpfCounters: return sizeof(BpfCounterRecord);
     case SectionType::kBpfAttach: return sizeof(BpfAttachRecord);
+    case SectionType::kConntrack: return sizeof(ConntrackRecord);
+    case SectionType::kAddrs: return sizeof(AddrRecord);
   }
   return 1;  // unknown (newer minor): skipped by readers, still bounds-checked
 }

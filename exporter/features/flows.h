@@ -1,0 +1,83 @@
+// Conntrack flow summaries per fixed IP and outbound behaviour (the OpenStack Instance Exporter's
+// semantics), computed once per snapshot over the whole conntrack table. Knows nothing about owners
+// beyond the WorkloadIps it is given. Counts only: no remote address or port ever leaves this file.
+// hostflow-exporter.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "model/conntrack.h"
+#include "model/workload_ips.h"
+
+namespace hostflow::exporter {
+
+struct FlowOptions {
+  std::uint64_t min = 20;  // --conntrack.min
+  bool outbound = false;   // --outbound.behavior.enable
+};
+
+struct OutboundStats {
+  std::uint64_t unique_remotes = 0, new_remotes = 0, flows = 0, max_flows_single_remote = 0;
+  std::uint64_t unique_dst_ports = 0, new_dst_ports = 0, max_flows_single_dst_port = 0;
+};
+
+struct IpFlows {
+  std::size_t workload = 0;  // index into the WorkloadIps span
+  IpAddr ip;
+  std::uint64_t flows = 0;        // entries with this IP as initiator or responder
+  bool export_flows = false;      // flows >= min
+  bool export_outbound = false;   // outbound enabled and (unique remotes or flows) >= min
+  OutboundStats outbound;
+};
+
+// Maps a fixed IP to (workload, ip) indices; the first workload that claims an IP owns it.
+class IpIndex {
+ public:
+  explicit IpIndex(std::span<const WorkloadIps> workloads);
+  // Index into ips() or -1.
+  int find(const IpAddr& ip) const {
+    const std::size_t h = IpAddrHash()(ip);
+    // Most addresses in a conntrack table are not fixed IPs: a bitmap rejects them cheaply.
+    if (!(bits_[(h >> 6) & (kBitWords - 1)] & (std::uint64_t{1} << (h & 63)))) return -1;
+    auto it = map_.find(ip);
+    return it == map_.end() ? -1 : it->second;
+  }
+  struct Entry {
+    std::size_t workload;
+    IpAddr ip;
+  };
+  const std::vector<Entry>& ips() const { return ips_; }
+
+ private:
+  static constexpr std::size_t kBitWords = 1024;  // 64 Ki bits
+  std::unordered_map<IpAddr, int, IpAddrHash> map_;
+  std::vector<Entry> ips_;
+  std::vector<std::uint64_t> bits_ = std::vector<std::uint64_t>(kBitWords);
+};
+
+class FlowSummarizer {
+ public:
+  explicit FlowSummarizer(FlowOptions opts) : opts_(opts) {}
+  // One interval. "New" remotes and ports are those not seen from the same fixed IP (of the same
+  // owner) in the previous interval; state of IPs that disappeared is dropped.
+  std::vector<IpFlows> update(std::span<const Flow> flows, std::span<const WorkloadIps> workloads,
+                              const IpIndex& index);
+  std::size_t state_entries() const { return prev_.size(); }
+  const FlowOptions& options() const { return opts_; }
+
+ private:
+  struct Prev {
+    std::vector<IpAddr> remotes;  // sorted, unique
+    std::vector<std::uint16_t> ports;
+  };
+  FlowOptions opts_;
+  std::map<std::string, Prev> prev_;  // key: owner_type / owner / ip
+};
+
+}  // namespace hostflow::exporter

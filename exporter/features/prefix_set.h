@@ -1,0 +1,50 @@
+// PrefixSet: a set of IPv4 and IPv6 CIDR prefixes (a threat list), stored as sorted, merged,
+// disjoint address ranges per family; contains() is a binary search (100,000 prefixes: ~17 steps).
+// Immutable once built; shared between the feed thread and the pipeline by shared_ptr.
+// hostflow-exporter.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/conntrack.h"
+
+namespace hostflow::exporter {
+
+struct Cidr {
+  IpAddr ip;  // host bits cleared
+  std::uint8_t len = 0;
+};
+// "10.0.0.0/8", "10.1.2.3" (/32), "2001:db8::/32", "2001:db8::1" (/128); nullopt otherwise.
+std::optional<Cidr> parse_cidr(std::string_view text);
+std::string format_cidr(const Cidr& c);
+
+class PrefixSet {
+ public:
+  PrefixSet() = default;
+  explicit PrefixSet(const std::vector<Cidr>& prefixes);
+  bool contains(const IpAddr& ip) const;
+  std::size_t entries() const { return entries_; }  // prefixes it was built from (deduplicated)
+  std::size_t ranges() const { return v4_.size() + v6_.size(); }
+  const std::vector<Cidr>& prefixes() const { return prefixes_; }
+
+ private:
+  struct R4 {
+    std::uint32_t lo, hi;
+  };
+  struct R6 {
+    unsigned __int128 lo, hi;
+  };
+  std::vector<R4> v4_;
+  // v4_idx_[k]: the first IPv4 range whose end has top 16 bits >= k (65537 entries), so a lookup
+  // searches only the ranges that can hold the address's /16.
+  std::vector<std::uint32_t> v4_idx_;
+  std::vector<R6> v6_;
+  std::vector<Cidr> prefixes_;  // sorted, unique: what the disk cache stores
+  std::size_t entries_ = 0;
+};
+
+}  // namespace hostflow::exporter

@@ -1,0 +1,59 @@
+#include "model/workload_ips.h"
+
+#include <algorithm>
+#include <map>
+
+namespace hostflow::exporter {
+
+WorkloadOwner netns_owner(std::uint64_t inode, std::int32_t nsid,
+                          std::span<const Container> containers) {
+  if (inode != 0) {
+    for (const Container& c : containers)
+      if (c.netns == inode) return {c.owner_type, c.name};
+    return {"netns", std::to_string(inode)};
+  }
+  return {"netns", "nsid:" + std::to_string(nsid)};
+}
+
+bool is_workload_address(const IpAddr& ip) {
+  if (ip.family == 4) return ip.b[0] != 127 && !(ip.b[0] == 0);
+  if (ip.family == 6) {
+    static const std::uint8_t kLoop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    if (std::memcmp(ip.b, kLoop, 16) == 0) return false;
+    if (ip.b[0] == 0xfe && (ip.b[1] & 0xc0) == 0x80) return false;  // fe80::/10
+    return true;
+  }
+  return false;
+}
+
+std::vector<WorkloadIps> build_workload_ips(std::span<const Vm> vms, const AddrTable& addrs,
+                                           std::span<const Container> containers) {
+  std::vector<WorkloadIps> out;
+  for (const Vm& vm : vms) {
+    if (out.size() >= kMaxWorkloads) break;
+    if (!vm.nova || vm.nova->fixed_ips.empty()) continue;
+    WorkloadIps w{"vm", vm.uuid, {}};
+    for (const NovaFixedIp& f : vm.nova->fixed_ips) {
+      if (w.ips.size() >= kMaxIpsPerWorkload) break;
+      auto ip = IpAddr::parse(f.address);
+      if (ip && std::find(w.ips.begin(), w.ips.end(), *ip) == w.ips.end()) w.ips.push_back(*ip);
+    }
+    if (!w.ips.empty()) out.push_back(std::move(w));
+  }
+  // Workload namespaces, in a stable order (by owner).
+  std::map<std::pair<std::uint64_t, std::int32_t>, std::vector<IpAddr>> by_netns;
+  for (const NetAddr& a : addrs.addrs) {
+    if (a.nsid < 0 || !is_workload_address(a.ip)) continue;
+    auto& v = by_netns[{a.netns, a.netns ? -1 : a.nsid}];
+    if (v.size() < kMaxIpsPerWorkload && std::find(v.begin(), v.end(), a.ip) == v.end())
+      v.push_back(a.ip);
+  }
+  for (auto& [key, ips] : by_netns) {
+    if (out.size() >= kMaxWorkloads) break;
+    WorkloadOwner o = netns_owner(key.first, key.second, containers);
+    out.push_back(WorkloadIps{std::move(o.owner_type), std::move(o.owner), std::move(ips)});
+  }
+  return out;
+}
+
+}  // namespace hostflow::exporter

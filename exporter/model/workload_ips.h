@@ -1,0 +1,46 @@
+// Fixed IPs per workload: the addresses conntrack entries are attributed by.
+//  - VMs: the fixed IPs in the Nova ports metadata of the domain XML (<nova:ports>).
+//  - Workload network namespaces: the global addresses the addrs source found in each netns other
+//    than the sampler's (kernel facts, not configuration).
+// The owner labels of a netns come from ONE function, netns_owner(): the container attribution
+// (model/owners.h: netns -> processes -> cgroup -> container), the same owner_type/owner the
+// interface series carry; a namespace with no process seen is owner_type "netns", owner its inode.
+// Pure.
+// hostflow-exporter.
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "model/conntrack.h"
+#include "model/owners.h"
+#include "model/vms.h"
+
+namespace hostflow::exporter {
+
+struct WorkloadIps {
+  std::string owner_type;  // "vm", "netns" (label value)
+  std::string owner;       // VM uuid; netns inode in decimal (label value)
+  std::vector<IpAddr> ips;
+};
+
+struct WorkloadOwner {
+  std::string owner_type, owner;
+};
+// The owner of the workload whose network namespace has inode `inode` (0 when known only by its
+// nsid): its container from `containers` (attribute()), else the netns itself.
+WorkloadOwner netns_owner(std::uint64_t inode, std::int32_t nsid,
+                          std::span<const Container> containers = {});
+
+// True for an address that names a workload endpoint (not loopback, not IPv6 link-local).
+bool is_workload_address(const IpAddr& ip);
+
+// Bounded: at most kMaxWorkloads workloads and kMaxIpsPerWorkload addresses each.
+std::vector<WorkloadIps> build_workload_ips(std::span<const Vm> vms, const AddrTable& addrs,
+                                           std::span<const Container> containers = {});
+
+inline constexpr std::size_t kMaxWorkloads = 16384;
+inline constexpr std::size_t kMaxIpsPerWorkload = 64;
+
+}  // namespace hostflow::exporter

@@ -1,0 +1,61 @@
+// Shared pieces of the conntrack and threat tests: a three-namespace topology with real conntrack
+// entries, the kernel's own view of them (`conntrack -L`, parsed here, independently of the code
+// under test), the flows helper, and a real HTTP server for the threat feeds.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "support.h"
+
+namespace hostflow::test {
+
+// W (workload: 10.66.1.2, fd66:1::2) -- H (sampler, router: forwards, conntrack on, plus the
+// public test address 198.51.100.7 on its R-facing link) -- R (remotes: 10.66.2.2-5, fd66:2::2-3).
+// A process sleeps in W so the sampler knows W's netns by inode.
+struct CtLab {
+  Netns w{"h6w"}, h{"h6h"}, r{"h6r"};
+  std::string hw, hr;  // H's links towards W and R
+  std::uint64_t w_inode = 0;
+  Process holder;
+  std::vector<Process> flows;  // ct_flows.py processes
+  TempDir dir;
+  CtLab();
+  // Runs helpers/ct_flows.py in `ns` with `args` and waits for "ready".
+  void start_flows(const Netns& ns, const std::vector<std::string>& args);
+};
+
+// One conntrack entry as `conntrack -L -o extended` shows it.
+struct CtEntry {
+  std::string family, proto;
+  std::string src, dst, reply_src;
+  int sport = 0, dport = 0;
+};
+// Every IPv4 and IPv6 entry of `netns`.
+std::vector<CtEntry> conntrack_list(const std::string& netns);
+
+// Does `ip` lie in `cidr` ("10.0.0.0/8", "fd66:2::/120", "1.2.3.4")? Independent of the exporter.
+bool cidr_contains(const std::string& cidr, const std::string& ip);
+
+// helpers/feed_server.py serving `dir` on `port` (stopped on destruction).
+struct FeedServer {
+  TempDir logdir;
+  Process proc;
+  int port;
+  FeedServer(const std::string& dir, int port);
+  std::string url(const std::string& file) const {
+    return "http://127.0.0.1:" + std::to_string(port) + "/" + file;
+  }
+};
+
+// Waits until `stack` serves a snapshot whose value of `key` satisfies pred; returns the last
+// exposition.
+std::optional<Exposition> wait_for_value(Stack& stack, const std::string& key,
+                                         const std::function<bool(double)>& pred,
+                                         std::chrono::milliseconds timeout);
+
+}  // namespace hostflow::test

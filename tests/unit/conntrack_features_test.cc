@@ -1,0 +1,215 @@
+// Unit tests of the conntrack pieces that need no kernel: the ctnetlink decoder on a real captured
+// dump (tests/fixtures/conntrack/ct-dump.bin, from `conntrack -L` -verified entries), the prefix set
+// against a brute-force scan, the feed parsers on the real-format fixtures, the outbound "new"
+// logic across intervals, the threat log's reopen on rotation.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <libmnl/libmnl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "features/flows.h"
+#include "features/prefix_set.h"
+#include "features/threat_feeds.h"
+#include "features/threat_match.h"
+#include "sources/conntrack.h"
+
+namespace hostflow {
+namespace {
+
+using namespace exporter;
+
+std::string read_file(const std::string& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(ConntrackDecode, RealDumpFromTheKernel) {
+  // Captured in a netns after one UDP datagram to 10.66.9.2:5001 and to [fd66:9::2]:5001 and one
+  // ping to 10.66.9.2, with nf_conntrack_acct=1.
+  const std::string bytes = read_file(HOSTFLOW_FIXTURES_DIR "/conntrack/ct-dump.bin");
+  ASSERT_FALSE(bytes.empty());
+  std::vector<std::uint32_t> buf((bytes.size() + 3) / 4);
+  std::memcpy(buf.data(), bytes.data(), bytes.size());
+  const auto* msg = reinterpret_cast<const nlmsghdr*>(buf.data());
+  int left = static_cast<int>(bytes.size());
+  int udp4 = 0, udp6 = 0, icmp = 0;
+  for (; mnl_nlmsg_ok(msg, left); msg = mnl_nlmsg_next(msg, &left)) {
+    shm::ConntrackRecord r;
+    std::string err;
+    ASSERT_TRUE(sampler::decode_ct_message(msg, static_cast<std::size_t>(left), &r, &err)) << err;
+    EXPECT_TRUE(r.flags & shm::kCtHasCounters);
+    char src[64], dst[64];
+    inet_ntop(r.family, r.orig_src, src, sizeof src);
+    inet_ntop(r.family, r.orig_dst, dst, sizeof dst);
+    if (r.proto == IPPROTO_UDP && r.family == AF_INET) {
+      udp4++;
+      EXPECT_STREQ(src, "10.66.9.1");
+      EXPECT_STREQ(dst, "10.66.9.2");
+      EXPECT_EQ(r.orig_dport, 5001);
+      EXPECT_EQ(r.reply_sport, 5001);
+      EXPECT_EQ(r.orig_packets, 1u);
+      EXPECT_EQ(r.orig_bytes, 29u);  // 20 IPv4 + 8 UDP + 1
+      EXPECT_EQ(r.reply_packets, 0u);
+    } else if (r.proto == IPPROTO_UDP && r.family == AF_INET6) {
+      udp6++;
+      EXPECT_STREQ(src, "fd66:9::1");
+      EXPECT_STREQ(dst, "fd66:9::2");
+      EXPECT_EQ(r.orig_bytes, 49u);  // 40 IPv6 + 8 UDP + 1
+    } else if (r.proto == IPPROTO_ICMP) {
+      icmp++;
+      EXPECT_EQ(r.orig_dport >> 8, 8);  // echo request
+      EXPECT_EQ(r.reply_packets, 1u);
+    }
+  }
+  EXPECT_EQ(udp4, 1);
+  EXPECT_EQ(udp6, 1);
+  EXPECT_EQ(icmp, 1);
+}
+
+TEST(ConntrackDecode, RefusesTruncatedAndForeignMessages) {
+  const std::string bytes = read_file(HOSTFLOW_FIXTURES_DIR "/conntrack/ct-dump.bin");
+  std::vector<std::uint32_t> buf((bytes.size() + 3) / 4);
+  std::memcpy(buf.data(), bytes.data(), bytes.size());
+  auto* msg = reinterpret_cast<nlmsghdr*>(buf.data());
+  shm::ConntrackRecord r;
+  std::string err;
+  EXPECT_FALSE(sampler::decode_ct_message(msg, 10, &r, &err));
+  EXPECT_FALSE(err.empty());
+  // An attribute whose length runs past the message.
+  const std::uint32_t len = msg->nlmsg_len;
+  msg->nlmsg_len = len - 4;
+  EXPECT_FALSE(sampler::decode_ct_message(msg, len, &r, &err));
+  msg->nlmsg_len = len;
+  msg->nlmsg_type = 16;  // RTM_NEWLINK
+  EXPECT_FALSE(sampler::decode_ct_message(msg, len, &r, &err));
+}
+
+TEST(PrefixSet, MatchesLikeABruteForceScan) {
+  std::mt19937 rng(42);
+  std::vector<Cidr> cidrs;
+  for (int i = 0; i < 2000; i++) {
+    IpAddr a;
+    a.family = (i % 3 == 0) ? 6 : 4;
+    for (int k = 0; k < (a.family == 4 ? 4 : 16); k++) a.b[k] = static_cast<std::uint8_t>(rng() % 4);
+    const unsigned len = a.family == 4 ? 8 + rng() % 25 : 16 + rng() % 113;
+    auto c = parse_cidr(a.str() + "/" + std::to_string(len));
+    ASSERT_TRUE(c);
+    cidrs.push_back(*c);
+  }
+  const PrefixSet set(cidrs);
+  auto brute = [&](const IpAddr& ip) {
+    for (const Cidr& c : cidrs) {
+      if (c.ip.family != ip.family) continue;
+      bool in = true;
+      for (unsigned i = 0; i < c.len && in; i++) {
+        const int m = 0x80 >> (i % 8);
+        in = (c.ip.b[i / 8] & m) == (ip.b[i / 8] & m);
+      }
+      if (in) return true;
+    }
+    return false;
+  };
+  int hits = 0;
+  for (int i = 0; i < 20000; i++) {
+    IpAddr a;
+    a.family = (i % 2) ? 6 : 4;
+    for (int k = 0; k < (a.family == 4 ? 4 : 16); k++) a.b[k] = static_cast<std::uint8_t>(rng() % 4);
+    const bool want = brute(a);
+    hits += want;
+    ASSERT_EQ(set.contains(a), want) << a.str();
+  }
+  EXPECT_GT(hits, 100);
+  EXPECT_FALSE(parse_cidr("10.0.0.0/33"));
+  EXPECT_FALSE(parse_cidr("10.0.0/8"));
+  EXPECT_EQ(format_cidr(*parse_cidr("10.1.2.3/8")), "10.0.0.0/8");
+}
+
+TEST(FeedParsers, RealFormats) {
+  std::vector<Cidr> out;
+  std::string err;
+  ASSERT_TRUE(parse_onionoo(read_file(HOSTFLOW_FIXTURES_DIR "/threat/onionoo-exit.json"), &out, &err)) << err;
+  EXPECT_EQ(out.size(), 9u);  // or_addresses in the fixture
+  out.clear();
+  ASSERT_TRUE(parse_cidr_list(read_file(HOSTFLOW_FIXTURES_DIR "/threat/drop.txt"), &out, &err)) << err;
+  EXPECT_EQ(out.size(), 8u);
+  EXPECT_EQ(format_cidr(out[0]), "1.10.16.0/20");
+  out.clear();
+  EXPECT_FALSE(parse_cidr_list("<html><body>502</body></html>\n", &out, &err));
+  EXPECT_FALSE(parse_onionoo("{\"relays\": [", &out, &err));
+  EXPECT_FALSE(parse_onionoo("{\"relays\": []}", &out, &err));
+}
+
+Flow flow(const char* src, const char* dst, std::uint16_t dport) {
+  Flow f;
+  f.src = *IpAddr::parse(src);
+  f.dst = *IpAddr::parse(dst);
+  f.responder = f.dst;
+  f.sport = 40000;
+  f.dport = dport;
+  f.proto = IPPROTO_TCP;
+  return f;
+}
+
+TEST(FlowSummarizer, NewRemotesAndPortsAreRelativeToThePreviousInterval) {
+  std::vector<WorkloadIps> w = {{"vm", "a", {*IpAddr::parse("10.0.0.1"), *IpAddr::parse("10.0.0.2")}}};
+  const IpIndex index(w);
+  FlowSummarizer s({1, true});
+  std::vector<Flow> f1 = {flow("10.0.0.1", "1.1.1.1", 80), flow("10.0.0.1", "1.1.1.1", 80),
+                          flow("10.0.0.1", "10.0.0.2", 22)};  // own IP: not outbound
+  auto r = s.update(f1, w, index);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].flows, 3u);
+  EXPECT_EQ(r[1].flows, 1u);  // 10.0.0.2 as responder
+  EXPECT_EQ(r[0].outbound.flows, 2u);
+  EXPECT_EQ(r[0].outbound.unique_remotes, 1u);
+  EXPECT_EQ(r[0].outbound.new_remotes, 1u);
+  EXPECT_EQ(r[0].outbound.max_flows_single_remote, 2u);
+  std::vector<Flow> f2 = {flow("10.0.0.1", "1.1.1.1", 443), flow("10.0.0.1", "2.2.2.2", 80)};
+  r = s.update(f2, w, index);
+  EXPECT_EQ(r[0].outbound.new_remotes, 1u);    // 2.2.2.2
+  EXPECT_EQ(r[0].outbound.new_dst_ports, 1u);  // 443
+  EXPECT_EQ(r[0].outbound.unique_dst_ports, 2u);
+  EXPECT_FALSE(r[1].export_outbound);
+}
+
+TEST(ThreatMatcher, CountsEachContactOnceAndLogsIt) {
+  char tmpl[] = "/tmp/h6-unit-XXXXXX";
+  ASSERT_TRUE(mkdtemp(tmpl));
+  const std::string dir = tmpl, log = dir + "/threats.log";
+  std::vector<WorkloadIps> w = {{"vm", "a", {*IpAddr::parse("10.0.0.1")}}};
+  const IpIndex index(w);
+  std::vector<ThreatList> lists = {
+      {"spamhaus", Direction::kOut, std::make_shared<const PrefixSet>(std::vector<Cidr>{*parse_cidr("6.6.0.0/16")})}};
+  ThreatMatcher m(log);
+  std::vector<Flow> f = {flow("10.0.0.1", "6.6.1.1", 80), flow("10.0.0.1", "6.6.1.1", 443),
+                         flow("6.6.2.2", "10.0.0.1", 22)};  // inbound: filtered (direction out)
+  auto s = m.update(f, w, index, lists, 0);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].active, 1u);
+  EXPECT_EQ(s[0].total, 1u);
+  // Rotation: the next contact goes to a new file at the same path.
+  std::filesystem::rename(log, log + ".1");
+  s = m.update({}, w, index, lists, 1);  // an interval without the pair
+  EXPECT_EQ(s[0].active, 0u);
+  s = m.update(f, w, index, lists, 2);
+  EXPECT_EQ(s[0].total, 2u);
+  std::ifstream a(log + ".1"), b(log);
+  std::string line;
+  int na = 0, nb = 0;
+  while (std::getline(a, line)) na++;
+  while (std::getline(b, line)) nb++;
+  EXPECT_EQ(na, 1);
+  EXPECT_EQ(nb, 1);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace hostflow
