@@ -173,7 +173,6 @@ seccomp::Policy exporter_policy(ExporterPolicyOptions o) {
                 Rule{"openat", "the segment and HAProxy logs, read-only", kReadOnly},
             }},
   };
-  if (o.haproxy_state_dir_fd >= 0) p.groups.push_back(haproxy_rules(o.haproxy_state_dir_fd));
   if (o.state_writes) {
     p.notes.push_back("state writes enabled (threat feed cache or threat log)");
     for (Group& g : p.groups)
@@ -190,6 +189,8 @@ seccomp::Policy exporter_policy(ExporterPolicyOptions o) {
             Rule{"unlink", "a leftover or failed temporary cache file", {}},
         }});
   }
+  // After the state-writes rewrite above: the HAProxy group keeps its own openat limits.
+  if (o.haproxy_state_dir_fd >= 0) p.groups.push_back(haproxy_rules(o.haproxy_state_dir_fd));
   if (o.feed_fetch) {
     p.notes.push_back("threat feeds with URLs enabled: outbound TCP and DNS allowed");
     p.groups.push_back(Group{

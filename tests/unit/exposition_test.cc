@@ -150,7 +150,7 @@ TEST(Exposition, SerializeEqualsPrometheusCppTextSerializer) {
   std::ostringstream ref;
   prometheus::TextSerializer().Serialize(ref, fams);
   // Byte equality except for how a double is spelled: compare line by line, values as numbers.
-  std::istringstream a(serialize(fams)), b(ref.str());
+  std::istringstream a(hostflow::exporter::serialize(fams)), b(ref.str());
   std::string la, lb;
   int lines = 0;
   while (std::getline(b, lb)) {
