@@ -66,17 +66,10 @@ std::map<std::string, Expected> expected_from(const std::vector<CtEntry>& entrie
 
 // Fixed IPs per owner as the exporter sees them: from hostflow_conntrack_ip_flows and outbound
 // series labels, checked against the netns's own addresses below.
-// The owner the exporter must give W's namespace (model/owners.h): the leaf of the cgroup v2
-// path of its first process (the holder), else that process's name -- read from /proc here.
+// The owner the exporter must give W's namespace (model/owners.h): W's first process, the holder,
+// is in a cgroup leaf of its own and no container runtime's, so owner_type netns, owner the leaf.
 std::string w_owner_name(CtLab& lab) {
-  const std::string pid = std::to_string(lab.holder.pid());
-  std::string path = sh("sed -n 's/^0:://p' /proc/" + pid + "/cgroup").out;
-  while (!path.empty() && (path.back() == '\n' || path.back() == '/')) path.pop_back();
-  std::string leaf = path.substr(path.find_last_of('/') + 1);
-  if (!leaf.empty()) return leaf;
-  std::string comm = sh("cat /proc/" + pid + "/comm").out;
-  while (!comm.empty() && comm.back() == '\n') comm.pop_back();
-  return comm;
+  return lab.holder_cgroup.substr(lab.holder_cgroup.find_last_of('/') + 1);
 }
 
 std::map<std::string, std::string> ip_owner(const Exposition& e) {
@@ -145,9 +138,8 @@ TEST(Conntrack, FlowsPerFixedIpAndOutboundEqualConntrackList) {
   ASSERT_FALSE(kernel.empty());
   ASSERT_EQ(e->get("hostflow_conntrack_entries"), static_cast<double>(kernel.size())) << logs(stack);
 
-  // W's fixed IPs come from the kernel (addrs of W's netns), owned by what owns W's netns: its
-  // processes (the holder first, the lowest pid) are in no container runtime's cgroup, so
-  // owner_type netns and the leaf of the holder's cgroup, or its name (read here from /proc).
+  // W's fixed IPs come from the kernel (addrs of W's netns), owned by what owns W's netns (the
+  // same attribution as the interface series): the holder's cgroup leaf.
   const std::string w_name = w_owner_name(lab);
   const std::string w_owner = "netns/" + w_name;
   auto owners = ip_owner(*e);

@@ -43,6 +43,18 @@ CtLab::CtLab() {
   struct stat st {};
   if (::stat(("/run/netns/" + w.name()).c_str(), &st) == 0) w_inode = st.st_ino;
   holder = Process({"ip", "netns", "exec", w.name(), "sleep", "3600"}, dir.path() + "/holder.log");
+  // Its own cgroup (as a container's process has), so W's owner is a name this test chose: the
+  // exporter names a netns of no known runtime after its first process's cgroup leaf.
+  holder_cgroup = sh_ok("awk '$3 == \"cgroup2\" {print $2; exit}' /proc/self/mounts");
+  while (!holder_cgroup.empty() && holder_cgroup.back() == '\n') holder_cgroup.pop_back();
+  holder_cgroup += "/" + unique_name("h6holder", 40);
+  sh_ok("mkdir -p " + holder_cgroup + " && echo " + std::to_string(holder.pid()) + " > " +
+        holder_cgroup + "/cgroup.procs");
+}
+
+CtLab::~CtLab() {
+  holder.kill_and_wait();
+  sh("rmdir " + holder_cgroup);
 }
 
 void CtLab::start_flows(const Netns& ns, const std::vector<std::string>& args) {

@@ -22,9 +22,11 @@ struct CtLab {
   std::string hw, hr;  // H's links towards W and R
   std::uint64_t w_inode = 0;
   Process holder;
+  std::string holder_cgroup;  // a cgroup v2 leaf of its own: W's owner is its name
   std::vector<Process> flows;  // ct_flows.py processes
   TempDir dir;
   CtLab();
+  ~CtLab();
   // Runs helpers/ct_flows.py in `ns` with `args` and waits for "ready".
   void start_flows(const Netns& ns, const std::vector<std::string>& args);
 };
