@@ -136,6 +136,10 @@ seccomp::Policy exporter_policy(ExporterPolicyOptions o) {
                 Rule{"rt_sigprocmask", "threads start with SIGTERM/SIGINT blocked", {}},
                 Rule{"rt_sigreturn", "", {}},
                 Rule{"rt_sigtimedwait", "sigwait() in the signal thread", {}},
+                Rule{"sched_yield",
+                     "the seqlock reader backs off while the sampler writes that slot "
+                     "(shm-schema seqlock.cc; rare, under load)",
+                     {}},
                 Rule{"set_robust_list", "glibc sets it for every new thread", {}},
                 Rule{"tgkill", "main wakes the signal thread at exit (pthread_kill)", {}},
             }},

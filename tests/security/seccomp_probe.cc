@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "exporter/privilege/seccomp_policy.h"
@@ -164,6 +165,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (action == "segment-write") return segment_write(path);
+  if (action == "seqlock-backoff") {
+    // The reader's back-off when a slot is being written (seqlock.cc): std::this_thread::yield.
+    std::this_thread::yield();
+    say("yielded\n");
+    return 0;
+  }
   if (action == "bpf-map-lookup" || action == "bpf-map-update" || action == "bpf-prog-load") {
     // Invalid fds: the kernel answers EBADF/EINVAL; only the filter can kill the process.
     bpf_attr attr{};

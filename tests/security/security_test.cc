@@ -220,6 +220,8 @@ TEST(ExporterPolicy, KillModeKillsExecveAndSockets) {
   EXPECT_TRUE(killed_by_sigsys(run_status({kProbe, "exporter", "kill", "execve"}).status));
   EXPECT_TRUE(killed_by_sigsys(run_status({kProbe, "exporter", "kill", "socket-inet"}).status));
   EXPECT_TRUE(exited_0(run_status({kProbe, "exporter", "kill", "exit"}).status));
+  // Regression: the seqlock reader's back-off (sched_yield) killed a loaded exporter.
+  EXPECT_TRUE(exited_0(run_status({kProbe, "exporter", "kill", "seqlock-backoff"}).status));
 }
 
 // --- running binaries
