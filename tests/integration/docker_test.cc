@@ -35,7 +35,11 @@ class Dockerd {
     sh_ok("tar -C " + root + " -c . | " + docker() + " import - hf5bb:latest >/dev/null");
   }
   ~Dockerd() {
-    if (proc_.running()) sh(docker() + " rm -f $(" + docker() + " ps -aq) >/dev/null 2>&1");
+    // Containers, then the user networks: dockerd leaves their br-<id> bridges behind otherwise.
+    if (proc_.running()) {
+      sh(docker() + " rm -f $(" + docker() + " ps -aq) >/dev/null 2>&1");
+      sh(docker() + " network prune -f >/dev/null 2>&1");
+    }
     stop();
     sh("ip link del " + bridge_);
     // Unmount whatever the daemon left under its roots before the TempDir is removed.
