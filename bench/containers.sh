@@ -7,6 +7,7 @@
 # schedstat), the exporter's render time and a scrape. Needs root. Usage:
 #   bench/containers.sh [NS] [PER]        default 200 10
 #   BUILD=build-release CYCLE_WINDOW=20 bench/containers.sh
+#   SAMPLER_ARGS="--no-source.addrs --no-source.conntrack" bench/containers.sh   (issue 5's cycle only)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$here/build-release}
@@ -60,7 +61,7 @@ done
 echo "  took $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
 
 ip netns exec "$host" "$BUILD/sampler/hostflow-sampler" --segment "$dir/segment" --interval 1s \
-  --no-source.libvirt --docker.socket "$dir/no-docker.sock" --log.level warn &
+  --no-source.libvirt --docker.socket "$dir/no-docker.sock" --log.level warn ${SAMPLER_ARGS:-} &
 spid=$!; pids="$pids $spid"
 for _ in $(seq 100); do [ -e "$dir/segment" ] && break; sleep 0.1; done
 ip netns exec "$host" setpriv --reuid=hostflow --regid=hostflow --clear-groups --bounding-set=-all --inh-caps=-all -- \
@@ -73,6 +74,7 @@ sleep 3
 g0=$(metric hostflow_snapshot_generation); c0=$(cpu_ns "$spid"); e0=$(cpu_ns "$epid")
 sleep "$CYCLE_WINDOW"
 [ -n "${PERF_EXPORTER:-}" ] && perf record -g -o "$PERF_EXPORTER" -p "$epid" -- sleep 5 >/dev/null 2>&1
+[ -n "${PERF_SAMPLER:-}" ] && perf record -g -o "$PERF_SAMPLER" -p "$spid" -- sleep 5 >/dev/null 2>&1
 g1=$(metric hostflow_snapshot_generation); c1=$(cpu_ns "$spid"); e1=$(cpu_ns "$epid")
 cycles=$(( ${g1%.*} - ${g0%.*} ))
 m=$(ip netns exec "$host" curl -s http://127.0.0.1:19473/metrics)
