@@ -164,10 +164,8 @@ Attribution attribute(const shm::Snapshot& snap, Model& m, const std::vector<Vm>
                      [](const Container* a, const Container* b) { return a->name < b->name; });
     std::set<std::string> seen;
     for (Container* c : order) {
-      if (!seen.insert(c->name).second) {
-        c->name += "~" + std::to_string(c->netns & ~(1ull << 63));
-        seen.insert(c->name);
-      }
+      // Until unique: a suffixed name may equal another namespace's own name.
+      while (!seen.insert(c->name).second) c->name += "~" + std::to_string(c->netns & ~(1ull << 63));
     }
   }
 

@@ -8,6 +8,8 @@
 
 #include "hostflow/shm/snapshot.h"
 #include "model/interfaces.h"
+#include "model/owners.h"
+#include "model/vms.h"
 #include "model/tc.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -47,12 +49,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& s : snap->records<SourceStatusRecord>()) {
     if (auto v = snap->str(s.last_error)) sink += v->size();
   }
-  const auto m = hostflow::exporter::build_model(*snap);
+  auto m = hostflow::exporter::build_model(*snap);
   // Every link is a host interface, another namespace's interface, or a counted duplicate.
   if (m.interfaces.size() + m.workload_interfaces.size() + m.duplicate_links !=
       snap->count<LinkRecord>())
     __builtin_trap();
   for (const auto& i : m.interfaces) sink += i.name.size() + i.master.size();
+  // Attribution (VMs, containers, Docker blobs): owners never empty, container names unique.
+  const auto vms = hostflow::exporter::build_vms(*snap, m.interfaces, m.workload_interfaces);
+  const auto a = hostflow::exporter::attribute(*snap, m, vms);
+  for (const auto& i : m.interfaces)
+    if (i.owner_type.empty()) __builtin_trap();
+  for (std::size_t k = 1; k < a.containers.size(); k++)
+    if (!(a.containers[k - 1].name < a.containers[k].name)) __builtin_trap();
   // TC counters: every record is an interface or counted invalid; rates over a repeat are finite.
   auto tc = hostflow::exporter::build_tc_model(*snap);
   const std::size_t extra_attach =
