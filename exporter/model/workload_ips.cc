@@ -5,11 +5,10 @@
 
 namespace hostflow::exporter {
 
-WorkloadOwner netns_owner(std::uint64_t inode, std::int32_t nsid,
-                          std::span<const Container> containers) {
+WorkloadOwner netns_owner(std::uint64_t inode, std::int32_t nsid, const ContainersByNetns& containers) {
   if (inode != 0) {
-    for (const Container& c : containers)
-      if (c.netns == inode) return {c.owner_type, c.name};
+    if (auto it = containers.find(inode); it != containers.end())
+      return {it->second->owner_type, it->second->name};
     return {"netns", std::to_string(inode)};
   }
   return {"netns", "nsid:" + std::to_string(nsid)};
@@ -41,6 +40,8 @@ std::vector<WorkloadIps> build_workload_ips(std::span<const Vm> vms, const AddrT
     if (!w.ips.empty()) out.push_back(std::move(w));
   }
   // Workload namespaces, in a stable order (by owner).
+  ContainersByNetns owners;
+  for (const Container& c : containers) owners.emplace(c.netns, &c);
   std::map<std::pair<std::uint64_t, std::int32_t>, std::vector<IpAddr>> by_netns;
   for (const NetAddr& a : addrs.addrs) {
     if (a.nsid < 0 || !is_workload_address(a.ip)) continue;
@@ -50,7 +51,7 @@ std::vector<WorkloadIps> build_workload_ips(std::span<const Vm> vms, const AddrT
   }
   for (auto& [key, ips] : by_netns) {
     if (out.size() >= kMaxWorkloads) break;
-    WorkloadOwner o = netns_owner(key.first, key.second, containers);
+    WorkloadOwner o = netns_owner(key.first, key.second, owners);
     out.push_back(WorkloadIps{std::move(o.owner_type), std::move(o.owner), std::move(ips)});
   }
   return out;

@@ -9,6 +9,7 @@
 // hostflow-exporter.
 #pragma once
 
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
@@ -30,8 +31,9 @@ struct WorkloadOwner {
 };
 // The owner of the workload whose network namespace has inode `inode` (0 when known only by its
 // nsid): its container from `containers` (attribute()), else the netns itself.
+using ContainersByNetns = std::map<std::uint64_t, const Container*>;  // by netns inode
 WorkloadOwner netns_owner(std::uint64_t inode, std::int32_t nsid,
-                          std::span<const Container> containers = {});
+                          const ContainersByNetns& containers = {});
 
 // True for an address that names a workload endpoint (not loopback, not IPv6 link-local).
 bool is_workload_address(const IpAddr& ip);

@@ -131,9 +131,17 @@ class DockerSource final : public Source {
         return r.error();
     }
     out.touch<shm::DockerRecord>();
+    // Each body is capped, and so is their sum per cycle (many networks must not grow the
+    // segment without bound): a body past the total is published as truncated, without bytes.
+    std::size_t total = 0;
     for (auto& [rec, pr] : replies) {
       rec.path = out.add_string(pr.first, 256);
-      if (!pr.second.truncated) rec.body = out.add_string(pr.second.body, opts_.max_body_bytes);
+      if (!pr.second.truncated && total + pr.second.body.size() > opts_.max_total_bytes)
+        rec.flags |= shm::kDockerBodyTruncated;
+      if (!(rec.flags & shm::kDockerBodyTruncated)) {
+        total += pr.second.body.size();
+        rec.body = out.add_string(pr.second.body, opts_.max_body_bytes);
+      }
       out.add(rec);
     }
     return replies.size();

@@ -23,6 +23,7 @@ struct DockerOptions {
   std::string socket;  // "" = <rootfs>/var/run/docker.sock
   std::chrono::milliseconds budget{2000};   // the whole cycle's requests
   std::size_t max_body_bytes = 16u << 20;   // /containers/json of a few thousand containers
+  std::size_t max_total_bytes = 32u << 20;  // all bodies of one cycle together
   std::size_t max_inspects = 256;           // network inspects per cycle
 };
 

@@ -339,11 +339,10 @@ enum class DockerQuery : std::uint32_t {
   kContainers = 1,     // GET /containers/json (running containers)
   kNetworks = 2,       // GET /networks
   kNetworkInspect = 3, // GET /networks/<id> for a bridge network whose bridge is on this host
-  kVersion = 4,        // GET /version
 };
 
 enum DockerFlags : std::uint32_t {
-  kDockerBodyTruncated = 1u << 0,  // the body was larger than the cap (not published)
+  kDockerBodyTruncated = 1u << 0,  // over the per-body or per-cycle cap (body not published)
 };
 
 struct DockerRecord {
