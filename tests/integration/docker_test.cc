@@ -48,7 +48,10 @@ class Dockerd {
   void start() {
     proc_ = Process({"dockerd", "--data-root", dir_.path() + "/data", "--exec-root",
                      dir_.path() + "/exec", "--pidfile", dir_.path() + "/docker.pid", "-H",
-                     "unix://" + sock_, "--iptables=false", "--ip6tables=false", "--bridge=" + bridge_},
+                     "unix://" + sock_, "--iptables=false", "--ip6tables=false", "--bridge=" + bridge_,
+                     // Apart from a system containerd's other clients (a host dockerd's "moby").
+                     "--containerd-namespace=hostflow-test",
+                     "--containerd-plugins-namespace=hostflow-test-plugins"},
                     dir_.path() + "/dockerd.log");
     ASSERT_TRUE(wait_until([&] { return sh(docker() + " version >/dev/null 2>&1").exit_code == 0; },
                            std::chrono::seconds(30)))
