@@ -30,6 +30,17 @@ struct DecodedLink {
 bool decode_link_message(const nlmsghdr* nlh, std::size_t len, DecodedLink* out,
                          std::string* err);
 
+// One RTM_NEWSTATS message (RTM_GETSTATS with IFLA_STATS_LINK_64), decoded.
+struct DecodedStats {
+  std::int32_t ifindex = 0;
+  shm::LinkStats stats{};
+};
+
+// Pure, like decode_link_message: false with a reason for anything that is not a well-formed
+// RTM_NEWSTATS carrying IFLA_STATS_LINK_64.
+bool decode_stats_message(const nlmsghdr* nlh, std::size_t len, DecodedStats* out,
+                          std::string* err);
+
 // The other namespaces links dumped this cycle, for sources that run after it (addrs).
 struct NetnsScan {
   struct Netns {

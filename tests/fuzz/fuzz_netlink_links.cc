@@ -1,4 +1,4 @@
-// Fuzz target: decode_link_message over a netlink receive buffer (a batch of messages), walked
+// Fuzz target: decode_link_message and decode_stats_message over a netlink receive buffer (a batch of messages), walked
 // the way the links source walks a recv() batch.
 
 #include <cstdint>
@@ -23,6 +23,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (d.rec.addr_len > sizeof d.rec.address) __builtin_trap();
     } else if (err.empty()) {
       __builtin_trap();  // a refusal always says why
+    }
+    // The counters-only path reads RTM_NEWSTATS from the same socket.
+    hostflow::sampler::DecodedStats st;
+    std::string serr;
+    if (hostflow::sampler::decode_stats_message(msg, left, &st, &serr)) {
+      sink += st.stats.rx_bytes;
+    } else if (serr.empty()) {
+      __builtin_trap();
     }
   });
   return sink == 0x7fffffff ? 1 : 0;

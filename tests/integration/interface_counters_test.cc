@@ -143,6 +143,52 @@ TEST(InterfaceCounters, EqualKernelStats64AndTheTrafficSent) {
   EXPECT_EQ(e1.at(t.veth).info.at("bridge"), "");
 }
 
+// Between link notifications the sampler reads only counters (RTM_GETSTATS), so every kind of
+// attribute change must reach the next snapshot through a notification: rename, master, state,
+// MTU, MAC, a new link and a deleted one. The kernel's `ip -d -j link` is the truth each time.
+TEST(InterfaceCounters, AttributeChangesReachTheNextSnapshot) {
+  HF_REQUIRE(is_root(), "needs root: creates network namespaces and links");
+  Topology t;
+  Stack stack(in_netns(t.ns.name()));
+  stack.start_sampler();
+  stack.start_exporter();
+  ASSERT_TRUE(stack.wait_fresh()) << logs(stack);
+  // A few quiet cycles first, so the changes land on the counters-only path.
+  ASSERT_TRUE(scrape_after_now(stack)) << logs(stack);
+  ASSERT_TRUE(scrape_after_now(stack)) << logs(stack);
+
+  auto ip = [&](std::vector<std::string> args) {
+    std::vector<std::string> cmd = {"ip", "-n", t.ns.name()};
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    RunResult r = run(cmd);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  };
+  auto check = [&](const std::string& step) {
+    SCOPED_TRACE(step);
+    auto v = stable_view(stack, t.ns.name());
+    ASSERT_TRUE(v) << logs(stack);
+    expect_links_match(exported_links(v->exposition), v->kernel);
+  };
+  const std::string renamed = t.ifb + "r";
+  ip({"link", "set", t.ifb, "down"});
+  ip({"link", "set", t.ifb, "name", renamed});
+  check("ifb renamed and down");
+  ip({"link", "set", t.port, "nomaster"});
+  ip({"link", "set", t.veth, "mtu", "1400"});
+  ip({"link", "set", t.veth, "address", "02:00:00:00:12:34"});
+  check("port left the bridge; veth mtu and mac");
+  ip({"link", "set", t.port, "master", t.bridge});
+  ip({"link", "add", "hfnew0", "type", "ifb"});
+  ip({"link", "del", renamed});
+  check("port back on the bridge; one ifb added, one deleted");
+  const auto e = scrape_after_now(stack);
+  ASSERT_TRUE(e);
+  const ExportedLinks links = exported_links(*e);
+  EXPECT_EQ(links.count("hfnew0"), 1u);
+  EXPECT_EQ(links.count(renamed), 0u);
+  EXPECT_EQ(links.at(t.port).info.at("bridge"), t.bridge);
+}
+
 TEST(Exposition, PromtoolCleanNoDuplicatesGzipEqualsPlain) {
   HF_REQUIRE(is_root(), "needs root: creates network namespaces and links");
   HF_REQUIRE(have_command("promtool"), "promtool (Prometheus 2.x) is not installed");

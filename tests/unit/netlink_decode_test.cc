@@ -1,11 +1,13 @@
 // decode_link_message against real kernel bytes: tests/fixtures/netlink/<ifname>.bin are
 // RTM_NEWLINK messages dumped from a throwaway namespace (tests/tools/capture_netlink.sh) and
 // ip-link.json is iproute2's independent decoding of the same namespace at the same moment.
+#include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -402,6 +404,76 @@ TEST_F(NetlinkMutate, MissingAttributesAreNotInvented) {
     if (l.at("ifname") == "hfport0") want = l.at("ifindex");
   }
   EXPECT_EQ(d.rec.ifindex, want);
+}
+
+// RTM_NEWSTATS (the counters-only cycle). Built with libmnl's own writer; the values are ours.
+std::vector<char> stats_message(std::uint16_t type, bool with_link64, std::size_t payload) {
+  std::vector<char> b(MNL_SOCKET_BUFFER_SIZE, 0);
+  auto* nlh = mnl_nlmsg_put_header(b.data());
+  nlh->nlmsg_type = type;
+  auto* ifsm = static_cast<if_stats_msg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(if_stats_msg)));
+  ifsm->ifindex = 42;
+  if (with_link64) {
+    rtnl_link_stats64 st{};
+    st.rx_bytes = 1234567890123ull;
+    st.tx_packets = 77;
+    st.rx_dropped = 5;
+    mnl_attr_put(nlh, IFLA_STATS_LINK_64, std::min(payload, sizeof st), &st);
+  }
+  b.resize(nlh->nlmsg_len);
+  return b;
+}
+
+TEST(NetlinkStats, DecodesIfindexAndCounters) {
+  const auto b = stats_message(RTM_NEWSTATS, true, sizeof(rtnl_link_stats64));
+  hostflow::sampler::DecodedStats d;
+  std::string err;
+  ASSERT_TRUE(hostflow::sampler::decode_stats_message(
+      reinterpret_cast<const nlmsghdr*>(b.data()), b.size(), &d, &err)) << err;
+  EXPECT_EQ(d.ifindex, 42);
+  EXPECT_EQ(d.stats.rx_bytes, 1234567890123ull);
+  EXPECT_EQ(d.stats.tx_packets, 77u);
+  EXPECT_EQ(d.stats.rx_dropped, 5u);
+  EXPECT_EQ(d.stats.tx_bytes, 0u);
+}
+
+TEST(NetlinkStats, ShortStatsAreCopiedAsFarAsTheyGo) {
+  const auto b = stats_message(RTM_NEWSTATS, true, 24);  // rx/tx packets, rx bytes
+  hostflow::sampler::DecodedStats d;
+  std::string err;
+  ASSERT_TRUE(hostflow::sampler::decode_stats_message(
+      reinterpret_cast<const nlmsghdr*>(b.data()), b.size(), &d, &err)) << err;
+  EXPECT_EQ(d.stats.rx_bytes, 1234567890123ull);
+  EXPECT_EQ(d.stats.rx_dropped, 0u);  // past the attribute: not invented
+}
+
+TEST(NetlinkStats, RejectsWrongTypeMissingCountersAndTruncation) {
+  hostflow::sampler::DecodedStats d;
+  std::string err;
+  auto wrong = stats_message(RTM_NEWLINK, true, sizeof(rtnl_link_stats64));
+  EXPECT_FALSE(hostflow::sampler::decode_stats_message(
+      reinterpret_cast<const nlmsghdr*>(wrong.data()), wrong.size(), &d, &err));
+  EXPECT_NE(err.find("RTM_NEWSTATS"), std::string::npos) << err;
+  auto none = stats_message(RTM_NEWSTATS, false, 0);
+  EXPECT_FALSE(hostflow::sampler::decode_stats_message(
+      reinterpret_cast<const nlmsghdr*>(none.data()), none.size(), &d, &err));
+  EXPECT_NE(err.find("IFLA_STATS_LINK_64"), std::string::npos) << err;
+  auto full = stats_message(RTM_NEWSTATS, true, sizeof(rtnl_link_stats64));
+  // The attribute claims more than the message holds.
+  auto* a = reinterpret_cast<nlattr*>(full.data() + NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(if_stats_msg)));
+  a->nla_len = static_cast<std::uint16_t>(a->nla_len + 64);
+  err.clear();
+  EXPECT_FALSE(hostflow::sampler::decode_stats_message(
+      reinterpret_cast<const nlmsghdr*>(full.data()), full.size(), &d, &err));
+  EXPECT_FALSE(err.empty());
+  // And every shorter prefix of a good message is refused with a reason.
+  const auto good = stats_message(RTM_NEWSTATS, true, sizeof(rtnl_link_stats64));
+  for (std::size_t n = 0; n < good.size(); n++) {
+    err.clear();
+    EXPECT_FALSE(hostflow::sampler::decode_stats_message(
+        reinterpret_cast<const nlmsghdr*>(good.data()), n, &d, &err)) << n;
+    EXPECT_FALSE(err.empty()) << n;
+  }
 }
 
 }  // namespace
