@@ -141,9 +141,10 @@ int match(std::size_t flows, std::size_t prefixes, std::size_t workloads, int ro
   for (int r = 0; r < rounds; r++) {
     const double t0 = now();
     const IpIndex index(w);
-    auto ips = summarizer.update(ct.flows, w, index);
+    const std::vector<FlowEnd> ends = classify_flows(ct.flows, index);
+    auto ips = summarizer.update(ct.flows, ends, w, index);
     const double t1 = now();
-    auto th = matcher.update(ct.flows, w, index, lists, 0);
+    auto th = matcher.update(ct.flows, ends, w, index, lists, 0);
     t.push_back(now() - t0);
     ts.push_back(t1 - t0);
     tm.push_back(now() - t1);

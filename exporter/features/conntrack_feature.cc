@@ -30,13 +30,14 @@ ConntrackView ConntrackFeature::compute(const ConntrackTable& ct, const AddrTabl
   v.dropped = ct.dropped;
   v.workloads = std::move(workloads);
   const IpIndex index(v.workloads);
-  v.ips = flows_.update(ct.flows, v.workloads, index);
+  const std::vector<FlowEnd> ends = classify_flows(ct.flows, index);
+  v.ips = flows_.update(ct.flows, ends, v.workloads, index);
   std::vector<ThreatList> lists;
   if (feeds_) {
     lists = feeds_->lists();
     v.feeds = feeds_->status();
   }
-  v.threats = threats_.update(ct.flows, v.workloads, index, lists, now_seconds);
+  v.threats = threats_.update(ct.flows, ends, v.workloads, index, lists, now_seconds);
   v.threat_log_errors = threats_.log_errors();
   v.host_threats = opts_.host_threats;
   if (opts_.host_threats) v.host = match_host_addresses(addrs, host_ifnames, lists, opts_.host);

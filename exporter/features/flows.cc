@@ -9,17 +9,39 @@
 namespace hostflow::exporter {
 
 IpIndex::IpIndex(std::span<const WorkloadIps> workloads) {
+  std::size_t n = 0;
+  for (const WorkloadIps& w : workloads) n += w.ips.size();
+  std::size_t cap = 16;
+  while (cap < 2 * n) cap *= 2;
+  slots_.resize(cap);
+  mask_ = cap - 1;
   for (std::size_t w = 0; w < workloads.size(); w++) {
     for (const IpAddr& ip : workloads[w].ips) {
-      if (!map_.emplace(ip, static_cast<int>(ips_.size())).second) continue;
-      ips_.push_back({w, ip});
-      const std::size_t h = IpAddrHash()(ip);
+      if (find(ip) >= 0) continue;
+      const std::uint64_t h = IpAddrHash()(ip);
       bits_[(h >> 6) & (kBitWords - 1)] |= std::uint64_t{1} << (h & 63);
+      std::size_t i = (h >> 16) & mask_;
+      while (slots_[i].index >= 0) i = (i + 1) & mask_;
+      slots_[i] = Slot{ip, static_cast<int>(ips_.size())};
+      ips_.push_back({w, ip});
     }
   }
 }
 
+std::vector<FlowEnd> classify_flows(std::span<const Flow> flows, const IpIndex& index) {
+  std::vector<FlowEnd> out;
+  for (std::size_t i = 0; i < flows.size(); i++) {
+    const Flow& f = flows[i];
+    const int a = index.find(f.src);
+    const int b = index.find(f.responder.family ? f.responder : f.dst);
+    if (a < 0 && b < 0) continue;
+    out.push_back({static_cast<std::uint32_t>(i), a, b, a >= 0 ? index.find(f.dst) : -1});
+  }
+  return out;
+}
+
 std::vector<IpFlows> FlowSummarizer::update(std::span<const Flow> flows,
+                                            std::span<const FlowEnd> ends,
                                             std::span<const WorkloadIps> workloads,
                                             const IpIndex& index) {
   const auto& ips = index.ips();
@@ -28,8 +50,9 @@ std::vector<IpFlows> FlowSummarizer::update(std::span<const Flow> flows,
     out[i].workload = ips[i].workload;
     out[i].ip = ips[i].ip;
   }
-  // Outbound flows as (fixed IP, remote, port); sorted twice, counted as runs (no hash maps).
-  // The remote as two integers (with its family) so sorting compares integers, not bytes.
+  // Outbound flows as (fixed IP, remote, port), grouped by fixed IP (a counting sort), then
+  // sorted within each group and counted as runs (no hash maps). The remote as two integers
+  // (with its family) so sorting compares integers, not bytes.
   struct Out {
     std::uint32_t ip;
     std::uint32_t family;
@@ -49,23 +72,18 @@ std::vector<IpFlows> FlowSummarizer::update(std::span<const Flow> flows,
       return a;
     }
   };
-  std::vector<Out> outs;
-  std::vector<std::uint64_t> ports;  // (ip << 16) | port
-  for (const Flow& f : flows) {
-    const int a = index.find(f.src);
-    const int b = index.find(f.responder.family ? f.responder : f.dst);
+  std::vector<std::uint32_t> outbound_of;  // FlowEnd positions of the outbound flows
+  for (std::size_t k = 0; k < ends.size(); k++) {
+    const FlowEnd& e = ends[k];
+    const int a = e.src, b = e.resp;
     if (a >= 0) out[static_cast<std::size_t>(a)].flows++;
     if (b >= 0 && b != a) out[static_cast<std::size_t>(b)].flows++;
     if (a < 0 || !opts_.outbound) continue;
     // Outbound: the fixed IP is the source and the destination is not one of its workload's IPs.
-    const int d = index.find(f.dst);
+    const int d = e.dst;
     if (d >= 0 && ips[static_cast<std::size_t>(d)].workload == ips[static_cast<std::size_t>(a)].workload)
       continue;
-    std::uint64_t b0, b1;
-    std::memcpy(&b0, f.dst.b, 8);
-    std::memcpy(&b1, f.dst.b + 8, 8);
-    outs.push_back({static_cast<std::uint32_t>(a), f.dst.family, be64toh(b0), be64toh(b1)});
-    ports.push_back((static_cast<std::uint64_t>(a) << 16) | f.dport);
+    outbound_of.push_back(static_cast<std::uint32_t>(k));
     out[static_cast<std::size_t>(a)].outbound.flows++;
   }
   for (IpFlows& r : out) r.export_flows = r.flows >= opts_.min && r.flows > 0;
@@ -73,26 +91,47 @@ std::vector<IpFlows> FlowSummarizer::update(std::span<const Flow> flows,
     prev_.clear();
     return out;
   }
-  std::vector<Prev> cur(out.size());
-  std::sort(outs.begin(), outs.end());
-  for (std::size_t i = 0; i < outs.size();) {
-    std::size_t j = i;
-    while (j < outs.size() && outs[j].same_remote(outs[i])) j++;
-    OutboundStats& s = out[outs[i].ip].outbound;
-    s.unique_remotes++;
-    s.max_flows_single_remote = std::max<std::uint64_t>(s.max_flows_single_remote, j - i);
-    cur[outs[i].ip].remotes.push_back(outs[i].remote());
-    i = j;
+  // Group by fixed IP: group i is [first[i], first[i + 1]).
+  std::vector<std::size_t> first(out.size() + 1, 0);
+  for (std::size_t i = 0; i < out.size(); i++) first[i + 1] = first[i] + out[i].outbound.flows;
+  std::vector<Out> outs(outbound_of.size());
+  std::vector<std::uint16_t> ports(outbound_of.size());
+  {
+    std::vector<std::size_t> at(first.begin(), first.end() - 1);
+    for (std::uint32_t k : outbound_of) {
+      const FlowEnd& e = ends[k];
+      const Flow& f = flows[e.flow];
+      std::uint64_t b0, b1;
+      std::memcpy(&b0, f.dst.b, 8);
+      std::memcpy(&b1, f.dst.b + 8, 8);
+      const std::size_t pos = at[static_cast<std::size_t>(e.src)]++;
+      outs[pos] = {static_cast<std::uint32_t>(e.src), f.dst.family, be64toh(b0), be64toh(b1)};
+      ports[pos] = f.dport;
+    }
   }
-  std::sort(ports.begin(), ports.end());
-  for (std::size_t i = 0; i < ports.size();) {
-    std::size_t j = i;
-    while (j < ports.size() && ports[j] == ports[i]) j++;
-    OutboundStats& s = out[ports[i] >> 16].outbound;
-    s.unique_dst_ports++;
-    s.max_flows_single_dst_port = std::max<std::uint64_t>(s.max_flows_single_dst_port, j - i);
-    cur[ports[i] >> 16].ports.push_back(static_cast<std::uint16_t>(ports[i] & 0xffff));
-    i = j;
+  std::vector<Prev> cur(out.size());
+  for (std::size_t ip = 0; ip < out.size(); ip++) {
+    const std::size_t lo = first[ip], hi = first[ip + 1];
+    if (lo == hi) continue;
+    OutboundStats& s = out[ip].outbound;
+    std::sort(outs.begin() + static_cast<long>(lo), outs.begin() + static_cast<long>(hi));
+    for (std::size_t i = lo; i < hi;) {
+      std::size_t j = i;
+      while (j < hi && outs[j].same_remote(outs[i])) j++;
+      s.unique_remotes++;
+      s.max_flows_single_remote = std::max<std::uint64_t>(s.max_flows_single_remote, j - i);
+      cur[ip].remotes.push_back(outs[i].remote());
+      i = j;
+    }
+    std::sort(ports.begin() + static_cast<long>(lo), ports.begin() + static_cast<long>(hi));
+    for (std::size_t i = lo; i < hi;) {
+      std::size_t j = i;
+      while (j < hi && ports[j] == ports[i]) j++;
+      s.unique_dst_ports++;
+      s.max_flows_single_dst_port = std::max<std::uint64_t>(s.max_flows_single_dst_port, j - i);
+      cur[ip].ports.push_back(ports[i]);
+      i = j;
+    }
   }
   std::map<std::string, Prev> next;
   for (std::size_t i = 0; i < out.size(); i++) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <unordered_map>
 
 namespace hostflow::exporter {
 namespace {
@@ -102,6 +103,93 @@ bool PrefixSet::contains(const IpAddr& ip) const {
   }
   if (ip.family == 6) return find(v6_, v6(ip));
   return false;
+}
+
+namespace {
+
+// Sweeps every set's ranges (start: set the bit, one past the end: clear it) into elementary
+// ranges, merging neighbours with equal masks. E is {start, mask id}; `masks` collects the
+// distinct masks.
+template <class E, class Ranges>
+std::vector<E> sweep(const std::vector<const Ranges*>& per_set, std::vector<std::uint64_t>* masks) {
+  using T = decltype(E::start);
+  struct Event {
+    T at;
+    bool set;
+    std::uint8_t bit;
+  };
+  std::vector<Event> ev;
+  for (std::size_t i = 0; i < per_set.size(); i++) {
+    for (const auto& r : *per_set[i]) {
+      ev.push_back({r.lo, true, static_cast<std::uint8_t>(i)});
+      if (r.hi != static_cast<T>(~T{0})) ev.push_back({static_cast<T>(r.hi + 1), false, static_cast<std::uint8_t>(i)});
+    }
+  }
+  // At one address, clears before sets: one range of a set may end where its next begins.
+  std::sort(ev.begin(), ev.end(), [](const Event& a, const Event& b) {
+    return a.at < b.at || (a.at == b.at && !a.set && b.set);
+  });
+  std::unordered_map<std::uint64_t, std::uint32_t> ids;
+  auto id_of = [&](std::uint64_t m) {
+    auto [it, fresh] = ids.try_emplace(m, static_cast<std::uint32_t>(masks->size()));
+    if (fresh) masks->push_back(m);
+    return it->second;
+  };
+  std::vector<E> out{E{T{0}, id_of(0)}};
+  std::uint64_t m = 0, last = 0;
+  for (std::size_t i = 0; i < ev.size();) {
+    const T at = ev[i].at;
+    for (; i < ev.size() && ev[i].at == at; i++) {
+      if (ev[i].set) m |= std::uint64_t{1} << ev[i].bit;
+      else m &= ~(std::uint64_t{1} << ev[i].bit);
+    }
+    if (m == last) continue;
+    last = m;
+    if (out.back().start == at) out.back().mask = id_of(m);  // only at address 0
+    else out.push_back(E{at, id_of(m)});
+  }
+  return out;
+}
+
+}  // namespace
+
+PrefixSets::PrefixSets(const std::vector<const PrefixSet*>& sets) {
+  std::vector<const std::vector<PrefixSet::R4>*> v4;
+  std::vector<const std::vector<PrefixSet::R6>*> v6;
+  for (std::size_t i = 0; i < sets.size() && i < kMaxSets; i++) {
+    v4.push_back(&sets[i]->v4_ranges());
+    v6.push_back(&sets[i]->v6_ranges());
+  }
+  v4_ = sweep<E4>(v4, &masks_);
+  v6_ = sweep<E6>(v6, &masks_);
+  v4_idx_.resize(65537);
+  std::size_t r = 0;
+  for (std::uint64_t k = 0; k <= 65536; k++) {
+    const std::uint64_t at = k << 16;
+    while (r + 1 < v4_.size() && v4_[r + 1].start <= at) r++;
+    v4_idx_[k] = static_cast<std::uint32_t>(r);
+  }
+}
+
+std::uint64_t PrefixSets::lookup(const IpAddr& ip) const {
+  if (ip.family == 4) {
+    if (v4_.empty()) return 0;
+    const std::uint32_t x = v4(ip);
+    const std::uint32_t k = x >> 16;
+    // The range holding x is between the ones holding k << 16 and (k + 1) << 16.
+    const auto b = v4_.begin() + v4_idx_[k] + 1;
+    const auto e = v4_.begin() + v4_idx_[k + 1] + 1;
+    const auto it = std::upper_bound(b, e, x, [](std::uint32_t v, const E4& r) { return v < r.start; });
+    return masks_[std::prev(it)->mask];
+  }
+  if (ip.family == 6) {
+    if (v6_.empty()) return 0;
+    const unsigned __int128 x = v6(ip);
+    const auto it = std::upper_bound(v6_.begin(), v6_.end(), x,
+                                     [](unsigned __int128 v, const E6& r) { return v < r.start; });
+    return masks_[std::prev(it)->mask];
+  }
+  return 0;
 }
 
 }  // namespace hostflow::exporter

@@ -69,12 +69,11 @@ std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
 }  // namespace
 
 std::vector<ThreatSeries> ThreatMatcher::update(std::span<const Flow> flows,
+                                                std::span<const FlowEnd> ends,
                                                 std::span<const WorkloadIps> workloads,
                                                 const IpIndex& index,
                                                 std::span<const ThreatList> lists,
                                                 double now_seconds) {
-  std::unordered_set<std::uint64_t> cur;
-  cur.reserve(prev_.size() + 64);
   // Per workload, list and direction: contacts this interval.
   std::vector<std::uint64_t> active(workloads.size() * lists.size() * 2);
   std::vector<std::string> owners(workloads.size());
@@ -87,53 +86,105 @@ std::vector<ThreatSeries> ThreatMatcher::update(std::span<const Flow> flows,
   }
   std::vector<std::uint64_t> list_hash(lists.size());
   for (std::size_t l = 0; l < lists.size(); l++) list_hash[l] = std::hash<std::string>()(lists[l].name);
+  // One lookup per remote answers for every list (rebuilt only when a list changed).
+  bool same_sets = sets_.size() == lists.size();
+  for (std::size_t l = 0; same_sets && l < lists.size(); l++) same_sets = sets_[l] == lists[l].set;
+  if (!same_sets) {
+    sets_.clear();
+    std::vector<const PrefixSet*> raw;
+    for (const ThreatList& l : lists) {
+      sets_.push_back(l.set);
+      raw.push_back(l.set.get());
+    }
+    merged_ = PrefixSets(raw);
+  }
   const auto& ips = index.ips();
-  auto consider = [&](const Flow& f, int who, Direction dir, const IpAddr& remote) {
+  // Every (flow, workload end, list) that matches, keyed by a 64-bit hash of (list,
+  // owner_type/owner, direction, workload ip, remote ip); sorted below, so equal keys (one
+  // contact seen in several flows) are counted once. (A collision would only hide one contact.)
+  struct Hit {
+    std::uint64_t key;
+    std::uint32_t end;  // index into `ends`
+    std::uint16_t list;
+    bool out;
+  };
+  std::vector<Hit> hits;
+  auto consider = [&](std::size_t k, int who, Direction dir, const IpAddr& remote) {
     const auto& e = ips[static_cast<std::size_t>(who)];
-    const WorkloadIps& w = workloads[e.workload];
+    const std::uint64_t in_lists = merged_.lookup(remote);
+    if (in_lists == 0 && lists.size() <= PrefixSets::kMaxSets) return;
     for (std::size_t li = 0; li < lists.size(); li++) {
       const ThreatList& l = lists[li];
       if (l.direction != Direction::kAny && l.direction != dir) continue;
-      if (!l.set->contains(remote)) continue;
-      std::uint64_t k = mix(mix(list_hash[li], owner_hash[e.workload]), static_cast<std::uint64_t>(dir));
-      k = mix(k, IpAddrHash()(e.ip));
-      k = mix(k, IpAddrHash()(remote));
-      if (!cur.insert(k).second) continue;  // this pair already counted this interval
-      active[(e.workload * lists.size() + li) * 2 + (dir == Direction::kOut ? 0 : 1)]++;
-      if (prev_.count(k)) continue;  // a contact that continues from the last interval
-      totals_[{l.name, owners[e.workload], static_cast<int>(dir)}]++;
-      if (log_.enabled()) {
-        const bool out = dir == Direction::kOut;
-        nlohmann::json j = {
-            {"time", rfc3339(now_seconds)},
-            {"list", l.name},
-            {"direction", std::string(direction_name(dir))},
-            {"owner_type", w.owner_type},
-            {"owner", w.owner},
-            {"workload_ip", e.ip.str()},
-            {"remote_ip", remote.str()},
-            {"proto", proto_name(f.proto)},
-            {"workload_port", out ? f.sport : f.dport},
-            {"remote_port", out ? f.dport : f.sport},
-        };
-        log_.write(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-      }
+      if (li < PrefixSets::kMaxSets ? !(in_lists >> li & 1) : !l.set->contains(remote)) continue;
+      std::uint64_t key = mix(mix(list_hash[li], owner_hash[e.workload]), static_cast<std::uint64_t>(dir));
+      key = mix(key, IpAddrHash()(e.ip));
+      key = mix(key, IpAddrHash()(remote));
+      hits.push_back({key, static_cast<std::uint32_t>(k), static_cast<std::uint16_t>(li),
+                      dir == Direction::kOut});
     }
   };
   if (!lists.empty()) {
-    for (const Flow& f : flows) {
-      const int a = index.find(f.src);
-      const IpAddr& resp = f.responder.family ? f.responder : f.dst;
-      const int b = index.find(resp);
-      if (a < 0 && b < 0) continue;
+    for (std::size_t k = 0; k < ends.size(); k++) {
+      const FlowEnd& fe = ends[k];
+      const Flow& f = flows[fe.flow];
+      const int a = fe.src, b = fe.resp;
       // Both ends may be workloads (east-west): each sees the other as its remote. A workload
       // talking to itself has no remote.
       auto same = [&](int x, int y) {
         return x >= 0 && y >= 0 &&
                ips[static_cast<std::size_t>(x)].workload == ips[static_cast<std::size_t>(y)].workload;
       };
-      if (a >= 0 && !same(a, index.find(f.dst))) consider(f, a, Direction::kOut, f.dst);
-      if (b >= 0 && b != a && !same(a, b)) consider(f, b, Direction::kIn, f.src);
+      if (a >= 0 && !same(a, fe.dst)) consider(k, a, Direction::kOut, f.dst);
+      if (b >= 0 && b != a && !same(a, b)) consider(k, b, Direction::kIn, f.src);
+    }
+  }
+  // Equal keys together, the first flow first (lists are few: indexes fit 16 bits).
+  std::sort(hits.begin(), hits.end(), [](const Hit& x, const Hit& y) {
+    return x.key < y.key || (x.key == y.key && x.end < y.end);
+  });
+  std::vector<std::uint64_t> cur;
+  std::vector<const Hit*> fresh;  // contacts not seen in the previous interval
+  for (std::size_t i = 0; i < hits.size(); i++) {
+    const Hit& h = hits[i];
+    if (i > 0 && hits[i - 1].key == h.key) continue;
+    cur.push_back(h.key);
+    const FlowEnd& fe = ends[h.end];
+    const int who = h.out ? fe.src : fe.resp;
+    const std::size_t wl = ips[static_cast<std::size_t>(who)].workload;
+    active[(wl * lists.size() + h.list) * 2 + (h.out ? 0 : 1)]++;
+    if (!std::binary_search(prev_.begin(), prev_.end(), h.key)) fresh.push_back(&h);
+  }
+  // New contacts in flow order: the totals, and one log line each.
+  std::sort(fresh.begin(), fresh.end(), [](const Hit* x, const Hit* y) {
+    if (x->end != y->end) return x->end < y->end;
+    if (x->out != y->out) return x->out;  // as considered: outbound first
+    return x->list < y->list;
+  });
+  for (const Hit* h : fresh) {
+    const FlowEnd& fe = ends[h->end];
+    const Flow& f = flows[fe.flow];
+    const Direction dir = h->out ? Direction::kOut : Direction::kIn;
+    const auto& e = ips[static_cast<std::size_t>(h->out ? fe.src : fe.resp)];
+    const WorkloadIps& w = workloads[e.workload];
+    const ThreatList& l = lists[h->list];
+    totals_[{l.name, owners[e.workload], static_cast<int>(dir)}]++;
+    if (log_.enabled()) {
+      const bool out = h->out;
+      const IpAddr& remote = out ? f.dst : f.src;
+      nlohmann::json j = {
+          {"time", rfc3339(now_seconds)},
+          {"list", l.name},
+          {"direction", std::string(direction_name(dir))},
+          {"owner_type", w.owner_type},
+          {"owner", w.owner},
+          {"workload_ip", e.ip.str()},
+          {"remote_ip", remote.str()},
+          {"proto", proto_name(f.proto)},
+          {"workload_port", out ? f.sport : f.dport},
+          {"remote_port", out ? f.dport : f.sport},
+      };
+      log_.write(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
   }
   prev_ = std::move(cur);

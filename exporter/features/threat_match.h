@@ -51,17 +51,26 @@ class ThreatMatcher {
  public:
   explicit ThreatMatcher(std::string log_path) : log_(std::move(log_path)) {}
   // One interval; `now_seconds` stamps the log lines.
+  std::vector<ThreatSeries> update(std::span<const Flow> flows, std::span<const FlowEnd> ends,
+                                   std::span<const WorkloadIps> workloads, const IpIndex& index,
+                                   std::span<const ThreatList> lists, double now_seconds);
   std::vector<ThreatSeries> update(std::span<const Flow> flows, std::span<const WorkloadIps> workloads,
                                    const IpIndex& index, std::span<const ThreatList> lists,
-                                   double now_seconds);
+                                   double now_seconds) {
+    return update(flows, classify_flows(flows, index), workloads, index, lists, now_seconds);
+  }
   std::uint64_t log_errors() const { return log_.errors(); }
   std::size_t state_entries() const { return prev_.size() + totals_.size(); }
 
  private:
   // A 64-bit hash of (list, owner_type/owner, direction, workload ip, remote ip): the contacts of
-  // the previous interval. (A collision would only hide one new contact; 64 bits make it moot.)
-  std::unordered_set<std::uint64_t> prev_;
+  // the previous interval, sorted. (A collision would only hide one new contact.)
+  std::vector<std::uint64_t> prev_;
   std::map<std::tuple<std::string, std::string, int>, std::uint64_t> totals_;
+  // The lists' sets merged (PrefixSets), and the sets it was built from (held, so a pointer
+  // is never reused by another set while compared).
+  std::vector<std::shared_ptr<const PrefixSet>> sets_;
+  PrefixSets merged_;
   ThreatLog log_;
 };
 

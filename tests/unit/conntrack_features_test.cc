@@ -132,6 +132,88 @@ TEST(PrefixSet, MatchesLikeABruteForceScan) {
   EXPECT_EQ(format_cidr(*parse_cidr("10.1.2.3/8")), "10.0.0.0/8");
 }
 
+// Each set's bit in PrefixSets::lookup equals a brute-force scan of that set's prefixes. The
+// addresses use bytes 0..3 (and 255) so prefixes of different sets overlap, nest and touch.
+bool brute_contains(const std::vector<Cidr>& cidrs, const IpAddr& ip) {
+  for (const Cidr& c : cidrs) {
+    if (c.ip.family != ip.family) continue;
+    bool in = true;
+    for (unsigned i = 0; i < c.len && in; i++) {
+      const int m = 0x80 >> (i % 8);
+      in = (c.ip.b[i / 8] & m) == (ip.b[i / 8] & m);
+    }
+    if (in) return true;
+  }
+  return false;
+}
+
+TEST(PrefixSets, EachBitEqualsABruteForceScanOfItsSet) {
+  std::mt19937 rng(7);
+  auto addr = [&](int family) {
+    IpAddr a;
+    a.family = static_cast<std::uint8_t>(family);
+    for (int k = 0; k < (family == 4 ? 4 : 16); k++) {
+      const unsigned r = rng() % 5;
+      a.b[k] = static_cast<std::uint8_t>(r == 4 ? 255 : r);
+    }
+    return a;
+  };
+  std::vector<std::vector<Cidr>> per_set(6);
+  for (std::size_t s = 0; s < per_set.size(); s++) {
+    for (int i = 0; i < 300; i++) {
+      const int family = (i % 3 == 0) ? 6 : 4;
+      const IpAddr a = addr(family);
+      const unsigned len = family == 4 ? 4 + rng() % 29 : 8 + rng() % 121;
+      per_set[s].push_back(*parse_cidr(a.str() + "/" + std::to_string(len)));
+    }
+  }
+  // The edges of the address space, in some sets only.
+  per_set[1].push_back(*parse_cidr("0.0.0.0/0"));
+  per_set[2].push_back(*parse_cidr("255.255.255.255/32"));
+  per_set[2].push_back(*parse_cidr("0.0.0.0/32"));
+  per_set[3].push_back(*parse_cidr("::/0"));
+  per_set[4].push_back(*parse_cidr("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128"));
+  per_set[5] = {};  // an empty list
+  std::vector<PrefixSet> sets;
+  for (const auto& c : per_set) sets.emplace_back(c);
+  std::vector<const PrefixSet*> raw;
+  for (const auto& s : sets) raw.push_back(&s);
+  const PrefixSets merged(raw);
+  auto check = [&](const IpAddr& a) {
+    const std::uint64_t m = merged.lookup(a);
+    for (std::size_t s = 0; s < per_set.size(); s++)
+      ASSERT_EQ((m >> s) & 1, brute_contains(per_set[s], a) ? 1u : 0u) << a.str() << " set " << s;
+    ASSERT_EQ(m >> per_set.size(), 0u);
+  };
+  std::vector<IpAddr> probes = {*IpAddr::parse("0.0.0.0"), *IpAddr::parse("255.255.255.255"),
+                                *IpAddr::parse("::"), *IpAddr::parse("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")};
+  // Every prefix's first and last address and their neighbours.
+  for (const auto& set : per_set) {
+    for (const Cidr& c : set) {
+      IpAddr lo = c.ip, hi = c.ip;
+      const unsigned bits = c.ip.family == 4 ? 32 : 128;
+      for (unsigned i = c.len; i < bits; i++) hi.b[i / 8] |= static_cast<std::uint8_t>(0x80u >> (i % 8));
+      probes.push_back(lo);
+      probes.push_back(hi);
+      IpAddr below = lo, above = hi;
+      for (int k = bits / 8 - 1; k >= 0 && below.b[k]-- == 0; k--) {}
+      for (int k = bits / 8 - 1; k >= 0 && ++above.b[k] == 0; k--) {}
+      probes.push_back(below);
+      probes.push_back(above);
+    }
+  }
+  for (int i = 0; i < 20000; i++) probes.push_back(addr(i % 2 ? 6 : 4));
+  int hits = 0;
+  for (const IpAddr& a : probes) {
+    check(a);
+    hits += merged.lookup(a) != 0;
+  }
+  EXPECT_GT(hits, 1000);
+  EXPECT_EQ(PrefixSets().lookup(*IpAddr::parse("10.0.0.1")), 0u);
+  IpAddr none;
+  EXPECT_EQ(merged.lookup(none), 0u);
+}
+
 TEST(FeedParsers, RealFormats) {
   std::vector<Cidr> out;
   std::string err;
