@@ -31,7 +31,8 @@ std::vector<WorkloadIps> build_workload_ips(std::span<const Vm> vms, const AddrT
   for (const Vm& vm : vms) {
     if (out.size() >= kMaxWorkloads) break;
     if (!vm.nova || vm.nova->fixed_ips.empty()) continue;
-    WorkloadIps w{"vm", vm.uuid, {}};
+    // The owner label the VM's interface series carry (model/owners.cc): its name.
+    WorkloadIps w{"vm", vm.name.empty() ? vm.uuid : vm.name, {}};
     for (const NovaFixedIp& f : vm.nova->fixed_ips) {
       if (w.ips.size() >= kMaxIpsPerWorkload) break;
       auto ip = IpAddr::parse(f.address);

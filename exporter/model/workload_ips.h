@@ -22,7 +22,7 @@ namespace hostflow::exporter {
 
 struct WorkloadIps {
   std::string owner_type;  // "vm", "netns" (label value)
-  std::string owner;       // VM uuid; netns inode in decimal (label value)
+  std::string owner;       // VM name (as on its interfaces); the netns's owner (label value)
   std::vector<IpAddr> ips;
 };
 

@@ -235,6 +235,87 @@ TEST(Conntrack, FlowsPerFixedIpAndOutboundEqualConntrackList) {
 }
 
 
+// VMs' fixed IPs come from the Nova ports metadata in their domain XML (libvirt's test driver
+// serving the fixture node), not from any namespace: flows of such an IP are the VM's, under the
+// owner label its interfaces carry (the domain name). The flows are real: W sends them from the
+// VM's fixed IP, H forwards and tracks them.
+TEST(Conntrack, NovaFixedIpsOwnTheirFlows) {
+  HF_REQUIRE(prerequisites_ok(), "needs root, conntrack, nft and python3");
+  HF_REQUIRE(have_command("virsh"), "virsh (libvirt-clients) is not installed");
+  const std::string node = std::string(HOSTFLOW_FIXTURES_DIR) + "/libvirt/nova-node.xml";
+  // The fixture: instance-0000002a has fixed IPs 10.20.0.12 and fd00:20::12, instance-0000002b
+  // has 10.20.0.40 (checked against the file, independently of the exporter's XML parser).
+  std::ifstream in(node);
+  std::stringstream xml;
+  xml << in.rdbuf();
+  ASSERT_NE(xml.str().find("<name>instance-0000002a</name>"), std::string::npos);
+  ASSERT_NE(xml.str().find("address=\"10.20.0.12\""), std::string::npos);
+  ASSERT_NE(xml.str().find("address=\"fd00:20::12\""), std::string::npos);
+  ASSERT_NE(xml.str().find("address=\"10.20.0.40\""), std::string::npos);
+
+  CtLab lab;
+  lab.w.exec_ok("ip addr add 10.20.0.12/32 dev " + lab.wv);
+  lab.h.exec_ok("ip route add 10.20.0.12/32 via 10.66.1.2");
+  lab.start_flows(lab.r, {"listen", "80"});
+  lab.start_flows(lab.w, {"connect", "udp,10.66.2.2,5001,3,10.20.0.12", "tcp,10.66.2.3,80,2,10.20.0.12",
+                          "udp,10.66.2.4,53,1"});
+  StackOptions so = in_netns(lab.h.name(), "1s");
+  for (const std::string& a : {std::string("--libvirt.uri"), "test://" + node, std::string("--libvirt.timeout"),
+                               std::string("10s"), std::string("--no-source.taps")})
+    so.sampler_args.push_back(a);
+  so.exporter_args = {"--conntrack.min", "1", "--outbound.behavior.enable"};
+  Stack stack(so);
+  stack.start_sampler();
+  stack.start_exporter();
+  ASSERT_TRUE(stack.wait_fresh()) << logs(stack);
+
+  std::vector<CtEntry> kernel;
+  std::optional<Exposition> e;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        e = stable_scrape(stack, lab, &kernel);
+        return e && !select(*e, "hostflow_workload_fixed_ips", {{"owner_type", "vm"}}).empty();
+      },
+      std::chrono::seconds(20)))
+      << logs(stack);
+  // Both Nova instances, with the fixture's fixed IPs; the plain domain has none.
+  const auto a = select(*e, "hostflow_workload_fixed_ips", {{"owner_type", "vm"}, {"owner", "instance-0000002a"}});
+  ASSERT_EQ(a.size(), 1u) << logs(stack);
+  EXPECT_EQ(a.begin()->second, 2);
+  const auto b = select(*e, "hostflow_workload_fixed_ips", {{"owner_type", "vm"}, {"owner", "instance-0000002b"}});
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b.begin()->second, 1);
+  EXPECT_EQ(select(*e, "hostflow_workload_fixed_ips", {{"owner_type", "vm"}}).size(), 2u);
+
+  // The kernel's flows of the VM's fixed IP, as either end.
+  std::size_t want = 0, want_out = 0;
+  std::set<std::string> remotes;
+  for (const CtEntry& c : kernel) {
+    if (c.src == "10.20.0.12" || c.reply_src == "10.20.0.12") want++;
+    if (c.src == "10.20.0.12") {
+      want_out++;
+      remotes.insert(c.dst);
+    }
+  }
+  ASSERT_EQ(want, 5u) << "the scenario: 3 UDP + 2 TCP flows from the VM's fixed IP";
+  auto flows = select(*e, "hostflow_conntrack_ip_flows", {{"ip", "10.20.0.12"}});
+  ASSERT_EQ(flows.size(), 1u) << logs(stack);
+  EXPECT_EQ(series_labels(flows.begin()->first)["owner_type"], "vm");
+  EXPECT_EQ(series_labels(flows.begin()->first)["owner"], "instance-0000002a");
+  EXPECT_EQ(flows.begin()->second, static_cast<double>(want));
+  auto ob = select(*e, "hostflow_outbound_flows", {{"ip", "10.20.0.12"}});
+  ASSERT_EQ(ob.size(), 1u);
+  EXPECT_EQ(ob.begin()->second, static_cast<double>(want_out));
+  auto ur = select(*e, "hostflow_outbound_unique_remotes", {{"ip", "10.20.0.12"}});
+  ASSERT_EQ(ur.size(), 1u);
+  EXPECT_EQ(ur.begin()->second, static_cast<double>(remotes.size()));
+  // W's own address keeps its namespace owner; the VM's IP, also on W's link, is the VM's: a
+  // Nova fixed IP takes precedence over a namespace's kernel address.
+  auto w_flows = select(*e, "hostflow_conntrack_ip_flows", {{"ip", "10.66.1.2"}});
+  ASSERT_EQ(w_flows.size(), 1u);
+  EXPECT_EQ(series_labels(w_flows.begin()->first)["owner_type"], "netns") << w_flows.begin()->first;
+}
+
 // The prefixes of a fixture, read independently of the exporter's parsers.
 std::vector<std::string> fixture_prefixes(const std::string& file) {
   std::vector<std::string> out;

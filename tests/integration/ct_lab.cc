@@ -13,7 +13,8 @@ namespace hostflow::test {
 CtLab::CtLab() {
   hw = unique_name("h6hw");
   hr = unique_name("h6hr");
-  const std::string wv = unique_name("h6wv"), rv = unique_name("h6rv");
+  wv = unique_name("h6wv");
+  const std::string rv = unique_name("h6rv");
   sh_ok("ip link add " + hw + " netns " + h.name() + " type veth peer name " + wv + " netns " +
         w.name());
   sh_ok("ip link add " + hr + " netns " + h.name() + " type veth peer name " + rv + " netns " +

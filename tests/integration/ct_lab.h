@@ -20,6 +20,7 @@ namespace hostflow::test {
 struct CtLab {
   Netns w{"h6w"}, h{"h6h"}, r{"h6r"};
   std::string hw, hr;  // H's links towards W and R
+  std::string wv;      // W's link towards H
   std::uint64_t w_inode = 0;
   Process holder;
   std::string holder_cgroup;  // a cgroup v2 leaf of its own: W's owner is its name
