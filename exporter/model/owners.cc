@@ -148,6 +148,9 @@ Attribution attribute(const shm::Snapshot& snap, Model& m, const std::vector<Vm>
       c.name = d.name;
       c.image = d.image;
       c.labels = d.labels;
+      for (const DockerEndpoint& ep : d.endpoints)
+        for (const std::string* a : {&ep.ipv4, &ep.ipv6})
+          if (!a->empty()) c.addresses.push_back(*a);
       if (auto l = d.labels.find("com.docker.compose.project"); l != d.labels.end() && !l->second.empty())
         c.app = app_from_compose_project(l->second);
     }

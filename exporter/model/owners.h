@@ -33,6 +33,7 @@ struct Container {
   std::string image;       // Docker only
   std::string cgroup;      // the cgroup path it was recognised from
   std::map<std::string, std::string> labels;  // Docker labels (all; the allowlist is applied when rendered)
+  std::vector<std::string> addresses;  // Docker's endpoint addresses (NetworkSettings), as text
   std::uint64_t netns = 0;                    // netns key (see Interface::netns)
   std::uint32_t processes = 0;
   std::vector<std::string> host_interfaces;   // host ends of its veths

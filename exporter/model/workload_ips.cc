@@ -50,6 +50,18 @@ std::vector<WorkloadIps> build_workload_ips(std::span<const Vm> vms, const AddrT
     if (v.size() < kMaxIpsPerWorkload && std::find(v.begin(), v.end(), a.ip) == v.end())
       v.push_back(a.ip);
   }
+  // Docker's own record of its containers' addresses: the same as the kernel's when the netns
+  // could be dumped, the only source when it could not (or the addrs source is off).
+  for (const Container& c : containers) {
+    if (c.addresses.empty() || c.netns == 0 || (c.netns >> 63)) continue;
+    auto& v = by_netns[{c.netns, -1}];
+    for (const std::string& text : c.addresses) {
+      auto ip = IpAddr::parse(std::string_view(text).substr(0, text.find('/')));  // "172.18.0.2/16"
+      if (ip && is_workload_address(*ip) && v.size() < kMaxIpsPerWorkload &&
+          std::find(v.begin(), v.end(), *ip) == v.end())
+        v.push_back(*ip);
+    }
+  }
   for (auto& [key, ips] : by_netns) {
     if (out.size() >= kMaxWorkloads) break;
     WorkloadOwner o = netns_owner(key.first, key.second, owners);

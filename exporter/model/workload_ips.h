@@ -1,7 +1,9 @@
 // Fixed IPs per workload: the addresses conntrack entries are attributed by.
 //  - VMs: the fixed IPs in the Nova ports metadata of the domain XML (<nova:ports>).
 //  - Workload network namespaces: the global addresses the addrs source found in each netns other
-//    than the sampler's (kernel facts, not configuration).
+//    than the sampler's (kernel facts, not configuration), plus for Docker containers the
+//    addresses of their network endpoints from the Engine API (the only source when the
+//    namespace could not be dumped).
 // The owner labels of a netns come from ONE function, netns_owner(): the container attribution
 // (model/owners.h: netns -> processes -> cgroup -> container), the same owner_type/owner the
 // interface series carry; a namespace with no process seen is owner_type "netns", owner its inode.

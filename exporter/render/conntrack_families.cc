@@ -24,8 +24,8 @@ void conntrack_families(const ConntrackView& v, std::vector<prometheus::MetricFa
     agg.add(v.seconds);
     push(agg);
     Family wips("hostflow_workload_fixed_ips",
-                "Fixed IPs known per workload (Nova ports for VMs, kernel addresses for network "
-                "namespaces).",
+                "Fixed IPs known per workload (Nova ports for VMs, kernel addresses of network "
+                "namespaces, Docker endpoint addresses of containers).",
                 MetricType::Gauge);
     for (const WorkloadIps& w : v.workloads)
       wips.add({{"owner_type", w.owner_type}, {"owner", w.owner}}, static_cast<double>(w.ips.size()));

@@ -130,7 +130,11 @@ TEST(Docker, OwnersAppsAndBridgesEqualDockerInspectAndTheKernel) {
   } del{orphan};
   sh_ok("ip link set " + orphan + " master " + br_other + " up");
 
-  Stack stack(docker_stack(d, {"--container.labels=com.docker.compose.project,team"}));
+  // Without the addrs source, the containers' fixed IPs can only come from Docker's endpoints.
+  StackOptions so = docker_stack(d, {"--container.labels=com.docker.compose.project,team"});
+  so.sampler_args.push_back("--no-source.addrs");
+  sh("modprobe nf_conntrack");  // fixed IPs are published with the conntrack table
+  Stack stack(so);
   stack.start_sampler();
   stack.start_exporter();
   ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
@@ -159,6 +163,17 @@ TEST(Docker, OwnersAppsAndBridgesEqualDockerInspectAndTheKernel) {
     EXPECT_EQ(c["label_team"], in["Config"]["Labels"].value("team", ""));
     EXPECT_EQ(c["label_com_docker_compose_project"],
               in["Config"]["Labels"].value("com.docker.compose.project", ""));
+    // Fixed IPs (conntrack attribution): the addresses `docker inspect` gives its endpoints.
+    std::size_t ips = 0;
+    for (const auto& [net, ep] : in["NetworkSettings"]["Networks"].items()) {
+      ips += !ep.value("IPAddress", "").empty();
+      ips += !ep.value("GlobalIPv6Address", "").empty();
+    }
+    ASSERT_GT(ips, 0u);
+    ASSERT_TRUE(e->get("hostflow_conntrack_entries")) << "the conntrack source is not up"
+                                                      << stack_logs(stack);
+    EXPECT_EQ(value_where(*e, "hostflow_workload_fixed_ips", "owner", name_of(in)),
+              static_cast<double>(ips));
   }
   // Bridges: named after their Docker network; the default network's bridge is ours.
   auto b1 = series_where(*e, "hostflow_interface_info", "interface", br_app);
