@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <netdb.h>
+#include <unistd.h>
 
 #include "hostflow/common/clock.h"
 
@@ -88,6 +89,10 @@ void add_conntrack_flags(CLI::App& app, PipelineOptions& opts, ConntrackFlags& f
   app.add_option("--threat.max-bytes", flags.max_bytes,
                  "largest feed body accepted per URL (after decompression)")
       ->capture_default_str();
+  app.add_option("--threat.ca-file", flags.ca_file,
+                 "PEM file of the CAs that HTTPS feeds are verified against, instead of the "
+                 "system's (e.g. an internal mirror's CA; the AppArmor profile allows "
+                 "/etc/hostflow/). Certificates are always verified.");
   app.add_flag("--host.threats.enable", opts.conntrack.host_threats,
                "match the host's own addresses against the threat lists");
   app.add_flag("--host.ips.allow-private", opts.conntrack.host.allow_private,
@@ -103,6 +108,9 @@ Result<void> finish_conntrack_flags(PipelineOptions& opts, const ConntrackFlags&
   FeedOptions fo;
   fo.state_dir = opts.state_dir;
   fo.max_bytes = flags.max_bytes;
+  fo.ca_file = flags.ca_file;
+  if (!fo.ca_file.empty() && ::access(fo.ca_file.c_str(), R_OK) != 0)
+    return Error::from_errno("--threat.ca-file " + fo.ca_file);
   auto ft = duration_flag("threat.fetch-timeout", flags.fetch_timeout, std::chrono::milliseconds(100));
   if (!ft.ok()) return ft.error();
   fo.fetch_timeout = *ft;

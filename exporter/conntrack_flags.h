@@ -25,6 +25,7 @@ struct ConntrackFlags {
   std::string threatfile_path = "/var/log/hostflow-exporter/threats.log";
   std::string fetch_timeout = "30s", connect_timeout = "10s", retry = "5m";
   std::uint64_t max_bytes = 64ull << 20;
+  std::string ca_file;
   std::string host_interfaces;
 };
 

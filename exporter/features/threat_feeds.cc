@@ -288,6 +288,8 @@ bool FeedManager::fetch_all(const FeedSpec& spec, std::vector<Cidr>* out, std::s
     curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");  // gzip; the cap applies after decoding
     curl_easy_setopt(c, CURLOPT_USERAGENT, "hostflow-exporter");
+    // Certificates are always verified (libcurl's default); only the trust anchors can change.
+    if (!opts_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, opts_.ca_file.c_str());
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);

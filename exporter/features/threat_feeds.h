@@ -55,6 +55,7 @@ struct FeedOptions {
   std::chrono::milliseconds fetch_timeout{30'000};
   std::chrono::milliseconds connect_timeout{10'000};
   std::uint64_t max_bytes = 64ull << 20;  // per URL, after decompression
+  std::string ca_file;  // PEM bundle to verify HTTPS feeds with; "" = the system's (libcurl default)
   // A failed refresh is retried after min(refresh, retry).
   std::chrono::milliseconds retry{300'000};
 };

@@ -117,9 +117,14 @@ bool cidr_contains(const std::string& cidr, const std::string& ip) {
   return true;
 }
 
-FeedServer::FeedServer(const std::string& dir, int p) : port(p) {
-  proc = Process({"/usr/bin/python3", "-u", HOSTFLOW_FEED_SERVER, dir, std::to_string(port)},
-                 logdir.path() + "/feed_server.log");
+FeedServer::FeedServer(const std::string& dir, int p, const std::string& cert, const std::string& key)
+    : port(p), tls(!cert.empty()) {
+  std::vector<std::string> argv = {"/usr/bin/python3", "-u", HOSTFLOW_FEED_SERVER, dir, std::to_string(port)};
+  if (tls) {
+    argv.push_back(cert);
+    argv.push_back(key);
+  }
+  proc = Process(argv, logdir.path() + "/feed_server.log");
   wait_until([&] { return proc.log().find("ready") != std::string::npos || !proc.running(); },
              std::chrono::seconds(10));
 }

@@ -49,9 +49,11 @@ struct FeedServer {
   TempDir logdir;
   Process proc;
   int port;
-  FeedServer(const std::string& dir, int port);
+  bool tls = false;
+  // With cert and key (PEM files): HTTPS.
+  FeedServer(const std::string& dir, int port, const std::string& cert = "", const std::string& key = "");
   std::string url(const std::string& file) const {
-    return "http://127.0.0.1:" + std::to_string(port) + "/" + file;
+    return std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port) + "/" + file;
   }
 };
 

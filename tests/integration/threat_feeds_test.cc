@@ -142,5 +142,65 @@ TEST(ThreatFeeds, RefreshErrorsKeepTheLastGoodListAndRestartUsesTheCache) {
   }
 }
 
+// HTTPS feeds: the exporter verifies the server against --threat.ca-file (a CA made here) and
+// fetches under its seccomp filter (kill mode); without the CA the same server is refused as
+// unverifiable, a counted error, never fetched insecurely.
+TEST(ThreatFeeds, HttpsVerifiedAgainstTheCaFileUnderSeccomp) {
+  HF_REQUIRE(is_root(), "needs root: runs the exporter as nobody");
+  HF_REQUIRE(have_command("/usr/bin/python3"), "python3 serves the feeds");
+  HF_REQUIRE(have_command("openssl"), "openssl makes the test CA");
+  TempDir web, state, pki;
+  write(web.path() + "/drop.txt", fixture("drop.txt"));
+  sh_ok("chown nobody " + state.path());
+  const std::string p = pki.path();
+  // A CA, and a server certificate for 127.0.0.1 signed by it.
+  sh_ok("cd " + p + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
+        "-subj /CN=hostflow-test-ca 2>/dev/null && "
+        "openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj /CN=127.0.0.1 2>/dev/null && "
+        "printf 'subjectAltName=IP:127.0.0.1\\n' > ext && "
+        "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 "
+        "-extfile ext 2>/dev/null && chmod 0644 ca.pem && chmod 0755 " + p);
+  FeedServer server(web.path(), 18612, p + "/srv.pem", p + "/srv.key");
+  ASSERT_TRUE(server.proc.running()) << server.proc.log();
+  const std::size_t want = fixture_entries("drop.txt");
+  auto args = [&](bool with_ca) {
+    std::vector<std::string> a = {"--state.dir", state.path(), "--threat.retry", "300ms",
+                                  "--spamhaus.enable", "--spamhaus.url", server.url("drop.txt"),
+                                  "--spamhaus.ipv6.url", "", "--spamhaus.refresh", "300ms"};
+    if (with_ca) {
+      a.push_back("--threat.ca-file");
+      a.push_back(p + "/ca.pem");
+    }
+    return a;
+  };
+  {
+    StackOptions so;
+    so.exporter_args = args(true);
+    Stack stack(so);
+    stack.start_sampler();
+    stack.start_exporter();
+    ASSERT_TRUE(stack.wait_fresh()) << logs(stack);
+    ASSERT_TRUE(wait_for_value(stack, "hostflow_threat_feed_entries{list=\"spamhaus\"}",
+                               [&](double v) { return v == want; }, std::chrono::seconds(15)))
+        << logs(stack) << server.proc.log();
+    EXPECT_EQ(value(stack.scrape(), "hostflow_threat_feed_refresh_errors_total", "spamhaus"), 0);
+    EXPECT_TRUE(stack.exporter().running()) << "killed by its seccomp filter?" << logs(stack);
+  }
+  sh("rm -f " + state.path() + "/threat-*.cache");
+  {
+    StackOptions so;
+    so.exporter_args = args(false);
+    Stack stack(so);
+    stack.start_sampler();
+    stack.start_exporter();
+    ASSERT_TRUE(stack.wait_fresh()) << logs(stack);
+    ASSERT_TRUE(wait_for_value(stack, "hostflow_threat_feed_refresh_errors_total{list=\"spamhaus\"}",
+                               [](double v) { return v >= 1; }, std::chrono::seconds(15)))
+        << logs(stack);
+    EXPECT_EQ(value(stack.scrape(), "hostflow_threat_feed_entries", "spamhaus"), 0);
+    EXPECT_NE(stack.exporter().log().find("certificate"), std::string::npos) << logs(stack);
+  }
+}
+
 }  // namespace
 }  // namespace hostflow::test
