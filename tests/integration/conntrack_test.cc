@@ -235,6 +235,29 @@ TEST(Conntrack, FlowsPerFixedIpAndOutboundEqualConntrackList) {
 }
 
 
+// --conntrack.max-entries: the sampler publishes that many entries and counts the rest of the
+// dump as dropped; together they are the kernel's table (`conntrack -L`).
+TEST(Conntrack, MaxEntriesCapsTheTableAndCountsTheRest) {
+  HF_REQUIRE(prerequisites_ok(), "needs root, conntrack, nft and python3");
+  CtLab lab;
+  start_all_flows(lab);
+  StackOptions so = in_netns(lab.h.name(), "1s");
+  so.sampler_args.push_back("--conntrack.max-entries");
+  so.sampler_args.push_back("4");
+  Stack stack(so);
+  stack.start_sampler();
+  stack.start_exporter();
+  ASSERT_TRUE(stack.wait_fresh()) << logs(stack);
+  std::vector<CtEntry> kernel;
+  std::optional<Exposition> e = stable_scrape(stack, lab, &kernel);
+  ASSERT_TRUE(e) << logs(stack);
+  ASSERT_GT(kernel.size(), 4u) << "the scenario must hold more entries than the cap";
+  EXPECT_EQ(e->get("hostflow_conntrack_entries"), 4.0) << logs(stack);
+  EXPECT_EQ(e->get("hostflow_snapshot_dropped_records{section=\"conntrack\"}"),
+            static_cast<double>(kernel.size() - 4))
+      << logs(stack);
+}
+
 // VMs' fixed IPs come from the Nova ports metadata in their domain XML (libvirt's test driver
 // serving the fixture node), not from any namespace: flows of such an IP are the VM's, under the
 // owner label its interfaces carry (the domain name). The flows are real: W sends them from the
@@ -349,6 +372,8 @@ void copy_fixture(const std::string& file, const std::string& dir) {
 TEST(Conntrack, ThreatContactsPerDirectionWithLogAndHostMatching) {
   HF_REQUIRE(prerequisites_ok(), "needs root, conntrack, nft and python3");
   CtLab lab;
+  // A public IPv6 address on H for host matching (the customlist fixture lists its /48).
+  lab.h.exec_ok("ip -6 addr add 2001:db8:77::7/128 dev " + lab.hr + " nodad");
   start_all_flows(lab);
   TempDir web, state;
   for (const char* f : {"onionoo-exit.json", "drop.txt", "dropv6.txt", "compromised-ips.txt",
@@ -448,13 +473,21 @@ TEST(Conntrack, ThreatContactsPerDirectionWithLogAndHostMatching) {
   // Host matching: the public test address of H is listed; the private one only with
   // --host.ips.allow-private.
   auto host = e->family("hostflow_host_threat_listed");
-  ASSERT_EQ(host.size(), 1u) << logs(stack);
-  auto hl = series_labels(host.begin()->first);
-  EXPECT_EQ(hl["list"], "customlist");
-  EXPECT_EQ(hl["ip"], "198.51.100.7");
-  EXPECT_EQ(hl["family"], "ipv4");
-  EXPECT_EQ(hl["interface"], lab.hr);
-  EXPECT_EQ(host.begin()->second, 1);
+  ASSERT_EQ(host.size(), 2u) << logs(stack);
+  std::map<std::string, std::map<std::string, std::string>> by_ip;
+  for (const auto& [k, v] : host) {
+    EXPECT_EQ(v, 1) << k;
+    auto l = series_labels(k);
+    by_ip[l["ip"]] = l;
+  }
+  ASSERT_EQ(by_ip.count("198.51.100.7"), 1u);
+  ASSERT_EQ(by_ip.count("2001:db8:77::7"), 1u) << "the IPv6 address inside the listed /48";
+  for (const auto& [ip, l] : by_ip) {
+    EXPECT_EQ(l.at("list"), "customlist") << ip;
+    EXPECT_EQ(l.at("interface"), lab.hr) << ip;
+  }
+  EXPECT_EQ(by_ip["198.51.100.7"]["family"], "ipv4");
+  EXPECT_EQ(by_ip["2001:db8:77::7"]["family"], "ipv6");
   auto promtool = promtool_check(http_get(stack.url()).body);
   EXPECT_EQ(promtool.exit_code, 0) << promtool.out;
 }
