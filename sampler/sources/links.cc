@@ -339,7 +339,7 @@ class LinksSource final : public Source {
   // Reads and discards pending link notifications; true when there were any (or some were lost).
   bool drain_notifications() {
     bool any = false;
-    for (;;) {
+    for (int reads = 0; reads < 4096; reads++) {  // bounded: a flood means "changed" anyway
       const ssize_t n = mnl_socket_recvfrom(mon_, buf_.data(), buf_.size());
       if (n > 0) {
         any = true;
@@ -352,6 +352,7 @@ class LinksSource final : public Source {
       }
       return any;  // EAGAIN: drained
     }
+    return true;
   }
 
   // One RTM_GETSTATS dump into host_.links. Ok(false) when the kernel's set of ifindexes is not
