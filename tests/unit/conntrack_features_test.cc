@@ -93,6 +93,20 @@ TEST(ConntrackDecode, RefusesTruncatedAndForeignMessages) {
   EXPECT_FALSE(sampler::decode_ct_message(msg, len, &r, &err));
 }
 
+// Does one of `cidrs` hold `ip`? Bit by bit, independently of PrefixSet.
+bool brute_contains(const std::vector<Cidr>& cidrs, const IpAddr& ip) {
+  for (const Cidr& c : cidrs) {
+    if (c.ip.family != ip.family) continue;
+    bool in = true;
+    for (unsigned i = 0; i < c.len && in; i++) {
+      const int m = 0x80 >> (i % 8);
+      in = (c.ip.b[i / 8] & m) == (ip.b[i / 8] & m);
+    }
+    if (in) return true;
+  }
+  return false;
+}
+
 TEST(PrefixSet, MatchesLikeABruteForceScan) {
   std::mt19937 rng(42);
   std::vector<Cidr> cidrs;
@@ -106,18 +120,7 @@ TEST(PrefixSet, MatchesLikeABruteForceScan) {
     cidrs.push_back(*c);
   }
   const PrefixSet set(cidrs);
-  auto brute = [&](const IpAddr& ip) {
-    for (const Cidr& c : cidrs) {
-      if (c.ip.family != ip.family) continue;
-      bool in = true;
-      for (unsigned i = 0; i < c.len && in; i++) {
-        const int m = 0x80 >> (i % 8);
-        in = (c.ip.b[i / 8] & m) == (ip.b[i / 8] & m);
-      }
-      if (in) return true;
-    }
-    return false;
-  };
+  auto brute = [&](const IpAddr& ip) { return brute_contains(cidrs, ip); };
   int hits = 0;
   for (int i = 0; i < 20000; i++) {
     IpAddr a;
@@ -135,18 +138,6 @@ TEST(PrefixSet, MatchesLikeABruteForceScan) {
 
 // Each set's bit in PrefixSets::lookup equals a brute-force scan of that set's prefixes. The
 // addresses use bytes 0..3 (and 255) so prefixes of different sets overlap, nest and touch.
-bool brute_contains(const std::vector<Cidr>& cidrs, const IpAddr& ip) {
-  for (const Cidr& c : cidrs) {
-    if (c.ip.family != ip.family) continue;
-    bool in = true;
-    for (unsigned i = 0; i < c.len && in; i++) {
-      const int m = 0x80 >> (i % 8);
-      in = (c.ip.b[i / 8] & m) == (ip.b[i / 8] & m);
-    }
-    if (in) return true;
-  }
-  return false;
-}
 
 TEST(PrefixSets, EachBitEqualsABruteForceScanOfItsSet) {
   std::mt19937 rng(7);
