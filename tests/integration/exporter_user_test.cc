@@ -51,6 +51,9 @@ TEST(ExporterUser, ServesAsNobodyWithNoPrivilege) {
   EXPECT_TRUE(status_field(pid, "Groups").empty());
   EXPECT_EQ(status_field(pid, "CapEff"), std::vector<std::string>{"0000000000000000"});
   EXPECT_EQ(status_field(pid, "CapPrm"), std::vector<std::string>{"0000000000000000"});
+  // As under the unit (CapabilityBoundingSet=): nothing could ever be regained.
+  EXPECT_EQ(status_field(pid, "CapBnd"), std::vector<std::string>{"0000000000000000"});
+  EXPECT_EQ(status_field(pid, "CapInh"), std::vector<std::string>{"0000000000000000"});
 
   const Exposition e = stack.scrape();
   EXPECT_EQ(e.get("hostflow_sampler_up"), 1);

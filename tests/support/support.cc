@@ -437,8 +437,10 @@ void Stack::start_sampler() {
 void Stack::start_exporter() {
   std::vector<std::string> argv;
   if (!opts_.exporter_user.empty()) {
+    // As the unit runs it: its own user, no groups, an empty bounding set
+    // (CapabilityBoundingSet=) and nothing inheritable.
     argv = {"setpriv", "--reuid=" + opts_.exporter_user, "--regid=hostflow", "--clear-groups",
-            "--"};
+            "--bounding-set=-all", "--inh-caps=-all", "--"};
   }
   for (const auto& a : std::vector<std::string>{
            HOSTFLOW_EXPORTER_BIN, "--segment", segment_, "--web.listen-address",
