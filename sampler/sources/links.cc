@@ -206,10 +206,10 @@ class LinksSource final : public Source {
 
   Result<std::size_t> collect(shm::SnapshotBuilder& out) override {
     // The sampler's own netns: the host's interfaces. A failure here fails the source.
+    // links_/strings_ begin with the host's links (kept across cycles); the other namespaces'
+    // follow and are dumped anew every cycle.
     if (auto r = host_links(); !r.ok()) return r.error();
-    links_ = host_.links;
-    strings_ = host_.strings;
-    const std::size_t own = links_.size();
+    const std::size_t own = host_.count;
     if (bridges_) {
       bridges_->names.clear();
       for (std::size_t i = 0; i < own; i++) {
@@ -310,6 +310,8 @@ class LinksSource final : public Source {
     }
     if (!full) {
       host_.cycles_since_full++;
+      links_.resize(host_.count);
+      strings_.resize(host_.count);
       return {};
     }
     links_.clear();
@@ -327,11 +329,10 @@ class LinksSource final : public Source {
         }
       }
     }
-    host_.links = links_;
-    host_.strings = strings_;
+    host_.count = links_.size();
     host_.index.clear();
-    for (std::size_t i = 0; i < host_.links.size(); i++) host_.index.emplace(host_.links[i].ifindex, i);
-    host_.valid = host_.index.size() == host_.links.size();  // duplicate ifindexes: dump again
+    for (std::size_t i = 0; i < host_.count; i++) host_.index.emplace(links_[i].ifindex, i);
+    host_.valid = host_.index.size() == host_.count;  // duplicate ifindexes: dump again
     host_.cycles_since_full = 0;
     return {};
   }
@@ -355,7 +356,7 @@ class LinksSource final : public Source {
     return true;
   }
 
-  // One RTM_GETSTATS dump into host_.links. Ok(false) when the kernel's set of ifindexes is not
+  // One RTM_GETSTATS dump into the host's links (the first host_.count of links_). Ok(false) when the kernel's set of ifindexes is not
   // the cached one (a change raced the notification), or the dump was interrupted.
   Result<bool> refresh_host_stats() {
     auto* nlh = mnl_nlmsg_put_header(buf_.data());
@@ -367,7 +368,7 @@ class LinksSource final : public Source {
     ifsm->filter_mask = IFLA_STATS_FILTER_BIT(IFLA_STATS_LINK_64);
     std::size_t seen = 0;
     bool match = true, interrupted = false;
-    seen_.assign(host_.links.size(), 0);
+    seen_.assign(host_.count, 0);
     auto r = run_dump(
         nl_, nlh, buf_, "RTM_GETSTATS",
         [&](const nlmsghdr* msg, std::size_t left) {
@@ -385,11 +386,11 @@ class LinksSource final : public Source {
           }
           seen_[it->second] = 1;
           seen++;
-          host_.links[it->second].stats = d.stats;
+          links_[it->second].stats = d.stats;
         },
         &interrupted);
     if (!r.ok()) return r.error();
-    return match && !interrupted && seen == host_.links.size();
+    return match && !interrupted && seen == host_.count;
   }
 
   // Dumps one netns (nsid -1: our own) into links_/strings_. A dump the kernel marks
@@ -513,8 +514,7 @@ class LinksSource final : public Source {
   struct HostCache {
     bool valid = false;
     int cycles_since_full = 0;
-    std::vector<shm::LinkRecord> links;
-    std::vector<Strings> strings;
+    std::size_t count = 0;  // the host's links: the first `count` of links_ and strings_
     std::unordered_map<std::int32_t, std::size_t> index;  // ifindex -> position
   } host_;
   std::vector<char> seen_;
