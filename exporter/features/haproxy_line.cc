@@ -89,15 +89,20 @@ std::optional<std::string_view> rfc5424(std::string_view s) {
   return s;
 }
 
-bool parse_u63(std::string_view s, std::uint64_t* out) {
+// A decimal number in [0, max], any number of leading zeros. `v * 10 + 9` never wraps: v <= max
+// before each step, and max is at most kMaxParseCount.
+constexpr std::uint64_t kMaxParseCount = (UINT64_MAX - 9) / 10;
+static_assert(kMaxLineByteCount <= kMaxParseCount);
+bool parse_count(std::string_view s, std::uint64_t max, std::uint64_t* out) {
+  if (max > kMaxParseCount) return false;
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);  // "+%B" with option logasap
-  if (s.empty() || s.size() > 19) return false;
+  if (s.empty()) return false;
   std::uint64_t v = 0;
   for (char c : s) {
     if (!is_digit(c)) return false;
     v = v * 10 + static_cast<unsigned>(c - '0');
+    if (v > max) return false;
   }
-  if (v > static_cast<std::uint64_t>(INT64_MAX)) return false;
   *out = v;
   return true;
 }
@@ -119,7 +124,7 @@ std::optional<HaproxyFields> parse_haproxy_fields(std::string_view spec, std::st
     spec = comma == std::string_view::npos ? std::string_view{} : spec.substr(comma + 1);
     const std::size_t eq = item.find('=');
     std::uint64_t pos = 0;
-    if (eq == std::string_view::npos || !parse_u63(item.substr(eq + 1), &pos) || pos == 0 ||
+    if (eq == std::string_view::npos || !parse_count(item.substr(eq + 1), 64, &pos) || pos == 0 ||
         pos > 64) {
       *err = "want name=position (1..64), got \"" + std::string(item) + "\"";
       return std::nullopt;
@@ -249,11 +254,11 @@ HaproxyLine parse_haproxy_line(std::string_view line, const HaproxyFields& f) {
     if (pos == f.bytes_in) in = tok;
     if (pos == f.bytes_out) out = tok;
   }
-  if (!parse_u63(in, &r.bytes_in)) {
+  if (!parse_count(in, kMaxLineByteCount, &r.bytes_in)) {
     r.error = LineError::kBadBytesIn;
     return r;
   }
-  if (!parse_u63(out, &r.bytes_out)) {
+  if (!parse_count(out, kMaxLineByteCount, &r.bytes_out)) {
     r.error = LineError::kBadBytesOut;
     return r;
   }

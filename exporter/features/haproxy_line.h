@@ -5,6 +5,7 @@
 // sampler never reads it). Fuzzed by tests/fuzz/fuzz_haproxy_line.cc.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,13 +28,23 @@ enum class LineError : std::uint8_t {
   kEmpty,         // nothing but white space
   kSyslogPrefix,  // started like a syslog header (<PRI>, timestamp) but did not end like one
   kMissingField,  // fewer fields than the positions ask for
-  kBadBytesIn,    // bytes_in is not a decimal number below 2^63 (a "+" prefix is allowed)
-  kBadBytesOut,
+  kBadBytesIn,    // bytes_in is not a decimal number <= kMaxLineByteCount ("+" prefix allowed)
+  kBadBytesOut,   // the same for bytes_out
   kTooLong,  // longer than kMaxLineBytes (set by the tailer, never by parse_haproxy_line)
   kCount
 };
 std::string_view line_error_name(LineError e);
 inline constexpr std::size_t kMaxLineBytes = 16 * 1024;
+
+// The most bytes one line (one connection) may claim in either direction: 2^42 = 4 TiB. A TCP
+// connection that moved more through one HAProxy is not credible (at 10 Gbit/s, 4 TiB takes about
+// an hour per connection and direction, and log-format counters of that size only come from a
+// garbled or forged line). The limit is what keeps the 64-bit counters meaningful: 2^22 - 1 (over
+// 4 million) lines at the limit still fit in a counter, while two lines of 2^63-1 — which a
+// parser accepting any signed 64-bit value would take — already wrap one. Larger values are
+// kBadBytesIn/kBadBytesOut, counted and never added; the counters saturate besides
+// (SniCounters::add), so they never go down.
+inline constexpr std::uint64_t kMaxLineByteCount = std::uint64_t{1} << 42;
 
 // What kind of SNI a line carries, after normalisation.
 enum class SniKind : std::uint8_t {

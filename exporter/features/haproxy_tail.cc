@@ -5,8 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
 
 #include "hostflow/common/clock.h"
 #include "hostflow/common/log.h"
@@ -15,6 +18,54 @@
 namespace hostflow::exporter {
 
 using Json = nlohmann::json;
+
+namespace {
+
+// Fingerprints of a followed file (see File): the first kHeadBytes read from offset 0, and the
+// last kTailBytes before the offset consumed so far.
+constexpr std::size_t kHeadBytes = 1024;
+constexpr std::size_t kTailBytes = 64;
+
+// FNV-1a, 64 bit: the checkpoint keeps a fingerprint's length and this hash, not its bytes.
+std::uint64_t fnv1a(std::string_view s) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (const char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+// Reads up to `n` bytes at `off` into `out` with lseek + read (pread64 is not in the exporter's
+// seccomp allowlist; both of these are). Moves the file position: the caller puts it back.
+// False only on an error; a file that ends early gives fewer bytes.
+bool read_at(int fd, std::uint64_t off, std::size_t n, std::string* out) {
+  out->assign(n, '\0');
+  if (::lseek(fd, static_cast<off_t>(off), SEEK_SET) < 0) return false;
+  std::size_t got = 0;
+  while (got < n) {
+    const ssize_t r = ::read(fd, out->data() + got, n - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return false;
+    if (r == 0) break;
+    got += static_cast<std::size_t>(r);
+  }
+  out->resize(got);
+  return true;
+}
+
+// Appends `add` to `s`, keeping only its last `max` bytes.
+void keep_last(std::string* s, std::string_view add, std::size_t max) {
+  if (add.size() >= max) {
+    s->assign(add.substr(add.size() - max));
+    return;
+  }
+  const std::size_t keep = std::min(s->size(), max - add.size());
+  s->erase(0, s->size() - keep);
+  s->append(add);
+}
+
+}  // namespace
 
 struct HaproxyTailer::File {
   std::string path;
@@ -25,8 +76,45 @@ struct HaproxyTailer::File {
   std::string pending;         // an incomplete last line
   bool skipping = false;       // inside a line longer than kMaxLineBytes: drop to its newline
   bool warned_missing = false;
+  // What the file held where it was read, to tell a file truncated and rewritten past read_off
+  // (copytruncate, then more lines than were read, between two polls) from one that grew:
+  // head = file[0, head.size()), the first (up to kHeadBytes) bytes read at offset 0;
+  // tail = file[consumed() - tail.size(), consumed()), the last (up to kTailBytes) bytes consumed
+  // (the end of the last counted line, its newline included).
+  std::string head, tail;
   // Offset after the last line counted (what the checkpoint saves).
   std::uint64_t consumed() const { return read_off - pending.size(); }
+
+  // Start over at offset 0 of the same fd (a truncation) or of a new one.
+  void restart() {
+    read_off = 0;
+    pending.clear();
+    skipping = false;
+    head.clear();
+    tail.clear();
+  }
+  // False when the bytes at the fingerprints' places differ from what was read there (or are no
+  // longer there): the file was replaced in place. A read error tells nothing: true then (reading
+  // from 0 on a transient error would count lines twice). Leaves the position at read_off.
+  bool content_unchanged() {
+    std::string now;
+    bool same = true;
+    bool known = true;
+    if (!head.empty()) {
+      if (!read_at(fd.get(), 0, head.size(), &now))
+        known = false;
+      else
+        same = now == head;
+    }
+    if (same && known && !tail.empty()) {
+      if (!read_at(fd.get(), consumed() - tail.size(), tail.size(), &now))
+        known = false;
+      else
+        same = now == tail;
+    }
+    ::lseek(fd.get(), static_cast<off_t>(read_off), SEEK_SET);
+    return !known || same;
+  }
 };
 
 namespace {
@@ -100,7 +188,7 @@ Result<std::unique_ptr<HaproxyTailer>> HaproxyTailer::open(const HaproxyOptions&
                                      " (fix or remove it, or start once with --haproxy.reset)"};
   }
   for (auto& f : t->files_) {
-    if (!f->fd.valid()) t->open_at_start(*f, 0, 0, 0, false);
+    if (!f->fd.valid()) t->open_at_start(*f, Saved{});
   }
   return t;
 }
@@ -160,11 +248,29 @@ Result<void> HaproxyTailer::load_checkpoint() {
         !e["ino"].is_number_unsigned() || !e["offset"].is_number_unsigned() ||
         !e["skipping"].is_boolean())
       return Error{0, "malformed file entry"};
+    Saved saved;
+    saved.dev = static_cast<dev_t>(e["dev"].get<std::uint64_t>());
+    saved.ino = static_cast<ino_t>(e["ino"].get<std::uint64_t>());
+    saved.offset = e["offset"].get<std::uint64_t>();
+    saved.skipping = e["skipping"].get<bool>();
+    // Optional (checkpoints written before them have neither): a fingerprint's length and hash.
+    auto fingerprint = [&](const char* len_key, const char* hash_key, std::uint64_t max,
+                           std::optional<Fingerprint>* out) -> bool {
+      const bool has_len = e.contains(len_key), has_hash = e.contains(hash_key);
+      if (!has_len && !has_hash) return true;
+      if (!has_len || !has_hash || !e[len_key].is_number_unsigned() ||
+          !e[hash_key].is_number_unsigned() || e[len_key].get<std::uint64_t>() > max)
+        return false;
+      *out = Fingerprint{e[len_key].get<std::uint64_t>(), e[hash_key].get<std::uint64_t>()};
+      return true;
+    };
+    if (!fingerprint("head_len", "head_hash", kHeadBytes, &saved.head) ||
+        !fingerprint("tail_len", "tail_hash", std::min<std::uint64_t>(kTailBytes, saved.offset),
+                     &saved.tail))
+      return Error{0, "malformed file entry (fingerprint)"};
     for (auto& f : files_) {
       if (f->path != e["path"].get<std::string>() || f->fd.valid()) continue;
-      open_at_start(*f, static_cast<dev_t>(e["dev"].get<std::uint64_t>()),
-                    static_cast<ino_t>(e["ino"].get<std::uint64_t>()),
-                    e["offset"].get<std::uint64_t>(), e["skipping"].get<bool>());
+      open_at_start(*f, saved);
     }
   }
   log::info("haproxy: resuming from the position file",
@@ -175,22 +281,46 @@ Result<void> HaproxyTailer::load_checkpoint() {
 }
 
 // Before the seccomp filter. With a saved identity: resume in the file that has it (at its path,
-// or rotated beside it while we were down); otherwise start the path at 0.
-void HaproxyTailer::open_at_start(File& f, dev_t dev, ino_t ino, std::uint64_t offset,
-                                  bool skipping) {
+// or rotated beside it while we were down); otherwise start the path at 0. A file with the saved
+// identity that is shorter than the saved offset, or whose bytes at the saved fingerprints differ,
+// was truncated (and maybe rewritten) while we were down: it is read from 0.
+void HaproxyTailer::open_at_start(File& f, const Saved& saved) {
+  ino_t ino = saved.ino;
   auto try_open = [&](const std::string& p) -> bool {
     auto fd = UniqueFd::open(p, O_RDONLY | O_NOCTTY | O_NONBLOCK);
     if (!fd.ok()) return false;
     struct stat st {};
     if (::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
-    if (ino != 0 && (st.st_dev != dev || st.st_ino != ino)) return false;
-    std::uint64_t off = ino != 0 ? offset : 0;
-    bool skip = ino != 0 && skipping;
-    if (static_cast<std::uint64_t>(st.st_size) < off) {
-      log::warn("haproxy: log shorter than the saved position (truncated while stopped); from 0",
-                {{"path", p}});
+    if (ino != 0 && (st.st_dev != saved.dev || st.st_ino != ino)) return false;
+    std::uint64_t off = ino != 0 ? saved.offset : 0;
+    bool skip = ino != 0 && saved.skipping;
+    std::string bytes;
+    // Unreadable fingerprint bytes tell nothing (as in File::content_unchanged).
+    auto differs = [&](const std::optional<Fingerprint>& fp, std::uint64_t at) {
+      return fp && fp->len > 0 && read_at(fd->get(), at, fp->len, &bytes) &&
+             (bytes.size() != fp->len || fnv1a(bytes) != fp->hash);
+    };
+    const char* why = nullptr;
+    if (static_cast<std::uint64_t>(st.st_size) < off)
+      why = "haproxy: log shorter than the saved position (truncated while stopped); from 0";
+    else if (ino != 0 && (differs(saved.head, 0) ||
+                          (saved.tail && differs(saved.tail, off - saved.tail->len))))
+      why =
+          "haproxy: log content differs from the saved position's (truncated and rewritten "
+          "while stopped); from 0";
+    if (why) {
+      log::warn(why, {{"path", p}});
+      rotations_truncate_++;
       off = 0;
       skip = false;
+    }
+    f.restart();
+    // The fingerprints of what is now taken as read: the file as it is.
+    if (off > 0) {
+      if (read_at(fd->get(), 0, std::min<std::uint64_t>(kHeadBytes, off), &bytes))
+        f.head = bytes;
+      const std::uint64_t t = std::min<std::uint64_t>(kTailBytes, off);
+      if (read_at(fd->get(), off - t, t, &bytes) && bytes.size() == t) f.tail = bytes;
     }
     if (::lseek(fd->get(), static_cast<off_t>(off), SEEK_SET) < 0) return false;
     f.fd = std::move(*fd);
@@ -235,10 +365,39 @@ void HaproxyTailer::count_line(std::string_view line) {
   table_.add(kind, name_buf_, l.bytes_in, l.bytes_out);
 }
 
+// `data` = file[f.read_off, f.read_off + n): counts its complete lines and keeps the fingerprints.
 void HaproxyTailer::consume(File& f, const char* data, std::size_t n) {
+  const std::uint64_t from = f.read_off, consumed_before = f.consumed();
+  if (f.head.size() < kHeadBytes && f.head.size() >= from && from + n > f.head.size()) {
+    const std::size_t skip = static_cast<std::size_t>(f.head.size() - from);
+    f.head.append(data + skip, std::min(n - skip, kHeadBytes - f.head.size()));
+  }
+  // Whenever the consumed offset moves, all of `pending` was consumed (counted or dropped as too
+  // long) and then a prefix of `data`: the new tail is the end of those.
+  const std::size_t pending_before = f.pending.size();
+  char pending_end[kTailBytes];
+  const std::size_t pending_end_len = std::min(kTailBytes, pending_before);
+  std::memcpy(pending_end, f.pending.data() + pending_before - pending_end_len, pending_end_len);
+  split_lines(f, data, n);
+  const std::uint64_t done = f.consumed() - consumed_before;
+  if (done > 0) {
+    keep_last(&f.tail, std::string_view(pending_end, pending_end_len), kTailBytes);
+    keep_last(&f.tail, std::string_view(data, static_cast<std::size_t>(done - pending_before)),
+              kTailBytes);
+  }
+}
+
+void HaproxyTailer::split_lines(File& f, const char* data, std::size_t n) {
   f.read_off += n;
   std::string_view in(data, n);
   while (!in.empty()) {
+    if (!f.skipping && f.pending.empty()) {
+      // NUL bytes where a line starts: the hole a writer without O_APPEND (HAProxy clears it on
+      // its stdout) leaves when it goes on writing at its offset after a copytruncate.
+      const std::size_t text = in.find_first_not_of('\0');
+      if (text == std::string_view::npos) return;
+      in.remove_prefix(text);
+    }
     const char* nl = static_cast<const char*>(std::memchr(in.data(), '\n', in.size()));
     if (f.skipping) {
       if (!nl) return;  // still inside the long line
@@ -314,21 +473,26 @@ bool HaproxyTailer::poll_file(File& f) {
     f.fd = std::move(*fd);
     f.dev = st.st_dev;
     f.ino = st.st_ino;
-    f.read_off = 0;
-    f.pending.clear();
-    f.skipping = false;
+    f.restart();
   }
   bool any = false;
   struct stat st {};
-  if (::fstat(f.fd.get(), &st) == 0 && static_cast<std::uint64_t>(st.st_size) < f.read_off) {
-    // copytruncate (or a writer that truncated): read the file again from its start.
-    log::info("haproxy: log truncated; reading from 0", {{"path", f.path}});
-    rotations_truncate_++;
-    f.read_off = 0;
-    f.pending.clear();
-    f.skipping = false;
-    ::lseek(f.fd.get(), 0, SEEK_SET);
-    any = true;
+  if (::fstat(f.fd.get(), &st) == 0) {
+    // copytruncate (or a writer that truncated): read the file again from its start. Shorter than
+    // what was read, or — truncated and rewritten past that between two polls — not holding what
+    // was read where it was read.
+    const char* why = nullptr;
+    if (static_cast<std::uint64_t>(st.st_size) < f.read_off)
+      why = "haproxy: log truncated; reading from 0";
+    else if (!f.content_unchanged())
+      why = "haproxy: log truncated and rewritten past the position read; reading from 0";
+    if (why) {
+      log::info(why, {{"path", f.path}});
+      rotations_truncate_++;
+      f.restart();
+      ::lseek(f.fd.get(), 0, SEEK_SET);
+      any = true;
+    }
   }
   any |= read_available(f, opts_.read_budget);
   if (path_ok && (at_path.st_dev != f.dev || at_path.st_ino != f.ino) && at_path.st_size > 0) {
@@ -387,7 +551,11 @@ Result<void> HaproxyTailer::write_checkpoint() {
                      {"dev", static_cast<std::uint64_t>(f->dev)},
                      {"ino", static_cast<std::uint64_t>(f->ino)},
                      {"offset", f->consumed()},
-                     {"skipping", f->skipping}});
+                     {"skipping", f->skipping},
+                     {"head_len", static_cast<std::uint64_t>(f->head.size())},
+                     {"head_hash", fnv1a(f->head)},
+                     {"tail_len", static_cast<std::uint64_t>(f->tail.size())},
+                     {"tail_hash", fnv1a(f->tail)}});
   }
   Json tracked = Json::array();
   for (const auto& [name, t] : table_.tracked()) tracked.push_back({name, counters_json(t.c)});

@@ -11,12 +11,21 @@
 // are read again, once.
 //
 // Rotation: a path whose inode changed (rename + new file) is switched to once the new file has
-// data; the old file is read to its end first (a writer may still append to it until then). A
-// file shorter than the offset read so far was truncated (copytruncate): it is read from 0.
-// Lines appended and copied away between two polls just before a copytruncate are in the copy
-// only (logrotate's own caveat); use rename rotation for exactness. A missing file is waited for.
-// At start, a saved inode no longer at its path is looked for in the same directory (rotated
-// while the exporter was down) and finished first.
+// data; the old file is read to its end first (a writer may still append to it until then).
+// Truncation (copytruncate, or a writer that truncated) is read from 0 and counted as a
+// `truncate` rotation. It is seen by size (shorter than the offset read so far) or by content:
+// the file may have been truncated and rewritten past that offset between two polls (or while
+// the exporter was stopped), so each poll re-reads (lseek + read) two fingerprints, the first up
+// to 1 KiB read at offset 0 and the last up to 64 bytes before the consumed offset (the end of
+// the last counted line), and compares them with what was read there. The checkpoint keeps both
+// as a length and an FNV-1a hash (optional fields: older checkpoints load, without the check for
+// that start), so open_at_start catches a file truncated and regrown while stopped. Left
+// undetectable: a rewrite byte-identical at both places. Lines appended and copied away between
+// two polls just before a copytruncate are in the copy only (logrotate's own caveat); use rename
+// rotation for exactness. NUL bytes at the start of a line are skipped (the hole a writer without
+// O_APPEND leaves after a truncation). A missing file is waited for. At start, a saved inode no
+// longer at its path is looked for in the same directory (rotated while the exporter was down)
+// and finished first.
 #pragma once
 
 #include <prometheus/metric_family.h>
@@ -26,6 +35,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -69,13 +79,25 @@ class HaproxyTailer {
 
  private:
   struct File;
+  struct Fingerprint {
+    std::uint64_t len = 0, hash = 0;  // bytes, FNV-1a 64 of them
+  };
+  // A file's entry in the checkpoint (all zero: none; start the path at 0).
+  struct Saved {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    std::uint64_t offset = 0;
+    bool skipping = false;
+    std::optional<Fingerprint> head, tail;  // absent in checkpoints written before them
+  };
   explicit HaproxyTailer(const HaproxyOptions& opts);
   Result<void> load_checkpoint();
   Result<void> write_checkpoint();
-  void open_at_start(File& f, dev_t dev, ino_t ino, std::uint64_t offset, bool skipping);
+  void open_at_start(File& f, const Saved& saved);
   bool poll_file(File& f);
   bool read_available(File& f, std::size_t budget);
   void consume(File& f, const char* data, std::size_t n);
+  void split_lines(File& f, const char* data, std::size_t n);
   void count_line(std::string_view line);
   void build_families();
 

@@ -10,13 +10,13 @@ SniTable::SniTable(std::size_t limit) : limit_(limit) {
 
 void SniTable::add(SniKind kind, std::string_view name, std::uint64_t bytes_in,
                    std::uint64_t bytes_out) {
-  SniCounters c{1, bytes_in + bytes_out == 0 ? 1u : 0u, bytes_in, bytes_out};
+  SniCounters c{1, bytes_in == 0 && bytes_out == 0 ? 1u : 0u, bytes_in, bytes_out};
   if (kind == SniKind::kNone) return none.add(c);
   if (kind == SniKind::kInvalid) return invalid.add(c);
-  const std::uint64_t weight = bytes_in + bytes_out + 1;
+  const std::uint64_t weight = saturating_add(saturating_add(bytes_in, bytes_out), 1);
   if (auto it = tracked_.find(name); it != tracked_.end()) {
     it->second.c.add(c);
-    it->second.recent += weight;
+    it->second.recent = saturating_add(it->second.recent, weight);
     return;
   }
   if (tracked_.size() < limit_) {
@@ -26,7 +26,7 @@ void SniTable::add(SniKind kind, std::string_view name, std::uint64_t bytes_in,
   other.add(c);
   folded_connections++;
   if (auto it = candidates_.find(name); it != candidates_.end()) {
-    it->second += weight;
+    it->second = saturating_add(it->second, weight);
     return;
   }
   if (candidates_.size() >= std::max<std::size_t>(limit_, 1)) forget_light_candidates();
@@ -71,7 +71,8 @@ std::size_t SniTable::rebalance() {
       if (tracked_.size() < limit_) {
         tracked_.emplace(name, Tracked{{}, weight});
       } else {
-        if (li >= light.size() || weight <= 2 * light[li].first) break;
+        if (li >= light.size() || weight <= saturating_add(light[li].first, light[li].first))
+          break;
         auto victim = tracked_.find(light[li++].second);
         other.add(victim->second.c);
         evictions++;

@@ -15,6 +15,9 @@
 //  - Lines without an SNI go to "<none>", SNIs that are no host name to "<invalid>".
 // So for every counter: sum over tracked SNIs + <other> + <none> + <invalid> = the sum over all
 // counted lines since the last reset, exactly; and every exported counter only grows (until reset).
+// Additions saturate: a counter that would pass 2^64-1 stays at 2^64-1 (the exact sum above then
+// no longer holds for it), it never wraps to a smaller value. Lines claim at most kMaxLineByteCount bytes each
+// way (haproxy_line.h), so real traffic is far from that.
 #pragma once
 
 #include <cstdint>
@@ -27,13 +30,20 @@
 
 namespace hostflow::exporter {
 
+// a + b, or 2^64-1 when that would wrap.
+inline std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t r;
+  return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
 struct SniCounters {
   std::uint64_t connections = 0, zero_byte_connections = 0, bytes_in = 0, bytes_out = 0;
+  // Saturating: a counter never wraps (see above).
   void add(const SniCounters& o) {
-    connections += o.connections;
-    zero_byte_connections += o.zero_byte_connections;
-    bytes_in += o.bytes_in;
-    bytes_out += o.bytes_out;
+    connections = saturating_add(connections, o.connections);
+    zero_byte_connections = saturating_add(zero_byte_connections, o.zero_byte_connections);
+    bytes_in = saturating_add(bytes_in, o.bytes_in);
+    bytes_out = saturating_add(bytes_out, o.bytes_out);
   }
   bool operator==(const SniCounters&) const = default;
 };

@@ -33,7 +33,7 @@ void sni_families(const SniFamiliesInput& in, std::vector<prometheus::MetricFami
       {"hostflow_haproxy_sni_out_bytes_total", "Bytes to clients per SNI (%B).",
        [](const SniCounters& c) { return c.bytes_out; }},
       {"hostflow_haproxy_sni_bytes_total", "Bytes both ways per SNI (%U + %B).",
-       [](const SniCounters& c) { return c.bytes_in + c.bytes_out; }},
+       [](const SniCounters& c) { return saturating_add(c.bytes_in, c.bytes_out); }},
   };
   const SniTable& t = *in.table;
   // Sorted by name so the exposition is stable between renders.

@@ -1,12 +1,17 @@
 // The HAProxy SNI feature without HAProxy: the line parser over real captured lines
 // (tests/fixtures/haproxy: the same four connections logged raw, as RFC 3164 and as RFC 5424 by
 // HAProxy 2.6 with the recommended log-format), SNI normalisation, the bounded SNI table's
-// exact-totals invariant, and the tailer's exactly-once behaviour over real files (rotation by
-// rename and by copytruncate, partial lines, restarts from the checkpoint). Expected values are
-// taken from the input text here (split by this test), not from the code under test.
+// exact-totals invariant and saturation, the per-line plausibility limit, and the tailer's
+// exactly-once behaviour over real files (rotation by rename and by copytruncate — also truncated
+// and rewritten past the read offset, between polls or while stopped —, partial lines, restarts
+// from the checkpoint). Expected values are taken from the input text here (split by this test),
+// not from the code under test.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -16,6 +21,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "features/haproxy_line.h"
 #include "features/haproxy_tail.h"
@@ -103,6 +109,37 @@ TEST(HaproxyLine, ErrorsByReason) {
   EXPECT_EQ(ok.sni_raw, "s.example");
 }
 
+// 2^42 bytes (4 TiB) in one connection is the most a line may claim (issue 12 defect 7).
+constexpr std::uint64_t kLimit = std::uint64_t{1} << 42;
+static_assert(kMaxLineByteCount == kLimit);
+
+std::string line_with(const std::string& in, const std::string& out, const std::string& sni) {
+  return "127.0.0.1:1 [t] fe be/s 0/0/1 " + in + " " + out + " -- 1/1/0/0/0 0/0 " + sni;
+}
+
+TEST(HaproxyLine, ImplausibleByteCountsAreBadBytes) {
+  const std::string lim = std::to_string(kLimit), over = std::to_string(kLimit + 1);
+  const std::string i63 = std::to_string(INT64_MAX);
+  const auto ok = parse_haproxy_line(line_with(lim, "+" + lim, "a.example"), {});
+  ASSERT_EQ(ok.error, LineError::kNone);
+  EXPECT_EQ(ok.bytes_in, kLimit);
+  EXPECT_EQ(ok.bytes_out, kLimit);
+  EXPECT_EQ(parse_haproxy_line(line_with(over, "0", "a.example"), {}).error,
+            LineError::kBadBytesIn);
+  EXPECT_EQ(parse_haproxy_line(line_with("0", over, "a.example"), {}).error,
+            LineError::kBadBytesOut);
+  EXPECT_EQ(parse_haproxy_line(line_with(i63, "1", "a.example"), {}).error,
+            LineError::kBadBytesIn);
+  EXPECT_EQ(parse_haproxy_line(line_with("1", "+" + i63, "a.example"), {}).error,
+            LineError::kBadBytesOut);
+  EXPECT_EQ(parse_haproxy_line(line_with("18446744073709551615", "1", "a.example"), {}).error,
+            LineError::kBadBytesIn);
+  // Leading zeros do not make a small number implausible.
+  const auto z = parse_haproxy_line(line_with("0000000000000000042", "7", "a.example"), {});
+  EXPECT_EQ(z.error, LineError::kNone);
+  EXPECT_EQ(z.bytes_in, 42u);
+}
+
 TEST(HaproxyLine, FieldsFlag) {
   std::string err;
   auto f = parse_haproxy_fields("bytes_out=2,sni=3,bytes_in=1", &err);
@@ -188,6 +225,38 @@ TEST(SniTable, TotalsExactAndBoundedUnderChurn) {
   EXPECT_GT(t.folded_connections, 0u);
 }
 
+TEST(SniTable, CountersSaturateInsteadOfWrapping) {
+  const std::uint64_t max = UINT64_MAX;
+  SniCounters c{max - 1, max, max - 5, 3};
+  c.add({5, 1, 5, max});
+  EXPECT_EQ(c, (SniCounters{max, max, max, max}));
+  c.add({1, 1, 1, 1});
+  EXPECT_EQ(c, (SniCounters{max, max, max, max}));
+  SniCounters exact{1, 0, kLimit, kLimit};
+  exact.add({1, 0, kLimit, kLimit});
+  EXPECT_EQ(exact, (SniCounters{2, 0, 2 * kLimit, 2 * kLimit}));
+
+  SniTable t(1);
+  ASSERT_TRUE(t.restore("a.example", {3, 0, max - 10, max - 10}));
+  t.add(SniKind::kValid, "a.example", 7, 11);
+  EXPECT_EQ(t.tracked().at("a.example").c, (SniCounters{4, 0, max - 3, max}));
+  t.add(SniKind::kValid, "a.example", max, max);
+  EXPECT_EQ(t.tracked().at("a.example").c, (SniCounters{5, 0, max, max}));
+  t.none = {max, max, 0, 0};
+  t.add(SniKind::kNone, "", 0, 0);
+  EXPECT_EQ(t.none, (SniCounters{max, max, 0, 0}));
+  t.invalid = {1, 0, max - 1, 0};
+  t.add(SniKind::kInvalid, "", max, 0);
+  EXPECT_EQ(t.invalid, (SniCounters{2, 0, max, 0}));
+  // Folded into <other>, weights included: nothing wraps, rebalance still works.
+  t.add(SniKind::kValid, "b.example", max, max);
+  t.add(SniKind::kValid, "b.example", max, max);
+  EXPECT_EQ(t.other, (SniCounters{2, 0, max, max}));
+  t.rebalance();
+  EXPECT_LE(t.tracked().size(), 1u);
+  EXPECT_EQ(t.other.bytes_in, max);
+}
+
 // --- the tailer over real files ---------------------------------------------------------------
 
 class TailerTest : public ::testing::Test {
@@ -228,6 +297,47 @@ class TailerTest : public ::testing::Test {
       EXPECT_EQ(got[k], v) << k << ": connections " << got[k].connections << " want "
                            << v.connections;
     }
+  }
+
+  // Writes `n` lines for `sni` with in=base+i, out=base+2i (a different length per base), adds
+  // them to the truth.
+  void write_lines(const std::string& path, const std::string& sni, int n, std::uint64_t base) {
+    std::ofstream o(path, std::ios::app);
+    for (int i = 0; i < n; i++) {
+      const std::uint64_t in = base + static_cast<std::uint64_t>(i),
+                          out = base + 2u * static_cast<std::uint64_t>(i);
+      o << line_with(std::to_string(in), std::to_string(out), sni) << "\n";
+      truth_[sni].add({1, 0, in, out});
+    }
+  }
+  std::uint64_t truth_lines() const {
+    std::uint64_t n = 0;
+    for (const auto& [k, v] : truth_) n += v.connections;
+    return n;
+  }
+  // A sample of the families built at the last checkpoint; -1 when absent.
+  static double sample(const HaproxyTailer& t, const std::string& family, const std::string& label,
+                       const std::string& value) {
+    std::vector<prometheus::MetricFamily> fams;
+    t.append_families(&fams);
+    for (const auto& f : fams) {
+      if (f.name != family) continue;
+      for (const auto& m : f.metric)
+        for (const auto& l : m.label)
+          if (l.name == label && l.value == value) return m.counter.value;
+    }
+    return -1;
+  }
+  static double unparsed(const HaproxyTailer& t, const std::string& reason) {
+    return sample(t, "hostflow_haproxy_lines_unparsed_total", "reason", reason);
+  }
+  static double truncations(const HaproxyTailer& t) {
+    return sample(t, "hostflow_haproxy_rotations_total", "kind", "truncate");
+  }
+  void expect_no_unparsed(const HaproxyTailer& t) {
+    for (const char* r : {"empty", "syslog_prefix", "missing_field", "bad_bytes_in",
+                          "bad_bytes_out", "too_long"})
+      EXPECT_EQ(unparsed(t, r), 0) << r;
   }
 
   std::string dir_, log_;
@@ -297,8 +407,8 @@ TEST_F(TailerTest, CopytruncateMissingFileAndLongLines) {
   append(log_, "b.example", 4);
   t->poll(4, true);
   expect_truth(*t);
-  // Truncated and refilled past the old size between two polls is indistinguishable from growth
-  // only when longer than what was read; shorter refills are caught:
+  // Truncated and refilled between two polls, shorter than what was read (caught by the size;
+  // longer refills by the content: TruncatedAndRegrownPastTheOffsetBetweenPolls):
   ASSERT_EQ(std::system(("truncate -s 0 " + log_).c_str()), 0);
   append(log_, "c.example", 2);
   t->poll(5, true);
@@ -315,6 +425,222 @@ TEST_F(TailerTest, CopytruncateMissingFileAndLongLines) {
   t->poll(8, true);
   t->poll(9, true);
   expect_truth(*t);
+}
+
+// Issue 12 defect 6: copytruncate, then HAProxy writes more than was read before the next poll.
+// The size alone cannot tell this from growth; the content before the read offset can.
+TEST_F(TailerTest, TruncatedAndRegrownPastTheOffsetBetweenPolls) {
+  write_lines(log_, "a.example", 30, 1);
+  auto t = open();
+  ASSERT_TRUE(t);
+  t->poll(1, true);
+  expect_truth(*t);
+  const auto old_size = static_cast<std::uint64_t>(std::ifstream(log_, std::ios::ate).tellg());
+  ASSERT_EQ(::truncate(log_.c_str(), 0), 0);
+  // New lines with another length, so the old offset falls inside one of them.
+  write_lines(log_, "new.b.example", 60, 1000);
+  ASSERT_GT(static_cast<std::uint64_t>(std::ifstream(log_, std::ios::ate).tellg()), old_size);
+  t->poll(2, true);
+  expect_truth(*t);
+  EXPECT_EQ(t->lines(), truth_lines());
+  expect_no_unparsed(*t);
+  EXPECT_EQ(truncations(*t), 1);
+  // Carries on normally afterwards: appends are counted once, no further truncation.
+  write_lines(log_, "new.b.example", 5, 7);
+  t->poll(3, true);
+  expect_truth(*t);
+  EXPECT_EQ(truncations(*t), 1);
+
+  // The first KiB rewritten identically, the rest different: the bytes before the offset differ.
+  const auto offset = static_cast<std::uint64_t>(std::ifstream(log_, std::ios::ate).tellg());
+  ASSERT_EQ(::truncate(log_.c_str(), 0), 0);
+  truth_.clear();
+  const SniCounters before_a = t->table().tracked().at("a.example").c;
+  SniCounters before_b = t->table().tracked().at("new.b.example").c;
+  write_lines(log_, "new.b.example", 20, 1000);  // the file's first 20 lines again (> 1 KiB)
+  write_lines(log_, "c.example", 70, 5000);
+  ASSERT_GT(static_cast<std::uint64_t>(std::ifstream(log_, std::ios::ate).tellg()), offset);
+  t->poll(4, true);
+  before_b.add(truth_["new.b.example"]);
+  EXPECT_EQ(t->table().tracked().at("a.example").c, before_a);
+  EXPECT_EQ(t->table().tracked().at("new.b.example").c, before_b);
+  EXPECT_EQ(t->table().tracked().at("c.example").c, truth_["c.example"]);
+  expect_no_unparsed(*t);
+  EXPECT_EQ(truncations(*t), 2);
+}
+
+// The same while the exporter is stopped: the checkpoint's fingerprint of the file's head tells
+// the regrown file from the one it was taken of.
+TEST_F(TailerTest, TruncatedAndRegrownWhileStopped) {
+  write_lines(log_, "a.example", 30, 1);
+  auto t = open();
+  ASSERT_TRUE(t);
+  t->poll(1, true);
+  expect_truth(*t);
+  t.reset();
+  ASSERT_EQ(::truncate(log_.c_str(), 0), 0);
+  write_lines(log_, "new.b.example", 60, 1000);
+  t = open();
+  ASSERT_TRUE(t);
+  t->poll(2, true);
+  expect_truth(*t);
+  EXPECT_EQ(t->lines(), truth_lines());
+  expect_no_unparsed(*t);
+  EXPECT_EQ(truncations(*t), 1);
+
+  // Head identical, the bytes before the saved offset not.
+  write_lines(log_, "new.b.example", 3, 1);
+  t->poll(3, true);
+  t.reset();
+  SniCounters want_a = truth_["a.example"];
+  SniCounters want_b = truth_["new.b.example"];
+  std::string head;
+  {
+    std::ifstream in(log_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    head = ss.str().substr(0, 2000);  // whole lines of the current file's first 2000 bytes
+    head = head.substr(0, head.rfind('\n') + 1);
+  }
+  const auto offset = static_cast<std::uint64_t>(std::ifstream(log_, std::ios::ate).tellg());
+  ASSERT_EQ(::truncate(log_.c_str(), 0), 0);
+  { std::ofstream(log_) << head; }
+  truth_.clear();
+  std::istringstream hs(head);
+  for (std::string l; std::getline(hs, l);) {
+    const auto f = fields_of(l);
+    truth_[f[10]].add({1, 0, std::stoull(f[5]), std::stoull(f[6])});
+  }
+  write_lines(log_, "c.example", 100, 70000);
+  ASSERT_GT(static_cast<std::uint64_t>(std::ifstream(log_, std::ios::ate).tellg()), offset);
+  want_b.add(truth_["new.b.example"]);
+  t = open();
+  ASSERT_TRUE(t);
+  t->poll(4, true);
+  EXPECT_EQ(t->table().tracked().at("a.example").c, want_a);
+  EXPECT_EQ(t->table().tracked().at("new.b.example").c, want_b);
+  EXPECT_EQ(t->table().tracked().at("c.example").c, truth_["c.example"]);
+  expect_no_unparsed(*t);
+  EXPECT_EQ(truncations(*t), 1);
+}
+
+// A checkpoint written before the fingerprints existed still loads and resumes at its offset.
+TEST_F(TailerTest, CheckpointWithoutFingerprintsLoads) {
+  write_lines(log_, "a.example", 30, 1);
+  auto t = open();
+  ASSERT_TRUE(t);
+  t->poll(1, true);
+  t.reset();
+  nlohmann::json j;
+  {
+    std::ifstream in(opts_.position_file);
+    j = nlohmann::json::parse(in);
+  }
+  ASSERT_EQ(j["files"].size(), 1u);
+  nlohmann::json old_entry = nlohmann::json::object();
+  for (const char* k : {"path", "dev", "ino", "offset", "skipping"}) old_entry[k] = j["files"][0][k];
+  j["files"][0] = old_entry;
+  { std::ofstream(opts_.position_file) << j.dump(); }
+  write_lines(log_, "b.example", 4, 1);
+  t = open();
+  ASSERT_TRUE(t);
+  t->poll(2, true);
+  expect_truth(*t);
+  expect_no_unparsed(*t);
+  EXPECT_EQ(truncations(*t), 0);
+  // Fingerprints taken from the file as it is then: a later copytruncate is still caught.
+  ASSERT_EQ(::truncate(log_.c_str(), 0), 0);
+  write_lines(log_, "new.c.example", 80, 1000);
+  t->poll(3, true);
+  expect_truth(*t);
+  expect_no_unparsed(*t);
+  EXPECT_EQ(truncations(*t), 1);
+}
+
+// HAProxy clears O_APPEND on its stdout (LAB.md): after a copytruncate it goes on writing at its
+// old offset, leaving a hole of NUL bytes before its new lines. Those lines still count once.
+TEST_F(TailerTest, TruncatedUnderAWriterWithoutAppend) {
+  const int w = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ASSERT_GE(w, 0);
+  auto put = [&](const std::string& sni, int n, std::uint64_t base) {
+    std::string buf;
+    for (int i = 0; i < n; i++) {
+      const std::uint64_t in = base + static_cast<std::uint64_t>(i), out = 2 * in;
+      buf += line_with(std::to_string(in), std::to_string(out), sni) + "\n";
+      truth_[sni].add({1, 0, in, out});
+    }
+    ASSERT_EQ(::write(w, buf.data(), buf.size()), static_cast<ssize_t>(buf.size()));
+  };
+  put("a.example", 400, 1);  // > 16 KiB: the hole is longer than a line may be
+  auto t = open();
+  ASSERT_TRUE(t);
+  t->poll(1, true);
+  expect_truth(*t);
+  ASSERT_EQ(::truncate(log_.c_str(), 0), 0);
+  put("b.example", 10, 100);
+  t->poll(2, true);
+  expect_truth(*t);
+  expect_no_unparsed(*t);
+  put("b.example", 10, 200);
+  t->poll(3, true);
+  expect_truth(*t);
+  expect_no_unparsed(*t);
+  ::close(w);
+}
+
+// Issue 12 defect 7: implausible per-line byte counts are counted as unparsed and move no
+// counter; plausible ones add exactly; saturated counters survive the checkpoint as they are.
+TEST_F(TailerTest, ImplausibleByteCountsAndSaturatedCheckpoint) {
+  const std::string i63 = std::to_string(INT64_MAX);
+  {
+    std::ofstream o(log_);
+    o << line_with("1", "2", "a.example") << "\n";
+    o << line_with(i63, "1", "a.example") << "\n";
+    o << line_with(i63, "1", "a.example") << "\n";
+    o << line_with("1", std::to_string(kLimit + 1), "a.example") << "\n";
+    o << line_with("3", "4", "a.example") << "\n";
+    o << line_with(std::to_string(kLimit), std::to_string(kLimit), "b.example") << "\n";
+    o << line_with(std::to_string(kLimit), std::to_string(kLimit), "b.example") << "\n";
+  }
+  auto t = open();
+  ASSERT_TRUE(t);
+  t->poll(1, true);
+  EXPECT_EQ(t->table().tracked().at("a.example").c, (SniCounters{2, 0, 4, 6}));
+  EXPECT_EQ(t->table().tracked().at("b.example").c, (SniCounters{2, 0, 2 * kLimit, 2 * kLimit}));
+  EXPECT_EQ(unparsed(*t, "bad_bytes_in"), 2);
+  EXPECT_EQ(unparsed(*t, "bad_bytes_out"), 1);
+  EXPECT_EQ(t->lines(), 4u);
+  EXPECT_EQ(sample(*t, "hostflow_haproxy_sni_in_bytes_total", "sni", "a.example"), 4);
+  t.reset();
+
+  // A checkpoint near the top of the range: loaded as it is, then saturating, never wrapping.
+  nlohmann::json j;
+  {
+    std::ifstream in(opts_.position_file);
+    j = nlohmann::json::parse(in);
+  }
+  const std::uint64_t max = UINT64_MAX;
+  for (auto& e : j["sni"]["tracked"])
+    if (e[0] == "a.example") e[1] = {max - 1, 0, max - 2, max - 10};
+  j["sni"]["other"] = {max, 1, max, 5};
+  { std::ofstream(opts_.position_file) << j.dump(); }
+  t = open();
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->table().tracked().at("a.example").c, (SniCounters{max - 1, 0, max - 2, max - 10}));
+  EXPECT_EQ(t->table().other, (SniCounters{max, 1, max, 5}));
+  { std::ofstream(log_, std::ios::app) << line_with("5", "6", "a.example") << "\n"; }
+  { std::ofstream(log_, std::ios::app) << line_with("5", "6", "a.example") << "\n"; }
+  t->poll(2, true);
+  EXPECT_EQ(t->table().tracked().at("a.example").c, (SniCounters{max, 0, max, max}));
+  t.reset();
+  t = open();
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->table().tracked().at("a.example").c, (SniCounters{max, 0, max, max}));
+  EXPECT_EQ(t->table().other, (SniCounters{max, 1, max, 5}));
+  t->poll(3, true);
+  // The exported sum of both directions does not wrap either (max + 5 would be 4).
+  EXPECT_EQ(sample(*t, "hostflow_haproxy_sni_bytes_total", "sni", "<other>"),
+            static_cast<double>(max));
 }
 
 TEST_F(TailerTest, ResetAndBadCheckpoint) {
