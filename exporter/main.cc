@@ -89,6 +89,7 @@ int main(int argc, char** argv) {
   std::string log_level = "info", log_format = "logfmt";
   std::string procfs = "/proc";
   std::string poll_s = "250ms", read_timeout_s = "10s";
+  std::string read_header_timeout_s = "5s";
   std::string seccomp_mode = "kill";
   bool allow_root = false, version = false, no_seccomp = false, print_policy = false;
   app.add_option("--segment", popts.segment, "segment file written by hostflow-sampler")
@@ -101,10 +102,19 @@ int main(int argc, char** argv) {
   app.add_option("--web.telemetry-path", telemetry_path, "path of the metrics endpoint")
       ->capture_default_str();
   app.add_option("--web.max-connections", hopts.max_connections,
-                 "concurrent HTTP connections; more are answered 503 and closed")
+                 "concurrent HTTP connections; at the cap a new one closes the oldest idle or "
+                 "still-reading connection (503 only when every connection is writing)")
+      ->capture_default_str();
+  app.add_option("--web.max-connections-per-source", hopts.max_connections_per_source,
+                 "concurrent HTTP connections from one source address (0: no cap); a new one "
+                 "closes that address's oldest idle or still-reading connection")
+      ->capture_default_str();
+  app.add_option("--web.read-header-timeout", read_header_timeout_s,
+                 "time a client has to send a request's head, after connecting or after the "
+                 "previous response (the keep-alive idle limit)")
       ->capture_default_str();
   app.add_option("--web.read-timeout", read_timeout_s,
-                 "time a client has to send one request (also the keep-alive idle limit)")
+                 "time a client has to send one whole request (head and body)")
       ->capture_default_str();
   app.add_option("--path.procfs", procfs, "procfs mount point (for the boot id)")
       ->capture_default_str();
@@ -174,6 +184,11 @@ int main(int argc, char** argv) {
     return fail("--web.read-timeout: want a duration of at least 100ms (got " + read_timeout_s +
                 ")");
   hopts.read_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*rt);
+  const auto rht = hf::parse_duration(read_header_timeout_s);
+  if (!rht || *rht < std::chrono::milliseconds(100))
+    return fail("--web.read-header-timeout: want a duration of at least 100ms (got " +
+                read_header_timeout_s + ")");
+  hopts.read_header_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*rht);
   if (hopts.max_connections == 0) return fail("--web.max-connections: must be at least 1");
   auto boot = hf::read_boot_id(procfs);
   if (!boot.ok()) return fail("boot id: " + boot.error().message() + " (is --path.procfs right?)");
@@ -205,6 +220,7 @@ int main(int argc, char** argv) {
       he::ExporterCounters c = pipeline.scrape_counters();
       const auto& hs = server_ptr->stats();
       c.http_rejected = hs.rejected_connections.load();
+      c.http_evicted = hs.evicted_connections.load();
       c.http_timeouts = hs.timeouts.load();
       c.http_bad_requests = hs.bad_requests.load();
       const std::string tail = he::serialize(he::exporter_families(c));

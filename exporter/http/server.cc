@@ -2,6 +2,9 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <algorithm>
+#include <list>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <boost/asio/signal_set.hpp>
@@ -49,14 +52,39 @@ bool split_listen_address(std::string_view addr, std::string* host, std::string*
 
 namespace {
 
+class Session;
+
+// Every connection being served (not those only being answered 503), oldest wait first: a
+// session moves to the back when it starts waiting for a request (accept, or the end of the
+// previous response on a keep-alive connection). Everything runs on the server thread.
+struct Sessions {
+  struct Entry {
+    Session* session;
+    asio::ip::address source;
+  };
+  std::list<Entry> order;
+  std::map<asio::ip::address, std::size_t> per_source;
+};
+
+// The source a per-source cap counts: an IPv4 client of a dual-stack socket is its IPv4 address.
+asio::ip::address source_of(const asio::ip::address& a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  return a;
+}
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& s, const HttpOptions& opts, const HttpHandler& handler, HttpStats& stats)
-      : stream_(std::move(s)), opts_(opts), handler_(handler), stats_(stats) {
+  enum class Phase { kWaitHead, kReadBody, kWriting, kClosed };
+
+  Session(tcp::socket&& s, const HttpOptions& opts, const HttpHandler& handler, HttpStats& stats,
+          Sessions& sessions)
+      : stream_(std::move(s)), opts_(opts), handler_(handler), stats_(stats), sessions_(sessions) {
     stats_.open_connections++;
     beast::error_code ec;
     const auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) {
+      source_ = source_of(ep.address());
       // Built with append: GCC 12 warns falsely (-Wrestrict, PR105329) on "[" + std::string.
       const std::string ip = ep.address().to_string();
       if (ep.address().is_v6()) remote_.append("[").append(ip).append("]");
@@ -64,30 +92,74 @@ class Session : public std::enable_shared_from_this<Session> {
       remote_.append(":").append(std::to_string(ep.port()));
     }
   }
-  ~Session() { stats_.open_connections--; }
+  ~Session() {
+    unregister();
+    stats_.open_connections--;
+  }
 
-  void start() { read(); }
+  const asio::ip::address& source() const { return source_; }
+  // Idle, or still receiving its request: may be closed to make room for a new connection.
+  bool evictable() const { return phase_ == Phase::kWaitHead || phase_ == Phase::kReadBody; }
 
+  // Joins the registry (as the newest) and waits for the first request.
+  void start() {
+    entry_ = sessions_.order.insert(sessions_.order.end(), Sessions::Entry{this, source_});
+    registered_ = true;
+    sessions_.per_source[source_]++;
+    read();
+  }
+
+  // Never registered: answers 503 and closes.
   void reject_busy() {
     keep_alive_ = false;
     write(HttpResponse::text(503, "too many connections\n"));
   }
 
+  // Closes the connection to make room for a new one. Its pending read completes with
+  // operation_aborted and is ignored; the session ends when that handler returns.
+  void evict() {
+    stats_.evicted_connections++;
+    close();
+  }
+
  private:
+  void unregister() {
+    if (!registered_) return;
+    registered_ = false;
+    sessions_.order.erase(entry_);
+    auto it = sessions_.per_source.find(source_);
+    if (it != sessions_.per_source.end() && --it->second == 0) sessions_.per_source.erase(it);
+  }
+
+  // Waits for the next request: its head within read_header_timeout (bounded by read_timeout),
+  // head and body within read_timeout, both from now.
   void read() {
+    phase_ = Phase::kWaitHead;
+    if (registered_) sessions_.order.splice(sessions_.order.end(), sessions_.order, entry_);
+    wait_start_ = std::chrono::steady_clock::now();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(opts_.max_header_bytes));
     parser_->body_limit(opts_.max_body_bytes);
-    stream_.expires_after(opts_.read_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->on_read(ec);
-                     });
+    stream_.expires_at(wait_start_ + std::min(opts_.read_header_timeout, opts_.read_timeout));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->on_read_header(ec);
+                            });
+  }
+
+  void on_read_header(beast::error_code ec) {
+    if (ec || parser_->is_done()) return on_read(ec);
+    phase_ = Phase::kReadBody;
+    stream_.expires_at(wait_start_ + opts_.read_timeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec2, std::size_t) { self->on_read(ec2); });
   }
 
   void on_read(beast::error_code ec) {
+    if (phase_ == Phase::kClosed) return;  // evicted while reading
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-        ec == asio::error::connection_reset) {
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
       return close();
     }
     if (ec == beast::error::timeout) {
@@ -122,6 +194,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void write(HttpResponse resp) {
+    phase_ = Phase::kWriting;
     resp_ = std::move(resp);
     std::size_t len = resp_.owned.size();
     for (std::string_view p : resp_.parts) len += p.size();
@@ -156,15 +229,24 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void close() {
+    if (phase_ == Phase::kClosed) return;
+    phase_ = Phase::kClosed;
+    unregister();
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
+    stream_.close();  // the socket, and the stream's timer
   }
 
   beast::tcp_stream stream_;
   const HttpOptions& opts_;
   const HttpHandler& handler_;
   HttpStats& stats_;
+  Sessions& sessions_;
+  std::list<Sessions::Entry>::iterator entry_;
+  bool registered_ = false;
+  Phase phase_ = Phase::kWaitHead;
+  std::chrono::steady_clock::time_point wait_start_;
+  asio::ip::address source_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string head_bytes_;
@@ -176,14 +258,45 @@ class Session : public std::enable_shared_from_this<Session> {
   unsigned version_ = 11;
 };
 
+// The session that has waited the longest and is not writing a response, from `source` only
+// when given; null when there is none.
+Session* oldest_evictable(const Sessions& sessions, const asio::ip::address* source) {
+  for (const Sessions::Entry& e : sessions.order) {
+    if (source && e.source != *source) continue;
+    if (e.session->evictable()) return e.session;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
   HttpOptions opts;
   HttpHandler handler;
   HttpStats stats;
+  Sessions sessions;  // before ioc: sessions destroyed with ioc's handlers unregister from it
   asio::io_context ioc{1};
   tcp::acceptor acceptor{ioc};
+
+  // Makes room for a new connection from `source`: at the source's cap, closes that source's
+  // oldest connection that is not writing; at the global cap, the oldest of all. False when a cap
+  // is reached and every connection under it is writing a response.
+  bool make_room(const asio::ip::address& source) {
+    if (opts.max_connections_per_source > 0) {
+      auto it = sessions.per_source.find(source);
+      if (it != sessions.per_source.end() && it->second >= opts.max_connections_per_source) {
+        Session* victim = oldest_evictable(sessions, &source);
+        if (!victim) return false;
+        victim->evict();
+      }
+    }
+    if (sessions.order.size() >= opts.max_connections) {
+      Session* victim = oldest_evictable(sessions, nullptr);
+      if (!victim) return false;
+      victim->evict();
+    }
+    return true;
+  }
 
   void accept() {
     acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
@@ -193,13 +306,12 @@ struct HttpServer::Impl {
       } else {
         beast::error_code ignored;
         s.set_option(tcp::no_delay(true), ignored);
-        auto session = std::make_shared<Session>(std::move(s), opts, handler, stats);
-        // The new session already counts itself.
-        if (stats.open_connections > opts.max_connections) {
+        auto session = std::make_shared<Session>(std::move(s), opts, handler, stats, sessions);
+        if (make_room(session->source())) {
+          session->start();
+        } else {
           stats.rejected_connections++;
           session->reject_busy();
-        } else {
-          session->start();
         }
       }
       if (acceptor.is_open()) accept();

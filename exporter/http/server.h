@@ -1,7 +1,11 @@
 // HttpServer: the exporter's HTTP/1.1 server (Boost.Beast). Bounded in every dimension a client
-// controls: concurrent connections (--web.max-connections), header and body size, and time (a
-// per-connection deadline for reading a request and for writing a response). Handlers run on the
-// server thread and must not block: /metrics serves a pre-rendered buffer.
+// controls: concurrent connections (--web.max-connections, and per source address
+// --web.max-connections-per-source), header and body size, and time (a short deadline for a
+// request's head, one for the whole request, one for writing a response). At a connection cap the
+// oldest connection that is not writing a response (idle, or still sending its request) is closed
+// to make room, so idle or trickling clients cannot hold every slot; only when every connection is
+// busy writing does a new one get 503. Handlers run on the server thread and must not block:
+// /metrics serves a pre-rendered buffer.
 // Runs in hostflow-exporter; bind() happens before the seccomp filter, run() after.
 #pragma once
 
@@ -21,7 +25,13 @@ namespace hostflow::exporter {
 struct HttpOptions {
   std::string listen_address = ":9471";
   std::size_t max_connections = 64;
-  std::chrono::milliseconds read_timeout{10'000};   // for one request, from its first byte wait
+  // Connections from one source address (IPv4-mapped IPv6 counts as the IPv4 address); 0 = no cap.
+  std::size_t max_connections_per_source = 16;
+  // Deadlines from the start of a wait for a request (accept, or the previous response on a
+  // keep-alive connection): its head must be complete within read_header_timeout, the whole
+  // request (head and body) within read_timeout. The smaller of the two bounds the head.
+  std::chrono::milliseconds read_header_timeout{5'000};
+  std::chrono::milliseconds read_timeout{10'000};
   std::chrono::milliseconds write_timeout{30'000};  // for one response
   std::size_t max_header_bytes = 8 * 1024;
   std::size_t max_body_bytes = 64 * 1024;
@@ -54,7 +64,11 @@ struct HttpResponse {
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 struct HttpStats {
+  // rejected_connections: answered 503 (a cap reached and every connection under it writing);
+  // timeouts: closed because a request's head or the whole request did not arrive in time;
+  // evicted_connections: closed (idle or still reading a request) to make room for a new one.
   std::atomic<std::uint64_t> requests{0}, rejected_connections{0}, timeouts{0}, bad_requests{0};
+  std::atomic<std::uint64_t> evicted_connections{0};
   std::atomic<std::uint64_t> open_connections{0};
 };
 

@@ -205,6 +205,7 @@ std::vector<prometheus::MetricFamily> exporter_families(const ExporterCounters& 
   http.add({{"reason", "connection_limit"}}, static_cast<double>(c.http_rejected));
   http.add({{"reason", "timeout"}}, static_cast<double>(c.http_timeouts));
   http.add({{"reason", "bad_request"}}, static_cast<double>(c.http_bad_requests));
+  http.add({{"reason", "evicted"}}, static_cast<double>(c.http_evicted));
   out.push_back(http.take());
   return out;
 }

@@ -42,6 +42,7 @@ struct ExporterCounters {
   std::uint64_t remaps = 0;
   std::uint64_t vm_state_samples = 0;
   std::uint64_t http_rejected = 0, http_timeouts = 0, http_bad_requests = 0;
+  std::uint64_t http_evicted = 0;
 };
 
 // The per-scrape tail.
