@@ -1,5 +1,7 @@
 #include "hostflow/common/sanitize.h"
 
+#include <set>
+
 namespace hostflow {
 namespace {
 
@@ -65,6 +67,26 @@ std::string sanitize_label(std::string_view in, std::size_t cap) {
     i += n;
   }
   return out;
+}
+
+}  // namespace hostflow
+
+namespace hostflow {
+
+void make_names_unique(std::vector<NamedObject>& objects) {
+  // Every object's own name is reserved for the first object that has it.
+  std::set<std::string> own;
+  for (const NamedObject& o : objects) own.insert(*o.name);
+  std::set<std::string> taken;
+  for (NamedObject& o : objects) {
+    if (taken.insert(*o.name).second) continue;  // the first with this name keeps it
+    const std::string base = *o.name + "~" + std::to_string(o.id);
+    std::string candidate = base;
+    for (std::uint64_t n = 2; own.count(candidate) || taken.count(candidate); n++)
+      candidate = base + "~" + std::to_string(n);
+    *o.name = candidate;
+    taken.insert(std::move(candidate));
+  }
 }
 
 }  // namespace hostflow

@@ -143,14 +143,13 @@ Model build_model(const shm::Snapshot& snap) {
       m.interfaces[self->second].master = m.interfaces[master->second].name;
     }
   }
-  // Names are unique within a netns in the kernel, but sanitising (or a hostile snapshot) can
-  // collide them: keep label sets unique by suffixing the ifindex.
-  std::set<std::pair<std::uint64_t, std::string>> seen;
-  for (auto& i : m.interfaces) {
-    if (!seen.emplace(i.netns, i.name).second) {
-      i.name += "~" + std::to_string(i.ifindex);
-      seen.emplace(i.netns, i.name);
-    }
+  // Names are unique within a netns in the kernel, but sanitising (invalid bytes become U+FFFD)
+  // or a hostile snapshot can collide them: unique per netns by construction (ifindex suffix).
+  {
+    std::map<std::uint64_t, std::vector<NamedObject>> by_netns;
+    for (auto& i : m.interfaces)
+      by_netns[i.netns].push_back({&i.name, static_cast<std::uint32_t>(i.ifindex)});
+    for (auto& [netns, objects] : by_netns) make_names_unique(objects);
   }
   std::sort(m.interfaces.begin(), m.interfaces.end(), [](const Interface& a, const Interface& b) {
     return std::tie(a.netns, a.name) < std::tie(b.netns, b.name);

@@ -165,11 +165,9 @@ Attribution attribute(const shm::Snapshot& snap, Model& m, const std::vector<Vm>
     }
     std::stable_sort(order.begin(), order.end(),
                      [](const Container* a, const Container* b) { return a->name < b->name; });
-    std::set<std::string> seen;
-    for (Container* c : order) {
-      // Until unique: a suffixed name may equal another namespace's own name.
-      while (!seen.insert(c->name).second) c->name += "~" + std::to_string(c->netns & ~(1ull << 63));
-    }
+    std::vector<NamedObject> objects;
+    for (Container* c : order) objects.push_back({&c->name, c->netns & ~(1ull << 63)});
+    make_names_unique(objects);
   }
 
   // Host interfaces by (netns, ifindex), for VM taps.

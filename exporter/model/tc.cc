@@ -38,12 +38,10 @@ TcModel build_tc_model(const shm::Snapshot& snap) {
     m.interfaces.push_back(std::move(i));
   }
   // Unique label values even when sanitising (or a hostile snapshot) collides names.
-  std::set<std::string> names;
-  for (auto& i : m.interfaces) {
-    if (!names.insert(i.name).second) {
-      i.name += "~" + std::to_string(i.ifindex);
-      names.insert(i.name);
-    }
+  {
+    std::vector<NamedObject> objects;
+    for (auto& i : m.interfaces) objects.push_back({&i.name, static_cast<std::uint32_t>(i.ifindex)});
+    make_names_unique(objects);
   }
   std::sort(m.interfaces.begin(), m.interfaces.end(),
             [](const TcInterface& a, const TcInterface& b) { return a.name < b.name; });

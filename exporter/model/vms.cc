@@ -48,6 +48,20 @@ Params domain_params(const shm::Snapshot& snap, const shm::DomainRecord& d,
 
 std::string label(std::string_view s, std::size_t cap = 128) { return sanitize_label(s, cap); }
 
+// "123" -> 123; past 2^64-1 -> 2^64-1 (certainly out of any range); nullopt for empty text or
+// anything but digits (a flavor without the field is "not given", not out of range).
+std::optional<std::uint64_t> parse_decimal_u64(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const auto d = static_cast<std::uint64_t>(c - '0');
+    if (v > (UINT64_MAX - d) / 10) v = UINT64_MAX;
+    else v = v * 10 + d;
+  }
+  return v;
+}
+
 }  // namespace
 
 std::vector<Vm> build_vms(const shm::Snapshot& snap, const std::vector<Interface>& interfaces,
@@ -120,10 +134,26 @@ std::vector<Vm> build_vms(const shm::Snapshot& snap, const std::vector<Interface
     }
     const Params p = domain_params(snap, d, params);
     vm.cpu_time_ns = p.u64("cpu.time");
-    vm.vcpus = static_cast<unsigned>(p.u64("vcpu.current").value_or(0));
-    if (vm.vcpus == 0 && vm.nova) vm.vcpus = static_cast<unsigned>(std::atoi(vm.nova->vcpus.c_str()));
-    if (auto m = p.u64("balloon.maximum")) vm.memory_bytes = *m * 1024;
-    else if (vm.nova) vm.memory_bytes = std::strtoull(vm.nova->memory_mb.c_str(), nullptr, 10) << 20;
+    // Numbers from libvirt's stats and from Nova's metadata (tenant-influenced XML) are
+    // range-checked before any unit conversion: out of range is ignored and counted, never
+    // truncated or wrapped (2^32+1 vCPUs is not 1, 10^20 MiB is not 1.8e19 bytes).
+    auto bounded = [&vm](std::optional<std::uint64_t> v, std::uint64_t max) -> std::optional<std::uint64_t> {
+      if (!v) return std::nullopt;
+      if (*v > max) {
+        vm.out_of_range_values++;
+        return std::nullopt;
+      }
+      return v;
+    };
+    if (auto v = bounded(p.u64("vcpu.current"), kMaxVcpus)) vm.vcpus = static_cast<unsigned>(*v);
+    if (vm.vcpus == 0 && vm.nova) {
+      if (auto v = bounded(parse_decimal_u64(vm.nova->vcpus), kMaxVcpus)) vm.vcpus = static_cast<unsigned>(*v);
+    }
+    if (auto m = bounded(p.u64("balloon.maximum"), kMaxMemoryBytes >> 10)) vm.memory_bytes = *m << 10;
+    else if (vm.nova) {
+      if (auto mb = bounded(parse_decimal_u64(vm.nova->memory_mb), kMaxMemoryBytes >> 20))
+        vm.memory_bytes = *mb << 20;
+    }
 
     const std::uint64_t nets = std::min<std::uint64_t>(p.u64("net.count").value_or(0), 256);
     std::set<std::string> vnic_names;
@@ -205,15 +235,17 @@ std::vector<Vm> build_vms(const shm::Snapshot& snap, const std::vector<Interface
     attach_taps(vm, pid, q.netns, seen);
     vms.push_back(std::move(vm));
   }
-  // Two processes claiming one identity (a hostile or broken command line): keep label sets
-  // unique by suffixing the pid.
-  std::set<std::string> uuids;
-  for (Vm& vm : vms) {
-    if (!uuids.insert(vm.uuid).second) {
-      vm.uuid += "~" + std::to_string(vm.pid);
-      vm.key += "~" + std::to_string(vm.pid);
-      uuids.insert(vm.uuid);
-    }
+  // Two processes claiming one identity (a hostile or broken command line, or a name chosen to
+  // equal another VM's suffixed one): unique by construction, libvirt's VMs first (they keep
+  // theirs), then command-line ones in pid order; the key follows the uuid.
+  {
+    std::vector<NamedObject> objects;
+    for (Vm& vm : vms) objects.push_back({&vm.uuid, static_cast<std::uint64_t>(vm.pid)});
+    std::vector<std::string> before;
+    for (const Vm& vm : vms) before.push_back(vm.uuid);
+    make_names_unique(objects);
+    for (std::size_t k = 0; k < vms.size(); k++)
+      if (vms[k].uuid != before[k]) vms[k].key += vms[k].uuid.substr(before[k].size());
   }
   return vms;
 }

@@ -15,6 +15,13 @@
 
 namespace hostflow::exporter {
 
+// Plausibility limits of a VM's numbers (libvirt stats, Nova flavor): above them a value is
+// ignored and counted (Vm::out_of_range_values, hostflow_vm_out_of_range_values). QEMU/KVM's
+// largest guests have 4096 vCPUs and a few TiB; these leave room for growth and stay far from
+// any overflow in the byte conversion.
+inline constexpr std::uint64_t kMaxVcpus = 16384;
+inline constexpr std::uint64_t kMaxMemoryBytes = 1ull << 50;  // 1 PiB
+
 struct VmInterface {
   std::uint64_t netns = 0;
   std::int32_t ifindex = 0;
@@ -45,6 +52,8 @@ struct Vm {
   int pid = 0;
   std::optional<NovaInstance> nova;
   std::string xml_error;  // why the domain XML could not be used, "" when fine
+  // Numbers (libvirt stats, Nova flavor) above their plausible range, ignored (see kMaxVcpus).
+  std::uint32_t out_of_range_values = 0;
   std::vector<VmInterface> interfaces;
   std::vector<VmDisk> disks;
   std::vector<VmVnic> vnics;

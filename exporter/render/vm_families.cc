@@ -105,6 +105,7 @@ void vm_families(const std::vector<Vm>& vms, const std::vector<VmDerived>& deriv
 
   unsigned active_vcpus = 0;
   std::uint64_t active_mem = 0;
+  std::uint64_t out_of_range = 0;
   for (std::size_t k = 0; k < vms.size(); k++) {
     const Vm& vm = vms[k];
     const VmDerived& d = derived[k];
@@ -126,6 +127,7 @@ void vm_families(const std::vector<Vm>& vms, const std::vector<VmDerived>& deriv
     if (d.cpu_percent) cpu.add(id, *d.cpu_percent);
     active_vcpus += vm.vcpus;
     active_mem += vm.memory_bytes;
+    out_of_range += vm.out_of_range_values;
     if (vm.nova) {
       const NovaInstance& n = *vm.nova;
       auto l = [](const std::string& s) { return sanitize_label(s, 128); };
@@ -182,6 +184,12 @@ void vm_families(const std::vector<Vm>& vms, const std::vector<VmDerived>& deriv
                      .take());
   out->push_back(Family("hostflow_host_active_vcpus", "vCPUs of the running VMs.", MetricType::Gauge)
                      .add(active_vcpus)
+                     .take());
+  out->push_back(Family("hostflow_vm_out_of_range_values",
+                        "Numbers of the VMs in this snapshot (libvirt stats, Nova flavor vCPUs and "
+                        "memory) above their plausible range, ignored instead of wrapped.",
+                        MetricType::Gauge)
+                     .add(static_cast<double>(out_of_range))
                      .take());
   out->push_back(Family("hostflow_host_active_memory_bytes",
                         "Memory of the running VMs (balloon maximum, else the Nova flavor).",

@@ -1,6 +1,8 @@
 // common/: label sanitising and UTF-8 validation, durations, log line formatting.
 #include <chrono>
 #include <random>
+#include <set>
+#include <vector>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -259,3 +261,46 @@ TEST(LogFormat, LevelAndFormatNames) {
 }
 
 }  // namespace
+
+// Issue 12, defect 4: a name can equal another object's generated "name~id"; whatever names are
+// chosen, the result is unique, and no object's own name is taken from it by a generated one.
+TEST(MakeNamesUnique, AGeneratedNameNeverEqualsAnotherObjectsOwnName) {
+  // The VM repro: a < c < b; a and b claim X, c's own name is b's generated one.
+  std::vector<std::string> names = {"X", "X~300", "X"};
+  std::vector<hostflow::NamedObject> objs = {{&names[0], 100}, {&names[1], 200}, {&names[2], 300}};
+  hostflow::make_names_unique(objs);
+  EXPECT_EQ(names[0], "X");
+  EXPECT_EQ(names[1], "X~300");    // its own name, kept
+  EXPECT_EQ(names[2], "X~300~2");  // the generated name steps around it
+}
+
+TEST(MakeNamesUnique, RandomCollidingNamesAreAlwaysUniqueAndFirstComersKeepTheirs) {
+  std::mt19937 rng(12);
+  for (int round = 0; round < 2000; round++) {
+    const std::size_t n = 1 + rng() % 12;
+    std::vector<std::string> names(n), own(n);
+    std::vector<std::uint64_t> ids(n);
+    for (std::size_t i = 0; i < n; i++) {
+      ids[i] = 1 + rng() % 4;  // ids may repeat (they only tell apart, they are not a key)
+      // Names built from the same few pieces, so "a~3", "a~3~2" and friends occur.
+      std::string s = (rng() % 2) ? "a" : "b";
+      for (unsigned k = rng() % 3; k > 0; k--) s += "~" + std::to_string(1 + rng() % 4);
+      if (rng() % 5 == 0) s += "~2";
+      names[i] = own[i] = s;
+    }
+    std::vector<hostflow::NamedObject> objs;
+    for (std::size_t i = 0; i < n; i++) objs.push_back({&names[i], ids[i]});
+    hostflow::make_names_unique(objs);
+    std::set<std::string> seen(names.begin(), names.end());
+    ASSERT_EQ(seen.size(), n) << "round " << round;
+    // The first object with each own name keeps it.
+    std::set<std::string> first;
+    for (std::size_t i = 0; i < n; i++) {
+      if (first.insert(own[i]).second) {
+        EXPECT_EQ(names[i], own[i]) << "round " << round;
+      } else {
+        EXPECT_EQ(names[i].rfind(own[i] + "~" + std::to_string(ids[i]), 0), 0u) << names[i];
+      }
+    }
+  }
+}

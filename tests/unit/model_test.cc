@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "model/interfaces.h"
 #include "segment_util.h"
 
@@ -160,6 +162,23 @@ TEST(BuildModel, NameCollisionsGetTheIfindex) {
   EXPECT_EQ(find(m, 1, 6)->name, r + "~6");
   EXPECT_EQ(find(m, 1, 7)->name, "if7");
   EXPECT_EQ(find(m, 2, 5)->name, r);
+}
+
+// Issue 12, defect 4 (interface repro): a name chosen to equal another link's generated one.
+TEST(BuildModel, ANameChosenToEqualAGeneratedOneStillGivesUniqueNames) {
+  const std::string r = "rt\xEF\xBF\xBD" "1";
+  const Model m = model_of({
+      {1, 10, "rt\xff" "1"},
+      {1, 11, r + "~12"},  // valid UTF-8: the generated name of ifindex 12, chosen on purpose
+      {1, 12, "rt\xfe" "1"},
+  });
+  ASSERT_EQ(m.interfaces.size(), 3u);
+  EXPECT_EQ(find(m, 1, 10)->name, r);
+  EXPECT_EQ(find(m, 1, 11)->name, r + "~12");
+  EXPECT_EQ(find(m, 1, 12)->name, r + "~12~2");
+  std::set<std::string> names;
+  for (const auto& i : m.interfaces) names.insert(i.name);
+  EXPECT_EQ(names.size(), m.interfaces.size());
 }
 
 TEST(BuildModel, DuplicateNetnsIfindexIsIgnoredAndCounted) {

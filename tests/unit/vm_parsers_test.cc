@@ -4,6 +4,7 @@
 // test.
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -14,6 +15,8 @@
 #include "hostflow/common/sanitize.h"
 #include "model/domain_xml.h"
 #include "model/qemu_cmdline.h"
+#include "model/vms.h"
+#include "segment_util.h"
 
 using hostflow::sanitize_label;
 using hostflow::valid_utf8;
@@ -395,3 +398,56 @@ TEST(DomainXml, NovaNamespaceMustBeNovas) {
 }
 
 }  // namespace
+
+// Issue 12, defect 4 (VM repro): any process can call itself qemu-system-x86 and choose its
+// argv. Three of them, pids a < c < b: a and b claim uuid X, c names itself b's suffixed id.
+// Every VM identity (the vm_uuid label and the key) stays unique.
+namespace {
+std::string argv_bytes(const std::vector<std::string>& args) {
+  std::string s;
+  for (const auto& a : args) s.append(a).push_back('\0');
+  return s;
+}
+}  // namespace
+
+TEST(BuildVms, ChosenCommandLinesNeverGiveTwoVmsOneIdentity) {
+  namespace shm = hostflow::shm;
+  const std::string x = "11111111-2222-3333-4444-555555555555";
+  struct P {
+    int pid;
+    std::vector<std::string> argv;
+  };
+  const std::vector<P> procs = {
+      {100, {"qemu-system-x86_64", "-uuid", x, "-name", "guest=" + x + "~300"}},
+      {200, {"qemu-system-x86_64", "-name", "guest=" + x + "~300"}},
+      {300, {"qemu-system-x86_64", "-uuid", x, "-name", "guest=" + x + "~300"}},
+  };
+  shm::SnapshotBuilder b;
+  for (const P& p : procs) {
+    shm::ProcRecord r{};
+    r.pid = p.pid;
+    r.netns_inode = 4026531840ull;
+    r.comm = b.add_string("qemu-system-x86", 16);
+    r.cmdline = b.add_string(argv_bytes(p.argv), 65536);
+    r.flags = shm::kProcQemu;
+    b.add(r);
+  }
+  hostflow::test::SegmentBuf seg;
+  ASSERT_TRUE(seg.publish(b, 1));
+  std::string err;
+  auto snap = hostflow::test::read_segment(seg.data(), seg.size, &err);
+  ASSERT_TRUE(snap) << err;
+  const auto vms = hostflow::exporter::build_vms(*snap, {}, {});
+  ASSERT_EQ(vms.size(), 3u);
+  std::set<std::string> uuids, keys;
+  for (const auto& vm : vms) {
+    uuids.insert(vm.uuid);
+    keys.insert(vm.key);
+  }
+  EXPECT_EQ(uuids.size(), 3u);
+  EXPECT_EQ(keys.size(), 3u);
+  // The first claimant keeps X; the process that named itself "X~300" keeps that name.
+  EXPECT_EQ(vms[0].uuid, x);
+  EXPECT_EQ(vms[1].uuid, x + "~300");
+  EXPECT_EQ(vms[2].uuid, x + "~300~2");
+}
