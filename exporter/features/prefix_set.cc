@@ -42,7 +42,7 @@ std::string format_cidr(const Cidr& c) {
   return c.ip.str() + "/" + std::to_string(c.len);
 }
 
-PrefixSet::PrefixSet(const std::vector<Cidr>& prefixes) : prefixes_(prefixes) {
+PrefixSet::PrefixSet(std::vector<Cidr> prefixes) : prefixes_(std::move(prefixes)) {
   std::sort(prefixes_.begin(), prefixes_.end(), [](const Cidr& a, const Cidr& b) {
     return a.ip < b.ip || (a.ip == b.ip && a.len < b.len);
   });

@@ -31,7 +31,7 @@ class PrefixSet {
     unsigned __int128 lo, hi;
   };
   PrefixSet() = default;
-  explicit PrefixSet(const std::vector<Cidr>& prefixes);
+  explicit PrefixSet(std::vector<Cidr> prefixes);
   bool contains(const IpAddr& ip) const;
   std::size_t entries() const { return entries_; }  // prefixes it was built from (deduplicated)
   std::size_t ranges() const { return v4_.size() + v6_.size(); }

@@ -56,49 +56,147 @@ std::optional<IpAddr> or_address(std::string_view s) {
 
 }  // namespace
 
-bool parse_onionoo(std::string_view body, std::vector<Cidr>* out, std::string* err) {
-  const nlohmann::json doc = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) {
-    *err = "not a JSON object";
+namespace {
+
+// Onionoo's document as a SAX stream (nlohmann::json::sax_parse): no DOM, so memory stays at
+// the body plus the addresses found, whatever the body holds (a DOM of 16 MB of "[" took 1.2 GB).
+// Only {"relays":[{"or_addresses":["ip:port",...]},...]} at the top level is read; every other
+// value is skipped as it streams past. Nesting deeper than kMaxFeedJsonDepth stops the parse.
+class OnionooSax {
+ public:
+  explicit OnionooSax(std::vector<Cidr>* out) : out_(out) {}
+
+  std::string error;
+  bool saw_relays = false;
+  std::size_t valid = 0, invalid = 0;
+
+  bool null() { return scalar(); }
+  bool boolean(bool) { return scalar(); }
+  bool number_integer(std::int64_t) { return scalar(); }
+  bool number_unsigned(std::uint64_t) { return scalar(); }
+  bool number_float(double, const std::string&) { return scalar(); }
+  bool binary(std::vector<std::uint8_t>&) { return scalar(); }
+  bool string(std::string& v) {
+    if (in_addresses()) return address(v);
+    if (in_relays()) invalid++;  // a relay that is not an object
+    return true;
+  }
+  bool start_object(std::size_t) { return open(true); }
+  bool end_object() { return close(); }
+  bool start_array(std::size_t) { return open(false); }
+  bool end_array() { return close(); }
+  bool key(std::string& k) {
+    // Only the keys that lead somewhere matter: "relays" at depth 1, "or_addresses" at depth 3.
+    if (stack_.size() == 1) key1_ = k == "relays";
+    if (stack_.size() == 3) key3_ = k == "or_addresses";
+    return true;
+  }
+  bool parse_error(std::size_t pos, const std::string&, const nlohmann::json::exception&) {
+    if (error.empty()) error = "not valid JSON (at byte " + std::to_string(pos) + ")";
     return false;
   }
-  const auto relays = doc.find("relays");
-  if (relays == doc.end() || !relays->is_array()) {
+
+ private:
+  // Where the parser is: stack_[i] is true for an object at depth i+1.
+  bool in_relays() const { return stack_.size() == 2 && !stack_[1] && relays_open_; }
+  bool in_addresses() const { return stack_.size() == 4 && !stack_[3] && addresses_open_; }
+
+  bool scalar() {
+    if (in_addresses() || in_relays()) invalid++;
+    if (stack_.size() == 1 && stack_[0] && key1_) {
+      error = "no \"relays\" array";
+      return false;
+    }
+    return true;
+  }
+  bool open(bool object) {
+    if (stack_.size() >= kMaxFeedJsonDepth) {
+      error = "nested deeper than " + std::to_string(kMaxFeedJsonDepth);
+      return false;
+    }
+    if (stack_.empty() && !object) {
+      error = "not a JSON object";
+      return false;
+    }
+    if (in_addresses() || (in_relays() && !object)) invalid++;
+    if (stack_.size() == 1 && key1_) {
+      if (object) {
+        error = "no \"relays\" array";
+        return false;
+      }
+      relays_open_ = true;
+      saw_relays = true;
+    }
+    if (stack_.size() == 3 && stack_[2] && relays_open_ && key3_ && !object) addresses_open_ = true;
+    stack_.push_back(object);
+    key1_ = key3_ = false;
+    return true;
+  }
+  bool close() {
+    if (stack_.empty()) return false;
+    stack_.pop_back();
+    if (stack_.size() == 3) addresses_open_ = false;
+    if (stack_.size() == 1) relays_open_ = false;
+    key1_ = key3_ = false;
+    return true;
+  }
+  bool address(const std::string& s) {
+    if (out_->size() >= kMaxFeedEntries) {
+      error = "more than " + std::to_string(kMaxFeedEntries) + " entries";
+      return false;
+    }
+    const auto ip = or_address(s);
+    if (!ip) {
+      invalid++;
+      return true;
+    }
+    out_->push_back(Cidr{*ip, static_cast<std::uint8_t>(ip->family == 4 ? 32 : 128)});
+    valid++;
+    return true;
+  }
+
+  std::vector<Cidr>* out_;
+  std::vector<bool> stack_;
+  bool key1_ = false, key3_ = false;
+  bool relays_open_ = false, addresses_open_ = false;
+};
+
+}  // namespace
+
+bool parse_onionoo(std::string_view body, std::vector<Cidr>* out, std::string* err,
+                   FeedParseStats*) {
+  // Onionoo holds host addresses only (/32, /128): never too broad.
+  OnionooSax sax(out);
+  // Virtual room for every address the body could hold ("1.2.3.4:1", with quotes and a comma,
+  // is 12 bytes): pages are touched only as addresses arrive, and the vector never doubles
+  // (a doubling copies, and holds both copies at once).
+  out->reserve(out->size() + std::min(kMaxFeedEntries, body.size() / 12 + 1));
+  bool ok = false;
+  try {
+    ok = nlohmann::json::sax_parse(body.begin(), body.end(), &sax);
+  } catch (const std::exception& e) {  // defensive: the SAX callbacks never throw
+    sax.error = std::string("not valid JSON: ") + e.what();
+  }
+  if (!ok) {
+    *err = "onionoo: " + (sax.error.empty() ? std::string("not valid JSON") : sax.error);
+    return false;
+  }
+  if (!sax.saw_relays) {
     *err = "no \"relays\" array";
     return false;
   }
-  std::size_t valid = 0, invalid = 0;
-  for (const auto& r : *relays) {
-    if (!r.is_object()) {
-      invalid++;
-      continue;
-    }
-    const auto addrs = r.find("or_addresses");
-    if (addrs == r.end() || !addrs->is_array()) continue;  // a relay without addresses
-    for (const auto& a : *addrs) {
-      if (out->size() >= kMaxFeedEntries) {
-        *err = "more than " + std::to_string(kMaxFeedEntries) + " entries";
-        return false;
-      }
-      const auto ip = a.is_string() ? or_address(a.get_ref<const std::string&>()) : std::nullopt;
-      if (!ip) {
-        invalid++;
-        continue;
-      }
-      out->push_back(Cidr{*ip, static_cast<std::uint8_t>(ip->family == 4 ? 32 : 128)});
-      valid++;
-    }
-  }
-  if (valid == 0 || invalid > valid) {
-    *err = "onionoo: " + std::to_string(valid) + " addresses, " + std::to_string(invalid) +
+  if (sax.valid == 0 || sax.invalid > sax.valid) {
+    *err = "onionoo: " + std::to_string(sax.valid) + " addresses, " + std::to_string(sax.invalid) +
            " invalid";
     return false;
   }
   return true;
 }
 
-bool parse_cidr_list(std::string_view body, std::vector<Cidr>* out, std::string* err) {
+bool parse_cidr_list(std::string_view body, std::vector<Cidr>* out, std::string* err,
+                     FeedParseStats* stats) {
   std::size_t valid = 0, invalid = 0;
+  out->reserve(out->size() + std::min(kMaxFeedEntries, body.size() / 8 + 1));  // "1.2.3.4\n"
   while (!body.empty()) {
     const auto nl = body.find('\n');
     std::string_view line = body.substr(0, nl);
@@ -111,6 +209,11 @@ bool parse_cidr_list(std::string_view body, std::vector<Cidr>* out, std::string*
     const auto cidr = parse_cidr(line.substr(0, sp));
     if (!cidr) {
       invalid++;
+      continue;
+    }
+    if (cidr->len < (cidr->ip.family == 4 ? kMinFeedPrefixV4 : kMinFeedPrefixV6)) {
+      // 0.0.0.0/0 in a feed would make every address a threat: refused, counted, the rest kept.
+      if (stats) stats->too_broad++;
       continue;
     }
     if (out->size() >= kMaxFeedEntries) {
@@ -128,9 +231,10 @@ bool parse_cidr_list(std::string_view body, std::vector<Cidr>* out, std::string*
   return true;
 }
 
-bool parse_feed(FeedFormat f, std::string_view body, std::vector<Cidr>* out, std::string* err) {
-  return f == FeedFormat::kOnionoo ? parse_onionoo(body, out, err)
-                                   : parse_cidr_list(body, out, err);
+bool parse_feed(FeedFormat f, std::string_view body, std::vector<Cidr>* out, std::string* err,
+                FeedParseStats* stats) {
+  return f == FeedFormat::kOnionoo ? parse_onionoo(body, out, err, stats)
+                                   : parse_cidr_list(body, out, err, stats);
 }
 
 // ---- FeedManager ---------------------------------------------------------------------------------
@@ -177,7 +281,7 @@ void FeedManager::load_cache() {
       log::warn("threat list cache unusable", {{"list", e.spec.name}, {"path", path}, {"err", err}});
       continue;
     }
-    auto set = std::make_shared<const PrefixSet>(cidrs);
+    auto set = std::make_shared<const PrefixSet>(std::move(cidrs));
     std::lock_guard<std::mutex> lock(mu_);
     e.st.entries = set->entries();
     e.st.last_success_seconds = when;
@@ -188,15 +292,15 @@ void FeedManager::load_cache() {
   }
 }
 
-void FeedManager::write_cache(const std::string& name, const PrefixSet& set, double when) const {
-  if (opts_.state_dir.empty()) return;
+bool FeedManager::write_cache(const std::string& name, const PrefixSet& set, double when) const {
+  if (opts_.state_dir.empty()) return true;
   const std::string path = cache_path(name);
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   ::unlink(tmp.c_str());  // a leftover of a crash; O_EXCL below never follows or reuses a file
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
     log::warn("threat list cache not written", {{"list", name}, {"path", tmp}, {"err", std::strerror(errno)}});
-    return;
+    return false;
   }
   std::string text = "# hostflow threat list fetched " + std::to_string(when) + "\n";
   for (const Cidr& c : set.prefixes()) {
@@ -214,11 +318,15 @@ void FeedManager::write_cache(const std::string& name, const PrefixSet& set, dou
     off += static_cast<std::size_t>(w);
   }
   ok = ok && ::fsync(fd) == 0;
+  const int saved = errno;
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    log::warn("threat list cache not written", {{"list", name}, {"path", path}, {"err", std::strerror(errno)}});
+    log::warn("threat list cache not written (the list is in use; the cache keeps the previous one)",
+              {{"list", name}, {"path", path}, {"err", std::strerror(ok ? errno : saved)}});
     ::unlink(tmp.c_str());
+    return false;
   }
+  return true;
 }
 
 namespace {
@@ -237,9 +345,13 @@ std::size_t on_data(char* p, std::size_t size, std::size_t n, void* user) {
   b->data.append(p, len);
   return len;
 }
+int on_progress(void* stopping, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<std::atomic<bool>*>(stopping)->load() ? 1 : 0;  // non-zero aborts
+}
 }  // namespace
 
-bool FeedManager::fetch_all(const FeedSpec& spec, std::vector<Cidr>* out, std::string* err) const {
+bool FeedManager::fetch_all(const FeedSpec& spec, std::vector<Cidr>* out, std::string* err,
+                            FeedParseStats* stats) const {
   if (!spec.path.empty()) {
     std::FILE* f = std::fopen(spec.path.c_str(), "re");
     if (!f) {
@@ -262,7 +374,7 @@ bool FeedManager::fetch_all(const FeedSpec& spec, std::vector<Cidr>* out, std::s
       *err = spec.path + ": larger than " + std::to_string(opts_.max_bytes) + " bytes";
       return false;
     }
-    if (!parse_feed(spec.format, body, out, err)) {
+    if (!parse_feed(spec.format, body, out, err, stats)) {
       *err = spec.path + ": " + *err;
       return false;
     }
@@ -293,8 +405,17 @@ bool FeedManager::fetch_all(const FeedSpec& spec, std::vector<Cidr>* out, std::s
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    // Shutdown must not wait for a slow feed (--threat.fetch-timeout may be minutes): libcurl
+    // calls this at least once a second, also while resolving and connecting.
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &stopping_);
     const CURLcode rc = curl_easy_perform(c);
     curl_easy_cleanup(c);
+    if (rc == CURLE_ABORTED_BY_CALLBACK) {
+      *err = url + ": download aborted: the exporter is stopping";
+      return false;
+    }
     if (body.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
       *err = url + ": larger than " + std::to_string(opts_.max_bytes) + " bytes";
       return false;
@@ -303,7 +424,7 @@ bool FeedManager::fetch_all(const FeedSpec& spec, std::vector<Cidr>* out, std::s
       *err = url + ": " + (errbuf[0] ? std::string(errbuf) : std::string(curl_easy_strerror(rc)));
       return false;
     }
-    if (!parse_feed(spec.format, body.data, out, err)) {
+    if (!parse_feed(spec.format, body.data, out, err, stats)) {
       *err = url + ": " + *err;
       return false;
     }
@@ -320,13 +441,16 @@ void FeedManager::refresh(std::size_t i) {
   const std::uint64_t t0 = mono_ns();
   std::vector<Cidr> cidrs;
   std::string err;
-  const bool ok = fetch_all(spec, &cidrs, &err);
+  FeedParseStats stats;
+  const bool ok = fetch_all(spec, &cidrs, &err, &stats);
+  if (!ok && stopping_) return;  // aborted by stop(): not a failure of the feed
   const double took = static_cast<double>(mono_ns() - t0) / 1e9;
   std::shared_ptr<const PrefixSet> set;
+  bool cache_ok = true;
   const double now = static_cast<double>(real_ns()) / 1e9;
   if (ok) {
-    set = std::make_shared<const PrefixSet>(cidrs);
-    write_cache(spec.name, *set, now);
+    set = std::make_shared<const PrefixSet>(std::move(cidrs));
+    cache_ok = write_cache(spec.name, *set, now);
   }
   std::lock_guard<std::mutex> lock(mu_);
   Entry& e = entries_[i];
@@ -335,10 +459,18 @@ void FeedManager::refresh(std::size_t i) {
     e.st.entries = set->entries();
     e.st.last_success_seconds = now;
     e.st.from_cache = false;
+    e.st.rejected_broad = stats.too_broad;
+    if (!cache_ok) e.st.cache_errors++;
     e.st.last_error.clear();
     e.list.set = std::move(set);
     e.due = std::chrono::steady_clock::now() + spec.refresh;
     log::info("threat list refreshed", {{"list", spec.name}, {"entries", std::to_string(e.st.entries)}});
+    if (stats.too_broad > 0)
+      log::warn("threat list: prefixes broader than the minimum refused",
+                {{"list", spec.name},
+                 {"refused", std::to_string(stats.too_broad)},
+                 {"min_v4", std::to_string(kMinFeedPrefixV4)},
+                 {"min_v6", std::to_string(kMinFeedPrefixV6)}});
   } else {
     e.st.errors++;
     e.st.last_error = err;
@@ -353,12 +485,14 @@ void FeedManager::start() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = false;
+    stopping_ = false;
     for (Entry& e : entries_) e.due = std::chrono::steady_clock::now();
   }
   thread_ = std::thread([this] { run(); });
 }
 
 void FeedManager::stop() {
+  stopping_ = true;
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;

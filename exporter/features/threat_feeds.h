@@ -33,12 +33,28 @@ bool parse_direction(std::string_view s, Direction* out);
 std::string_view direction_name(Direction d);
 
 inline constexpr std::size_t kMaxFeedEntries = 2'000'000;
+// JSON nesting a feed may have (Onionoo's addresses sit at depth 4).
+inline constexpr std::size_t kMaxFeedJsonDepth = 32;
+// The broadest prefix a list may hold. A feed entry such as 0.0.0.0/0 or ::/0 (a broken or
+// hostile feed) would turn every contact into a threat contact: shorter prefixes are refused and
+// counted (hostflow_threat_feed_rejected_prefixes). No real list comes close: Spamhaus DROP's
+// broadest entries are /10 (IPv4) and /19 (IPv6).
+inline constexpr unsigned kMinFeedPrefixV4 = 8;
+inline constexpr unsigned kMinFeedPrefixV6 = 16;
+
+struct FeedParseStats {
+  std::size_t too_broad = 0;  // prefixes shorter than kMinFeedPrefixV4/V6, refused
+};
 
 // Pure parsers: append the prefixes of `body` to `out`; false with a reason when the body is not a
-// feed of that format (no valid entry, more invalid lines than valid ones, bad JSON, too many).
-bool parse_onionoo(std::string_view body, std::vector<Cidr>* out, std::string* err);
-bool parse_cidr_list(std::string_view body, std::vector<Cidr>* out, std::string* err);
-bool parse_feed(FeedFormat f, std::string_view body, std::vector<Cidr>* out, std::string* err);
+// feed of that format (no valid entry, more invalid lines than valid ones, bad JSON, too deep, too
+// many). Onionoo is parsed as a stream (no DOM): memory is the body plus the entries found.
+bool parse_onionoo(std::string_view body, std::vector<Cidr>* out, std::string* err,
+                   FeedParseStats* stats = nullptr);
+bool parse_cidr_list(std::string_view body, std::vector<Cidr>* out, std::string* err,
+                     FeedParseStats* stats = nullptr);
+bool parse_feed(FeedFormat f, std::string_view body, std::vector<Cidr>* out, std::string* err,
+                FeedParseStats* stats = nullptr);
 
 struct FeedSpec {
   std::string name;               // label value: tor_exit, tor_relay, spamhaus, emergingthreats, customlist
@@ -67,6 +83,8 @@ struct FeedStatus {
   std::uint64_t errors = 0;         // failed refreshes since start
   std::size_t entries = 0;          // prefixes in the list in use
   bool from_cache = false;          // the list in use came from the disk cache
+  std::size_t rejected_broad = 0;   // prefixes refused as too broad in the last good refresh
+  std::uint64_t cache_errors = 0;   // good lists that could not be written to the disk cache
   std::string last_error;
 };
 
@@ -102,8 +120,10 @@ class FeedManager {
     FeedStatus st;
     std::chrono::steady_clock::time_point due{};
   };
-  bool fetch_all(const FeedSpec& spec, std::vector<Cidr>* out, std::string* err) const;
-  void write_cache(const std::string& name, const PrefixSet& set, double when) const;
+  bool fetch_all(const FeedSpec& spec, std::vector<Cidr>* out, std::string* err,
+                 FeedParseStats* stats) const;
+  // False (logged) when the cache could not be written (a full or read-only state directory).
+  bool write_cache(const std::string& name, const PrefixSet& set, double when) const;
   std::string cache_path(const std::string& name) const;
   void run();
 
@@ -112,6 +132,8 @@ class FeedManager {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  // Read by libcurl's progress callback: stop() aborts a download in flight within ~1 s.
+  std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
 

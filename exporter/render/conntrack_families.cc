@@ -104,17 +104,28 @@ void conntrack_families(const ConntrackView& v, std::vector<prometheus::MetricFa
                "is kept.",
                MetricType::Counter);
     Family ent("hostflow_threat_feed_entries", "Prefixes in the list in use.", MetricType::Gauge);
+    Family cache("hostflow_threat_feed_cache_errors_total",
+                 "Good lists that could not be written to the disk cache (a full or read-only "
+                 "state directory); the list is used all the same.",
+                 MetricType::Counter);
+    Family broad("hostflow_threat_feed_rejected_prefixes",
+                 "Prefixes the last good refresh refused as broader than /8 (IPv4) or /16 (IPv6).",
+                 MetricType::Gauge);
     for (const FeedStatus& f : v.feeds) {
       Labels l = {{"list", f.name}};
       last.add(l, f.last_success_seconds);
       dur.add(l, f.refresh_seconds);
       err.add(l, static_cast<double>(f.errors));
       ent.add(l, static_cast<double>(f.entries));
+      broad.add(l, static_cast<double>(f.rejected_broad));
+      cache.add(l, static_cast<double>(f.cache_errors));
     }
     push(last);
     push(dur);
     push(err);
     push(ent);
+    push(broad);
+    push(cache);
   }
   if (v.host_threats) {
     Family host("hostflow_host_threat_listed",

@@ -22,6 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const PrefixSet set(out);
   for (const Cidr& c : out) {
     if (!set.contains(c.ip)) __builtin_trap();
+    if (c.len < (c.ip.family == 4 ? kMinFeedPrefixV4 : kMinFeedPrefixV6)) __builtin_trap();
     const auto back = parse_cidr(format_cidr(c));
     if (!back || !(back->ip == c.ip) || back->len != c.len) __builtin_trap();
   }

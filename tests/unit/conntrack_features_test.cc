@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <libmnl/libmnl.h>
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <cstdio>
@@ -260,6 +261,67 @@ TEST(FeedParsers, RealFormats) {
   EXPECT_FALSE(parse_cidr_list("<html><body>502</body></html>\n", &out, &err));
   EXPECT_FALSE(parse_onionoo("{\"relays\": [", &out, &err));
   EXPECT_FALSE(parse_onionoo("{\"relays\": []}", &out, &err));
+}
+
+// The streaming Onionoo parser against a DOM read here with nlohmann::json (the truth): the
+// same addresses from the fixtures and from documents with every kind of stray value.
+TEST(FeedParsers, StreamingOnionooFindsWhatTheDocumentHolds) {
+  auto dom_count = [](const std::string& body) {
+    std::size_t n = 0;
+    const auto doc = nlohmann::json::parse(body);
+    for (const auto& r : doc["relays"])
+      if (r.is_object() && r.contains("or_addresses") && r["or_addresses"].is_array())
+        for (const auto& a : r["or_addresses"]) n += a.is_string() ? 1 : 0;
+    return n;
+  };
+  for (const char* f : {"/threat/onionoo-exit.json", "/threat/onionoo-relay.json"}) {
+    const std::string body = read_file(std::string(HOSTFLOW_FIXTURES_DIR) + f);
+    std::vector<Cidr> out;
+    std::string err;
+    ASSERT_TRUE(parse_onionoo(body, &out, &err)) << f << ": " << err;
+    EXPECT_EQ(out.size(), dom_count(body)) << f;
+  }
+  const std::string odd =
+      R"({"relays_published":"x","relays":[{"nickname":"a","or_addresses":["1.2.3.4:9001",)"
+      R"("[2001:db8::7]:443"],"exit_addresses":["5.5.5.5"],"flags":[["or_addresses"]]},)"
+      R"({"or_addresses":["9.8.7.6:1"],"extra":{"or_addresses":["6.6.6.6:1"]}}],)"
+      R"("bridges":[{"or_addresses":["7.7.7.7:1"]}]})";
+  std::vector<Cidr> out;
+  std::string err;
+  ASSERT_TRUE(parse_onionoo(odd, &out, &err)) << err;
+  std::vector<std::string> got;
+  for (const Cidr& c : out) got.push_back(format_cidr(c));
+  EXPECT_EQ(got, (std::vector<std::string>{"1.2.3.4/32", "2001:db8::7/128", "9.8.7.6/32"}));
+}
+
+TEST(FeedParsers, DeepOrMistypedJsonIsRefusedWithAReason) {
+  std::vector<Cidr> out;
+  std::string err;
+  EXPECT_FALSE(parse_onionoo(std::string(1 << 20, '['), &out, &err));
+  EXPECT_NE(err.find("not a JSON object"), std::string::npos) << err;
+  EXPECT_FALSE(parse_onionoo("{\"relays\":" + std::string(100, '[') + std::string(100, ']') + "}", &out, &err));
+  EXPECT_NE(err.find("nested deeper"), std::string::npos) << err;
+  EXPECT_FALSE(parse_onionoo(R"({"relays":{"or_addresses":["1.2.3.4:1"]}})", &out, &err));
+  EXPECT_NE(err.find("relays"), std::string::npos) << err;
+  EXPECT_FALSE(parse_onionoo(R"({"relays":5})", &out, &err));
+  EXPECT_FALSE(parse_onionoo(R"({"relays":[{"or_addresses":["1.2.3.4:1"]}])", &out, &err));  // cut
+  EXPECT_TRUE(out.size() <= 1);
+}
+
+// 0.0.0.0/0 in a feed would flag every address: prefixes broader than the minimum are refused
+// and counted; the rest of the list stays.
+TEST(FeedParsers, PrefixesBroaderThanTheMinimumAreRefusedAndCounted) {
+  std::vector<Cidr> out;
+  std::string err;
+  FeedParseStats st;
+  ASSERT_TRUE(parse_cidr_list("0.0.0.0/0\n::/0\n1.0.0.0/7\n10.0.0.0/8\n2001:db8::/15\n2001:db8::/16\n"
+                              "192.0.2.1\n",
+                              &out, &err, &st))
+      << err;
+  std::vector<std::string> got;
+  for (const Cidr& c : out) got.push_back(format_cidr(c));
+  EXPECT_EQ(got, (std::vector<std::string>{"10.0.0.0/8", "2001::/16", "192.0.2.1/32"}));
+  EXPECT_EQ(st.too_broad, 4u);
 }
 
 Flow flow(const char* src, const char* dst, std::uint16_t dport) {
