@@ -66,6 +66,7 @@ void Pipeline::poll_once() {
   ReadResult rr = reader_.poll();
   reads_[static_cast<int>(rr.status)]++;
   remaps_ = reader_.remaps();
+  segment_truncations_ = reader_.shrinks();
   bool changed = false;
   switch (rr.status) {
     case ReadStatus::kNew:
@@ -80,10 +81,16 @@ void Pipeline::poll_once() {
       conntrack_view_ = conntrack_.update(*rr.snapshot, *model_, vms_, attribution_.containers,
                                           static_cast<double>(real_ns()) / 1e9);
       last_error_.clear();
+      segment_unusable_ = false;
       changed = true;
       break;
     case ReadStatus::kUnchanged: break;
     default:
+      // A segment that is gone, truncated or corrupt: what was read from it is no longer
+      // current, however recent its publish time (DESIGN.md: a corrupt segment yields stale).
+      // Busy and not-yet-published keep the last snapshot until it ages out.
+      if (rr.status == ReadStatus::kInvalid || rr.status == ReadStatus::kMissing)
+        segment_unusable_ = true;
       if (rr.error != last_error_) {
         log::warn("segment not readable", {{"status", read_status_name(rr.status)},
                                            {"err", rr.error}});
@@ -102,7 +109,7 @@ void Pipeline::poll_once() {
     const bool same_boot = std::memcmp(reader_.header().boot_id, opts_.boot_id.data(), 16) == 0;
     const double limit = opts_.stale_intervals * static_cast<double>(model_->interval_ns);
     const std::uint64_t now = mono_ns();
-    fresh = same_boot && now >= model_->publish_mono_ns &&
+    fresh = same_boot && !segment_unusable_ && now >= model_->publish_mono_ns &&
             static_cast<double>(now - model_->publish_mono_ns) <= limit;
     if (!fresh && last_error_.empty()) {
       last_error_ = same_boot ? "snapshot older than " + format_intervals(opts_.stale_intervals) +
@@ -138,6 +145,7 @@ ExporterCounters Pipeline::scrape_counters() {
   if (cur) c.render_seconds = cur->render_seconds;
   for (int i = 0; i < 6; i++) c.reads_by_status[i] = reads_[i].load();
   c.remaps = remaps_.load();
+  c.segment_truncations = segment_truncations_.load();
   c.vm_state_samples = vm_state_entries_.load();
   return c;
 }

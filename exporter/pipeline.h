@@ -84,6 +84,8 @@ class Pipeline {
   std::atomic<std::uint64_t> scrapes_{0};
   std::atomic<std::uint64_t> reads_[6] = {};
   std::atomic<std::uint64_t> remaps_{0};
+  std::atomic<std::uint64_t> segment_truncations_{0};
+  bool segment_unusable_ = false;  // the last read found the segment missing or invalid
   std::atomic<std::uint64_t> vm_state_entries_{0};
   std::atomic<bool> reset_requested_{false};
   std::unique_ptr<HaproxyTailer> haproxy_;

@@ -13,8 +13,10 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <linux/netlink.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -132,7 +134,10 @@ seccomp::Policy exporter_policy(ExporterPolicyOptions o) {
                 Rule{"rt_sigaction",
                      "glibc's first pthread_create installs its internal handlers",
                      {{0, 0xffffffffu, 32, "SIGCANCEL (SIGRTMIN)"},
-                      {0, 0xffffffffu, 33, "SIGSETXID (SIGRTMIN+1)"}}},
+                      {0, 0xffffffffu, 33, "SIGSETXID (SIGRTMIN+1)"},
+                      {0, 0xffffffffu, SIGBUS,
+                       "SIGBUS: the segment reader's handler restores the default for a SIGBUS "
+                       "that is not a truncated segment (snapshot/segment_reader.cc)"}}},
                 Rule{"rt_sigprocmask", "threads start with SIGTERM/SIGINT blocked", {}},
                 Rule{"rt_sigreturn", "", {}},
                 Rule{"rt_sigtimedwait", "sigwait() in the signal thread", {}},
@@ -210,6 +215,18 @@ seccomp::Policy exporter_policy(ExporterPolicyOptions o) {
             Rule{"sendmmsg", "glibc sends A and AAAA queries together", {}},
             Rule{"sendto", "DNS queries, HTTP requests", {}},
             Rule{"socket", "see kFeedSocketDomains", limits(0, 0xffffffffu, kFeedSocketDomains)},
+            // glibc's getaddrinfo sorts an answer with more than one address (RFC 6724) and
+            // first asks the kernel which addresses this host has (__check_pf: an RTM_GETADDR
+            // dump on a NETLINK_ROUTE socket, then bind/getsockname/sendto/recvmsg/close, all
+            // allowed above). `localhost` on stock Debian and most feed hosts have two or more
+            // addresses. Only that socket: a read of the host's addresses, which any user may
+            // do; changing anything over it needs CAP_NET_ADMIN, which the exporter never has.
+            Rule{"socket",
+                 "glibc's getaddrinfo address sorting (__check_pf): NETLINK_ROUTE, SOCK_RAW only",
+                 {{1, 0xff, SOCK_RAW, "type SOCK_RAW (any of SOCK_CLOEXEC/SOCK_NONBLOCK)"}},
+                 0,
+                 {{0, 0xffffffffu, AF_NETLINK, "domain AF_NETLINK"},
+                  {2, 0xffffffffu, NETLINK_ROUTE, "protocol NETLINK_ROUTE"}}},
             Rule{"socketpair", "libcurl's threaded resolver", limits(0, 0xffffffffu, kFeedSocketpairDomains)},
         }});
   }

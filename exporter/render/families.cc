@@ -195,6 +195,12 @@ std::vector<prometheus::MetricFamily> exporter_families(const ExporterCounters& 
                        MetricType::Counter)
                     .add(static_cast<double>(c.remaps))
                     .take());
+  out.push_back(Family("hostflow_exporter_segment_truncations_total",
+                       "Times the mapped segment file was found shorter than its mapping "
+                       "(truncated by someone else; the sampler never shrinks it) and unmapped.",
+                       MetricType::Counter)
+                    .add(static_cast<double>(c.segment_truncations))
+                    .take());
   out.push_back(Family("hostflow_exporter_vm_window_samples",
                        "Traffic-window samples held for all VMs (bounded by VMs x ~720).",
                        MetricType::Gauge)

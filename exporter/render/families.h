@@ -40,6 +40,7 @@ struct ExporterCounters {
   double render_seconds = 0;
   std::uint64_t reads_by_status[6] = {};  // indexed by ReadStatus
   std::uint64_t remaps = 0;
+  std::uint64_t segment_truncations = 0;
   std::uint64_t vm_state_samples = 0;
   std::uint64_t http_rejected = 0, http_timeouts = 0, http_bad_requests = 0;
   std::uint64_t http_evicted = 0;

@@ -38,10 +38,17 @@ class SegmentReader {
   // Header of the mapped file (valid after a kNew/kUnchanged poll).
   const shm::FileHeader& header() const { return header_; }
   std::uint64_t remaps() const { return remaps_; }
+  // Times the mapped file was found shorter than the mapping (truncated by someone; the
+  // sampler never does that), between polls or during a copy (SIGBUS caught).
+  std::uint64_t shrinks() const { return shrinks_; }
+  // Installs the process-wide SIGBUS handler the reads rely on (idempotent; the constructor
+  // calls it, so it happens before the seccomp filter).
+  static void install_sigbus_handler();
 
  private:
   struct Mapping;
   bool remap_if_replaced(std::string* err);
+  ReadResult truncated_while_reading();
 
   std::string path_;
   std::unique_ptr<Mapping> map_;
@@ -50,7 +57,11 @@ class SegmentReader {
   shm::FileHeader header_{};
   std::uint64_t last_generation_ = 0;
   std::uint64_t remaps_ = 0;
+  std::uint64_t shrinks_ = 0;
   bool missing_ = false;
 };
+
+// Copies n bytes from a mapping under the same SIGBUS guard as the reader (unit tests).
+bool guarded_copy_for_test(const std::byte* from, std::size_t n, std::byte* to);
 
 }  // namespace hostflow::exporter
