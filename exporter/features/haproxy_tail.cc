@@ -523,14 +523,19 @@ bool HaproxyTailer::poll(std::uint64_t now_ns, bool force) {
   table_.rebalance();
   if (auto r = write_checkpoint(); !r.ok()) {
     checkpoint_errors_++;
-    log::error(
-        "haproxy: writing the position file failed; counts after the last good one may be "
-        "counted again after a restart",
-        {{"file", opts_.position_file}, {"err", r.error().message()}});
+    if (!checkpoint_failing_)
+      log::error(
+          "haproxy: writing the position file failed (retried every render interval); a "
+          "restart before it succeeds resumes from the last good one, counting nothing twice",
+          {{"file", opts_.position_file}, {"err", r.error().message()}});
+    checkpoint_failing_ = true;
+    dirty_ = true;  // retried at the next render interval, new lines or not
   } else {
     checkpoints_++;
+    if (checkpoint_failing_) log::info("haproxy: position file written again", {{"file", opts_.position_file}});
+    checkpoint_failing_ = false;
+    dirty_ = false;
   }
-  dirty_ = false;
   build_families();
   return true;
 }

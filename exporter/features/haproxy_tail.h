@@ -112,6 +112,7 @@ class HaproxyTailer {
   std::uint64_t rotations_rename_ = 0, rotations_truncate_ = 0;
   std::uint64_t checkpoint_errors_ = 0, checkpoints_ = 0;
   bool dirty_ = true;
+  bool checkpoint_failing_ = false;  // the last checkpoint write failed (logged once per streak)
   std::uint64_t last_checkpoint_ns_ = 0;
   std::vector<prometheus::MetricFamily> families_;
 };

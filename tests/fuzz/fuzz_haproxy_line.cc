@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     in = nl == std::string_view::npos ? std::string_view{} : in.substr(nl + 1);
     const HaproxyLine l = parse_haproxy_line(line, fields);
     if (l.error != LineError::kNone) continue;
-    if (l.bytes_in > INT64_MAX || l.bytes_out > INT64_MAX) __builtin_trap();
+    if (l.bytes_in > kMaxLineByteCount || l.bytes_out > kMaxLineByteCount) __builtin_trap();
     const SniKind k = normalise_sni(l.sni_raw, &name);
     if (k == SniKind::kValid) {
       if (name.empty() || name.size() > 253 || name.back() == '.') __builtin_trap();

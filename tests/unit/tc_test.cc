@@ -11,6 +11,7 @@
 #include "http/health.h"
 #include "model/tc.h"
 #include "segment_util.h"
+#include "tc_flags.h"
 #include "sources/bpf.h"
 #include "tc_counters.h"
 
@@ -219,3 +220,28 @@ TEST(Health, DocumentFields) {
 
 }  // namespace
 }  // namespace hostflow::test
+
+// Issue 12 (8): --help said "--web.gzip,--no-web.gzip{false}" while gzip is on by default.
+TEST(TcFlags, HelpSaysGzipIsOnAndBothFormsWork) {
+  auto parse = [](std::vector<std::string> args, std::string* help = nullptr) {
+    CLI::App app{"t"};
+    hostflow::exporter::PipelineOptions opts;
+    hostflow::exporter::TcFlags flags;
+    hostflow::exporter::add_tc_flags(app, opts, flags);
+    if (help) *help = app.help();
+    std::vector<const char*> argv = {"t"};
+    for (const auto& a : args) argv.push_back(a.c_str());
+    app.parse(static_cast<int>(argv.size()), argv.data());
+    return flags.gzip;
+  };
+  std::string help;
+  EXPECT_TRUE(parse({}, &help));
+  EXPECT_TRUE(parse({"--web.gzip"}));
+  EXPECT_FALSE(parse({"--no-web.gzip"}));
+  EXPECT_THROW(parse({"--web.gzip", "--no-web.gzip"}), CLI::ParseError);
+  const auto at = help.find("--web.gzip");
+  ASSERT_NE(at, std::string::npos) << help;
+  const std::string line = help.substr(at, help.find('\n', help.find('\n', at) + 1) - at);
+  EXPECT_EQ(line.find("{false}"), std::string::npos) << line;
+  EXPECT_NE(line.find("on by default"), std::string::npos) << line;
+}
