@@ -384,6 +384,7 @@ TEST(Conntrack, ThreatContactsPerDirectionWithLogAndHostMatching) {
   ASSERT_TRUE(server.proc.running()) << server.proc.log();
   const std::string log = state.path() + "/threats.log";
   StackOptions so = in_netns(lab.h.name(), "1s");
+  so.exporter_hosts = server.hosts_lines();
   so.exporter_args = {"--conntrack.min", "1", "--state.dir", state.path(), "--threat.retry", "1s",
                       "--tor.exit.enable", "--tor.exit.url", server.url("onionoo-exit.json"),
                       "--tor.exit.direction", "out",

@@ -3,6 +3,8 @@
 // under test), the flows helper, and a real HTTP server for the threat feeds.
 #pragma once
 
+#include <unistd.h>
+
 #include <map>
 #include <memory>
 #include <optional>
@@ -44,16 +46,25 @@ std::vector<CtEntry> conntrack_list(const std::string& netns);
 // Does `ip` lie in `cidr` ("10.0.0.0/8", "fd66:2::/120", "1.2.3.4")? Independent of the exporter.
 bool cidr_contains(const std::string& cidr, const std::string& ip);
 
-// helpers/feed_server.py serving `dir` on `port` (stopped on destruction).
+// helpers/feed_server.py serving `dir` on `port` of 127.0.0.1 and ::1 (stopped on destruction).
+// Its URLs use a host *name* with both addresses (issue 12: glibc's getaddrinfo sorts a
+// two-address answer over a NETLINK_ROUTE socket, which a seccomp policy must allow): give the
+// exporter hosts_lines() through StackOptions::exporter_hosts.
 struct FeedServer {
   TempDir logdir;
   Process proc;
   int port;
   bool tls = false;
+  std::string host = default_host();
+  static std::string default_host() { return "feeds-" + std::to_string(::getpid()) + ".hostflow.test"; }
   // With cert and key (PEM files): HTTPS.
   FeedServer(const std::string& dir, int port, const std::string& cert = "", const std::string& key = "");
   std::string url(const std::string& file) const {
-    return std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port) + "/" + file;
+    return std::string(tls ? "https" : "http") + "://" + host + ":" + std::to_string(port) + "/" + file;
+  }
+  // /etc/hosts lines mapping `host` (and localhost, as stock Debian does) to 127.0.0.1 and ::1.
+  std::vector<std::string> hosts_lines() const {
+    return {"127.0.0.1 " + host, "::1 " + host, "127.0.0.1 localhost", "::1 localhost"};
   }
 };
 

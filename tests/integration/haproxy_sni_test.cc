@@ -294,6 +294,7 @@ TEST_F(HaproxyLab, AdminApiOffMeansNoReset) {
   netns_ = std::make_unique<Netns>("hf8");
   quiet_netns(*netns_);
   StackOptions o = in_netns(netns_->name());
+  o.all_features = false;  // asserts the admin API is off by default
   for (const auto& a :
        std::vector<std::string>{"--haproxy.log", log, "--state.dir", dir_ + "/state"})
     o.exporter_args.push_back(a);

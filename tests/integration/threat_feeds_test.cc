@@ -67,6 +67,7 @@ TEST(ThreatFeeds, RefreshErrorsKeepTheLastGoodListAndRestartUsesTheCache) {
   auto server = std::make_unique<FeedServer>(web.path(), 18610);
   ASSERT_TRUE(server->proc.running()) << server->proc.log();
   StackOptions so;
+  so.exporter_hosts = server->hosts_lines();
   so.exporter_args = {"--state.dir", state.path(), "--threat.fetch-timeout", "1s",
                       "--threat.retry", "300ms", "--threat.max-bytes", "65536",
                       "--tor.exit.enable", "--tor.exit.url", server->url("onionoo-exit.json"),
@@ -153,11 +154,12 @@ TEST(ThreatFeeds, HttpsVerifiedAgainstTheCaFileUnderSeccomp) {
   write(web.path() + "/drop.txt", fixture("drop.txt"));
   sh_ok("chown nobody " + state.path());
   const std::string p = pki.path();
-  // A CA, and a server certificate for 127.0.0.1 signed by it.
+  // A CA, and a server certificate for the feed server's host name signed by it.
+  const std::string host = FeedServer::default_host();
   sh_ok("cd " + p + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
         "-subj /CN=hostflow-test-ca 2>/dev/null && "
-        "openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj /CN=127.0.0.1 2>/dev/null && "
-        "printf 'subjectAltName=IP:127.0.0.1\\n' > ext && "
+        "openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj /CN=" + host + " 2>/dev/null && "
+        "printf 'subjectAltName=DNS:" + host + "\\n' > ext && "
         "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 "
         "-extfile ext 2>/dev/null && chmod 0644 ca.pem && chmod 0755 " + p);
   FeedServer server(web.path(), 18612, p + "/srv.pem", p + "/srv.key");
@@ -175,6 +177,7 @@ TEST(ThreatFeeds, HttpsVerifiedAgainstTheCaFileUnderSeccomp) {
   };
   {
     StackOptions so;
+    so.exporter_hosts = server.hosts_lines();
     so.exporter_args = args(true);
     Stack stack(so);
     stack.start_sampler();
@@ -189,6 +192,7 @@ TEST(ThreatFeeds, HttpsVerifiedAgainstTheCaFileUnderSeccomp) {
   sh("rm -f " + state.path() + "/threat-*.cache");
   {
     StackOptions so;
+    so.exporter_hosts = server.hosts_lines();
     so.exporter_args = args(false);
     Stack stack(so);
     stack.start_sampler();

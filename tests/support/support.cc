@@ -16,6 +16,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -266,6 +268,13 @@ HttpResult http_get(const std::string& url, const std::vector<std::string>& head
   }
   curl_slist_free_all(hl);
   curl_easy_cleanup(c);
+  const auto ct = r.headers.find("content-type");
+  const auto ce = r.headers.find("content-encoding");
+  const bool encoded = ce != r.headers.end() && ce->second.find("gzip") != std::string::npos &&
+                       !decode_gzip;
+  if (r.status == 200 && !encoded && ct != r.headers.end() &&
+      ct->second.rfind("text/plain; version=0.0.4", 0) == 0)
+    check_exposition_invariants(r.body, url);
   return r;
 }
 
@@ -403,6 +412,113 @@ std::string url_encode(const std::string& s) {
   return out;
 }
 
+namespace {
+
+// RFC 3629 UTF-8, written here independently of the code under test.
+bool is_utf8(const std::string& s, std::size_t* bad_at) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n;
+    std::uint32_t cp;
+    if (c < 0x80) {
+      i++;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      n = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 4;
+      cp = c & 0x07;
+    } else {
+      *bad_at = i;
+      return false;
+    }
+    if (i + n > s.size()) {
+      *bad_at = i;
+      return false;
+    }
+    for (std::size_t k = 1; k < n; k++) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if ((b & 0xC0) != 0x80) {
+        *bad_at = i;
+        return false;
+      }
+      cp = (cp << 6) | (b & 0x3F);
+    }
+    const std::uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      *bad_at = i;
+      return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+std::atomic<std::size_t> g_checked{0};
+std::mutex g_shapes_mu;
+std::set<std::size_t> g_shapes_linted;
+
+}  // namespace
+
+std::size_t expositions_checked() { return g_checked.load(); }
+
+void check_exposition_invariants(const std::string& text, const std::string& where, bool lint) {
+  g_checked++;
+  SCOPED_TRACE("exposition invariants" + (where.empty() ? std::string() : " of " + where));
+  std::size_t bad_at = 0;
+  EXPECT_TRUE(is_utf8(text, &bad_at))
+      << "invalid UTF-8 at byte " << bad_at << ": "
+      << text.substr(bad_at >= 80 ? bad_at - 80 : 0, 160);
+  const Exposition e = parse_exposition(text);
+  EXPECT_TRUE(e.duplicates.empty()) << e.duplicates.size() << " duplicate series, first: "
+                                    << (e.duplicates.empty() ? "" : e.duplicates.front());
+  EXPECT_TRUE(e.errors.empty()) << e.errors.size() << " unparsable lines, first: "
+                                << (e.errors.empty() ? "" : e.errors.front());
+  std::size_t too_long = 0;
+  std::string example;
+  for (const auto& [key, v] : e.series) {
+    for (const auto& [name, value] : series_labels(key)) {
+      if (value.size() > kMaxLabelValueBytes) {
+        too_long++;
+        if (example.empty()) example = name + " (" + std::to_string(value.size()) + " bytes) in " + key.substr(0, 200);
+      }
+    }
+  }
+  EXPECT_EQ(too_long, 0u) << "label values over " << kMaxLabelValueBytes << " bytes, e.g. " << example;
+  if (!lint) return;
+  // promtool lints names, HELP and TYPE: once per distinct shape (values stripped).
+  std::string shape;
+  shape.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    std::size_t nl = text.find('\n', i);
+    if (nl == std::string::npos) nl = text.size();
+    std::string_view line(text.data() + i, nl - i);
+    if (!line.empty() && line.front() != '#') {
+      const std::size_t close = line.rfind('}');
+      const std::size_t sp = line.find(' ', close == std::string_view::npos ? 0 : close);
+      line = line.substr(0, sp);
+    }
+    shape.append(line).push_back('\n');
+    i = nl + 1;
+  }
+  const std::size_t h = std::hash<std::string>{}(shape);
+  if (!strict() && !have_command("promtool")) return;  // reported by the tests that need it
+  {
+    std::lock_guard<std::mutex> lock(g_shapes_mu);
+    if (!g_shapes_linted.insert(h).second) return;
+  }
+  const RunResult p = promtool_check(text);
+  EXPECT_EQ(p.exit_code, 0) << "promtool check metrics: " << p.out;
+  if (p.exit_code != 0) {
+    std::lock_guard<std::mutex> lock(g_shapes_mu);
+    g_shapes_linted.erase(h);
+  }
+}
+
 RunResult promtool_check(const std::string& text) {
   TempDir d;
   const std::string f = d.path() + "/metrics.prom";
@@ -434,13 +550,75 @@ void Stack::start_sampler() {
   sampler_ = Process(argv, dir_.path() + "/sampler.log");
 }
 
+std::vector<std::string> Stack::all_features_args() {
+  const char* env = std::getenv("HOSTFLOW_TEST_ALL_FEATURES");
+  if (!opts_.all_features || (env && std::string(env) == "0")) return {};
+  auto given = [&](const std::string& prefix) {
+    for (const auto& a : opts_.exporter_args)
+      if (a.rfind(prefix, 0) == 0) return true;
+    return false;
+  };
+  std::vector<std::string> args;
+  const std::string all = dir_.path() + "/all-features";
+  const std::string owner = opts_.exporter_user.empty() ? "root" : opts_.exporter_user;
+  sh("mkdir -p " + all + "/state " + all + "/feeds && chmod 0755 " + all + " " + all + "/feeds && chown " +
+     owner + " " + all + "/state && chmod 0700 " + all + "/state");
+  if (!given("--state.dir")) args.insert(args.end(), {"--state.dir", all + "/state"});
+  if (!given("--haproxy.")) {
+    std::ofstream(all + "/haproxy.log")
+        << "127.0.0.1:40000 [04/Dec/2026:13:00:00.000] fe be/srv 0/0/5 100 200 -- 1/1/0/0/0 0/0 "
+           "all-features.example\n";
+    ::chmod((all + "/haproxy.log").c_str(), 0644);
+    args.insert(args.end(), {"--haproxy.log", all + "/haproxy.log", "--haproxy.render-interval", "1s"});
+  }
+  if (!given("--web.enable-admin-api")) args.push_back("--web.enable-admin-api");
+  if (!given("--web.cors") && !given("--no-web.cors")) args.push_back("--web.cors");
+  if (!given("--tor.") && !given("--spamhaus.") && !given("--emergingthreats.") &&
+      !given("--customlist.")) {
+    if (!feed_server_.running()) {
+      std::ofstream(all + "/feeds/et.txt") << "# all-features feed\n198.51.100.77\n";
+      ::chmod((all + "/feeds/et.txt").c_str(), 0644);
+      feed_port_ = free_port();
+      feed_server_ = Process({"/usr/bin/python3", "-u", HOSTFLOW_FEED_SERVER, all + "/feeds",
+                              std::to_string(feed_port_)},
+                             all + "/feed_server.log");
+      wait_until([&] { return feed_server_.log().find("ready") != std::string::npos || !feed_server_.running(); },
+                 std::chrono::seconds(10));
+    }
+    const std::string host = "all-features-" + std::to_string(::getpid()) + ".hostflow.test";
+    opts_.exporter_hosts.push_back("127.0.0.1 " + host);
+    opts_.exporter_hosts.push_back("::1 " + host);
+    if (opts_.exporter_hosts.size() == 2) {  // the machine's own names too
+      opts_.exporter_hosts.push_back("127.0.0.1 localhost");
+      opts_.exporter_hosts.push_back("::1 localhost");
+    }
+    args.insert(args.end(), {"--emergingthreats.enable", "--emergingthreats.url",
+                             "http://" + host + ":" + std::to_string(feed_port_) + "/et.txt",
+                             "--emergingthreats.refresh", "2s"});
+  }
+  return args;
+}
+
 void Stack::start_exporter() {
+  const std::vector<std::string> extra = all_features_args();
   std::vector<std::string> argv;
+  if (!opts_.exporter_hosts.empty()) {
+    const std::string hosts = dir_.path() + "/hosts";
+    {
+      std::ofstream out(hosts);
+      for (const auto& l : opts_.exporter_hosts) out << l << "\n";
+    }
+    ::chmod(hosts.c_str(), 0644);
+    argv = {"unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+            "mount --bind \"$0\" /etc/hosts && exec \"$@\"", hosts};
+  }
   if (!opts_.exporter_user.empty()) {
     // As the unit runs it: its own user, no groups, an empty bounding set
     // (CapabilityBoundingSet=) and nothing inheritable.
-    argv = {"setpriv", "--reuid=" + opts_.exporter_user, "--regid=hostflow", "--clear-groups",
-            "--bounding-set=-all", "--inh-caps=-all", "--"};
+    for (const std::string& a :
+         std::vector<std::string>{"setpriv", "--reuid=" + opts_.exporter_user, "--regid=hostflow",
+                                  "--clear-groups", "--bounding-set=-all", "--inh-caps=-all", "--"})
+      argv.push_back(a);
   }
   for (const auto& a : std::vector<std::string>{
            HOSTFLOW_EXPORTER_BIN, "--segment", segment_, "--web.listen-address",
@@ -448,6 +626,7 @@ void Stack::start_exporter() {
     argv.push_back(a);
   if (opts_.exporter_user.empty()) argv.push_back("--allow-root");
   for (const auto& a : opts_.exporter_args) argv.push_back(a);
+  for (const auto& a : extra) argv.push_back(a);
   exporter_ = Process(argv, dir_.path() + "/exporter.log");
 }
 

@@ -136,6 +136,19 @@ std::string url_encode(const std::string& s);
 // `promtool check metrics` on `text`; returns its exit code and output.
 RunResult promtool_check(const std::string& text);
 
+// The invariants every exposition a test scrapes must hold (issue 12), checked with gtest
+// EXPECTs: valid UTF-8, every line parses, zero duplicate series (promtool does not see them:
+// Prometheus keeps the first and drops the rest), no label value longer than
+// kMaxLabelValueBytes, and `promtool check metrics` clean (run once per distinct shape: the same
+// names, labels, HELP and TYPE lines with other values are not re-linted). http_get() calls it on
+// every 200 response with the exposition's content type, so every scrape through the support
+// library is checked; call it yourself on text obtained some other way.
+inline constexpr std::size_t kMaxLabelValueBytes = 256 + 48;  // the largest cap + a unique suffix
+void check_exposition_invariants(const std::string& text, const std::string& where = "",
+                                 bool lint = true);
+// How many expositions were checked so far in this process (a test can assert it ran).
+std::size_t expositions_checked();
+
 // A sampler (optionally inside a netns) + an exporter (as an unprivileged user) on their own
 // segment file and port. Stopped on destruction.
 struct StackOptions {
@@ -144,6 +157,16 @@ struct StackOptions {
   std::string interval = "500ms";
   std::vector<std::string> sampler_args, exporter_args;
   std::string exporter_user = "nobody";  // "" = run as the current user with --allow-root
+  // Lines for the exporter's own /etc/hosts (a private mount namespace with a file bind-mounted
+  // over /etc/hosts; the machine's stays untouched). Empty: the machine's.
+  std::vector<std::string> exporter_hosts;
+  // Every optional exporter feature a test does not configure itself is turned on (issue 12: a
+  // syscall reachable only by configuration must not hide from the suite): a threat feed fetched
+  // by a host name with two addresses (127.0.0.1 and ::1) from a feed server of the Stack's own,
+  // an HAProxy log, the state directory, the admin API and CORS. A test that needs one of them
+  // off, or asserts on the absence of their series, sets this to false.
+  // HOSTFLOW_TEST_ALL_FEATURES=0 turns it off for every Stack (diagnosis only).
+  bool all_features = true;
 };
 class Stack {
  public:
@@ -163,11 +186,15 @@ class Stack {
   std::uint64_t generation();
 
  private:
+  // The all_features additions to the exporter's command line (and the feed server they need).
+  std::vector<std::string> all_features_args();
+
   StackOptions opts_;
   TempDir dir_;
   std::string segment_;
   int port_ = 0;
-  Process sampler_, exporter_;
+  Process sampler_, exporter_, feed_server_;
+  int feed_port_ = 0;
 };
 
 }  // namespace hostflow::test

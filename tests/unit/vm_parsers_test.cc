@@ -451,3 +451,45 @@ TEST(BuildVms, ChosenCommandLinesNeverGiveTwoVmsOneIdentity) {
   EXPECT_EQ(vms[1].uuid, x + "~300");
   EXPECT_EQ(vms[2].uuid, x + "~300~2");
 }
+
+// Issue 12 (8): Nova's flavor is tenant-influenced XML. Without libvirt stats the flavor's
+// memory and vcpus are used, range-checked: 10^20 MiB was 1.8e19 bytes, 2^32+1 vCPUs was 1.
+TEST(BuildVms, NovaNumbersOutOfRangeAreIgnoredAndCounted) {
+  namespace shm = hostflow::shm;
+  auto vm_of = [](const std::string& memory, const std::string& vcpus) {
+    const std::string xml =
+        "<domain type='kvm'><name>instance-1</name><uuid>0d5f8e3a-0000-4000-8000-000000000001</uuid>"
+        "<metadata><nova:instance xmlns:nova='http://openstack.org/xmlns/libvirt/nova/1.1'>"
+        "<nova:name>vm</nova:name><nova:flavor name='m1'><nova:memory>" + memory +
+        "</nova:memory><nova:vcpus>" + vcpus + "</nova:vcpus></nova:flavor></nova:instance>"
+        "</metadata></domain>";
+    shm::SnapshotBuilder b;
+    shm::DomainRecord d{};
+    d.name = b.add_string("instance-1", 256);
+    d.uuid = b.add_string("0d5f8e3a-0000-4000-8000-000000000001", 64);
+    d.id = 1;
+    d.xml = b.add_string(xml, 1 << 20);
+    b.add(d);
+    hostflow::test::SegmentBuf seg;
+    EXPECT_TRUE(seg.publish(b, 1));
+    std::string err;
+    auto snap = hostflow::test::read_segment(seg.data(), seg.size, &err);
+    EXPECT_TRUE(snap) << err;
+    auto vms = hostflow::exporter::build_vms(*snap, {}, {});
+    EXPECT_EQ(vms.size(), 1u);
+    return vms.empty() ? hostflow::exporter::Vm{} : vms[0];
+  };
+  const auto ok = vm_of("2048", "4");
+  EXPECT_EQ(ok.memory_bytes, 2048ull << 20);
+  EXPECT_EQ(ok.vcpus, 4u);
+  EXPECT_EQ(ok.out_of_range_values, 0u);
+  const auto bad = vm_of("100000000000000000000", "4294967297");
+  EXPECT_EQ(bad.memory_bytes, 0u);
+  EXPECT_EQ(bad.vcpus, 0u);
+  EXPECT_EQ(bad.out_of_range_values, 2u);
+  const auto edge = vm_of(std::to_string(hostflow::exporter::kMaxMemoryBytes >> 20),
+                          std::to_string(hostflow::exporter::kMaxVcpus));
+  EXPECT_EQ(edge.memory_bytes, hostflow::exporter::kMaxMemoryBytes);
+  EXPECT_EQ(edge.vcpus, hostflow::exporter::kMaxVcpus);
+  EXPECT_EQ(edge.out_of_range_values, 0u);
+}
