@@ -76,7 +76,10 @@ container_down() {
   local i=$1
   kill "${ns_pid[$i]}" 2>/dev/null || true
   wait "${ns_pid[$i]}" 2>/dev/null || true
-  ip netns del "hfsk$$-$i"   # takes the veth pairs with it
+  # The veth pairs first: a deleted netns takes its links down asynchronously, and the next
+  # container_up would find the host ends still there.
+  for j in $(seq 1 "$PER"); do echo "link del h${i}v$j"; done | ip -n "$host" -batch -
+  ip netns del "hfsk$$-$i"
   rmdir "$cgbase/c$i" 2>/dev/null || true
 }
 vms_up() {
@@ -100,7 +103,7 @@ awk 'BEGIN { for (i = 0; i < 50000; i++) printf "%d.%d.%d.%d\n", 11 + int(i / 65
 awk 'BEGIN { printf "{\"relays\":["; for (i = 0; i < 5000; i++) printf "%s{\"nickname\":\"r%d\",\"or_addresses\":[\"%d.%d.%d.9:9001\"]}", (i ? "," : ""), i, 100 + int(i / 65536), int(i / 256) % 256, i % 256; printf "]}" }' \
   > "$dir/feeds/onionoo.json"
 feed_port=$((19500 + $$ % 400))
-python3 -u "$feed_server" "$dir/feeds" "$feed_port" > "$dir/feed_server.log" 2>&1 &
+ip netns exec "$host" python3 -u "$feed_server" "$dir/feeds" "$feed_port" > "$dir/feed_server.log" 2>&1 &
 pids="$pids $!"
 printf '127.0.0.1 soak-feeds.test\n::1 soak-feeds.test\n' > "$dir/hosts"; chmod 0644 "$dir/hosts"
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -23,6 +24,7 @@
 #include "ct_lab.h"
 #include "lab.h"
 #include "hostflow/common/clock.h"
+#include "http_abuse.h"
 #include "pipeline.h"
 #include "support.h"
 
@@ -312,6 +314,196 @@ TEST(Hostile, EveryHostileFeedIsACountedErrorAndTheLastGoodListStays) {
   const double before = stack.scrape().get(errs).value_or(-1);
   std::this_thread::sleep_for(1s);
   EXPECT_LE(stack.scrape().get(errs).value_or(-1), before + 1) << "a good feed still failing";
+  EXPECT_TRUE(stack.exporter().running()) << stack_logs(stack);
+}
+
+// Defect 2 against the real exporter (as nobody, seccomp kill mode, every optional feature on):
+// 200 hostile connections (idle, slowloris, keep-alive idle) re-opened in a loop from the
+// scraper's own address and from another; >= 99 % of the scrapes succeed, p99 <= 1 s.
+TEST(Hostile, ScrapesOfTheRealExporterSurviveTwoHundredHostileConnections) {
+  HF_REQUIRE(is_root(), "needs root: runs the exporter as nobody");
+  Stack stack(in_netns(""));
+  stack.start_sampler();
+  stack.start_exporter();
+  ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
+  for (const char* from : {"127.0.0.1", "127.0.0.2"}) {
+    SCOPED_TRACE(std::string("hostile connections from ") + from);
+    const abuse::AbuseResult r = abuse::run_abuse(static_cast<unsigned short>(stack.port()), {from}, "\n");
+    std::printf("from %s: scrapes %zu ok %zu p50 %.4fs p99 %.4fs max %.4fs; opened %llu\n", from, r.scrapes,
+                r.ok, r.p50, r.p99, r.max, static_cast<unsigned long long>(r.opened));
+    abuse::expect_scrapes_survived(r);
+    ASSERT_TRUE(stack.exporter().running()) << stack_logs(stack);
+  }
+  const auto e = stack.scrape();
+  EXPECT_GT(e.get("hostflow_exporter_http_errors_total{reason=\"evicted\"}").value_or(0), 0)
+      << "the hostile connections were never evicted?";
+}
+
+// A hostile domain through libvirt's real test driver (no daemon): 60 disks, Nova metadata with
+// 400 ports, overflowing flavor numbers and U+2028 in a name, 200 levels of nested XML in its
+// metadata (libvirt itself refuses invalid UTF-8 in domain XML; the exporter's parser gets that
+// from the fuzz target and DomainXml.InvalidUtf8NamesBecomeValidLabels). The
+// exporter stays up, every series is valid and unique, disks are all there (their cap is 256),
+// ports are bounded, and the host's memory total is the domain's (libvirt's stats), never the
+// flavor's 10^20 MiB.
+TEST(Hostile, AHostileLibvirtDomainIsBoundedAndValid) {
+  HF_REQUIRE(is_root(), "needs root: runs the exporter as nobody");
+  HF_REQUIRE(have_command("virsh"), "libvirt-clients is not installed");
+  TempDir d;
+  const std::string real_uuid = "7e0c7a64-3b1d-4f35-9a49-0000000000aa";
+  std::string x = "<node><domain type='test'><name>hostile-\"dom'&amp;</name><uuid>" + real_uuid +
+                  "</uuid><memory unit='KiB'>1048576</memory><vcpu>2</vcpu><os><type>hvm</type></os>"
+                  "<metadata><nova:instance xmlns:nova='http://openstack.org/xmlns/libvirt/nova/1.1'>"
+                  "<nova:name>evil\xe2\x80\xa8name \"q\"</nova:name><nova:flavor name='m1'>"
+                  "<nova:memory>100000000000000000000</nova:memory><nova:vcpus>4294967297</nova:vcpus>"
+                  "</nova:flavor><nova:ports>";
+  for (int i = 0; i < 400; i++)
+    x += "<nova:port uuid='p" + std::to_string(i) + "'><nova:ip type='fixed' address='10.99." +
+         std::to_string(i / 250) + "." + std::to_string(1 + i % 250) + "' ipVersion='4'/></nova:port>";
+  x += "</nova:ports></nova:instance><deep:x xmlns:deep='http://example.com/deep'>";
+  for (int i = 0; i < 200; i++) x += "<deep:x>";
+  for (int i = 0; i < 200; i++) x += "</deep:x>";
+  x += "</deep:x></metadata><devices>";
+  for (int i = 0; i < 60; i++) {
+    std::string dev = "vd";
+    if (i >= 26) dev += static_cast<char>('a' + i / 26 - 1);
+    dev += static_cast<char>('a' + i % 26);
+    x += "<disk type='file' device='disk'><source file='/nonexistent/hostile-" + std::to_string(i) +
+         ".img'/><target dev='" + dev + "' bus='virtio'/></disk>";
+  }
+  x += "</devices></domain></node>";
+  const std::string node = d.path() + "/node.xml";
+  std::ofstream(node) << x;
+  const std::string uri = "test://" + node;
+  const RunResult list = run({"virsh", "-c", uri, "list", "--uuid"});
+  ASSERT_EQ(list.exit_code, 0) << "libvirt's test driver refused the node: " << list.err;
+  ASSERT_NE(list.out.find(real_uuid), std::string::npos) << list.out;
+  StackOptions o = in_netns("");
+  for (const std::string& a : {std::string("--libvirt.uri"), uri, std::string("--libvirt.timeout"), std::string("10s")})
+    o.sampler_args.push_back(a);
+  Stack stack(o);
+  stack.start_sampler();
+  stack.start_exporter();
+  ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
+  std::optional<Exposition> e;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        e = stack.scrape();
+        return !series_where(*e, "hostflow_vm_info", "vm_uuid", real_uuid).empty();
+      },
+      20s))
+      << stack_logs(stack);
+  std::size_t disks = 0;
+  for (const auto& [k, v] : e->family("hostflow_vm_disk_info"))
+    if (series_labels(k)["vm_uuid"] == real_uuid) disks++;
+  EXPECT_EQ(disks, 60u);
+  const auto mem = e->get("hostflow_host_active_memory_bytes");
+  ASSERT_TRUE(mem);
+  EXPECT_LT(*mem, 1e15) << "memory total from the hostile flavor";
+  EXPECT_TRUE(stack.exporter().running()) << stack_logs(stack);
+  EXPECT_TRUE(stack.sampler().running()) << stack_logs(stack);
+}
+
+// 100,000 distinct SNIs in the HAProxy log: at most --haproxy.sni-limit series (+ the overflow
+// ones), every connection counted once in the sum over all series, memory bounded.
+TEST(Hostile, AHundredThousandSnisStayBoundedAndExact) {
+  HF_REQUIRE(is_root(), "needs root: runs the exporter as nobody");
+  TempDir d;
+  sh_ok("chmod 0755 " + d.path());
+  const std::string log = d.path() + "/haproxy.log";
+  {
+    std::ofstream out(log);
+    for (int i = 0; i < 100000; i++)
+      out << "127.0.0.1:" << 1024 + i % 60000 << " [04/Dec/2026:13:00:00.000] fe be/srv 0/0/5 10 20 -- "
+          << "1/1/0/0/0 0/0 tenant" << i << ".hostile.example\n";
+  }
+  sh_ok("chmod 0644 " + log);
+  StackOptions o = in_netns("");
+  for (const std::string& a : {std::string("--haproxy.log"), log, std::string("--haproxy.render-interval"),
+                               std::string("200ms"), std::string("--haproxy.sni-limit"), std::string("500")})
+    o.exporter_args.push_back(a);
+  Stack stack(o);
+  stack.start_sampler();
+  stack.start_exporter();
+  ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
+  auto e = wait_for_value(stack, "hostflow_haproxy_lines_total", [](double v) { return v == 100000; }, 30s);
+  ASSERT_TRUE(e) << stack_logs(stack);
+  const auto conns = e->family("hostflow_haproxy_sni_connections_total");
+  double sum = 0, in = 0;
+  for (const auto& [k, v] : conns) sum += v;
+  for (const auto& [k, v] : e->family("hostflow_haproxy_sni_in_bytes_total")) in += v;
+  EXPECT_LE(conns.size(), 500u + 3) << "one series per SNI past the limit";
+  EXPECT_EQ(sum, 100000);
+  EXPECT_EQ(in, 10.0 * 100000);
+  std::ifstream st("/proc/" + std::to_string(stack.exporter().pid()) + "/status");
+  for (std::string line; std::getline(st, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) {
+      EXPECT_LT(std::stol(line.substr(6)), 400 * 1024) << line;
+    }
+  }
+}
+
+// LXC containers name their cgroups lxc.payload.<name>, and the name is the tenant's: quotes,
+// backslashes, invalid UTF-8, U+2028, 200 bytes, and two names that sanitise alike. Each
+// container's veth carries its own owner, every label is valid and capped, nothing duplicates.
+TEST(Hostile, HostileLxcCgroupNamesGiveValidUniqueOwners) {
+  HF_REQUIRE(is_root(), "needs root: network namespaces and cgroups");
+  std::string hierarchy;
+  for (const char* h : {"/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"})
+    if (::access((std::string(h) + "/cgroup.procs").c_str(), W_OK) == 0) {
+      hierarchy = h;
+      break;
+    }
+  HF_REQUIRE(!hierarchy.empty(), "no writable cgroup hierarchy");
+  const std::vector<std::string> names = {
+      "q\"uote", "back\\slash", "bad\xff\xfeutf8", "ls\xe2\x80\xa8sep", std::string(200, 'L'),
+      "twin\xff", "twin\xfe"};
+  Netns host("hfhh");
+  quiet_netns(host);
+  std::vector<std::unique_ptr<Netns>> cts;
+  std::vector<Process> procs;
+  std::vector<std::string> cgdirs;
+  struct Cleanup {
+    std::vector<Process>* procs;
+    std::vector<std::string>* dirs;
+    ~Cleanup() {
+      procs->clear();  // killed and reaped
+      for (const auto& dir : *dirs) ::rmdir(dir.c_str());
+    }
+  } cleanup{&procs, &cgdirs};
+  TempDir logs;
+  for (std::size_t i = 0; i < names.size(); i++) {
+    cts.push_back(std::make_unique<Netns>("hfhc"));
+    const std::string veth = "hfhv" + std::to_string(::getpid() % 10000) + "x" + std::to_string(i);
+    sh_ok("ip link add " + veth + " netns " + host.name() + " type veth peer name eth0 netns " + cts.back()->name());
+    sh_ok("ip -n " + host.name() + " link set " + veth + " up && ip -n " + cts.back()->name() + " link set eth0 up");
+    const std::string dir = hierarchy + "/lxc.payload." + names[i] + "." + std::to_string(::getpid());
+    ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0) << dir << ": " << std::strerror(errno);
+    cgdirs.push_back(dir);
+    procs.emplace_back(std::vector<std::string>{"ip", "netns", "exec", cts.back()->name(), "sleep", "600"},
+                       logs.path() + "/p" + std::to_string(i));
+    ASSERT_TRUE(wait_until([&] { return std::ifstream("/proc/" + std::to_string(procs.back().pid()) + "/comm").good(); }, 5s));
+    std::this_thread::sleep_for(100ms);  // ip netns exec has exec'd sleep (same pid)
+    std::ofstream(dir + "/cgroup.procs") << procs.back().pid();
+  }
+  Stack stack(in_netns(host.name()));
+  stack.start_sampler();
+  stack.start_exporter();
+  ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
+  std::optional<Exposition> e;
+  std::set<std::string> owners;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        e = stack.scrape();
+        owners.clear();
+        for (const auto& [k, v] : e->family("hostflow_interface_info")) {
+          auto l = series_labels(k);
+          if (l["interface"].rfind("hfhv", 0) == 0 && l["owner_type"] == "container") owners.insert(l["owner"]);
+        }
+        return owners.size() == names.size();
+      },
+      20s))
+      << owners.size() << " container owners" << stack_logs(stack);
   EXPECT_TRUE(stack.exporter().running()) << stack_logs(stack);
 }
 
