@@ -133,17 +133,9 @@ TEST(Hostile, ChosenQemuCommandLinesNeverGiveDuplicateOrInvalidSeries) {
   ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
   // Every fake VM shows (the sampler saw them all), each under its own identity.
   std::optional<Exposition> e;
-  std::set<std::string> ours;
   ASSERT_TRUE(wait_until(
       [&] {
         e = stack.scrape();
-        ours.clear();
-        for (const auto& [k, v] : e->family("hostflow_vm_info")) {
-          auto l = series_labels(k);
-          if (l["vm_uuid"].find(x) == 0 || l["vm_name"].find("guest") != std::string::npos ||
-              l["vm_uuid"].size() > 40 || l["vm_uuid"].find("bad") != std::string::npos)
-            ours.insert(l["vm_uuid"]);
-        }
         return e->family("hostflow_vm_info").size() >= q.size();
       },
       20s))
