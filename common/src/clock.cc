@@ -48,40 +48,5 @@ Result<std::array<std::uint8_t, 16>> read_boot_id(const std::string& procfs) {
   return id;
 }
 
-std::optional<std::chrono::nanoseconds> parse_duration(std::string_view s) {
-  if (s.empty()) return std::nullopt;
-  std::chrono::nanoseconds total{0};
-  std::size_t i = 0;
-  while (i < s.size()) {
-    std::uint64_t v = 0;
-    std::size_t digits = 0;
-    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
-      if (v > 1'000'000'000ull) return std::nullopt;
-      v = v * 10 + static_cast<std::uint64_t>(s[i] - '0');
-      i++;
-      digits++;
-    }
-    if (digits == 0) return std::nullopt;
-    std::size_t j = i;
-    while (j < s.size() && std::isalpha(static_cast<unsigned char>(s[j]))) j++;
-    const std::string_view unit = s.substr(i, j - i);
-    i = j;
-    std::int64_t unit_ns;
-    if (unit == "ms") unit_ns = 1'000'000;
-    else if (unit == "s") unit_ns = 1'000'000'000;
-    else if (unit == "m") unit_ns = 60'000'000'000;
-    else if (unit == "h") unit_ns = 3'600'000'000'000;
-    else if (unit == "d") unit_ns = 86'400'000'000'000;
-    else return std::nullopt;
-    // Past int64 nanoseconds (~292 years) there is no right answer: refuse rather than overflow.
-    std::int64_t part, sum;
-    if (__builtin_mul_overflow(static_cast<std::int64_t>(v), unit_ns, &part) ||
-        __builtin_add_overflow(total.count(), part, &sum)) {
-      return std::nullopt;
-    }
-    total = std::chrono::nanoseconds(sum);
-  }
-  return total;
-}
 
 }  // namespace hostflow

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "hostflow/common/result.h"
+#include "hostflow/common/units.h"
 
 namespace hostflow {
 
@@ -18,7 +19,5 @@ std::uint64_t real_ns();  // CLOCK_REALTIME
 // /proc/sys/kernel/random/boot_id (under `procfs`) as 16 bytes.
 Result<std::array<std::uint8_t, 16>> read_boot_id(const std::string& procfs);
 
-// Parses Prometheus-style durations: "250ms", "5s", "1m", "1h30m", "2d". Nullopt when invalid.
-std::optional<std::chrono::nanoseconds> parse_duration(std::string_view s);
 
 }  // namespace hostflow
