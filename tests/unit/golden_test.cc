@@ -1,0 +1,1053 @@
+// Golden expositions per data area (issue 13): one rich snapshot, built from the real fixtures in
+// tests/fixtures (and the Docker captures in tests/fuzz/corpus/docker_json) where they exist and by
+// hand where none does, is written as a real segment file and rendered through the exporter's
+// public pipeline (Pipeline, PipelineOptions, FeedManager, finish_haproxy_flags). The exposition
+// is split by family name into tests/golden/<stem>.prom, one file per area, whole families in
+// the order the exporter renders them. Written from the code as it was before the exporter
+// refactor, so the refactor can show it renders the same bytes.
+//
+//   UPDATE_GOLDEN=1 ./golden_test   rewrites the files (in the source tree) instead of comparing.
+//
+// Determinism: two snapshots a fixed 5 s apart (monotonic and real-time publish stamps chosen by
+// the test; the monotonic one only placed near now so the snapshot is fresh), so rates, VM windows,
+// CPU percent and "new" outbound counts depend on the fixed deltas only. Normalised, and nothing
+// else: the version/revision labels of hostflow_build_info (they change per commit), and the
+// three families whose values are measured or stamped by the exporter itself (see kMeasured).
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_arp.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <pugixml.hpp>
+
+#include "features/threat_feeds.h"
+#include "haproxy_flags.h"
+#include "hostflow/common/clock.h"
+#include "hostflow/shm/builder.h"
+#include "hostflow/shm/layout.h"
+#include "hostflow/shm/seqlock.h"
+#include "pipeline.h"
+#include "segment_util.h"
+#include "sources/conntrack.h"
+#include "sources/links.h"
+#include "sources/taps.h"
+#include "support.h"
+
+namespace hostflow {
+namespace {
+
+namespace fs = std::filesystem;
+namespace ex = exporter;
+
+// ---- areas -------------------------------------------------------------------------------------
+
+// Each rendered family belongs to exactly one area, by name prefix (docs/metrics.md).
+struct Area {
+  const char* stem;
+  std::vector<std::string> prefixes;
+};
+const std::vector<Area>& areas() {
+  static const std::vector<Area> kAreas = {
+      {"core",
+       {"hostflow_build_info", "hostflow_sampler_", "hostflow_snapshot_", "hostflow_source_"}},
+      {"links", {"hostflow_interface_"}},
+      {"vms", {"hostflow_vm_", "hostflow_openstack_", "hostflow_host_active_"}},
+      {"containers", {"hostflow_container_", "hostflow_docker_"}},
+      {"tc", {"hostflow_tc_"}},
+      // Conntrack flows, outbound behaviour, workload fixed IPs and the threat families.
+      {"conntrack",
+       {"hostflow_conntrack_", "hostflow_workload_fixed_ips", "hostflow_outbound_",
+        "hostflow_threat_", "hostflow_host_threat_"}},
+      {"haproxy", {"hostflow_haproxy_"}},
+  };
+  return kAreas;
+}
+
+// Families whose values the exporter measures or stamps itself at render time: their values are
+// replaced by 0 after a range check (their HELP/TYPE/labels stay compared).
+//  - hostflow_conntrack_aggregation_seconds: mono_ns() around the flow/threat computation.
+//  - hostflow_threat_feed_refresh_duration_seconds: mono_ns() around FeedManager::refresh().
+//  - hostflow_threat_feed_last_success_timestamp_seconds: real_ns() when refresh() succeeded
+//    (the synchronous load of the file-backed lists has no way to be given a time).
+enum class Measured { kDuration, kNowTimestamp };
+const std::map<std::string, Measured>& measured() {
+  static const std::map<std::string, Measured> k = {
+      {"hostflow_conntrack_aggregation_seconds", Measured::kDuration},
+      {"hostflow_threat_feed_refresh_duration_seconds", Measured::kDuration},
+      {"hostflow_threat_feed_last_success_timestamp_seconds", Measured::kNowTimestamp},
+  };
+  return k;
+}
+
+// ---- fixtures ----------------------------------------------------------------------------------
+
+const fs::path kFixtures = HOSTFLOW_FIXTURES_DIR;
+const fs::path kCorpus = fs::path(HOSTFLOW_FIXTURES_DIR) / ".." / "fuzz" / "corpus";
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) ADD_FAILURE() << "cannot read " << p;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The sampler's own decoder on a captured RTM_NEWLINK message.
+sampler::DecodedLink decode_link_fixture(const std::string& bytes, std::vector<std::uint32_t>* keep) {
+  keep->assign((bytes.size() + 3) / 4, 0);
+  std::memcpy(keep->data(), bytes.data(), bytes.size());
+  sampler::DecodedLink d;
+  std::string err;
+  EXPECT_TRUE(sampler::decode_link_message(reinterpret_cast<const nlmsghdr*>(keep->data()),
+                                           bytes.size(), &d, &err))
+      << err;
+  return d;
+}
+
+// The sampler's own decoder on the captured ctnetlink dump.
+std::vector<shm::ConntrackRecord> decode_ct_fixture() {
+  const std::string bytes = slurp(kFixtures / "conntrack" / "ct-dump.bin");
+  std::vector<std::uint32_t> buf((bytes.size() + 3) / 4);
+  std::memcpy(buf.data(), bytes.data(), bytes.size());
+  std::vector<shm::ConntrackRecord> out;
+  int left = static_cast<int>(bytes.size());
+  for (auto* m = reinterpret_cast<const nlmsghdr*>(buf.data()); NLMSG_OK(m, left);
+       m = NLMSG_NEXT(m, left)) {
+    shm::ConntrackRecord r{};
+    std::string err;
+    EXPECT_TRUE(sampler::decode_ct_message(m, static_cast<std::size_t>(left), &r, &err)) << err;
+    out.push_back(r);
+  }
+  return out;
+}
+
+// The fixture node's <domain> elements as libvirt hands them over (as vm_parsers_test does).
+std::vector<std::pair<std::string, std::string>> fixture_domains() {  // (name, xml)
+  pugi::xml_document doc;
+  const std::string path = (kFixtures / "libvirt" / "nova-node.xml").string();
+  EXPECT_TRUE(doc.load_file(path.c_str())) << path;
+  std::vector<std::pair<std::string, std::string>> out;
+  for (pugi::xml_node d : doc.child("node").children("domain")) {
+    std::ostringstream s;
+    d.print(s);
+    out.emplace_back(d.child_value("name"), s.str());
+  }
+  return out;
+}
+
+// ---- the snapshot ------------------------------------------------------------------------------
+
+constexpr std::uint64_t kHostNs = 4026531840ull;   // the sampler's netns
+constexpr std::uint64_t kWebNs = 4026532201ull;    // Docker ix-h5app-web-1 (nsid 0, dumped)
+constexpr std::uint64_t kC1Ns = 4026532305ull;     // Docker h5c1 (nsid 1, not dumped)
+constexpr std::uint64_t kLxcNs = 4026532410ull;    // LXC web01 (nsid 2)
+constexpr std::uint64_t kDemoNs = 4026532517ull;   // processes in no runtime (nsid 3, dumped)
+constexpr std::uint64_t kRealBase = 1'700'000'100'000'000'000ull;  // first publish, CLOCK_REALTIME
+constexpr std::uint64_t kDeltaNs = 5'000'000'000ull;                // between the two publishes
+
+const char* kWebId = "941dae0df904c9419e1963ae1dd8cc76e7efe8561eba48ead29215212e3c38a9";
+const char* kC1Id = "155caebbeb8e22c1a3c78a47b8b8019a9057f015d883704c6dc26b2b416a17c3";
+
+struct Inputs {
+  std::map<std::string, std::string> link_bins;  // fixture name -> bytes
+  std::vector<shm::ConntrackRecord> ct;          // from ct-dump.bin
+  std::vector<std::pair<std::string, std::string>> domains;
+  std::string tap_ifname;                        // fdinfo-tun.txt's iff:
+  std::string qemu_libvirt, qemu_plain;          // QEMU command lines (fuzz corpus captures)
+  std::string docker_containers, docker_networks, docker_inspect;
+  std::string lxc_cgroup;
+};
+
+Inputs load_inputs() {
+  Inputs in;
+  for (const char* n : {"lo", "hfbr0", "hfport0", "hfvb", "hfva", "hfifb0"})
+    in.link_bins[n] = slurp(kFixtures / "netlink" / (std::string(n) + ".bin"));
+  in.ct = decode_ct_fixture();
+  in.domains = fixture_domains();
+  const std::string fdinfo = slurp(kFixtures / "proc" / "fdinfo-tun.txt");
+  if (auto iff = sampler::parse_fdinfo_iff(fdinfo)) in.tap_ifname = std::string(*iff);
+  in.qemu_libvirt = slurp(kCorpus / "qemu_cmdline" / "libvirt");
+  in.qemu_plain = slurp(kCorpus / "qemu_cmdline" / "qemu-tap");
+  in.docker_containers = slurp(kCorpus / "docker_json" / "containers.json");
+  in.docker_networks = slurp(kCorpus / "docker_json" / "networks.json");
+  in.docker_inspect = slurp(kCorpus / "docker_json" / "network-inspect.json");
+  in.lxc_cgroup = slurp(kCorpus / "cgroup" / "lxc-v2");
+  return in;
+}
+
+void add_traffic(shm::LinkStats& s, std::uint64_t rx_b, std::uint64_t tx_b, std::uint64_t rx_p,
+                 std::uint64_t tx_p) {
+  s.rx_bytes += rx_b;
+  s.tx_bytes += tx_b;
+  s.rx_packets += rx_p;
+  s.tx_packets += tx_p;
+}
+
+void set_mac(shm::LinkRecord& r, std::uint8_t last) {
+  const std::uint8_t mac[6] = {0x02, 0x48, 0x46, 0x00, 0x01, last};
+  std::memcpy(r.address, mac, 6);
+  r.addr_len = 6;
+}
+
+// A link with no fixture, as the links source would publish it.
+shm::LinkRecord hand_link(shm::SnapshotBuilder& b, std::string_view name, std::int32_t ifindex,
+                          std::string_view kind, std::uint8_t mac_last) {
+  shm::LinkRecord r{};
+  r.netns_inode = kHostNs;
+  r.ifindex = ifindex;
+  r.link_netnsid = -1;
+  r.mtu = 1500;
+  r.if_flags = IFF_UP | IFF_BROADCAST | IFF_MULTICAST | IFF_RUNNING | IFF_LOWER_UP;
+  r.if_type = ARPHRD_ETHER;
+  r.operstate = IF_OPER_UP;
+  r.present = shm::kLinkHasStats64 | shm::kLinkHasCarrier;
+  r.carrier = 1;
+  r.netnsid = -1;
+  set_mac(r, mac_last);
+  r.name = b.add_string(name, IFNAMSIZ);
+  r.kind = b.add_string(kind, 32);
+  return r;
+}
+
+void enslave(shm::SnapshotBuilder& b, shm::LinkRecord& r, std::int32_t master) {
+  r.master_ifindex = master;
+  r.present |= shm::kLinkHasMaster;
+  r.slave_kind = b.add_string("bridge", 32);
+}
+
+void veth_peer(shm::LinkRecord& r, std::int32_t nsid, std::int32_t peer_ifindex) {
+  r.link_ifindex = peer_ifindex;
+  r.link_netnsid = nsid;
+  r.present |= shm::kLinkHasLink | shm::kLinkHasLinkNetnsid;
+}
+
+shm::LinkStats swapped(shm::LinkStats s) {
+  std::swap(s.rx_bytes, s.tx_bytes);
+  std::swap(s.rx_packets, s.tx_packets);
+  std::swap(s.rx_errors, s.tx_errors);
+  std::swap(s.rx_dropped, s.tx_dropped);
+  return s;
+}
+
+void parse_ip(const char* text, std::uint8_t out[16], std::uint8_t* family) {
+  std::memset(out, 0, 16);
+  if (inet_pton(AF_INET, text, out) == 1) {
+    *family = AF_INET;
+  } else {
+    EXPECT_EQ(inet_pton(AF_INET6, text, out), 1) << text;
+    *family = AF_INET6;
+  }
+}
+
+// A conntrack entry shaped like the captured ones (template: their status, flags, zone), with
+// the addresses, ports and counters of the scenario. `reply_src` differs from `dst` under DNAT.
+shm::ConntrackRecord ct_entry(const shm::ConntrackRecord& tpl, std::uint8_t proto,
+                              const char* src, std::uint16_t sport, const char* dst,
+                              std::uint16_t dport, std::uint64_t pkts, std::uint64_t bytes,
+                              const char* reply_src = nullptr, std::uint16_t reply_sport = 0) {
+  shm::ConntrackRecord r = tpl;
+  std::uint8_t fam = 0, fam2 = 0;
+  parse_ip(src, r.orig_src, &fam);
+  parse_ip(dst, r.orig_dst, &fam2);
+  EXPECT_EQ(fam, fam2);
+  parse_ip(reply_src ? reply_src : dst, r.reply_src, &fam2);
+  std::memcpy(r.reply_dst, r.orig_src, 16);
+  r.family = fam;
+  r.proto = proto;
+  r.orig_sport = sport;
+  r.orig_dport = dport;
+  r.reply_sport = reply_src ? reply_sport : dport;
+  r.reply_dport = sport;
+  r.orig_packets = pkts;
+  r.orig_bytes = bytes;
+  r.reply_packets = pkts;
+  r.reply_bytes = bytes * 3;
+  return r;
+}
+
+shm::AddrRecord addr(const char* ip, std::uint8_t prefixlen, std::int32_t ifindex,
+                     std::uint64_t netns, std::int32_t nsid) {
+  shm::AddrRecord a{};
+  a.netns_inode = netns;
+  a.nsid = nsid;
+  a.ifindex = ifindex;
+  parse_ip(ip, a.address, &a.family);
+  a.prefixlen = prefixlen;
+  a.scope = RT_SCOPE_UNIVERSE;
+  if (nsid >= 0) a.present = shm::kAddrInOtherNetns;
+  return a;
+}
+
+shm::ProcRecord proc(shm::SnapshotBuilder& b, std::int32_t pid, std::uint64_t netns,
+                     std::string_view comm, std::string_view cgroup, std::uint32_t flags,
+                     std::string_view cmdline = {}) {
+  shm::ProcRecord p{};
+  p.pid = pid;
+  p.uid = 0;
+  p.netns_inode = netns;
+  p.comm = b.add_string(comm, 16);
+  if (!cgroup.empty()) {
+    p.cgroup = b.add_string(cgroup, 4096);
+    flags |= shm::kProcHasCgroup;
+  }
+  if (!cmdline.empty()) p.cmdline = b.add_string(cmdline, 65536);
+  p.flags = flags;
+  return p;
+}
+
+struct Params {
+  shm::SnapshotBuilder* b;
+  std::uint32_t next = 0;
+  void u(std::string_view key, std::uint64_t v, shm::ParamType t = shm::ParamType::kULLong) {
+    shm::DomainParamRecord p{};
+    p.key = b->add_string(key, 128);
+    p.type = static_cast<std::uint32_t>(t);
+    p.bits = v;
+    b->add(p);
+    next++;
+  }
+  void s(std::string_view key, std::string_view v) {
+    shm::DomainParamRecord p{};
+    p.key = b->add_string(key, 128);
+    p.type = static_cast<std::uint32_t>(shm::ParamType::kString);
+    p.str = b->add_string(v, 256);
+    b->add(p);
+    next++;
+  }
+};
+
+shm::SourceStatusRecord source(shm::SnapshotBuilder& b, std::string_view name, std::uint64_t runs,
+                               std::uint64_t duration_us, std::uint64_t items,
+                               std::uint64_t errors, std::uint64_t real_ns) {
+  shm::SourceStatusRecord s{};
+  s.name = b.add_string(name, 32);
+  s.state = static_cast<std::uint8_t>(shm::SourceState::kOk);
+  s.duration_ns = duration_us * 1000;
+  s.errors_total = errors;
+  s.runs_total = runs;
+  s.last_success_real_ns = real_ns - 40'000'000ull;
+  s.items = items;
+  return s;
+}
+
+// Snapshot `n` (1 or 2) of the scenario. The second has 5 s more traffic, CPU time, TC counts and
+// a changed conntrack table.
+void build_snapshot(shm::SnapshotBuilder& b, const Inputs& in, int n) {
+  const bool second = n == 2;
+  const std::uint64_t real = kRealBase + (second ? kDeltaNs : 0);
+
+  // -- links: the captured ones (sampler's decoder), then the ones no fixture has.
+  std::map<std::string, shm::LinkRecord> links;
+  std::vector<std::uint32_t> keep;
+  for (const auto& [name, bytes] : in.link_bins) {
+    const sampler::DecodedLink d = decode_link_fixture(bytes, &keep);
+    shm::LinkRecord r = d.rec;
+    r.netns_inode = kHostNs;
+    r.name = b.add_string(d.name, IFNAMSIZ);
+    r.kind = b.add_string(d.kind, 32);
+    r.slave_kind = b.add_string(d.slave_kind, 32);
+    links[name] = r;
+  }
+  if (second) {
+    add_traffic(links["hfport0"].stats, 52'000, 910'000, 400, 700);
+    add_traffic(links["hfbr0"].stats, 60'000, 915'000, 460, 720);
+    add_traffic(links["lo"].stats, 1'024, 1'024, 8, 8);
+  }
+  auto h5dk0 = hand_link(b, "h5dk0", 7, "bridge", 0x07);
+  auto veth_c1 = hand_link(b, "veth5f1c2a9", 8, "veth", 0x08);
+  enslave(b, veth_c1, 7);
+  veth_peer(veth_c1, 1, 2);
+  auto tap = hand_link(b, in.tap_ifname, 9, "tun", 0x09);  // the tap QEMU's fdinfo names
+  enslave(b, tap, 2);                                       // on the captured bridge hfbr0
+  auto hfq0 = hand_link(b, "hfq0", 10, "tun", 0x0a);
+  hfq0.operstate = IF_OPER_DOWN;  // no fd attached (LAB.md): NO-CARRIER, down
+  hfq0.if_flags &= ~static_cast<std::uint32_t>(IFF_RUNNING | IFF_LOWER_UP);
+  hfq0.carrier = 0;
+  auto veth_lxc = hand_link(b, "vethlxc0", 11, "veth", 0x0b);
+  veth_peer(veth_lxc, 2, 2);
+  auto veth_demo = hand_link(b, "vethdemo0", 12, "veth", 0x0c);
+  veth_peer(veth_demo, 3, 2);
+  auto veth_orphan = hand_link(b, "vethorph0", 13, "veth", 0x0d);
+  veth_peer(veth_orphan, 4, 2);
+  veth_orphan.operstate = IF_OPER_LOWERLAYERDOWN;
+  add_traffic(h5dk0.stats, 8'000, 12'000, 80, 100);
+  add_traffic(veth_c1.stats, 9'000, 14'000, 90, 110);
+  add_traffic(tap.stats, 1'200'000, 3'400'000, 9'000, 12'000);
+  add_traffic(veth_lxc.stats, 4'000, 6'000, 40, 50);
+  add_traffic(veth_demo.stats, 700, 1'300, 7, 11);
+  veth_demo.stats.rx_dropped = 3;
+  if (second) {
+    add_traffic(h5dk0.stats, 1'000, 2'000, 10, 20);
+    add_traffic(veth_c1.stats, 1'500, 2'500, 15, 25);
+    add_traffic(tap.stats, 250'000, 750'000, 500, 900);
+    add_traffic(veth_lxc.stats, 100, 100, 1, 1);
+  }
+  for (const auto& [name, r] : links) b.add(r);
+  for (const auto* r : {&h5dk0, &veth_c1, &tap, &hfq0, &veth_lxc, &veth_demo, &veth_orphan})
+    b.add(*r);
+  // Other namespaces' links (IFLA_TARGET_NETNSID): ix-h5app-web-1's eth0 is hfport0's peer, its
+  // counters the same traffic from the other end.
+  auto foreign = [&](shm::LinkRecord r, std::uint64_t netns, std::int32_t nsid) {
+    r.netns_inode = netns;
+    r.netnsid = nsid;
+    r.present |= shm::kLinkInOtherNetns;
+    b.add(r);
+  };
+  {
+    auto lo = links["lo"];
+    foreign(lo, kWebNs, 0);
+    auto eth0 = hand_link(b, "eth0", 2, "veth", 0x20);
+    eth0.stats = swapped(links["hfport0"].stats);
+    eth0.link_ifindex = 3;
+    eth0.present |= shm::kLinkHasLink;
+    foreign(eth0, kWebNs, 0);
+    auto demo_eth0 = hand_link(b, "eth0", 2, "veth", 0x21);
+    demo_eth0.stats = swapped(veth_demo.stats);
+    foreign(demo_eth0, kDemoNs, 3);
+  }
+
+  // -- network namespaces with workloads
+  auto netns = [&](std::uint64_t inode, std::int32_t nsid, std::int32_t pid, std::uint32_t procs,
+                   std::uint32_t flags, std::uint32_t nlinks) {
+    shm::NetnsRecord r{};
+    r.inode = inode;
+    r.nsid = nsid;
+    r.pid = pid;
+    r.processes = procs;
+    r.flags = flags;
+    r.links = nlinks;
+    b.add(r);
+  };
+  netns(kWebNs, 0, 4101, 2, shm::kNetnsDumped, 2);
+  netns(kC1Ns, 1, 4201, 1, 0, 0);
+  netns(kLxcNs, 2, 4301, 1, 0, 0);
+  netns(kDemoNs, 3, 4401, 1, shm::kNetnsDumped, 1);
+  netns(0, 4, 0, 0, 0, 0);  // the orphan's peer: no process seen
+
+  // -- processes: two QEMUs (host netns) and the workloads' processes
+  b.add(proc(b, 1, kHostNs, "init\n", "", 0));
+  b.add(proc(b, 3301, kHostNs, "qemu-system-x86\n",
+             "0::/machine.slice/machine-qemu\\x2d3\\x2dinstance\\x2d0000002a.scope/libvirt/emulator\n",
+             shm::kProcQemu, in.qemu_libvirt));
+  b.add(proc(b, 3402, kHostNs, "qemu-system-x86\n", "0::/user.slice/session-4.scope\n",
+             shm::kProcQemu, in.qemu_plain));
+  b.add(proc(b, 4101, kWebNs, "sleep\n",
+             "0::/system.slice/docker-" + std::string(kWebId) + ".scope\n", 0));
+  b.add(proc(b, 4102, kWebNs, "sh\n",
+             "0::/system.slice/docker-" + std::string(kWebId) + ".scope\n", 0));
+  b.add(proc(b, 4201, kC1Ns, "sleep\n",
+             "12:pids:/docker/" + std::string(kC1Id) + "\n1:name=systemd:/docker/" + kC1Id +
+                 "\n0::/\n",
+             0));
+  b.add(proc(b, 4301, kLxcNs, "init\n", in.lxc_cgroup, 0));
+  b.add(proc(b, 4401, kDemoNs, "dnsmasq\n", "0::/system.slice/hf-demo-ns.service\n", 0));
+
+  // -- taps QEMU holds: the libvirt domain's from the captured fdinfo, the plain QEMU's by name
+  {
+    shm::TapRecord t{};
+    t.pid = 3301;
+    t.fd = 31;
+    t.type = static_cast<std::uint8_t>(shm::TapType::kTun);
+    t.netns_inode = kHostNs;
+    t.ifname = b.add_string(in.tap_ifname, IFNAMSIZ);
+    b.add(t);
+    t.pid = 3402;
+    t.fd = 12;
+    t.ifname = b.add_string("hfq0", IFNAMSIZ);
+    b.add(t);
+  }
+
+  // -- libvirt: the fixture's three domains, stats by hand
+  {
+    Params p{&b};
+    std::int32_t id = 3;
+    for (const auto& [name, xml] : in.domains) {
+      shm::DomainRecord d{};
+      d.name = b.add_string(name, 256);
+      pugi::xml_document doc;
+      doc.load_string(xml.c_str());
+      d.uuid = b.add_string(doc.child("domain").child_value("uuid"), 64);
+      d.id = id++;
+      d.xml = b.add_string(xml, 1 << 20);
+      d.param_begin = p.next;
+      if (name == "instance-0000002a") {
+        // 2 vCPUs at 30 % over the 5 s between the snapshots: 3 s of CPU time.
+        p.u("cpu.time", 812'000'000'000ull + (second ? 3'000'000'000ull : 0));
+        p.u("vcpu.current", 2, shm::ParamType::kUint);
+        p.u("balloon.maximum", 2097152);
+        p.u("net.count", 1, shm::ParamType::kUint);
+        p.s("net.0.name", in.tap_ifname);
+        p.u("net.0.rx.bytes", 3'400'000 + (second ? 750'000 : 0));
+        p.u("net.0.rx.pkts", 12'000 + (second ? 900 : 0));
+        p.u("net.0.rx.errs", 0);
+        p.u("net.0.rx.drop", 2);
+        p.u("net.0.tx.bytes", 1'200'000 + (second ? 250'000 : 0));
+        p.u("net.0.tx.pkts", 9'000 + (second ? 500 : 0));
+        p.u("net.0.tx.errs", 0);
+        p.u("net.0.tx.drop", 0);
+        p.u("block.count", 3, shm::ParamType::kUint);
+        p.s("block.0.name", "vda");
+        p.u("block.0.rd.reqs", 5'400 + (second ? 12 : 0));
+        p.u("block.0.rd.bytes", 220'000'000ull + (second ? 49'152 : 0));
+        p.u("block.0.wr.reqs", 1'900 + (second ? 30 : 0));
+        p.u("block.0.wr.bytes", 61'000'000ull + (second ? 122'880 : 0));
+        p.s("block.1.name", "vdb");
+        p.u("block.1.rd.reqs", 0);
+        p.u("block.1.rd.bytes", 0);
+        p.u("block.1.wr.reqs", 0);
+        p.u("block.1.wr.bytes", 0);
+        p.s("block.2.name", "hda");
+        p.u("block.2.rd.reqs", 14);
+        p.u("block.2.rd.bytes", 57'344);
+        p.u("block.2.wr.reqs", 0);
+        p.u("block.2.wr.bytes", 0);
+      } else if (name == "instance-0000002b") {
+        // 4 vCPUs at 5 %: below --cpu.min, never exported.
+        p.u("cpu.time", 90'000'000'000ull + (second ? 1'000'000'000ull : 0));
+        p.u("vcpu.current", 4, shm::ParamType::kUint);
+        p.u("balloon.maximum", 8388608);
+        p.u("block.count", 1, shm::ParamType::kUint);
+        p.s("block.0.name", "vda");
+        p.u("block.0.rd.reqs", 800);
+        p.u("block.0.rd.bytes", 32'768'000);
+        p.u("block.0.wr.reqs", 300 + (second ? 5 : 0));
+        p.u("block.0.wr.bytes", 4'096'000 + (second ? 20'480 : 0));
+      } else {
+        p.u("cpu.time", 4'000'000'000ull);
+        p.u("vcpu.current", 1, shm::ParamType::kUint);
+        p.u("balloon.maximum", 524288);
+      }
+      d.param_count = p.next - d.param_begin;
+      b.add(d);
+    }
+  }
+
+  // -- Docker Engine API answers, as captured from dockerd 20.10
+  auto docker = [&](shm::DockerQuery q, std::string_view path, const std::string& body) {
+    shm::DockerRecord r{};
+    r.query = static_cast<std::uint32_t>(q);
+    r.http_status = 200;
+    r.path = b.add_string(path, 256);
+    r.body = b.add_string(body, 1 << 20);
+    b.add(r);
+  };
+  docker(shm::DockerQuery::kContainers, "/containers/json", in.docker_containers);
+  docker(shm::DockerQuery::kNetworks, "/networks", in.docker_networks);
+  docker(shm::DockerQuery::kNetworkInspect,
+         "/networks/5d35cc6e151a189a5fa1424b2d451c48040500fe6f3d2a0b07d77386e3ee9ceb",
+         in.docker_inspect);
+
+  // -- addresses: the host's (one public and listed in customlist.txt), the workload namespaces'
+  b.add(addr("127.0.0.1", 8, 1, kHostNs, -1));
+  b.add(addr("198.51.100.7", 24, 2, kHostNs, -1));
+  b.add(addr("10.66.9.254", 24, 2, kHostNs, -1));
+  b.add(addr("127.0.0.1", 8, 1, kWebNs, 0));
+  b.add(addr("10.66.9.1", 24, 2, kWebNs, 0));
+  b.add(addr("fd66:9::1", 64, 2, kWebNs, 0));
+  b.add(addr("fe80::48:46ff:fe00:120", 64, 2, kWebNs, 0));
+  b.add(addr("10.66.4.2", 24, 2, kDemoNs, 3));
+
+  // -- conntrack: the captured dump (10.66.9.1 -> 10.66.9.2 UDP and ICMP, fd66:9::1 -> fd66:9::2
+  // UDP), and entries shaped like them for the threat and workload cases.
+  const shm::ConntrackRecord* tpl4 = nullptr;
+  const shm::ConntrackRecord* tpl6 = nullptr;
+  for (const auto& r : in.ct) {
+    b.add(r);
+    if (r.proto == IPPROTO_UDP && r.family == AF_INET) tpl4 = &r;
+    if (r.proto == IPPROTO_UDP && r.family == AF_INET6) tpl6 = &r;
+  }
+  b.add_dropped(shm::SectionType::kConntrack, 2);  // --conntrack.max-entries reached
+  if (tpl4 && tpl6) {
+    // ix-h5app-web-1 to a Tor exit (onionoo-exit.json: 10.66.2.3).
+    b.add(ct_entry(*tpl4, IPPROTO_TCP, "10.66.9.1", 40001, "10.66.2.3", 9001, 12, 1'400));
+    // web-01 (Nova fixed IP) to an EmergingThreats address (compromised-ips.txt: 10.66.2.4).
+    b.add(ct_entry(*tpl4, IPPROTO_TCP, "10.20.0.12", 51000, "10.66.2.4", 443, 30, 9'000));
+    // From a Spamhaus DROPv6 prefix (fd66:2::/120) into web-01's IPv6 fixed IP.
+    b.add(ct_entry(*tpl6, IPPROTO_TCP, "fd66:2::7", 33000, "fd00:20::12", 22, 9, 700));
+    // db-01 to web-01 (workload to workload: each is the other's remote).
+    b.add(ct_entry(*tpl4, IPPROTO_TCP, "10.20.0.40", 40100, "10.20.0.12", 5432, 40, 52'000));
+    b.add(ct_entry(*tpl4, IPPROTO_TCP, "10.20.0.40", 40102, "10.20.0.12", 5432, 18, 20'000));
+    // The demo namespace's resolver upstream.
+    b.add(ct_entry(*tpl4, IPPROTO_UDP, "10.66.4.2", 53000, "8.8.8.8", 53, 1, 70));
+    // DNAT: a client to the host's public address, answered by ix-h5app-web-1.
+    b.add(ct_entry(*tpl4, IPPROTO_TCP, "203.0.113.9", 44000, "198.51.100.7", 8080, 6, 800,
+                   "10.66.9.1", 80));
+    if (!second) {
+      // The custom list's 10.66.1.1 into h5c1 (its Docker endpoint address only).
+      b.add(ct_entry(*tpl4, IPPROTO_TCP, "10.66.1.1", 50000, "172.30.99.2", 80, 4, 300));
+    } else {
+      // The same Tor exit again on another port, a new remote, and a relay that is also an exit.
+      b.add(ct_entry(*tpl4, IPPROTO_TCP, "10.66.9.1", 40002, "10.66.2.3", 443, 3, 200));
+      b.add(ct_entry(*tpl4, IPPROTO_UDP, "10.66.9.1", 41000, "10.66.9.3", 53, 1, 60));
+      b.add(ct_entry(*tpl4, IPPROTO_TCP, "10.20.0.12", 51010, "185.220.101.1", 443, 20, 4'000));
+    }
+  }
+
+  // -- TC counters (bpf source): three attached, one pending, one failed
+  auto tc = [&](std::int32_t ifindex, std::string_view name, shm::BpfAttachState st,
+                std::uint64_t in_p, std::uint64_t in_b, std::uint64_t out_p, std::uint64_t out_b,
+                std::int32_t err = 0) {
+    shm::BpfCounterRecord r{};
+    r.ifindex = ifindex;
+    r.state = static_cast<std::uint8_t>(st);
+    r.attach_errno = err;
+    r.name = b.add_string(name, IFNAMSIZ);
+    if (st == shm::BpfAttachState::kAttached) {
+      r.attached_real_ns = kRealBase - 600'000'000'000ull;
+      r.ingress_packets = in_p;
+      r.ingress_bytes = in_b;
+      r.egress_packets = out_p;
+      r.egress_bytes = out_b;
+    }
+    b.add(r);
+  };
+  const std::uint64_t k = second ? 1 : 0;
+  // Moving with the links' own counters: ingress = the interface's receive.
+  tc(3, "hfport0", shm::BpfAttachState::kAttached, 1'000 + k * 400, 150'000 + k * 52'000,
+     800 + k * 700, 90'000 + k * 910'000);
+  tc(9, in.tap_ifname, shm::BpfAttachState::kAttached, 9'000 + k * 500, 1'200'000 + k * 250'000,
+     12'000 + k * 900, 3'400'000 + k * 750'000);
+  tc(10, "hfq0", shm::BpfAttachState::kAttached, 0, 0, 0, 0);
+  tc(5, "hfva", shm::BpfAttachState::kPending, 0, 0, 0, 0);
+  tc(6, "hfifb0", shm::BpfAttachState::kFailed, 0, 0, 0, 0, EOPNOTSUPP);
+  {
+    shm::BpfAttachRecord a{};
+    a.ingress_prog_id = 211;
+    a.egress_prog_id = 212;
+    a.array_ifindexes = 4096;
+    a.hash_max_entries = 16384;
+    a.hash_entries = 0;
+    a.attached = 3;
+    a.uncounted_packets = 0;
+    a.collections = 120 + k;
+    a.last_collection_real_ns = real - 2'000'000ull;
+    a.attaches_total = 3;
+    a.attach_failures_total = 7 + k;
+    a.stale_filters_removed = 2;
+    a.read_ns = 180'000;
+    a.read_cpu_ns = 150'000;
+    b.add(a);
+  }
+
+  // -- the sources' status
+  const std::uint64_t runs = 720 + k;
+  b.add(source(b, "procs", runs, 9'500, 8, 0, real));
+  b.add(source(b, "taps", runs, 300, 2, 0, real));
+  b.add(source(b, "links", runs, 2'100, 16, 0, real));
+  b.add(source(b, "addrs", runs, 800, 8, 0, real));
+  b.add(source(b, "conntrack", runs, 1'600, second ? 13 : 11, 0, real));
+  b.add(source(b, "libvirt", runs, 12'000, 3, 2, real));
+  b.add(source(b, "docker", runs, 4'000, 3, 0, real));
+  b.add(source(b, "bpf", runs, 250, 5, 0, real));
+}
+
+// ---- segment file ------------------------------------------------------------------------------
+
+bool write_all(const std::string& path, const test::SegmentBuf& seg, std::string* err) {
+  // In place (same inode, never truncated), as the sampler writes its mapped segment.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    *err = "open " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  std::size_t off = 0;
+  while (off < seg.size) {
+    const ssize_t w = ::pwrite(fd, seg.data() + off, seg.size - off, static_cast<off_t>(off));
+    if (w <= 0) {
+      *err = "write " + path + ": " + std::strerror(errno);
+      ::close(fd);
+      return false;
+    }
+    off += static_cast<std::size_t>(w);
+  }
+  ::close(fd);
+  return true;
+}
+
+bool publish(test::SegmentBuf& seg, shm::SnapshotBuilder& b, std::uint64_t generation,
+             std::uint64_t mono, std::uint64_t real) {
+  shm::PublishInfo info;
+  info.generation = generation;
+  info.cycle = 1000 + generation;
+  info.publish_mono_ns = mono;
+  info.publish_real_ns = real;
+  const auto payload = b.encode();
+  info.section_count = b.section_count();
+  return shm::publish(seg.span(), info, payload);
+}
+
+// ---- rendering ---------------------------------------------------------------------------------
+
+struct Rendering {
+  std::string text;
+  std::string error;  // set when the scenario could not be rendered
+};
+
+// Renders the scenario through the pipeline: snapshot 1, poll, snapshot 2 (5 s later), poll.
+Rendering render_scenario() {
+  Rendering out;
+  test::TempDir tmp;
+  const std::string dir = tmp.path();
+  const std::string state = dir + "/state";
+  fs::create_directories(state);
+  const Inputs in = load_inputs();
+  if (in.tap_ifname.empty() || in.ct.size() != 3 || in.domains.size() != 3) {
+    out.error = "fixtures not as expected";
+    return out;
+  }
+
+  // Threat lists: file-backed lists pointed at the fixtures (FeedSpec::path, as --customlist.path
+  // does), loaded synchronously with FeedManager::refresh() instead of the refresh thread. Spamhaus
+  // merges DROP and DROPv6 into one list (two URLs in production): one file with both here.
+  const std::string spamhaus = dir + "/spamhaus-drop.txt";
+  std::ofstream(spamhaus) << slurp(kFixtures / "threat" / "drop.txt")
+                          << slurp(kFixtures / "threat" / "dropv6.txt");
+  ex::FeedOptions fo;
+  fo.state_dir = state;
+  auto spec = [](const char* name, ex::FeedFormat f, std::string path, ex::Direction d) {
+    ex::FeedSpec s;
+    s.name = name;
+    s.format = f;
+    s.path = std::move(path);
+    s.direction = d;
+    return s;
+  };
+  const std::string threat = (kFixtures / "threat").string();
+  fo.feeds = {
+      spec("tor_exit", ex::FeedFormat::kOnionoo, threat + "/onionoo-exit.json", ex::Direction::kAny),
+      spec("tor_relay", ex::FeedFormat::kOnionoo, threat + "/onionoo-relay.json", ex::Direction::kIn),
+      spec("spamhaus", ex::FeedFormat::kCidrList, spamhaus, ex::Direction::kAny),
+      spec("emergingthreats", ex::FeedFormat::kCidrList, threat + "/compromised-ips.txt",
+           ex::Direction::kOut),
+      spec("customlist", ex::FeedFormat::kCidrList, threat + "/customlist.txt", ex::Direction::kAny),
+  };
+  auto feeds = std::make_shared<ex::FeedManager>(fo);
+  for (std::size_t i = 0; i < fo.feeds.size(); i++) feeds->refresh(i);
+  for (const ex::FeedStatus& s : feeds->status()) {
+    if (s.entries == 0 || !s.last_error.empty()) {
+      out.error = "threat list " + s.name + " did not load: " + s.last_error;
+      return out;
+    }
+  }
+
+  // HAProxy: the three captured logs (raw, RFC 3164, RFC 5424 framing of the same connections),
+  // copied into the temp dir; the tailer made by the flags' own finish function.
+  ex::HaproxyFlags hf;
+  for (const char* f : {"raw.log", "rfc3164.log", "rfc5424.log"}) {
+    fs::copy_file(kFixtures / "haproxy" / f, fs::path(dir) / f);
+    hf.opts.logs.push_back(dir + "/" + f);
+  }
+  auto tailer = ex::finish_haproxy_flags(hf, state);
+  if (!tailer.ok() || !*tailer) {
+    out.error = "haproxy tailer: " + (tailer.ok() ? std::string("none") : tailer.error().message());
+    return out;
+  }
+
+  test::SegmentBuf seg(1u << 18);
+  const std::string path = dir + "/segment";
+  ex::PipelineOptions po;
+  po.segment = path;
+  po.state_dir = state;
+  std::memcpy(po.boot_id.data(), seg.header().boot_id, 16);
+  po.vm.default_read_threshold = 100;
+  po.vm.default_write_threshold = 100;
+  po.vm.read_thresholds = {{"default", 200}, {"volumes-ssd", 500}};
+  po.vm.write_thresholds = {{"local", 50}};
+  po.containers.label_allowlist = {"com.docker.compose.project"};
+  po.conntrack.flows.min = 1;
+  po.conntrack.flows.outbound = true;
+  po.conntrack.host_threats = true;
+  po.feeds = feeds;
+
+  // Fresh needs a publish time near now (<= 3 intervals of 5 s old): the second snapshot is 1 s
+  // old, the first 5 s before it. Only these fixed deltas reach the rendered values.
+  const std::uint64_t mono2 = mono_ns() - 1'000'000'000ull;
+  const std::uint64_t mono1 = mono2 - kDeltaNs;
+  shm::SnapshotBuilder b1;
+  build_snapshot(b1, in, 1);
+  if (!publish(seg, b1, 1, mono1, kRealBase) || !write_all(path, seg, &out.error)) {
+    if (out.error.empty()) out.error = "snapshot 1 does not fit the segment";
+    return out;
+  }
+  ex::Pipeline p(po);
+  p.set_haproxy(std::move(*tailer));
+  p.poll_once();
+  if (auto c = p.current(); !c->fresh || c->cycle != 1001) {
+    out.error = "snapshot 1 not rendered fresh: " + c->not_ready_reason;
+    return out;
+  }
+  shm::SnapshotBuilder b2;
+  build_snapshot(b2, in, 2);
+  if (!publish(seg, b2, 2, mono2, kRealBase + kDeltaNs) || !write_all(path, seg, &out.error)) {
+    if (out.error.empty()) out.error = "snapshot 2 does not fit the segment";
+    return out;
+  }
+  p.poll_once();
+  const auto c = p.current();
+  if (!c->fresh || c->cycle != 1002) {
+    out.error = "snapshot 2 not rendered fresh: " + c->not_ready_reason;
+    return out;
+  }
+  out.text = c->exposition->text();
+  return out;
+}
+
+// ---- splitting and normalising -----------------------------------------------------------------
+
+struct FamilyText {
+  std::string name;
+  std::string text;  // HELP, TYPE and samples, each line with its '\n'
+  std::size_t samples = 0;
+};
+
+std::string line_family(std::string_view line) {
+  if (line.rfind("# HELP ", 0) == 0 || line.rfind("# TYPE ", 0) == 0) {
+    line.remove_prefix(7);
+    return std::string(line.substr(0, line.find(' ')));
+  }
+  return std::string(line.substr(0, line.find_first_of("{ ")));
+}
+
+// The exposition as families in rendered order; a name seen in two separate runs of lines is an
+// error (reported through `dups`).
+std::vector<FamilyText> split_families(const std::string& text, std::vector<std::string>* dups) {
+  std::vector<FamilyText> out;
+  std::set<std::string> seen;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t nl = text.find('\n', i);
+    if (nl == std::string::npos) nl = text.size();
+    const std::string_view line(text.data() + i, nl - i);
+    i = nl + 1;
+    if (line.empty()) continue;
+    const std::string name = line_family(line);
+    if (out.empty() || out.back().name != name) {
+      if (!seen.insert(name).second) dups->push_back(name);
+      out.push_back({name, "", 0});
+    }
+    out.back().text.append(line).push_back('\n');
+    if (line.front() != '#') out.back().samples++;
+  }
+  return out;
+}
+
+// The areas whose prefixes match `name`.
+std::vector<std::string> areas_of(const std::string& name) {
+  std::vector<std::string> out;
+  for (const Area& a : areas()) {
+    for (const std::string& p : a.prefixes) {
+      if (name.rfind(p, 0) == 0) {
+        out.push_back(a.stem);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+std::string replace_label(std::string line, const std::string& label, const std::string& value) {
+  const std::string key = label + "=\"";
+  const auto at = line.find(key);
+  if (at == std::string::npos) return line;
+  const auto start = at + key.size();
+  std::size_t end = start;
+  while (end < line.size() && line[end] != '"') end += line[end] == '\\' ? 2 : 1;
+  return line.substr(0, start) + value + line.substr(end);
+}
+
+// Applies the allowed normalisations to one family; a measured value outside its plausible range
+// is a failure (it would otherwise be hidden).
+void normalise(FamilyText& f, double now_seconds) {
+  const bool build_info = f.name == "hostflow_build_info";
+  const auto m = measured().find(f.name);
+  if (!build_info && m == measured().end()) return;
+  std::string out;
+  std::istringstream in(f.text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.front() != '#') {
+      if (build_info) {
+        line = replace_label(replace_label(line, "version", "VERSION"), "revision", "REVISION");
+      } else {
+        const auto sp = line.rfind(' ');
+        const double v = std::strtod(line.c_str() + sp + 1, nullptr);
+        if (m->second == Measured::kDuration) {
+          EXPECT_TRUE(v >= 0 && v < 30) << line;
+        } else {
+          EXPECT_LT(std::fabs(v - now_seconds), 600) << line;
+        }
+        line = line.substr(0, sp) + " 0";
+      }
+    }
+    out += line;
+    out += '\n';
+  }
+  f.text = std::move(out);
+}
+
+struct Golden {
+  std::map<std::string, std::string> text;  // stem -> file content
+  std::map<std::string, std::size_t> families, samples;
+  std::vector<std::string> unassigned, ambiguous, duplicates;
+  std::string error;
+};
+
+const Golden& golden() {
+  static const Golden g = [] {
+    Golden out;
+    const double now = static_cast<double>(real_ns()) / 1e9;
+    const Rendering r = render_scenario();
+    out.error = r.error;
+    if (!r.error.empty()) return out;
+    for (const Area& a : areas()) out.text[a.stem];
+    for (FamilyText& f : split_families(r.text, &out.duplicates)) {
+      const auto stems = areas_of(f.name);
+      if (stems.empty()) {
+        out.unassigned.push_back(f.name);
+        continue;
+      }
+      if (stems.size() > 1) out.ambiguous.push_back(f.name);
+      normalise(f, now);
+      out.text[stems.front()] += f.text;
+      out.families[stems.front()]++;
+      out.samples[stems.front()] += f.samples;
+    }
+    return out;
+  }();
+  return g;
+}
+
+fs::path golden_path(const std::string& stem) {
+  return fs::path(HOSTFLOW_GOLDEN_DIR) / (stem + ".prom");
+}
+
+bool updating() {
+  const char* u = std::getenv("UPDATE_GOLDEN");
+  return u && *u && std::string(u) != "0";
+}
+
+std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+// A unified-style diff of two small texts (LCS over lines), at most `max_lines` lines of output.
+std::string diff(const std::string& expected, const std::string& actual, std::size_t max_lines = 60) {
+  const auto a = lines_of(expected), b = lines_of(actual);
+  const std::size_t n = a.size(), m = b.size();
+  std::vector<std::vector<std::uint32_t>> lcs(n + 1, std::vector<std::uint32_t>(m + 1, 0));
+  for (std::size_t i = n; i-- > 0;)
+    for (std::size_t j = m; j-- > 0;)
+      lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
+  struct Op {
+    char kind;
+    std::size_t ai, bi;
+  };
+  std::vector<Op> ops;
+  std::size_t i = 0, j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i] == b[j]) ops.push_back({' ', i++, j++});
+    else if (i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1])) ops.push_back({'-', i++, j});
+    else ops.push_back({'+', i, j++});
+  }
+  // Changes with two lines of context, in hunks headed by where they start.
+  std::vector<bool> show(ops.size(), false);
+  for (std::size_t k = 0; k < ops.size(); k++) {
+    if (ops[k].kind == ' ') continue;
+    for (std::size_t c = (k >= 2 ? k - 2 : 0); c <= std::min(k + 2, ops.size() - 1); c++) show[c] = true;
+  }
+  std::string out;
+  std::size_t printed = 0;
+  for (std::size_t k = 0; k < ops.size() && printed < max_lines; k++) {
+    if (!show[k]) continue;
+    if (k == 0 || !show[k - 1]) {
+      out += "@@ golden line " + std::to_string(ops[k].ai + 1) + ", rendered line " +
+             std::to_string(ops[k].bi + 1) + " @@\n";
+    }
+    const std::string& l = ops[k].kind == '-' ? a[ops[k].ai] : b[ops[k].bi];
+    out += ops[k].kind;
+    out += l;
+    out += '\n';
+    printed++;
+  }
+  if (printed >= max_lines) out += "... (diff truncated)\n";
+  return out;
+}
+
+// ---- tests -------------------------------------------------------------------------------------
+
+TEST(Golden, EachAreaRendersExactlyItsGoldenExposition) {
+  const Golden& g = golden();
+  ASSERT_TRUE(g.error.empty()) << g.error;
+  for (const Area& a : areas()) {
+    SCOPED_TRACE(a.stem);
+    const std::string& actual = g.text.at(a.stem);
+    EXPECT_FALSE(actual.empty()) << "the scenario renders nothing for area " << a.stem;
+    test::check_exposition_invariants(actual, std::string("golden ") + a.stem);
+    const auto p = golden_path(a.stem);
+    if (updating()) {
+      fs::create_directories(p.parent_path());
+      std::ofstream(p, std::ios::binary) << actual;
+      std::cout << "[ golden ] wrote " << p.string() << ": " << g.families.at(a.stem)
+                << " families, " << g.samples.at(a.stem) << " samples\n";
+      continue;
+    }
+    ASSERT_TRUE(fs::exists(p)) << p << " is missing; run with UPDATE_GOLDEN=1 to create it";
+    const std::string expected = slurp(p);
+    EXPECT_TRUE(expected == actual)
+        << p.string() << " differs from the rendering (- golden, + now; UPDATE_GOLDEN=1 "
+        << "rewrites it if the change is intended):\n"
+        << diff(expected, actual);
+  }
+}
+
+TEST(Golden, EveryRenderedFamilyBelongsToOneArea) {
+  const Golden& g = golden();
+  ASSERT_TRUE(g.error.empty()) << g.error;
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
+  EXPECT_TRUE(g.unassigned.empty()) << "families in no area (add a prefix to areas()): "
+                                    << join(g.unassigned);
+  EXPECT_TRUE(g.ambiguous.empty()) << "families in more than one area: " << join(g.ambiguous);
+  EXPECT_TRUE(g.duplicates.empty()) << "families rendered in two places: " << join(g.duplicates);
+  std::size_t total = 0;
+  for (const auto& [stem, n] : g.families) total += n;
+  EXPECT_GT(total, 100u);
+}
+
+TEST(Golden, NoGoldenFileWithoutAnArea) {
+  // A stale file (an area renamed or dropped) would otherwise stay behind unchecked.
+  std::set<std::string> stems;
+  for (const Area& a : areas()) stems.insert(std::string(a.stem) + ".prom");
+  for (const auto& e : fs::directory_iterator(HOSTFLOW_GOLDEN_DIR)) {
+    EXPECT_TRUE(stems.count(e.path().filename().string())) << e.path();
+  }
+}
+
+}  // namespace
+}  // namespace hostflow
