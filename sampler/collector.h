@@ -5,12 +5,16 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "hostflow/shm/builder.h"
 #include "source.h"
 
 namespace hostflow::sampler {
+
+// "ok", "absent", "failed" or "disabled" (as hostflow_source_state and --check name them).
+std::string_view state_name(shm::SourceState state);
 
 class Collector {
  public:

@@ -1,12 +1,10 @@
 // hostflow-sampler: starts as root, opens everything it will read, publishes snapshots of the
 // host into the shared-memory segment every --interval. Reads top to bottom in the order things
-// happen: flags -> sources opened -> segment created -> capabilities dropped (logged before and
-// after) -> no_new_privs + seccomp -> loop. --check does everything up to the loop.
-#include <fcntl.h>
+// happen: flags -> validation -> sources opened and segment created (privileged) -> capabilities
+// dropped (logged before and after) -> no_new_privs + seccomp -> loop. --check does everything
+// up to the loop. The sources and their own flags are the table in sources/registry.cc.
 #include <grp.h>
-#include <sched.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,15 +12,17 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <map>
 
 #include "collector.h"
 #include "hostflow/common/clock.h"
 #include "hostflow/common/log.h"
 #include "hostflow/common/seccomp.h"
-#include "hostflow/common/unique_fd.h"
+#include "hostflow/common/units.h"
 #include "hostflow/common/version.h"
 #include "privilege/capabilities.h"
+#include "privilege/host_netns.h"
 #include "privilege/seccomp_policy.h"
 #include "publish/segment_file.h"
 #include "sources/registry.h"
@@ -51,23 +51,6 @@ int fail(const std::string& what) {
   return 1;
 }
 
-// In a container with the host's /proc at --path.procfs (not /proc): moves the sampler into the
-// network namespace of that procfs's PID 1 -- the host's -- before any netlink socket exists, so
-// it never reads the container's own interfaces. Returns whether it moved. Needs CAP_SYS_ADMIN
-// (a privileged container has it; it is dropped with everything else afterwards).
-hostflow::Result<bool> enter_host_netns(const std::string& procfs) {
-  struct stat self {}, host {};
-  if (::stat("/proc/self/ns/net", &self) != 0) return hostflow::Error::from_errno("stat /proc/self/ns/net");
-  const std::string path = procfs + "/1/ns/net";
-  auto fd = hostflow::UniqueFd::open(path, O_RDONLY);
-  if (!fd.ok()) return fd.error();
-  if (::fstat(fd->get(), &host) != 0) return hostflow::Error::from_errno("stat " + path);
-  if (host.st_ino == self.st_ino && host.st_dev == self.st_dev) return false;
-  if (::setns(fd->get(), CLONE_NEWNET) != 0)
-    return hostflow::Error::from_errno("setns(" + path + ") into the host's network namespace");
-  return true;
-}
-
 // Sleeps until the absolute monotonic time `ns`; returns early when a stop signal arrived.
 void sleep_until(std::uint64_t ns) {
   timespec ts{static_cast<time_t>(ns / 1'000'000'000ull), static_cast<long>(ns % 1'000'000'000ull)};
@@ -78,6 +61,7 @@ void sleep_until(std::uint64_t ns) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // ---- Flags. ----
   CLI::App app{"hostflow-sampler: collects host network facts into the hostflow segment"};
   std::string segment = "/run/hostflow/segment";
   std::string segment_group = "hostflow";
@@ -87,7 +71,6 @@ int main(int argc, char** argv) {
   std::string seccomp_mode = "kill", user;
   bool check = false, version = false, no_seccomp = false, print_policy = false;
   std::uint64_t cycles = 0;
-  std::map<std::string, bool> enabled;
   app.add_option("--segment", segment, "segment file (created by the sampler)")
       ->capture_default_str();
   app.add_option("--segment.group", segment_group,
@@ -106,13 +89,15 @@ int main(int argc, char** argv) {
   app.add_option("--log.format", log_format, "logfmt or json")->capture_default_str();
   app.add_option("--cycles", cycles, "stop after this many cycles (0 = run until signalled)")
       ->capture_default_str();
-  hs::SourceContext source_ctx;
-  hs::add_source_flags(app, source_ctx);
+  // Every source's switch (--source.<name>) and its own flags (--<name>.*), in the table's order.
+  hs::SourceContext sources;
+  std::map<std::string, bool> enabled;
   for (const hs::SourceEntry& s : hs::source_table()) {
     const std::string n(s.name);
     enabled[n] = s.enabled_by_default;
     app.add_flag("--source." + n + ",!--no-source." + n, enabled[n],
                  std::string(s.help) + (s.enabled_by_default ? " (default on)" : " (default off)"));
+    if (s.add_flags) s.add_flags(app, sources.options);
   }
   app.add_option("--user", user,
                  "after opening everything, switch to this user keeping only the capabilities the "
@@ -131,13 +116,17 @@ int main(int argc, char** argv) {
   app.add_flag("--version", version, "print the version and exit");
   CLI11_PARSE(app, argc, argv);
 
+  // ---- Validation, before anything is opened. ----
   if (version) {
     std::printf("hostflow-sampler %s (%s)\n", HOSTFLOW_VERSION, HOSTFLOW_REVISION);
     return 0;
   }
   if (!hf::log::set_level(log_level)) return fail("--log.level: unknown level " + log_level);
   if (!hf::log::set_format(log_format)) return fail("--log.format: unknown format " + log_format);
-  if (auto r = hs::finish_source_flags(source_ctx); !r.ok()) return fail(r.error().message());
+  for (const hs::SourceEntry& s : hs::source_table()) {
+    if (!s.validate) continue;
+    if (auto r = s.validate(sources.options); !r.ok()) return fail(r.error().message());
+  }
   const auto mode = hf::seccomp::parse_mode(seccomp_mode);
   if (!mode) return fail("--seccomp: want kill, log or trap (got " + seccomp_mode + ")");
   // What the enabled sources need after the drop; nothing else is kept.
@@ -151,10 +140,11 @@ int main(int argc, char** argv) {
   }
   auto user_id = hs::lookup_user(user);
   if (!user_id.ok()) return fail(user_id.error().message());
-  const auto interval = hf::parse_duration(interval_s);
-  if (!interval || *interval < std::chrono::milliseconds(100))
-    return fail("--interval: want a duration of at least 100ms, e.g. 5s (got " + interval_s + ")");
-  const auto interval_ns = static_cast<std::uint64_t>(interval->count());
+  const auto interval =
+      hf::duration_flag_ms("--interval", interval_s, std::chrono::milliseconds(100));
+  if (!interval.ok()) return fail(interval.error().message());
+  const auto interval_ns = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(interval.value()).count());
 
   hf::shm::SegmentMeta meta;
   meta.writer_pid = static_cast<std::uint32_t>(::getpid());
@@ -179,6 +169,7 @@ int main(int argc, char** argv) {
   if (!dir.empty() && ::access(dir.c_str(), W_OK | X_OK) != 0)
     return fail("segment directory " + dir + " is not writable: " + std::strerror(errno));
 
+  // ---- Open every source and the segment, while privileged. ----
   // A peer that goes away (libvirtd restarting) must give EPIPE, not kill the sampler.
   struct sigaction ign {};
   ign.sa_handler = SIG_IGN;
@@ -186,17 +177,16 @@ int main(int argc, char** argv) {
 
   // Running in a container with the host mounted (--path.procfs=/host/proc): the host's netns.
   if (paths.procfs != "/proc") {
-    auto moved = enter_host_netns(paths.procfs);
+    auto moved = hs::enter_host_netns(paths.procfs);
     if (!moved.ok()) return fail("--path.procfs: " + moved.error().message());
     if (*moved) hf::log::info("entered the network namespace of PID 1", {{"procfs", paths.procfs}});
   }
 
-  // Open every source while we still hold our privileges.
   hs::Collector collector;
   for (const hs::SourceEntry& s : hs::source_table()) {
     const std::string n(s.name);
     if (enabled[n])
-      collector.add(n, s.make(source_ctx), paths);
+      collector.add(n, s.make(sources), paths);
     else
       collector.add_disabled(n);
   }
@@ -236,7 +226,7 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
 
-  // Everything is open: keep only what the enabled sources need.
+  // ---- Drop: keep only the capabilities the opened sources need. ----
   auto fail_check = [&](const std::string& what) {
     if (check) ::unlink(segment_path.c_str());
     return fail(what);
@@ -244,7 +234,7 @@ int main(int argc, char** argv) {
   if (auto r = hs::drop_privileges(hs::PrivilegePlan{keep_caps, gid, *user_id}); !r.ok())
     return fail_check(r.error().message());
 
-  // no_new_privs + the allowlist; from here on a syscall outside it kills the process.
+  // ---- no_new_privs + seccomp: from here on a syscall outside the allowlist kills us. ----
   if (no_seccomp) {
     hf::log::warn("seccomp filter DISABLED by --no-seccomp: the sampler runs without its allowlist",
                   {});
@@ -266,11 +256,8 @@ int main(int argc, char** argv) {
     ::unlink(segment_path.c_str());
     bool ok = published.ok();
     for (const auto& e : collector.entries()) {
-      const char* state = e.state == hf::shm::SourceState::kOk       ? "ok"
-                          : e.state == hf::shm::SourceState::kAbsent ? "absent"
-                          : e.state == hf::shm::SourceState::kFailed ? "failed"
-                                                                     : "disabled";
-      std::printf("source %-10s %-8s %s\n", e.name.c_str(), state, e.last_error.c_str());
+      std::printf("source %-10s %-8s %s\n", e.name.c_str(),
+                  std::string(hs::state_name(e.state)).c_str(), e.last_error.c_str());
       if (e.state == hf::shm::SourceState::kFailed) ok = false;
     }
     std::printf("segment %s: %s\n", segment.c_str(),
@@ -286,6 +273,7 @@ int main(int argc, char** argv) {
                                     {"interval", interval_s},
                                     {"pid", std::to_string(::getpid())}});
 
+  // ---- The loop. ----
   const std::uint64_t start = hf::mono_ns();
   std::uint64_t tick = 1;
   while (!g_stop && (cycles == 0 || cycle < cycles)) {

@@ -12,7 +12,7 @@
 
 #include "hostflow/shm/layout.h"
 #include "source.h"
-#include "sources/links.h"
+#include "sources/cycle_facts.h"
 
 namespace hostflow::sampler {
 
@@ -20,6 +20,7 @@ namespace hostflow::sampler {
 bool decode_addr_message(const nlmsghdr* nlh, std::size_t len, shm::AddrRecord* out,
                          std::string* err);
 
+// Reads the namespaces links dumped this cycle from `netns` (cycle_facts.h).
 std::unique_ptr<Source> make_addrs_source(std::shared_ptr<const NetnsScan> netns);
 
 }  // namespace hostflow::sampler

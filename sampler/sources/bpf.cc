@@ -3,21 +3,16 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fnmatch.h>
-#include <libmnl/libmnl.h>
 #include <linux/capability.h>
-#include <linux/pkt_cls.h>
-#include <linux/pkt_sched.h>
-#include <linux/rtnetlink.h>
 #include <net/if.h>
-#include <sys/socket.h>
 
 #include <time.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <map>
-#include <set>
 
 #include "hostflow/common/capabilities.h"
 #include "hostflow/common/clock.h"
@@ -27,6 +22,17 @@
 #include "tc_counters.skel.h"
 
 namespace hostflow::sampler {
+
+void add_flags(CLI::App& app, BpfOptions& opts) {
+  app.add_option("--bpf.interfaces", opts.interfaces,
+                 "interfaces the TC program attaches to: comma-separated shell patterns, "
+                 "!pattern excludes (e.g. 'eth*,veth*,!lo')")
+      ->capture_default_str();
+  app.add_option("--bpf.array-ifindexes", opts.array_ifindexes,
+                 "ifindexes below this are counted in the per-CPU array (fast path); higher ones "
+                 "in a per-CPU hash")
+      ->capture_default_str();
+}
 
 // ---- --bpf.interfaces ----------------------------------------------------------------------------
 
@@ -62,82 +68,6 @@ bool InterfaceSelector::selected(std::string_view name) const {
     return false;
   };
   return (include_.empty() || any(include_)) && !any(exclude_);
-}
-
-// ---- RTM_NEWTFILTER decoding ---------------------------------------------------------------------
-
-namespace {
-
-// Walks attributes in [at, end); a malformed one is an error (libmnl's walk would stop silently).
-template <class F>
-bool walk(const char* at, const char* end, F&& f) {
-  while (at < end) {
-    const auto* a = reinterpret_cast<const nlattr*>(at);
-    if (!mnl_attr_ok(a, static_cast<int>(end - at))) return false;
-    f(a);
-    at += MNL_ALIGN(a->nla_len);
-  }
-  return true;
-}
-
-std::string_view attr_str(const nlattr* a) {
-  const auto* p = static_cast<const char*>(mnl_attr_get_payload(a));
-  return std::string_view(p, strnlen(p, mnl_attr_get_payload_len(a)));
-}
-
-}  // namespace
-
-bool decode_tc_filter(const nlmsghdr* nlh, std::size_t len, DecodedTcFilter* out,
-                      std::string* err) {
-  if (len < sizeof(nlmsghdr) || nlh->nlmsg_len < sizeof(nlmsghdr) || nlh->nlmsg_len > len) {
-    *err = "truncated netlink message";
-    return false;
-  }
-  if (nlh->nlmsg_type != RTM_NEWTFILTER) {
-    *err = "not RTM_NEWTFILTER (type " + std::to_string(nlh->nlmsg_type) + ")";
-    return false;
-  }
-  if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(tcmsg))) {
-    *err = "RTM_NEWTFILTER shorter than struct tcmsg";
-    return false;
-  }
-  const auto* t = static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh));
-  DecodedTcFilter f;
-  f.ifindex = t->tcm_ifindex;
-  f.parent = t->tcm_parent;
-  f.handle = t->tcm_handle;
-  f.priority = static_cast<std::uint16_t>(TC_H_MAJ(t->tcm_info) >> 16);
-  f.protocol = static_cast<std::uint16_t>(TC_H_MIN(t->tcm_info));
-  const char* at = static_cast<const char*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(tcmsg)));
-  const char* end = reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len;
-  const nlattr* options = nullptr;
-  if (!walk(at, end, [&](const nlattr* a) {
-        if (mnl_attr_get_type(a) == TCA_KIND) f.kind = attr_str(a);
-        if (mnl_attr_get_type(a) == TCA_OPTIONS) options = a;
-      })) {
-    *err = "malformed attribute in RTM_NEWTFILTER";
-    return false;
-  }
-  if (options && f.kind == "bpf") {
-    const auto* p = static_cast<const char*>(mnl_attr_get_payload(options));
-    if (!walk(p, p + mnl_attr_get_payload_len(options), [&](const nlattr* a) {
-          if (mnl_attr_get_type(a) == TCA_BPF_NAME) f.bpf_name = attr_str(a);
-          if (mnl_attr_get_type(a) == TCA_BPF_ID && mnl_attr_get_payload_len(a) >= 4)
-            std::memcpy(&f.prog_id, mnl_attr_get_payload(a), 4);
-        })) {
-      *err = "malformed TCA_OPTIONS in RTM_NEWTFILTER";
-      return false;
-    }
-  }
-  *out = f;
-  return true;
-}
-
-bool is_hostflow_filter(const DecodedTcFilter& f, bool ingress) {
-  const std::string_view prog = ingress ? HF_TC_PROG_INGRESS : HF_TC_PROG_EGRESS;
-  return f.kind == "bpf" && f.handle == HF_TC_HANDLE && f.priority == HF_TC_PRIORITY &&
-         f.bpf_name.size() > prog.size() && f.bpf_name.substr(0, prog.size()) == prog &&
-         f.bpf_name[prog.size()] == ':';
 }
 
 namespace {
@@ -188,9 +118,8 @@ class BpfSource final : public Source {
   ~BpfSource() override {
     // Detach what we attached (the filters would otherwise outlive us with the program).
     for (const auto& [ifindex, a] : ifaces_) {
-      if (a.state == shm::BpfAttachState::kAttached) detach(ifindex);
+      if (a.state == shm::BpfAttachState::kAttached) tc_.detach(ifindex);
     }
-    if (nl_) mnl_socket_close(nl_);
     if (skel_) tc_counters__destroy(skel_);
   }
 
@@ -230,14 +159,11 @@ class BpfSource final : public Source {
       if (bpf_obj_get_info_by_fd(prog_fd_[d], &info, &len) == 0) prog_id_[d] = info.id;
     }
     values_.resize(static_cast<std::size_t>(ncpu_));
-    nl_ = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-    if (!nl_) return Error::from_errno("bpf: netlink socket");
-    if (mnl_socket_bind(nl_, 0, MNL_SOCKET_AUTOPID) < 0) return Error::from_errno("bpf: netlink bind");
-    nlbuf_.resize(MNL_SOCKET_BUFFER_SIZE);
+    if (auto r = tc_.open(); !r.ok()) return r.error();
     // Filters an earlier hostflow run left (it was killed before it could detach): ours only.
     auto links = list_interfaces();
     if (!links.ok()) return links.error();
-    for (const auto& [ifindex, name] : *links) remove_stale(ifindex);
+    for (const auto& [ifindex, name] : *links) stale_removed_ += tc_.remove_stale(ifindex);
     if (stale_removed_) {
       log::info("bpf: removed filters left by an earlier run",
                 {{"filters", std::to_string(stale_removed_)}});
@@ -258,7 +184,7 @@ class BpfSource final : public Source {
       auto l = links->find(it->first);
       if (l == links->end() || !selector_.selected(l->second)) {
         if (l != links->end() && it->second.state == shm::BpfAttachState::kAttached)
-          detach(it->first);  // renamed out of the selection
+          tc_.detach(it->first);  // renamed out of the selection
         forget_counters(it->first);
         it = ifaces_.erase(it);
       } else {
@@ -338,90 +264,11 @@ class BpfSource final : public Source {
     return m;
   }
 
-  static bpf_tc_hook hook(std::int32_t ifindex, int dir) {
-    bpf_tc_hook h{};
-    h.sz = sizeof h;
-    h.ifindex = ifindex;
-    h.attach_point = dir == HF_TC_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS;
-    return h;
-  }
-  static bpf_tc_opts ours(int prog_fd = 0) {
-    bpf_tc_opts o{};
-    o.sz = sizeof o;
-    o.prog_fd = prog_fd;
-    o.handle = HF_TC_HANDLE;
-    o.priority = HF_TC_PRIORITY;
-    return o;
-  }
-
-  // Our filters on one interface left by an earlier run: found by a filter dump of each hook
-  // (handle, priority and program name must match), removed by handle and priority.
-  void remove_stale(std::int32_t ifindex) {
-    for (int d = 0; d < 2; d++) {
-      bool found = false;
-      dump_filters(ifindex, d, [&](const DecodedTcFilter& f) {
-        if (is_hostflow_filter(f, d == HF_TC_INGRESS)) found = true;
-      });
-      if (!found) continue;
-      bpf_tc_hook h = hook(ifindex, d);
-      bpf_tc_opts o = ours();
-      if (bpf_tc_detach(&h, &o) == 0) stale_removed_++;
-    }
-  }
-
-  // RTM_GETTFILTER dump of one clsact hook; calls `f` for each filter.
-  template <class F>
-  void dump_filters(std::int32_t ifindex, int dir, F&& f) {
-    auto* nlh = mnl_nlmsg_put_header(nlbuf_.data());
-    nlh->nlmsg_type = RTM_GETTFILTER;
-    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    nlh->nlmsg_seq = ++seq_;
-    auto* t = static_cast<tcmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(tcmsg)));
-    t->tcm_family = AF_UNSPEC;
-    t->tcm_ifindex = ifindex;
-    t->tcm_parent =
-        TC_H_MAKE(TC_H_CLSACT, dir == HF_TC_INGRESS ? TC_H_MIN_INGRESS : TC_H_MIN_EGRESS);
-    if (mnl_socket_sendto(nl_, nlh, nlh->nlmsg_len) < 0) return;
-    const unsigned portid = mnl_socket_get_portid(nl_);
-    for (;;) {
-      const ssize_t n = mnl_socket_recvfrom(nl_, nlbuf_.data(), nlbuf_.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return;
-      const auto* msg = reinterpret_cast<const nlmsghdr*>(nlbuf_.data());
-      int left = static_cast<int>(n);
-      for (; mnl_nlmsg_ok(msg, left); msg = mnl_nlmsg_next(msg, &left)) {
-        if (msg->nlmsg_seq != seq_ || msg->nlmsg_pid != portid) continue;
-        if (msg->nlmsg_type == NLMSG_DONE || msg->nlmsg_type == NLMSG_ERROR) return;
-        DecodedTcFilter d;
-        std::string err;
-        if (decode_tc_filter(msg, static_cast<std::size_t>(left), &d, &err)) f(d);
-      }
-    }
-  }
-
   void attach(std::int32_t ifindex, Attached& a) {
     // What the maps hold for this ifindex before our filters exist (an earlier interface with
     // the same ifindex in this run): subtracted, so counts start at zero.
     read_one(ifindex, a.base);
-    int err = 0;
-    int done = 0;
-    for (int d = 0; d < 2 && !err; d++) {
-      bpf_tc_hook h = hook(ifindex, d);
-      int e = bpf_tc_hook_create(&h);
-      if (e != 0 && e != -EEXIST) {
-        err = -e;
-        break;
-      }
-      bpf_tc_opts o = ours(prog_fd_[d]);
-      e = bpf_tc_attach(&h, &o);
-      if (e != 0) {
-        err = -e;
-        break;
-      }
-      done++;
-    }
-    if (err) {
-      if (done) detach(ifindex);
+    if (const int err = tc_.attach(ifindex, prog_fd_); err != 0) {
       if (a.state != shm::BpfAttachState::kFailed || a.attach_errno != err) {
         log::warn("bpf: attach failed", {{"interface", a.name},
                                          {"ifindex", std::to_string(ifindex)},
@@ -437,15 +284,6 @@ class BpfSource final : public Source {
     a.attached_real_ns = real_ns();
     summary_.attaches_total++;
     log::debug("bpf: attached", {{"interface", a.name}, {"ifindex", std::to_string(ifindex)}});
-  }
-
-  // Removes our two filters (never the clsact qdisc: other programs' filters may live there).
-  void detach(std::int32_t ifindex) {
-    for (int d = 0; d < 2; d++) {
-      bpf_tc_hook h = hook(ifindex, d);
-      bpf_tc_opts o = ours();
-      bpf_tc_detach(&h, &o);
-    }
   }
 
   bool in_array(std::int32_t ifindex) const {
@@ -559,9 +397,7 @@ class BpfSource final : public Source {
   int array_fd_ = -1, hash_fd_ = -1;
   int prog_fd_[2] = {-1, -1};
   std::uint32_t prog_id_[2] = {0, 0};
-  mnl_socket* nl_ = nullptr;
-  std::vector<char> nlbuf_;
-  std::uint32_t seq_ = 0;
+  TcFilters tc_;
   std::uint64_t stale_removed_ = 0;
   std::map<std::int32_t, Attached> ifaces_;
   std::vector<hf_tc_value> values_;

@@ -6,10 +6,9 @@
 // interfaces, forgets removed ones and reads the per-CPU maps with batch lookups into
 // kBpfCounters (one record per selected interface) and kBpfAttach (one record). The destructor
 // detaches every filter it attached. No BPF support or no privilege: the source is absent.
-// Runs in hostflow-sampler.
+// The filters themselves (attach, detach, the RTM_GETTFILTER dump, stale cleanup) are in
+// bpf_tc.h; this file loads the program and reads its maps. Runs in hostflow-sampler.
 #pragma once
-
-#include <linux/netlink.h>
 
 #include <cstdint>
 #include <memory>
@@ -19,6 +18,11 @@
 
 #include "hostflow/common/result.h"
 #include "source.h"
+#include "sources/bpf_tc.h"  // the TC filters (attach, detach, the RTM_NEWTFILTER decoder)
+
+namespace CLI {
+class App;
+}
 
 namespace hostflow::sampler {
 
@@ -30,6 +34,10 @@ struct BpfOptions {
   std::uint32_t array_ifindexes = 4096;
 };
 
+// --bpf.interfaces and --bpf.array-ifindexes, into `opts`. Their values are checked by the
+// source's open(), not at startup: a bad one makes the bpf source fail, not the sampler.
+void add_flags(CLI::App& app, BpfOptions& opts);
+
 // The parsed --bpf.interfaces patterns. Pure.
 class InterfaceSelector {
  public:
@@ -39,26 +47,6 @@ class InterfaceSelector {
  private:
   std::vector<std::string> include_, exclude_;
 };
-
-// One RTM_NEWTFILTER message, decoded. The string views point into the message.
-struct DecodedTcFilter {
-  std::int32_t ifindex = 0;
-  std::uint32_t parent = 0, handle = 0;
-  std::uint16_t priority = 0, protocol = 0;  // from tcm_info (protocol in network order)
-  std::string_view kind;                     // TCA_KIND ("bpf")
-  std::string_view bpf_name;                 // TCA_OPTIONS/TCA_BPF_NAME ("hf_tc_ingress:[42]")
-  std::uint32_t prog_id = 0;                 // TCA_OPTIONS/TCA_BPF_ID
-};
-
-// Pure: decodes one netlink message of `len` bytes (len >= nlh->nlmsg_len is checked). False with
-// a reason for anything that is not a well-formed RTM_NEWTFILTER.
-bool decode_tc_filter(const nlmsghdr* nlh, std::size_t len, DecodedTcFilter* out,
-                      std::string* err);
-
-// True when `f` is one of hostflow's TC filters for the hook of `ingress`: kind bpf, our handle
-// and priority, and a program named HF_TC_PROG_INGRESS / HF_TC_PROG_EGRESS (libbpf names the
-// filter "<program name>:[<id>]").
-bool is_hostflow_filter(const DecodedTcFilter& f, bool ingress);
 
 std::unique_ptr<Source> make_bpf_source(const BpfOptions& opts);
 

@@ -9,10 +9,18 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <CLI/CLI.hpp>
 #include <cstring>
 #include <vector>
 
 namespace hostflow::sampler {
+
+void add_flags(CLI::App& app, ConntrackOptions& opts) {
+  app.add_option("--conntrack.max-entries", opts.max_entries,
+                 "most conntrack entries published per cycle; the rest are counted as dropped")
+      ->capture_default_str();
+}
+
 namespace {
 
 // Walks attributes in [at, end); a malformed one is an error (libmnl's walk would stop silently).

@@ -15,11 +15,18 @@
 #include "hostflow/shm/layout.h"
 #include "source.h"
 
+namespace CLI {
+class App;
+}
+
 namespace hostflow::sampler {
 
 struct ConntrackOptions {
   std::uint32_t max_entries = 1'000'000;  // --conntrack.max-entries
 };
+
+// --conntrack.max-entries, into `opts` (CLI11 checks it is a number; no other validation).
+void add_flags(CLI::App& app, ConntrackOptions& opts);
 
 // Pure: decodes one ctnetlink IPCTNL_MSG_CT_NEW message of at most `len` bytes into `out`.
 // Returns false with a reason for anything that is not a well-formed conntrack entry.

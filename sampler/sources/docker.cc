@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <cerrno>
@@ -13,9 +14,27 @@
 
 #include "hostflow/common/clock.h"
 #include "hostflow/common/unique_fd.h"
+#include "hostflow/common/units.h"
 #include "hostflow/shm/layout.h"
 
 namespace hostflow::sampler {
+
+void add_flags(CLI::App& app, DockerOptions& opts) {
+  app.add_option("--docker.socket", opts.socket,
+                 "Docker Engine API socket (default: <path.rootfs>/run/docker.sock, i.e. "
+                 "/var/run/docker.sock on the host)");
+  app.add_option("--docker.timeout", opts.timeout_flag,
+                 "longest one cycle's Docker requests may take before the source is marked failed")
+      ->capture_default_str();
+}
+
+Result<void> validate(DockerOptions& opts) {
+  auto budget =
+      duration_flag_ms("--docker.timeout", opts.timeout_flag, std::chrono::milliseconds(10));
+  if (!budget.ok()) return budget.error();
+  opts.budget = *budget;
+  return {};
+}
 
 namespace http = boost::beast::http;
 

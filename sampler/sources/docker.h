@@ -13,24 +13,30 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
+#include "hostflow/common/result.h"
 #include "source.h"
+#include "sources/cycle_facts.h"
+
+namespace CLI {
+class App;
+}
 
 namespace hostflow::sampler {
 
 struct DockerOptions {
-  std::string socket;  // "" = <rootfs>/var/run/docker.sock
+  std::string socket;                       // --docker.socket; "" = <rootfs>/var/run/docker.sock
+  std::string timeout_flag = "2s";          // --docker.timeout as written; validate() sets `budget`
   std::chrono::milliseconds budget{2000};   // the whole cycle's requests
   std::size_t max_body_bytes = 16u << 20;   // /containers/json of a few thousand containers
   std::size_t max_total_bytes = 32u << 20;  // all bodies of one cycle together
   std::size_t max_inspects = 256;           // network inspects per cycle
 };
 
-// What the links source saw this cycle that the Docker source needs: bridge names of the host.
-struct HostBridges {
-  std::vector<std::string> names;
-};
+// --docker.socket and --docker.timeout, into `opts`.
+void add_flags(CLI::App& app, DockerOptions& opts);
+// Converts --docker.timeout (at least 10ms); the error names the flag. Run once after parsing.
+Result<void> validate(DockerOptions& opts);
 
 // The Docker network id prefix a bridge name carries (`br-` + 12 lowercase hex), or "".
 std::string_view docker_network_prefix(std::string_view bridge_name);
@@ -44,6 +50,7 @@ struct HttpReply {
 };
 Result<HttpReply> parse_http_reply(std::string_view bytes, std::size_t max_body, bool eof);
 
+// Reads the host's bridge names links found this cycle from `bridges` (cycle_facts.h).
 std::unique_ptr<Source> make_docker_source(DockerOptions opts,
                                            std::shared_ptr<const HostBridges> bridges);
 

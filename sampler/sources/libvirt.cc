@@ -3,6 +3,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include <CLI/CLI.hpp>
 #include <condition_variable>
 #include <cstring>
 #include <map>
@@ -12,8 +13,35 @@
 
 #include "hostflow/common/clock.h"
 #include "hostflow/common/log.h"
+#include "hostflow/common/units.h"
 
 namespace hostflow::sampler {
+
+void add_flags(CLI::App& app, LibvirtOptions& opts) {
+  app.add_option("--libvirt.uri", opts.uri,
+                 "libvirt connection URI (read-only), e.g. qemu:///system or "
+                 "qemu+unix:///system?socket=/path/to/libvirt-sock")
+      ->capture_default_str();
+  app.add_option("--libvirt.timeout", opts.timeout_flag,
+                 "longest a cycle waits for libvirt before marking the source failed")
+      ->capture_default_str();
+  app.add_option("--libvirt.xml-refresh", opts.xml_refresh_flag,
+                 "re-fetch a running domain's XML this often (new or restarted domains at once)")
+      ->capture_default_str();
+}
+
+Result<void> validate(LibvirtOptions& opts) {
+  using std::chrono::milliseconds;
+  auto budget = duration_flag_ms("--libvirt.timeout", opts.timeout_flag, milliseconds(10));
+  if (!budget.ok()) return budget.error();
+  auto refresh =
+      duration_flag_ms("--libvirt.xml-refresh", opts.xml_refresh_flag, milliseconds(100));
+  if (!refresh.ok()) return refresh.error();
+  opts.budget = *budget;
+  opts.xml_refresh = *refresh;
+  return {};
+}
+
 namespace {
 
 struct Param {

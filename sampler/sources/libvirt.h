@@ -13,18 +13,33 @@
 #include <memory>
 #include <string>
 
+#include "hostflow/common/result.h"
 #include "source.h"
+
+namespace CLI {
+class App;
+}
 
 namespace hostflow::sampler {
 
 struct LibvirtOptions {
-  std::string uri = "qemu:///system";
+  std::string uri = "qemu:///system";  // --libvirt.uri
+  // --libvirt.timeout and --libvirt.xml-refresh as written; validate() converts them into
+  // `budget` and `xml_refresh`.
+  std::string timeout_flag = "2s";
+  std::string xml_refresh_flag = "60s";
   std::chrono::milliseconds budget{2000};      // longest a cycle waits for libvirt
   std::chrono::milliseconds xml_refresh{60'000};  // re-fetch a domain's XML this often
   std::size_t max_xml_bytes = 256 * 1024;
   std::size_t max_params_per_domain = 4096;
   std::size_t max_domains = 4096;
 };
+
+// --libvirt.uri, --libvirt.timeout and --libvirt.xml-refresh, into `opts`.
+void add_flags(CLI::App& app, LibvirtOptions& opts);
+// Converts the duration flags (timeout at least 10ms, xml-refresh at least 100ms); the error
+// names the flag. Run once after parsing, before any source is made.
+Result<void> validate(LibvirtOptions& opts);
 
 std::unique_ptr<Source> make_libvirt_source(LibvirtOptions opts);
 

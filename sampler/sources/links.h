@@ -10,12 +10,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "hostflow/shm/layout.h"
 #include "source.h"
-#include "sources/docker.h"
-#include "sources/procs.h"
+#include "sources/cycle_facts.h"
 
 namespace hostflow::sampler {
 
@@ -41,21 +39,11 @@ struct DecodedStats {
 bool decode_stats_message(const nlmsghdr* nlh, std::size_t len, DecodedStats* out,
                           std::string* err);
 
-// The other namespaces links dumped this cycle, for sources that run after it (addrs).
-struct NetnsScan {
-  struct Netns {
-    std::int32_t nsid;
-    std::uint64_t inode;  // 0 = known only by its nsid
-  };
-  std::vector<Netns> namespaces;
-  std::uint64_t own_inode = 0;  // the sampler's netns
-};
-
 // With `scan` (from procs, may be null): also dumps the links of every other netns that has an
 // nsid here and holds a process or a veth peer of ours (IFLA_TARGET_NETNSID, CAP_NET_ADMIN),
 // bounded, and publishes the netns table (kNetns). With `bridges` (may be null): the names of
 // the host's bridges, for the docker source; with `netns` (may be null): the namespaces it
-// dumped, for the addrs source. Both run after it.
+// dumped, for the addrs source. Both run after it. The facts are described in cycle_facts.h.
 std::unique_ptr<Source> make_links_source(std::shared_ptr<const ProcScan> scan,
                                           std::shared_ptr<HostBridges> bridges = nullptr,
                                           std::shared_ptr<NetnsScan> netns = nullptr);

@@ -8,22 +8,11 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
-#include <vector>
 
 #include "source.h"
+#include "sources/cycle_facts.h"
 
 namespace hostflow::sampler {
-
-// What procs found this cycle, for sources that run after it (taps).
-struct ProcScan {
-  struct Proc {
-    int pid;
-    std::uint64_t netns;
-    bool qemu;
-  };
-  std::vector<Proc> procs;
-  std::uint64_t cycle = 0;  // increments on every successful scan
-};
 
 inline constexpr std::size_t kMaxCmdlineBytes = 64 * 1024;
 inline constexpr std::size_t kMaxCgroupBytes = 4 * 1024;
@@ -32,6 +21,7 @@ inline constexpr std::uint32_t kMaxProcs = 1u << 18;
 // True for the comm of a QEMU/KVM process ("qemu-system-x86", "qemu-kvm", "kvm").
 bool is_qemu_comm(std::string_view comm);
 
+// Writes `scan` every cycle (cycle_facts.h).
 std::unique_ptr<Source> make_procs_source(std::shared_ptr<ProcScan> scan);
 
 }  // namespace hostflow::sampler

@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "source.h"
-#include "sources/procs.h"
+#include "sources/cycle_facts.h"
 
 namespace hostflow::sampler {
 
@@ -23,6 +23,7 @@ std::optional<std::string_view> parse_fdinfo_iff(std::string_view fdinfo);
 // Pure: true for a link target "/dev/tap<digits>".
 bool is_macvtap_path(std::string_view target);
 
+// Reads the QEMU pids of `scan` (cycle_facts.h); fails the cycle when procs did not scan.
 std::unique_ptr<Source> make_taps_source(std::shared_ptr<const ProcScan> scan);
 
 }  // namespace hostflow::sampler
