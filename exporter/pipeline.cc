@@ -4,8 +4,10 @@
 #include <cstring>
 #include <thread>
 
+#include "areas/registry.h"
 #include "hostflow/common/clock.h"
 #include "hostflow/common/log.h"
+#include "outputs/prometheus_text.h"
 
 namespace hostflow::exporter {
 namespace {
@@ -16,12 +18,36 @@ std::string format_intervals(double v) {
 }
 }  // namespace
 
-Pipeline::Pipeline(PipelineOptions opts)
-    : opts_(std::move(opts)),
-      reader_(opts_.segment),
-      vm_history_(opts_.cpu_min),
-      conntrack_(opts_.conntrack, opts_.feeds) {
+Pipeline::Pipeline(const ExporterConfig& cfg, std::array<std::uint8_t, 16> boot_id)
+    : core_(cfg.core), boot_id_(boot_id), reader_(cfg.core.segment) {
+  for (const AreaRow& row : area_table()) areas_.push_back(row.make(cfg));
   render(false);
+}
+
+Pipeline::~Pipeline() = default;
+
+Result<void> Pipeline::open() {
+  for (auto& a : areas_)
+    if (auto r = a->open(); !r.ok()) return r;
+  return {};
+}
+
+ExporterPolicyOptions Pipeline::policy_needs() const {
+  ExporterPolicyOptions o;
+  for (const auto& a : areas_) a->policy_needs(o);
+  return o;
+}
+
+void Pipeline::start() {
+  for (auto& a : areas_) a->start();
+}
+
+void Pipeline::stop() {
+  for (auto& a : areas_) a->stop();
+}
+
+void Pipeline::request_reset() {
+  for (auto& a : areas_) a->reset();
 }
 
 std::shared_ptr<const Rendered> Pipeline::current() const {
@@ -33,28 +59,19 @@ void Pipeline::render(bool fresh) {
   const std::uint64_t t0 = mono_ns();
   auto r = std::make_shared<Rendered>();
   r->fresh = fresh;
-  const Model* m = model_ ? &*model_ : nullptr;
-  RenderInput in;
-  in.model = m;
-  in.fresh = fresh;
-  in.vms = &vms_;
-  in.vm_derived = &vm_derived_;
-  in.vm_options = &opts_.vm;
-  in.attribution = &attribution_;
-  in.container_options = &opts_.containers;
-  in.tc = &tc_;
-  in.tc_options = &opts_.tc;
-  in.conntrack = &conntrack_view_;
-  auto families = snapshot_families(in);
-  if (haproxy_) haproxy_->append_families(&families);
-  for (const auto& f : families) r->series += f.metric.size();
-  r->exposition = std::make_shared<const Exposition>(serialize(families));
-  if (m) {
-    r->cycle = m->cycle;
+  const Identity* id = identity_.get();
+  const EmitContext ctx{id, fresh};
+  metrics::FamilySet families;
+  for (const auto& a : areas_) a->emit(ctx, families);
+  r->series = families.samples();
+  r->exposition = std::make_shared<const Exposition>(prometheus_text(families));
+  if (id) {
+    const Model& m = id->model;
+    r->cycle = m.cycle;
     r->has_snapshot = true;
-    r->publish_mono_ns = m->publish_mono_ns;
-    r->publish_real_ns = m->publish_real_ns;
-    r->same_boot = std::memcmp(reader_.header().boot_id, opts_.boot_id.data(), 16) == 0;
+    r->publish_mono_ns = m.publish_mono_ns;
+    r->publish_real_ns = m.publish_real_ns;
+    r->same_boot = std::memcmp(reader_.header().boot_id, boot_id_.data(), 16) == 0;
   }
   r->not_ready_reason = fresh ? "" : (last_error_.empty() ? "no fresh snapshot" : last_error_);
   r->render_seconds = static_cast<double>(mono_ns() - t0) / 1e9;
@@ -69,21 +86,20 @@ void Pipeline::poll_once() {
   segment_truncations_ = reader_.shrinks();
   bool changed = false;
   switch (rr.status) {
-    case ReadStatus::kNew:
-      model_ = build_model(*rr.snapshot);
-      if (reset_requested_.exchange(false)) vm_history_.reset_windows();
-      vms_ = build_vms(*rr.snapshot, model_->interfaces, model_->workload_interfaces);
-      vm_derived_ = vm_history_.update(vms_, model_->publish_mono_ns);
-      attribution_ = attribute(*rr.snapshot, *model_, vms_);
-      vm_state_entries_ = vm_history_.samples();
-      tc_ = build_tc_model(*rr.snapshot);
-      tc_rates_.update(tc_, model_->publish_mono_ns);
-      conntrack_view_ = conntrack_.update(*rr.snapshot, *model_, vms_, attribution_.containers,
-                                          static_cast<double>(real_ns()) / 1e9);
+    case ReadStatus::kNew: {
+      identity_ = build_identity(*rr.snapshot);
+      const Frame frame{*rr.snapshot, *identity_, real_ns()};
+      AreaCounters counters;
+      for (auto& a : areas_) {
+        a->update(frame);
+        a->counters(counters);
+      }
+      vm_state_entries_ = counters.vm_window_samples;
       last_error_.clear();
       segment_unusable_ = false;
       changed = true;
       break;
+    }
     case ReadStatus::kUnchanged: break;
     default:
       // A segment that is gone, truncated or corrupt: what was read from it is no longer
@@ -99,20 +115,19 @@ void Pipeline::poll_once() {
                     (rr.error.empty() ? "" : ": " + rr.error);
       break;
   }
-  if (haproxy_) {
-    if (sni_reset_requested_.exchange(false)) haproxy_->reset_stats();
-    changed |= haproxy_->poll(mono_ns());
-  }
+  const std::uint64_t now = mono_ns();
+  for (auto& a : areas_) changed |= a->poll(now, false);
   // Fresh: a snapshot of this boot, published within stale_intervals sampler intervals.
   bool fresh = false;
-  if (model_) {
-    const bool same_boot = std::memcmp(reader_.header().boot_id, opts_.boot_id.data(), 16) == 0;
-    const double limit = opts_.stale_intervals * static_cast<double>(model_->interval_ns);
-    const std::uint64_t now = mono_ns();
-    fresh = same_boot && !segment_unusable_ && now >= model_->publish_mono_ns &&
-            static_cast<double>(now - model_->publish_mono_ns) <= limit;
+  if (identity_) {
+    const Model& m = identity_->model;
+    const bool same_boot = std::memcmp(reader_.header().boot_id, boot_id_.data(), 16) == 0;
+    const double limit = core_.stale_intervals * static_cast<double>(m.interval_ns);
+    const std::uint64_t t = mono_ns();
+    fresh = same_boot && !segment_unusable_ && t >= m.publish_mono_ns &&
+            static_cast<double>(t - m.publish_mono_ns) <= limit;
     if (!fresh && last_error_.empty()) {
-      last_error_ = same_boot ? "snapshot older than " + format_intervals(opts_.stale_intervals) +
+      last_error_ = same_boot ? "snapshot older than " + format_intervals(core_.stale_intervals) +
                                     " sampler intervals (sampler stopped?)"
                               : "segment written during another boot";
     }
@@ -120,7 +135,8 @@ void Pipeline::poll_once() {
   auto cur = current();
   if (changed || !cur || cur->fresh != fresh) {
     if (cur && cur->fresh && !fresh) log::warn("sampler stale", {{"reason", last_error_}});
-    if (cur && !cur->fresh && fresh) log::info("sampler fresh", {{"generation", std::to_string(model_->generation)}});
+    if (cur && !cur->fresh && fresh)
+      log::info("sampler fresh", {{"generation", std::to_string(identity_->model.generation)}});
     render(fresh);
   }
 }
@@ -128,9 +144,10 @@ void Pipeline::poll_once() {
 void Pipeline::run(const std::atomic<bool>& stop) {
   while (!stop.load()) {
     poll_once();
-    std::this_thread::sleep_for(opts_.poll_interval);
+    std::this_thread::sleep_for(core_.poll_interval);
   }
-  if (haproxy_) haproxy_->poll(mono_ns(), true);  // a last checkpoint: less to re-read at start
+  // A last checkpoint for areas with inputs of their own: less to re-read at the next start.
+  for (auto& a : areas_) a->poll(mono_ns(), true);
 }
 
 ExporterCounters Pipeline::scrape_counters() {
@@ -147,6 +164,7 @@ ExporterCounters Pipeline::scrape_counters() {
   c.remaps = remaps_.load();
   c.segment_truncations = segment_truncations_.load();
   c.vm_state_samples = vm_state_entries_.load();
+  c.refused_series = metrics::refused_series_total();
   return c;
 }
 

@@ -6,19 +6,11 @@
 #pragma once
 
 #include "hostflow/common/seccomp.h"
+#include "privilege/policy_needs.h"
 
 namespace hostflow::exporter {
 
 // Rule groups that exist only when a feature that needs them is enabled.
-struct ExporterPolicyOptions {
-  bool feed_fetch = false;   // a threat list with a URL: TCP to the feed, DNS (libcurl, glibc)
-  bool state_writes = false; // the feed cache (state dir) or the threat log: create, append, rename
-  // >= 0 (--haproxy.log given): writing the HAProxy position file is allowed -- creating or
-  // truncating a file write-only relative to this directory fd (never through a symlink),
-  // renaming within it, and fsync.
-  int haproxy_state_dir_fd = -1;
-};
-
 seccomp::Policy exporter_policy(ExporterPolicyOptions o = {});
 
 }  // namespace hostflow::exporter

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "model/cgroup.h"
+#include "identity/cgroup.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view in(reinterpret_cast<const char*>(data), size);

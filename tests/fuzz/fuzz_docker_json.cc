@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "hostflow/common/sanitize.h"
-#include "model/docker_json.h"
+#include "identity/docker_json.h"
 
 namespace he = hostflow::exporter;
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "features/haproxy_line.h"
-#include "features/sni_table.h"
+#include "areas/haproxy/haproxy_line.h"
+#include "areas/haproxy/sni_table.h"
 
 using namespace hostflow::exporter;
 

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "hostflow/common/sanitize.h"
-#include "model/qemu_cmdline.h"
+#include "identity/qemu_cmdline.h"
 
 namespace {
 bool uuidish(const std::string& s) {

@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
-#include "features/prefix_set.h"
-#include "features/threat_feeds.h"
+#include "areas/conntrack/prefix_set.h"
+#include "areas/conntrack/threat_feeds.h"
 
 using namespace hostflow::exporter;
 

@@ -525,12 +525,13 @@ TEST(Hostile, TwoThousandCorruptedSegmentsNeverBreakTheExportersPipeline) {
     std::filesystem::rename(seg + ".tmp", seg);
   };
   put(base);
-  exporter::PipelineOptions po;
-  po.segment = seg;
-  po.state_dir = d.path();
-  po.stale_intervals = 1e12;  // the copy's publish time is old: keep it "fresh" so all is rendered
-  po.boot_id = *hostflow::read_boot_id("/proc");
-  exporter::Pipeline pipeline(po);
+  exporter::ExporterConfig cfg;
+  cfg.core.segment = seg;
+  cfg.core.state_dir = d.path();
+  cfg.core.stale_intervals = 1e12;  // the copy's publish time is old: keep it "fresh" so all is rendered
+  ASSERT_TRUE(exporter::validate(cfg).ok());
+  exporter::Pipeline pipeline(cfg, *hostflow::read_boot_id("/proc"));
+  ASSERT_TRUE(pipeline.open().ok());
   pipeline.poll_once();
   ASSERT_TRUE(pipeline.current()->fresh) << pipeline.current()->not_ready_reason;
   check_exposition_invariants(pipeline.current()->exposition->text(), "the uncorrupted segment");

@@ -13,7 +13,7 @@
 
 #include <gtest/gtest.h>
 
-#include "model/cgroup.h"
+#include "identity/cgroup.h"
 
 namespace hostflow::exporter {
 namespace {

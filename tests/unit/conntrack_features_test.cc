@@ -14,11 +14,11 @@
 #include <random>
 #include <sstream>
 
-#include "features/flows.h"
-#include "features/prefix_set.h"
-#include "features/threat_feeds.h"
-#include "features/threat_match.h"
-#include "model/workload_ips.h"
+#include "areas/conntrack/flows.h"
+#include "areas/conntrack/prefix_set.h"
+#include "areas/conntrack/threat_feeds.h"
+#include "areas/conntrack/threat_match.h"
+#include "identity/workload_ips.h"
 #include "sources/conntrack.h"
 
 namespace hostflow {

@@ -9,10 +9,10 @@
 #include <sstream>
 
 #include "hostflow/common/sanitize.h"
-#include "model/docker_json.h"
-#include "model/owners.h"
-#include "render/container_families.h"
-#include "render/exposition.h"
+#include "identity/docker_json.h"
+#include "identity/owners.h"
+#include "areas/containers/container_families.h"
+#include "outputs/prometheus_text.h"
 #include "support.h"
 
 namespace hostflow::exporter {
@@ -143,9 +143,9 @@ TEST(DockerJson, HostileNamesAndLabelsAreCappedAndTheExpositionStaysValid) {
   a.containers.push_back(k);
   ContainerRenderOptions opts;
   opts.label_allowlist = {"team", "com.docker.compose.project", "team"};
-  std::vector<prometheus::MetricFamily> fams;
+  metrics::FamilySet fams;
   container_families(a, opts, &fams);
-  const std::string text = serialize(fams);
+  const std::string text = prometheus_text(fams);
   auto pc = test::promtool_check(text);
   EXPECT_EQ(pc.exit_code, 0) << pc.out << pc.err;
   auto e = test::parse_exposition(text);

@@ -13,7 +13,8 @@
 
 #include <gtest/gtest.h>
 
-#include "render/exposition.h"
+#include "outputs/exposition.h"
+#include "outputs/prometheus_text.h"
 
 namespace {
 
@@ -100,12 +101,12 @@ TEST(Exposition, ConcurrentFinishes) {
 }
 
 TEST(Exposition, SerializeAndFamilies) {
-  hostflow::exporter::Family f("hostflow_test_total", "A test counter.",
-                               prometheus::MetricType::Counter);
+  hostflow::exporter::metrics::Family f("hostflow_test_total", "A test counter.",
+                                        hostflow::exporter::metrics::Type::kCounter);
   f.add({{"iface", "eth0"}}, 3).add({{"iface", "a\"b\\c\nd"}}, 4.5);
-  std::vector<prometheus::MetricFamily> fams;
-  fams.push_back(f.take());
-  const std::string text = hostflow::exporter::serialize(fams);
+  hostflow::exporter::metrics::FamilySet fams;
+  fams.add(std::move(f));
+  const std::string text = hostflow::exporter::prometheus_text(fams);
   EXPECT_NE(text.find("# HELP hostflow_test_total A test counter.\n"), std::string::npos) << text;
   EXPECT_NE(text.find("# TYPE hostflow_test_total counter\n"), std::string::npos) << text;
   EXPECT_NE(text.find("hostflow_test_total{iface=\"eth0\"} 3\n"), std::string::npos) << text;
@@ -115,12 +116,14 @@ TEST(Exposition, SerializeAndFamilies) {
 
 }  // namespace
 
-// serialize() writes counters, gauges and untyped itself (prometheus-cpp's ostream path was most
-// of the render time): it must say exactly what prometheus-cpp's TextSerializer says, with
-// hostile label values, special floats, empty families and timestamps.
+// The text writer over the metric model must say exactly what prometheus-cpp's TextSerializer
+// (an independent implementation) says for the same families, with hostile label values, special
+// floats and empty families.
 TEST(Exposition, SerializeEqualsPrometheusCppTextSerializer) {
   using prometheus::MetricType;
+  namespace metrics = hostflow::exporter::metrics;
   std::vector<prometheus::MetricFamily> fams;
+  metrics::FamilySet ours;
   std::mt19937_64 rng(7);
   const std::vector<double> values = {0, 1, -1, 0.1, 1e21, 1e-7, 123456789012345678.0,
                                       std::numeric_limits<double>::infinity(),
@@ -128,31 +131,48 @@ TEST(Exposition, SerializeEqualsPrometheusCppTextSerializer) {
                                       18446744073709551615.0};
   for (MetricType t : {MetricType::Counter, MetricType::Gauge, MetricType::Untyped}) {
     prometheus::MetricFamily f;
+    const metrics::Type ot = t == MetricType::Counter ? metrics::Type::kCounter
+                             : t == MetricType::Gauge ? metrics::Type::kGauge
+                                                      : metrics::Type::kUntyped;
     f.name = "hf_test_" + std::to_string(static_cast<int>(t));
     // (prometheus-cpp 1.0 writes HELP unescaped, so no backslash or newline in this comparison.)
     f.help = t == MetricType::Gauge ? "" : "help with \"quotes\" and UTF-8 \xc3\xa9";
     f.type = t;
+    metrics::Family o(f.name, f.help, ot);
+    int i = 0;
     for (double v : values) {
       prometheus::ClientMetric m;
-      m.label = {{"a", "x\"y\\z\nw"}, {"b", std::string("\xc3\xa9\xff")}, {"c", ""}};
+      // Distinct series: the model refuses a second series with equal labels.
+      m.label = {{"a", "x\"y\\z\nw"}, {"b", std::string("\xc3\xa9\xff")},
+                 {"c", std::to_string(i++)}};
       m.counter.value = m.gauge.value = m.untyped.value = v;
-      if (v == 1) m.timestamp_ms = 1700000000123;
       f.metric.push_back(m);
+      metrics::Labels ol;
+      for (const auto& l : m.label) ol.push_back({l.name, l.value});
+      o.add(ol, v);
     }
-    prometheus::ClientMetric bare;
-    bare.counter.value = bare.gauge.value = bare.untyped.value = static_cast<double>(rng() >> 11);
-    f.metric.push_back(bare);
     fams.push_back(f);
+    ours.add(std::move(o));
+    prometheus::MetricFamily g;  // a family without labels
+    g.name = f.name + "_bare";
+    g.type = t;
+    prometheus::ClientMetric bare;
+    const double bv = static_cast<double>(rng() >> 11);
+    bare.counter.value = bare.gauge.value = bare.untyped.value = bv;
+    g.metric.push_back(bare);
+    fams.push_back(g);
+    ours.add(std::move(metrics::Family(g.name, "", ot).add(bv)));
   }
   prometheus::MetricFamily empty;
   empty.name = "hf_empty";
   empty.help = "no series";
   empty.type = MetricType::Gauge;
   fams.push_back(empty);
+  ours.add(metrics::Family("hf_empty", "no series", metrics::Type::kGauge));
   std::ostringstream ref;
   prometheus::TextSerializer().Serialize(ref, fams);
   // Byte equality except for how a double is spelled: compare line by line, values as numbers.
-  std::istringstream a(hostflow::exporter::serialize(fams)), b(ref.str());
+  std::istringstream a(hostflow::exporter::prometheus_text(ours)), b(ref.str());
   std::string la, lb;
   int lines = 0;
   while (std::getline(b, lb)) {
@@ -192,19 +212,14 @@ TEST(Exposition, SerializeEqualsPrometheusCppTextSerializer) {
   EXPECT_GT(lines, 40);
   // Every value reads back exactly (2^64 - 1 bytes is not rounded to 15 digits).
   for (double v : values) {
-    prometheus::MetricFamily one;
-    one.name = "hf_v";
-    one.type = MetricType::Gauge;
-    one.metric.emplace_back();
-    one.metric.back().gauge.value = v;
-    const std::string line = hostflow::exporter::serialize({one});
+    metrics::FamilySet one;
+    one.add(std::move(metrics::Family("hf_v", "", metrics::Type::kGauge).add(v)));
+    const std::string line = hostflow::exporter::prometheus_text(one);
     const std::string num = line.substr(line.rfind(' ') + 1);
     EXPECT_EQ(std::stod(num), v) << line;
   }
   // HELP escapes backslash and newline as the text format says (where prometheus-cpp 1.0 does not).
-  prometheus::MetricFamily h;
-  h.name = "hf_help";
-  h.help = "a \\ b\nc";
-  h.type = MetricType::Gauge;
-  EXPECT_EQ(hostflow::exporter::serialize({h}), "# HELP hf_help a \\\\ b\\nc\n# TYPE hf_help gauge\n");
+  metrics::FamilySet h;
+  h.add(metrics::Family("hf_help", "a \\ b\nc", metrics::Type::kGauge));
+  EXPECT_EQ(hostflow::exporter::prometheus_text(h), "# HELP hf_help a \\\\ b\\nc\n# TYPE hf_help gauge\n");
 }

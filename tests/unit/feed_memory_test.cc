@@ -13,7 +13,7 @@
 
 #include <gtest/gtest.h>
 
-#include "features/threat_feeds.h"
+#include "areas/conntrack/threat_feeds.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 // AddressSanitizer keeps freed memory in a quarantine (256 MiB by default) and so holds pages

@@ -1,7 +1,7 @@
 // Golden expositions per data area (issue 13): one rich snapshot, built from the real fixtures in
 // tests/fixtures (and the Docker captures in tests/fuzz/corpus/docker_json) where they exist and by
 // hand where none does, is written as a real segment file and rendered through the exporter's
-// public pipeline (Pipeline, PipelineOptions, FeedManager, finish_haproxy_flags). The exposition
+// public pipeline (ExporterConfig, validate, Pipeline). The exposition
 // is split by family name into tests/golden/<stem>.prom, one file per area, whole families in
 // the order the exporter renders them. Written from the code as it was before the exporter
 // refactor, so the refactor can show it renders the same bytes.
@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -41,8 +42,9 @@
 #include <gtest/gtest.h>
 #include <pugixml.hpp>
 
-#include "features/threat_feeds.h"
-#include "haproxy_flags.h"
+#include "areas/conntrack/threat_feeds.h"
+#include "areas/registry.h"
+#include "config.h"
 #include "hostflow/common/clock.h"
 #include "hostflow/shm/builder.h"
 #include "hostflow/shm/layout.h"
@@ -62,25 +64,18 @@ namespace ex = exporter;
 
 // ---- areas -------------------------------------------------------------------------------------
 
-// Each rendered family belongs to exactly one area, by name prefix (docs/metrics.md).
+// Each rendered family belongs to exactly one area, by its registry row's name prefixes
+// (exporter/areas/registry.cc); tests/golden/<stem>.prom is that area's part of the exposition.
 struct Area {
-  const char* stem;
-  std::vector<std::string> prefixes;
+  std::string stem;
+  const ex::AreaRow* row;
 };
 const std::vector<Area>& areas() {
-  static const std::vector<Area> kAreas = {
-      {"core",
-       {"hostflow_build_info", "hostflow_sampler_", "hostflow_snapshot_", "hostflow_source_"}},
-      {"links", {"hostflow_interface_"}},
-      {"vms", {"hostflow_vm_", "hostflow_openstack_", "hostflow_host_active_"}},
-      {"containers", {"hostflow_container_", "hostflow_docker_"}},
-      {"tc", {"hostflow_tc_"}},
-      // Conntrack flows, outbound behaviour, workload fixed IPs and the threat families.
-      {"conntrack",
-       {"hostflow_conntrack_", "hostflow_workload_fixed_ips", "hostflow_outbound_",
-        "hostflow_threat_", "hostflow_host_threat_"}},
-      {"haproxy", {"hostflow_haproxy_"}},
-  };
+  static const std::vector<Area> kAreas = [] {
+    std::vector<Area> v;
+    for (const ex::AreaRow& r : ex::area_table()) v.push_back({std::string(r.stem), &r});
+    return v;
+  }();
   return kAreas;
 }
 
@@ -718,13 +713,11 @@ Rendering render_scenario() {
   }
 
   // Threat lists: file-backed lists pointed at the fixtures (FeedSpec::path, as --customlist.path
-  // does), loaded synchronously with FeedManager::refresh() instead of the refresh thread. Spamhaus
-  // merges DROP and DROPv6 into one list (two URLs in production): one file with both here.
+  // does), which the conntrack area loads synchronously when it opens. Spamhaus merges DROP and
+  // DROPv6 into one list (two URLs in production): one file with both here.
   const std::string spamhaus = dir + "/spamhaus-drop.txt";
   std::ofstream(spamhaus) << slurp(kFixtures / "threat" / "drop.txt")
                           << slurp(kFixtures / "threat" / "dropv6.txt");
-  ex::FeedOptions fo;
-  fo.state_dir = state;
   auto spec = [](const char* name, ex::FeedFormat f, std::string path, ex::Direction d) {
     ex::FeedSpec s;
     s.name = name;
@@ -734,7 +727,31 @@ Rendering render_scenario() {
     return s;
   };
   const std::string threat = (kFixtures / "threat").string();
-  fo.feeds = {
+
+  test::SegmentBuf seg(1u << 18);
+  const std::string path = dir + "/segment";
+  // The configuration as flags would give it, then (plain data) what flags cannot express: lists
+  // read from fixture files instead of URLs.
+  ex::ExporterConfig cfg;
+  cfg.core.segment = path;
+  cfg.core.state_dir = state;
+  // HAProxy: the three captured logs (raw, RFC 3164, RFC 5424 framing of the same connections),
+  // copied into the temp dir.
+  for (const char* f : {"raw.log", "rfc3164.log", "rfc5424.log"}) {
+    fs::copy_file(kFixtures / "haproxy" / f, fs::path(dir) / f);
+    cfg.haproxy.opts.logs.push_back(dir + "/" + f);
+  }
+  cfg.vms.read_thresholds = "default:200,volumes-ssd:500";
+  cfg.vms.write_thresholds = "local:50";
+  cfg.containers.label_allowlist = {"com.docker.compose.project"};
+  cfg.conntrack.feature.flows.min = 1;
+  cfg.conntrack.feature.flows.outbound = true;
+  cfg.conntrack.feature.host_threats = true;
+  if (auto r = ex::validate(cfg); !r.ok()) {
+    out.error = "config: " + r.error().message();
+    return out;
+  }
+  cfg.conntrack.feeds.feeds = {
       spec("tor_exit", ex::FeedFormat::kOnionoo, threat + "/onionoo-exit.json", ex::Direction::kAny),
       spec("tor_relay", ex::FeedFormat::kOnionoo, threat + "/onionoo-relay.json", ex::Direction::kIn),
       spec("spamhaus", ex::FeedFormat::kCidrList, spamhaus, ex::Direction::kAny),
@@ -742,43 +759,8 @@ Rendering render_scenario() {
            ex::Direction::kOut),
       spec("customlist", ex::FeedFormat::kCidrList, threat + "/customlist.txt", ex::Direction::kAny),
   };
-  auto feeds = std::make_shared<ex::FeedManager>(fo);
-  for (std::size_t i = 0; i < fo.feeds.size(); i++) feeds->refresh(i);
-  for (const ex::FeedStatus& s : feeds->status()) {
-    if (s.entries == 0 || !s.last_error.empty()) {
-      out.error = "threat list " + s.name + " did not load: " + s.last_error;
-      return out;
-    }
-  }
-
-  // HAProxy: the three captured logs (raw, RFC 3164, RFC 5424 framing of the same connections),
-  // copied into the temp dir; the tailer made by the flags' own finish function.
-  ex::HaproxyFlags hf;
-  for (const char* f : {"raw.log", "rfc3164.log", "rfc5424.log"}) {
-    fs::copy_file(kFixtures / "haproxy" / f, fs::path(dir) / f);
-    hf.opts.logs.push_back(dir + "/" + f);
-  }
-  auto tailer = ex::finish_haproxy_flags(hf, state);
-  if (!tailer.ok() || !*tailer) {
-    out.error = "haproxy tailer: " + (tailer.ok() ? std::string("none") : tailer.error().message());
-    return out;
-  }
-
-  test::SegmentBuf seg(1u << 18);
-  const std::string path = dir + "/segment";
-  ex::PipelineOptions po;
-  po.segment = path;
-  po.state_dir = state;
-  std::memcpy(po.boot_id.data(), seg.header().boot_id, 16);
-  po.vm.default_read_threshold = 100;
-  po.vm.default_write_threshold = 100;
-  po.vm.read_thresholds = {{"default", 200}, {"volumes-ssd", 500}};
-  po.vm.write_thresholds = {{"local", 50}};
-  po.containers.label_allowlist = {"com.docker.compose.project"};
-  po.conntrack.flows.min = 1;
-  po.conntrack.flows.outbound = true;
-  po.conntrack.host_threats = true;
-  po.feeds = feeds;
+  std::array<std::uint8_t, 16> boot_id{};
+  std::memcpy(boot_id.data(), seg.header().boot_id, 16);
 
   // Fresh needs a publish time near now (<= 3 intervals of 5 s old): the second snapshot is 1 s
   // old, the first 5 s before it. Only these fixed deltas reach the rendered values.
@@ -790,8 +772,11 @@ Rendering render_scenario() {
     if (out.error.empty()) out.error = "snapshot 1 does not fit the segment";
     return out;
   }
-  ex::Pipeline p(po);
-  p.set_haproxy(std::move(*tailer));
+  ex::Pipeline p(cfg, boot_id);
+  if (auto r = p.open(); !r.ok()) {
+    out.error = "open: " + r.error().message();
+    return out;
+  }
   p.poll_once();
   if (auto c = p.current(); !c->fresh || c->cycle != 1001) {
     out.error = "snapshot 1 not rendered fresh: " + c->not_ready_reason;
@@ -855,14 +840,8 @@ std::vector<FamilyText> split_families(const std::string& text, std::vector<std:
 // The areas whose prefixes match `name`.
 std::vector<std::string> areas_of(const std::string& name) {
   std::vector<std::string> out;
-  for (const Area& a : areas()) {
-    for (const std::string& p : a.prefixes) {
-      if (name.rfind(p, 0) == 0) {
-        out.push_back(a.stem);
-        break;
-      }
-    }
-  }
+  for (const Area& a : areas())
+    if (ex::row_owns(*a.row, name)) out.push_back(a.stem);
   return out;
 }
 

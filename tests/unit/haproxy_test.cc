@@ -23,9 +23,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "features/haproxy_line.h"
-#include "features/haproxy_tail.h"
-#include "features/sni_table.h"
+#include "areas/haproxy/haproxy_line.h"
+#include "areas/haproxy/haproxy_tail.h"
+#include "areas/haproxy/sni_table.h"
 #include "hostflow/common/log.h"
 
 namespace hostflow::exporter {
@@ -318,13 +318,13 @@ class TailerTest : public ::testing::Test {
   // A sample of the families built at the last checkpoint; -1 when absent.
   static double sample(const HaproxyTailer& t, const std::string& family, const std::string& label,
                        const std::string& value) {
-    std::vector<prometheus::MetricFamily> fams;
+    metrics::FamilySet fams;
     t.append_families(&fams);
-    for (const auto& f : fams) {
-      if (f.name != family) continue;
-      for (const auto& m : f.metric)
-        for (const auto& l : m.label)
-          if (l.name == label && l.value == value) return m.counter.value;
+    for (const auto& f : fams.families()) {
+      if (f.name() != family) continue;
+      for (std::size_t s = 0; s < f.size(); s++)
+        for (std::size_t l = 0; l < f.label_names().size(); l++)
+          if (f.label_names()[l] == label && f.label_value(s, l) == value) return f.value(s);
     }
     return -1;
   }

@@ -9,7 +9,7 @@
 
 #include <set>
 
-#include "model/interfaces.h"
+#include "identity/interfaces.h"
 #include "segment_util.h"
 
 namespace {

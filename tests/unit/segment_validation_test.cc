@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-#include "model/interfaces.h"
+#include "identity/interfaces.h"
 #include "segment_util.h"
 
 namespace {

@@ -9,9 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "http/health.h"
-#include "model/tc.h"
+#include "areas/tc/tc_model.h"
 #include "segment_util.h"
-#include "tc_flags.h"
+#include "config.h"
 #include "sources/bpf.h"
 #include "tc_counters.h"
 
@@ -225,14 +225,13 @@ TEST(Health, DocumentFields) {
 TEST(TcFlags, HelpSaysGzipIsOnAndBothFormsWork) {
   auto parse = [](std::vector<std::string> args, std::string* help = nullptr) {
     CLI::App app{"t"};
-    hostflow::exporter::PipelineOptions opts;
-    hostflow::exporter::TcFlags flags;
-    hostflow::exporter::add_tc_flags(app, opts, flags);
+    hostflow::exporter::ExporterConfig cfg;
+    hostflow::exporter::add_flags(app, cfg);
     if (help) *help = app.help();
     std::vector<const char*> argv = {"t"};
     for (const auto& a : args) argv.push_back(a.c_str());
     app.parse(static_cast<int>(argv.size()), argv.data());
-    return flags.gzip;
+    return cfg.web.gzip;
   };
   std::string help;
   EXPECT_TRUE(parse({}, &help));

@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "model/vm_history.h"
+#include "areas/vms/vm_history.h"
 
 using hostflow::exporter::kWindowNames;
 using hostflow::exporter::kWindowSeconds;

@@ -13,9 +13,9 @@
 #include <pugixml.hpp>
 
 #include "hostflow/common/sanitize.h"
-#include "model/domain_xml.h"
-#include "model/qemu_cmdline.h"
-#include "model/vms.h"
+#include "identity/domain_xml.h"
+#include "identity/qemu_cmdline.h"
+#include "identity/vms.h"
 #include "segment_util.h"
 
 using hostflow::sanitize_label;

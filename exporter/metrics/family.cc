@@ -1,0 +1,202 @@
+#include "metrics/family.h"
+
+#include <algorithm>
+#include <mutex>
+#include <numeric>
+#include <set>
+
+#include "hostflow/common/log.h"
+
+namespace hostflow::exporter::metrics {
+
+namespace {
+
+std::atomic<std::uint64_t> g_refused{0};
+
+// The first refusal of each family name is logged (bounded: a name set of at most 64).
+void note_refusal(const std::string& family, std::uint64_t n, const char* why) {
+  if (n == 0) return;
+  g_refused += n;
+  static std::mutex mu;
+  static std::set<std::string> logged;
+  std::lock_guard<std::mutex> lock(mu);
+  if (logged.size() >= 64 || !logged.insert(family).second) return;
+  log::warn("metric series refused", {{"family", family}, {"reason", why},
+                                      {"count", std::to_string(n)}});
+}
+
+std::uint64_t hash_of(const std::string& arena, const std::uint32_t* ends, std::size_t n,
+                      std::uint32_t begin) {
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a over values and their lengths
+  for (std::size_t j = 0; j < n; j++) {
+    const std::uint32_t end = ends[j];
+    for (std::uint32_t k = begin; k < end; k++) {
+      h ^= static_cast<unsigned char>(arena[k]);
+      h *= 1099511628211ull;
+    }
+    h ^= end - begin + 0x9e37u;
+    h *= 1099511628211ull;
+    begin = end;
+  }
+  return h;
+}
+
+}  // namespace
+
+std::string_view type_name(Type t) {
+  switch (t) {
+    case Type::kCounter: return "counter";
+    case Type::kGauge: return "gauge";
+    default: return "untyped";
+  }
+}
+
+std::uint64_t refused_series_total() { return g_refused.load(); }
+
+Family::Family(std::string name, std::string help, Type type, std::string unit)
+    : name_(std::move(name)), help_(std::move(help)), unit_(std::move(unit)), type_(type) {}
+
+void Family::set_label_names(std::vector<std::string> names) {
+  label_names_ = std::move(names);
+  names_fixed_ = true;
+}
+
+bool Family::accept_names(const Labels& labels) {
+  if (!names_fixed_) {
+    label_names_.clear();
+    for (const Label& l : labels) label_names_.push_back(l.name);
+    names_fixed_ = true;
+    return true;
+  }
+  if (labels.size() != label_names_.size()) return false;
+  for (std::size_t i = 0; i < labels.size(); i++)
+    if (labels[i].name != label_names_[i]) return false;
+  return true;
+}
+
+void Family::push_value(std::string_view v) {
+  arena_.append(v);
+  ends_.push_back(static_cast<std::uint32_t>(arena_.size()));
+}
+
+Family& Family::add(const Labels& labels, double value) {
+  if (!accept_names(labels)) {
+    mismatched_++;
+    note_refusal(name_, 1, "label names differ from the family's");
+    return *this;
+  }
+  for (const Label& l : labels) push_value(l.value);
+  values_.push_back(value);
+  return *this;
+}
+
+Family& Family::add_values(std::initializer_list<std::string_view> values, double value) {
+  if (!names_fixed_) names_fixed_ = true;  // no names given: a family without labels
+  if (values.size() != label_names_.size()) {
+    mismatched_++;
+    note_refusal(name_, 1, "label count differs from the family's");
+    return *this;
+  }
+  for (std::string_view v : values) push_value(v);
+  values_.push_back(value);
+  return *this;
+}
+
+std::string_view Family::label_value(std::size_t sample, std::size_t label) const {
+  const std::size_t i = sample * label_names_.size() + label;
+  const std::uint32_t begin = i == 0 ? 0 : ends_[i - 1];
+  return std::string_view(arena_).substr(begin, ends_[i] - begin);
+}
+
+std::size_t Family::drop_duplicate_series() {
+  const std::size_t n = values_.size(), L = label_names_.size();
+  if (n < 2) return 0;
+  if (L == 0) {  // every sample has the same (empty) label set: keep the first
+    const std::size_t dropped = n - 1;
+    values_.resize(1);
+    return dropped;
+  }
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> keys(n);
+  for (std::size_t s = 0; s < n; s++) {
+    const std::uint32_t begin = s == 0 ? 0 : ends_[s * L - 1];
+    keys[s] = {hash_of(arena_, &ends_[s * L], L, begin), static_cast<std::uint32_t>(s)};
+  }
+  std::sort(keys.begin(), keys.end());
+  std::vector<bool> drop(n, false);
+  std::size_t dropped = 0;
+  auto equal = [&](std::uint32_t a, std::uint32_t b) {
+    for (std::size_t j = 0; j < L; j++)
+      if (label_value(a, j) != label_value(b, j)) return false;
+    return true;
+  };
+  for (std::size_t i = 0; i < n;) {
+    std::size_t j = i + 1;
+    while (j < n && keys[j].first == keys[i].first) j++;
+    // Within one hash, samples in insertion order: a later one equal to an earlier kept one goes.
+    for (std::size_t a = i; a < j; a++) {
+      if (drop[keys[a].second]) continue;
+      for (std::size_t b = a + 1; b < j; b++) {
+        if (!drop[keys[b].second] && equal(keys[a].second, keys[b].second)) {
+          drop[keys[b].second] = true;
+          dropped++;
+        }
+      }
+    }
+    i = j;
+  }
+  if (dropped == 0) return 0;
+  std::string arena;
+  std::vector<std::uint32_t> ends;
+  std::vector<double> values;
+  arena.reserve(arena_.size());
+  ends.reserve(ends_.size());
+  values.reserve(n - dropped);
+  for (std::size_t s = 0; s < n; s++) {
+    if (drop[s]) continue;
+    for (std::size_t j = 0; j < L; j++) {
+      arena.append(label_value(s, j));
+      ends.push_back(static_cast<std::uint32_t>(arena.size()));
+    }
+    values.push_back(values_[s]);
+  }
+  arena_ = std::move(arena);
+  ends_ = std::move(ends);
+  values_ = std::move(values);
+  return dropped;
+}
+
+void Family::append(const Family& other) {
+  if (!names_fixed_) set_label_names(other.label_names_);
+  if (other.label_names_ != label_names_) {
+    mismatched_ += other.size();
+    note_refusal(name_, other.size(), "label names differ from the family's");
+    return;
+  }
+  const std::uint32_t base = static_cast<std::uint32_t>(arena_.size());
+  arena_ += other.arena_;
+  for (std::uint32_t e : other.ends_) ends_.push_back(base + e);
+  values_.insert(values_.end(), other.values_.begin(), other.values_.end());
+}
+
+void Family::shrink() {
+  arena_.shrink_to_fit();
+  ends_.shrink_to_fit();
+  values_.shrink_to_fit();
+}
+
+void FamilySet::add(Family f) {
+  for (const Family& g : families_) {
+    if (g.name() == f.name()) {
+      refused_ += f.size();
+      note_refusal(f.name(), f.size(), "a second family of this name");
+      return;
+    }
+  }
+  const std::size_t dup = f.drop_duplicate_series();
+  if (dup) note_refusal(f.name(), dup, "a second series with the same labels");
+  refused_ += dup + f.mismatched();
+  samples_ += f.size();
+  families_.push_back(std::move(f));
+}
+
+}  // namespace hostflow::exporter::metrics

@@ -1,0 +1,63 @@
+#include "self_metrics.h"
+
+#include "snapshot/segment_reader.h"
+
+namespace hostflow::exporter {
+
+using metrics::Family;
+
+metrics::FamilySet self_families(const ExporterCounters& c) {
+  metrics::FamilySet out;
+  if (c.snapshot_age_seconds >= 0) {
+    out.add(std::move(Family("hostflow_snapshot_age_seconds",
+                         "Seconds since the sampler published the snapshot being served.",
+                         metrics::Type::kGauge)
+                      .add(c.snapshot_age_seconds)
+                      ));
+  }
+  out.add(std::move(Family("hostflow_exporter_scrapes_total", "Scrapes of the metrics endpoint.",
+                       metrics::Type::kCounter)
+                    .add(static_cast<double>(c.scrapes))
+                    ));
+  out.add(std::move(Family("hostflow_exporter_render_duration_seconds",
+                       "Time to render the current exposition (once per snapshot).",
+                       metrics::Type::kGauge)
+                    .add(c.render_seconds)
+                    ));
+  Family reads("hostflow_exporter_snapshot_reads_total",
+               "Polls of the segment by outcome (new, unchanged, missing, not_published, busy, "
+               "invalid).",
+               metrics::Type::kCounter);
+  for (int s = 0; s < 6; s++) {
+    reads.add({{"result", read_status_name(static_cast<ReadStatus>(s))}},
+              static_cast<double>(c.reads_by_status[s]));
+  }
+  out.add(std::move(reads));
+  out.add(std::move(Family("hostflow_exporter_segment_remaps_total",
+                       "Times the segment file was replaced (sampler restart or growth) and "
+                       "remapped.",
+                       metrics::Type::kCounter)
+                    .add(static_cast<double>(c.remaps))
+                    ));
+  out.add(std::move(Family("hostflow_exporter_segment_truncations_total",
+                       "Times the mapped segment file was found shorter than its mapping "
+                       "(truncated by someone else; the sampler never shrinks it) and unmapped.",
+                       metrics::Type::kCounter)
+                    .add(static_cast<double>(c.segment_truncations))
+                    ));
+  out.add(std::move(Family("hostflow_exporter_vm_window_samples",
+                       "Traffic-window samples held for all VMs (bounded by VMs x ~720).",
+                       metrics::Type::kGauge)
+                    .add(static_cast<double>(c.vm_state_samples))
+                    ));
+  Family http("hostflow_exporter_http_errors_total",
+              "HTTP connections refused or ended early, by reason.", metrics::Type::kCounter);
+  http.add({{"reason", "connection_limit"}}, static_cast<double>(c.http_rejected));
+  http.add({{"reason", "timeout"}}, static_cast<double>(c.http_timeouts));
+  http.add({{"reason", "bad_request"}}, static_cast<double>(c.http_bad_requests));
+  http.add({{"reason", "evicted"}}, static_cast<double>(c.http_evicted));
+  out.add(std::move(http));
+  return out;
+}
+
+}  // namespace hostflow::exporter
