@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "features/conntrack_feature.h"
+#include "areas/conntrack/conntrack_feature.h"
 #include "hostflow/shm/builder.h"
 #include "sources/conntrack.h"
 

@@ -14,9 +14,9 @@
 #include <sstream>
 #include <string>
 
-#include "features/haproxy_line.h"
-#include "features/haproxy_tail.h"
-#include "features/sni_table.h"
+#include "areas/haproxy/haproxy_line.h"
+#include "areas/haproxy/haproxy_tail.h"
+#include "areas/haproxy/sni_table.h"
 #include "hostflow/common/log.h"
 
 using namespace hostflow::exporter;
