@@ -62,7 +62,15 @@ void Pipeline::render(bool fresh) {
   const Identity* id = identity_.get();
   const EmitContext ctx{id, fresh};
   metrics::FamilySet families;
-  for (const auto& a : areas_) a->emit(ctx, families);
+  const auto rows = area_table();
+  for (std::size_t i = 0; i < areas_.size(); i++) {
+    const std::size_t first = families.families().size();
+    areas_[i]->emit(ctx, families);
+    // An area emits only under its row's prefixes: no two areas can ever claim one name.
+    families.refuse_from(
+        first, [&](const std::string& name) { return row_owns(rows[i], name); },
+        "outside its area's metric prefixes");
+  }
   r->series = families.samples();
   r->exposition = std::make_shared<const Exposition>(prometheus_text(families));
   if (id) {

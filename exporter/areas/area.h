@@ -62,7 +62,7 @@ struct AreaRow {
   std::string_view sources;   // the sampler sources it reads (sampler/sources/registry.cc)
   std::string_view sections;  // the segment sections it reads (shm-schema layout.h)
   std::string_view prefixes;  // metric name prefixes of its families, space-separated
-  std::string_view docs;      // docs/metrics.md anchor
+  std::string_view docs;      // docs/metrics.md heading anchor (GitHub style, without #)
   void (*add_flags)(CLI::App& app, ExporterConfig& cfg);
   Result<void> (*validate)(ExporterConfig& cfg);  // no I/O
   std::unique_ptr<Area> (*make)(const ExporterConfig& cfg);

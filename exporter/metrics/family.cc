@@ -53,6 +53,10 @@ std::string_view type_name(Type t) {
 
 std::uint64_t refused_series_total() { return g_refused.load(); }
 
+void count_refused(const std::string& family, std::uint64_t n, const char* why) {
+  note_refusal(family, n, why);
+}
+
 Family::Family(std::string name, std::string help, Type type, std::string unit)
     : name_(std::move(name)), help_(std::move(help)), unit_(std::move(unit)), type_(type) {}
 

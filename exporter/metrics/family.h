@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -81,6 +82,10 @@ class FamilySet {
   // refused whole (its samples counted).
   void add(Family f);
   const std::vector<Family>& families() const { return families_; }
+  // Removes the families from index `first` on whose name `keep` rejects, counting their
+  // samples as refused (the pipeline: a family outside its area's prefixes).
+  template <class Pred>
+  std::size_t refuse_from(std::size_t first, Pred keep, const char* why);
   std::size_t samples() const { return samples_; }
   std::uint64_t refused() const { return refused_; }  // series this set refused
 
@@ -89,6 +94,27 @@ class FamilySet {
   std::size_t samples_ = 0;
   std::uint64_t refused_ = 0;
 };
+
+// Counts `n` refused series of `family` (and logs the first refusal of that family).
+void count_refused(const std::string& family, std::uint64_t n, const char* why);
+
+template <class Pred>
+std::size_t FamilySet::refuse_from(std::size_t first, Pred keep, const char* why) {
+  std::size_t removed = 0;
+  for (std::size_t i = first; i < families_.size();) {
+    if (keep(families_[i].name())) {
+      i++;
+      continue;
+    }
+    const std::uint64_t n = families_[i].size();
+    count_refused(families_[i].name(), n, why);
+    refused_ += n;
+    samples_ -= n;
+    families_.erase(families_.begin() + static_cast<std::ptrdiff_t>(i));
+    removed++;
+  }
+  return removed;
+}
 
 // Series refused by every FamilySet of this process (the self-metric).
 std::uint64_t refused_series_total();
