@@ -1,4 +1,5 @@
-// exporter/model: classify_kind and build_model (masters by ifindex, unique names, duplicates).
+// Links (exporter/identity/interfaces, read by exporter/areas/links): classify_kind and build_model
+// (masters by ifindex, unique names, duplicates, sources and drops).
 #include <linux/if.h>
 
 #include <map>

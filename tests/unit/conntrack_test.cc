@@ -1,13 +1,13 @@
-// Unit tests of the conntrack pieces that need no kernel: the ctnetlink decoder on a real captured
-// dump (tests/fixtures/conntrack/ct-dump.bin, from `conntrack -L` -verified entries), the prefix set
-// against a brute-force scan, the feed parsers on the real-format fixtures, the outbound "new"
-// logic across intervals, the threat log's reopen on rotation.
+// Conntrack in the exporter (exporter/areas/conntrack), the parts that need no kernel: the prefix
+// set against a brute-force scan, the feed parsers on the real-format fixtures, the outbound "new"
+// logic across intervals, the threat log's reopen on rotation, and the memory a feed parse takes
+// against the body's size. The source's ctnetlink decoder is in sampler_conntrack_test.cc.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <libmnl/libmnl.h>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -19,7 +19,7 @@
 #include "areas/conntrack/threat_feeds.h"
 #include "areas/conntrack/threat_match.h"
 #include "identity/workload_ips.h"
-#include "sources/conntrack.h"
+#include "support.h"
 
 namespace hostflow {
 namespace {
@@ -31,67 +31,6 @@ std::string read_file(const std::string& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-TEST(ConntrackDecode, RealDumpFromTheKernel) {
-  // Captured in a netns after one UDP datagram to 10.66.9.2:5001 and to [fd66:9::2]:5001 and one
-  // ping to 10.66.9.2, with nf_conntrack_acct=1.
-  const std::string bytes = read_file(HOSTFLOW_FIXTURES_DIR "/conntrack/ct-dump.bin");
-  ASSERT_FALSE(bytes.empty());
-  std::vector<std::uint32_t> buf((bytes.size() + 3) / 4);
-  std::memcpy(buf.data(), bytes.data(), bytes.size());
-  const auto* msg = reinterpret_cast<const nlmsghdr*>(buf.data());
-  int left = static_cast<int>(bytes.size());
-  int udp4 = 0, udp6 = 0, icmp = 0;
-  for (; mnl_nlmsg_ok(msg, left); msg = mnl_nlmsg_next(msg, &left)) {
-    shm::ConntrackRecord r;
-    std::string err;
-    ASSERT_TRUE(sampler::decode_ct_message(msg, static_cast<std::size_t>(left), &r, &err)) << err;
-    EXPECT_TRUE(r.flags & shm::kCtHasCounters);
-    char src[64], dst[64];
-    inet_ntop(r.family, r.orig_src, src, sizeof src);
-    inet_ntop(r.family, r.orig_dst, dst, sizeof dst);
-    if (r.proto == IPPROTO_UDP && r.family == AF_INET) {
-      udp4++;
-      EXPECT_STREQ(src, "10.66.9.1");
-      EXPECT_STREQ(dst, "10.66.9.2");
-      EXPECT_EQ(r.orig_dport, 5001);
-      EXPECT_EQ(r.reply_sport, 5001);
-      EXPECT_EQ(r.orig_packets, 1u);
-      EXPECT_EQ(r.orig_bytes, 29u);  // 20 IPv4 + 8 UDP + 1
-      EXPECT_EQ(r.reply_packets, 0u);
-    } else if (r.proto == IPPROTO_UDP && r.family == AF_INET6) {
-      udp6++;
-      EXPECT_STREQ(src, "fd66:9::1");
-      EXPECT_STREQ(dst, "fd66:9::2");
-      EXPECT_EQ(r.orig_bytes, 49u);  // 40 IPv6 + 8 UDP + 1
-    } else if (r.proto == IPPROTO_ICMP) {
-      icmp++;
-      EXPECT_EQ(r.orig_dport >> 8, 8);  // echo request
-      EXPECT_EQ(r.reply_packets, 1u);
-    }
-  }
-  EXPECT_EQ(udp4, 1);
-  EXPECT_EQ(udp6, 1);
-  EXPECT_EQ(icmp, 1);
-}
-
-TEST(ConntrackDecode, RefusesTruncatedAndForeignMessages) {
-  const std::string bytes = read_file(HOSTFLOW_FIXTURES_DIR "/conntrack/ct-dump.bin");
-  std::vector<std::uint32_t> buf((bytes.size() + 3) / 4);
-  std::memcpy(buf.data(), bytes.data(), bytes.size());
-  auto* msg = reinterpret_cast<nlmsghdr*>(buf.data());
-  shm::ConntrackRecord r;
-  std::string err;
-  EXPECT_FALSE(sampler::decode_ct_message(msg, 10, &r, &err));
-  EXPECT_FALSE(err.empty());
-  // An attribute whose length runs past the message.
-  const std::uint32_t len = msg->nlmsg_len;
-  msg->nlmsg_len = len - 4;
-  EXPECT_FALSE(sampler::decode_ct_message(msg, len, &r, &err));
-  msg->nlmsg_len = len;
-  msg->nlmsg_type = 16;  // RTM_NEWLINK
-  EXPECT_FALSE(sampler::decode_ct_message(msg, len, &r, &err));
 }
 
 // Does one of `cidrs` hold `ip`? Bit by bit, independently of PrefixSet.
@@ -205,47 +144,6 @@ TEST(PrefixSets, EachBitEqualsABruteForceScanOfItsSet) {
   EXPECT_EQ(PrefixSets().lookup(*IpAddr::parse("10.0.0.1")), 0u);
   IpAddr none;
   EXPECT_EQ(merged.lookup(none), 0u);
-}
-
-// Fixed IPs: a VM's from its Nova ports under its name (the owner its interfaces carry); a
-// namespace's from the kernel plus, for a Docker container, its endpoint addresses (deduplicated,
-// prefix lengths stripped, garbage and loopback dropped).
-TEST(WorkloadIps, NovaKernelAndDockerAddresses) {
-  Vm vm;
-  vm.uuid = "3b9d1c52-6f4e-4d7a-9a1e-2f6c8b0e7d11";
-  vm.name = "instance-0000002a";
-  vm.nova.emplace();
-  vm.nova->fixed_ips = {{"10.20.0.12", 4, "p1"}, {"fd00:20::12", 6, "p2"}, {"not-an-ip", 4, "p3"}};
-  AddrTable addrs;
-  addrs.present = true;
-  auto na = [](const char* ip, std::uint64_t netns, std::int32_t nsid) {
-    NetAddr a;
-    a.ip = *IpAddr::parse(ip);
-    a.netns = netns;
-    a.nsid = nsid;
-    return a;
-  };
-  addrs.addrs = {na("172.18.0.2", 1001, 3), na("127.0.0.1", 1001, 3), na("192.0.2.9", 0, -1)};
-  Container dumped, undumped;
-  dumped.owner_type = undumped.owner_type = "container";
-  dumped.name = "web";
-  dumped.netns = 1001;
-  dumped.addresses = {"172.18.0.2", "fd00:18::2/64", "garbage", "127.0.0.5"};
-  undumped.name = "db";
-  undumped.netns = 1002;  // no kernel addresses: its namespace was not dumped
-  undumped.addresses = {"172.19.0.3/16"};
-  const std::vector<Vm> vms = {vm};
-  const std::vector<Container> cs = {dumped, undumped};
-  const auto w = build_workload_ips(vms, addrs, cs);
-  std::map<std::string, std::vector<std::string>> got;
-  for (const WorkloadIps& x : w)
-    for (const IpAddr& ip : x.ips) got[x.owner_type + "/" + x.owner].push_back(ip.str());
-  const std::map<std::string, std::vector<std::string>> want = {
-      {"vm/instance-0000002a", {"10.20.0.12", "fd00:20::12"}},
-      {"container/web", {"172.18.0.2", "fd00:18::2"}},
-      {"container/db", {"172.19.0.3"}},
-  };
-  EXPECT_EQ(got, want);
 }
 
 TEST(FeedParsers, RealFormats) {
@@ -386,6 +284,64 @@ TEST(ThreatMatcher, CountsEachContactOnceAndLogsIt) {
   EXPECT_EQ(na, 1);
   EXPECT_EQ(nb, 1);
   std::filesystem::remove_all(dir);
+}
+
+// ---- memory of a feed parse (issue 12, defect 3) -----------------------------------------------
+
+// The bound is the issue's: 2 x body + 32 MiB over the resident set before the body existed.
+// Each case is measured by feed_memory_probe (tests/unit/feed_memory_probe.cc) in its own process:
+// AddressSanitizer's quarantine, on in this executable, would hold freed pages resident.
+struct Peak {
+  bool parsed = false;
+  long over_kb = -1;  // peak RSS above the resident set before the body was built
+  std::size_t body = 0;
+};
+
+Peak measure(const std::string& body_case) {
+  const auto r = test::run({HOSTFLOW_FEED_MEMORY_PROBE, body_case}, std::chrono::seconds(120));
+  Peak pk;
+  int parsed = 0;
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(std::sscanf(r.out.c_str(), "%d %ld %zu", &parsed, &pk.over_kb, &pk.body), 3) << r.out;
+  pk.parsed = parsed == 1;
+  return pk;
+}
+
+constexpr long kMiB = 1024;  // in kB
+
+long bound_kb(std::size_t body) { return 2 * static_cast<long>(body / 1024) + 32 * kMiB; }
+
+TEST(FeedMemory, SixteenMegabytesOfOpenBracketsStayWithinTwiceTheBody) {
+  const Peak pk = measure("open-brackets");
+  EXPECT_FALSE(pk.parsed);
+  EXPECT_GE(pk.over_kb, 0);
+  EXPECT_LE(pk.over_kb, bound_kb(pk.body)) << "peak " << pk.over_kb / kMiB << " MiB over the baseline";
+}
+
+TEST(FeedMemory, DeepNestingInsideAnObjectIsRefusedWithinTheBound) {
+  const Peak pk = measure("deep-in-object");
+  EXPECT_FALSE(pk.parsed);
+  EXPECT_LE(pk.over_kb, bound_kb(pk.body)) << "peak " << pk.over_kb / kMiB << " MiB";
+}
+
+// A realistic document: relays with the fields Onionoo's details documents have.
+TEST(FeedMemory, AValidTwentyMegabyteOnionooDocumentStaysWithinTwiceTheBody) {
+  const Peak pk = measure("onionoo");
+  EXPECT_TRUE(pk.parsed);
+  EXPECT_LE(pk.over_kb, bound_kb(pk.body)) << "peak " << pk.over_kb / kMiB << " MiB";
+}
+
+// The most addresses a body can hold: every byte an address.
+TEST(FeedMemory, TwentyMegabytesOfAddressesStayWithinTwiceTheBody) {
+  const Peak pk = measure("addresses");
+  EXPECT_TRUE(pk.parsed);
+  EXPECT_LE(pk.over_kb, bound_kb(pk.body)) << "peak " << pk.over_kb / kMiB << " MiB";
+}
+
+TEST(FeedMemory, ATwentyMegabyteCidrListStaysWithinTwiceTheBody) {
+  const Peak pk = measure("cidr-list");
+  EXPECT_TRUE(pk.parsed);
+  EXPECT_LE(pk.over_kb, bound_kb(pk.body)) << "peak " << pk.over_kb / kMiB << " MiB";
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// The sampler's reading of Docker Engine API replies (Beast's response parser with a body cap).
+// The docker source (sampler/sources/docker): its reading of Docker Engine API replies (Beast's response parser with a body cap).
 // The expected bodies are the bytes written into each reply, so every case can fail.
 #include <gtest/gtest.h>
 

@@ -1,5 +1,7 @@
-// Exposition: the pre-rendered gzip prefix plus a per-scrape finish is one valid gzip member whose
-// content is text() + tail (checked by inflating with zlib, which verifies CRC and length).
+// Outputs (exporter/outputs): the Prometheus text writer against prometheus-cpp's TextSerializer,
+// and the exposition: the pre-rendered gzip prefix plus a per-scrape finish is one valid gzip
+// member whose content is text() + tail (checked by inflating with zlib, which verifies CRC and
+// length).
 #include <zlib.h>
 
 #include <cmath>

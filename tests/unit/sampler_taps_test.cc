@@ -1,17 +1,15 @@
-// The sampler's pure helpers for VM taps: parse_fdinfo_iff on real /proc/<pid>/fdinfo text of a
-// tun fd (captured from the kernel into tests/fixtures/proc/) and hostile variants, is_macvtap_path
-// and is_qemu_comm.
+// The taps source's pure helpers (sampler/sources/taps): parse_fdinfo_iff on real
+// /proc/<pid>/fdinfo text of a tun fd (captured from the kernel into tests/fixtures/proc/) and
+// hostile variants, and is_macvtap_path.
 #include <fstream>
 #include <iterator>
 #include <string>
 
 #include <gtest/gtest.h>
 
-#include "sources/procs.h"
 #include "sources/taps.h"
 
 using hostflow::sampler::is_macvtap_path;
-using hostflow::sampler::is_qemu_comm;
 using hostflow::sampler::parse_fdinfo_iff;
 
 namespace {
@@ -81,17 +79,6 @@ TEST(MacvtapPath, Forms) {
   EXPECT_FALSE(is_macvtap_path("/dev/net/tun"));
   EXPECT_FALSE(is_macvtap_path("/tmp/dev/tap1"));
   EXPECT_FALSE(is_macvtap_path(""));
-}
-
-TEST(QemuComm, Forms) {
-  EXPECT_TRUE(is_qemu_comm("qemu-system-x86\n"));  // comm is 15 bytes + newline
-  EXPECT_TRUE(is_qemu_comm("qemu-system-aar"));
-  EXPECT_TRUE(is_qemu_comm("qemu-kvm"));
-  EXPECT_TRUE(is_qemu_comm("kvm\n"));
-  EXPECT_FALSE(is_qemu_comm("kvm-pit/1234"));
-  EXPECT_FALSE(is_qemu_comm("qemu-img"));
-  EXPECT_FALSE(is_qemu_comm(""));
-  EXPECT_FALSE(is_qemu_comm("bash"));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
-// decode_link_message against real kernel bytes: tests/fixtures/netlink/<ifname>.bin are
-// RTM_NEWLINK messages dumped from a throwaway namespace (tests/tools/capture_netlink.sh) and
-// ip-link.json is iproute2's independent decoding of the same namespace at the same moment.
+// The links source's decoders (sampler/sources/links). decode_link_message against real kernel
+// bytes: tests/fixtures/netlink/<ifname>.bin are RTM_NEWLINK messages dumped from a throwaway
+// namespace (tests/tools/capture_netlink.sh) and ip-link.json is iproute2's independent decoding
+// of the same namespace at the same moment; decode_stats_message on RTM_NEWSTATS messages.
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
