@@ -57,8 +57,23 @@ void count_refused(const std::string& family, std::uint64_t n, const char* why) 
   note_refusal(family, n, why);
 }
 
+std::string_view unit_of(std::string_view name) {
+  auto ends = [&](std::string_view suffix) {
+    return name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
+  };
+  if (name.size() > 6 && name.substr(name.size() - 6) == "_total") name.remove_suffix(6);
+  if (ends("_bytes_per_second") || ends("_packets_per_second")) return "";  // a rate of a count
+  if (ends("_bytes")) return "bytes";
+  if (ends("_seconds")) return "seconds";
+  if (ends("_percent")) return "percent";
+  return "";
+}
+
 Family::Family(std::string name, std::string help, Type type, std::string unit)
-    : name_(std::move(name)), help_(std::move(help)), unit_(std::move(unit)), type_(type) {}
+    : name_(std::move(name)),
+      help_(std::move(help)),
+      unit_(unit.empty() ? std::string(unit_of(name_)) : std::move(unit)),
+      type_(type) {}
 
 void Family::set_label_names(std::vector<std::string> names) {
   label_names_ = std::move(names);

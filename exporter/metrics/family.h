@@ -20,6 +20,9 @@ namespace hostflow::exporter::metrics {
 
 enum class Type : std::uint8_t { kCounter, kGauge, kUntyped };
 std::string_view type_name(Type t);  // "counter", "gauge", "untyped"
+// The unit a Prometheus name's suffix states: "..._bytes[_total]" -> "bytes", "_seconds" ->
+// "seconds", "_percent" -> "percent"; "" otherwise (also for *_per_second rates).
+std::string_view unit_of(std::string_view name);
 
 struct Label {
   std::string name;
@@ -29,8 +32,9 @@ using Labels = std::vector<Label>;
 
 class Family {
  public:
-  // `unit`: the OpenMetrics/OTLP unit of the values ("bytes", "seconds", "" for none); the
-  // Prometheus text writer does not print it (the name carries it).
+  // `unit`: the OpenMetrics/OTLP unit of the values ("bytes", "seconds", "" for none); empty:
+  // taken from the name's suffix (unit_of). The Prometheus text writer does not print it (the
+  // name carries it).
   Family(std::string name, std::string help, Type type, std::string unit = "");
 
   // A sample. The first sample fixes the family's label names (and their order); a later sample

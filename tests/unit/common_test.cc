@@ -304,3 +304,37 @@ TEST(MakeNamesUnique, RandomCollidingNamesAreAlwaysUniqueAndFirstComersKeepTheir
     }
   }
 }
+
+// common/units.h: the one parser of sizes, and the flag checks both binaries word alike.
+TEST(Units, SizesReadWithOrWithoutABinaryUnitAndRefuseOverflow) {
+  using hostflow::parse_size;
+  EXPECT_EQ(parse_size("0"), 0u);
+  EXPECT_EQ(parse_size("65536"), 65536u);
+  EXPECT_EQ(parse_size("512KiB"), 512u << 10);
+  EXPECT_EQ(parse_size("64MiB"), 64ull << 20);
+  EXPECT_EQ(parse_size("64M"), 64ull << 20);
+  EXPECT_EQ(parse_size("2GB"), 2ull << 30);
+  EXPECT_EQ(parse_size("1TiB"), 1ull << 40);
+  EXPECT_EQ(parse_size("18446744073709551615"), ~0ull);
+  for (const char* bad : {"", "MiB", "1.5MiB", "-1", "1 MiB", "1mib", "18446744073709551616",
+                          "16777216TiB", "1Pi"})
+    EXPECT_FALSE(parse_size(bad)) << bad;
+}
+
+TEST(Units, FlagChecksNameTheFlagTheBoundAndWhatWasGiven) {
+  using namespace std::chrono_literals;
+  auto d = hostflow::duration_flag("--web.read-timeout", "5", 100ms);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().message(), "--web.read-timeout: want a duration of at least 100ms (got 5)");
+  EXPECT_FALSE(hostflow::duration_flag("--x", "50ms", 100ms).ok());
+  EXPECT_FALSE(hostflow::duration_flag("--x", "2h", 1s, 1h).ok());
+  EXPECT_EQ(*hostflow::duration_flag_ms("--x", "1m30s", 1s), 90000ms);
+  auto s = hostflow::size_flag("--threat.max-bytes", "12", 1024);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().message(),
+            "--threat.max-bytes: want a size of at least 1KiB, e.g. 64MiB (got 12)");
+  EXPECT_EQ(*hostflow::size_flag("--x", "64MiB", 1024), 64ull << 20);
+  EXPECT_EQ(hostflow::format_duration(90s), "1m30s");
+  EXPECT_EQ(hostflow::format_duration(250ms), "250ms");
+  EXPECT_EQ(hostflow::format_duration(49h), "2d1h");
+}

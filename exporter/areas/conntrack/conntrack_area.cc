@@ -67,7 +67,8 @@ void add_conntrack_flags(CLI::App& app, ExporterConfig& cfg) {
                  "retry a failed refresh after this (or the list's refresh, if shorter)")
       ->capture_default_str();
   app.add_option("--threat.max-bytes", flags.max_bytes,
-                 "largest feed body accepted per URL (after decompression)")
+                 "largest feed body accepted per URL (after decompression): bytes, or with KiB, "
+                 "MiB, GiB")
       ->capture_default_str();
   app.add_option("--threat.ca-file", flags.ca_file,
                  "PEM file of the CAs that HTTPS feeds are verified against, instead of the "
@@ -89,7 +90,9 @@ Result<void> validate_conntrack(ExporterConfig& cfg) {
     return Error{0, "--contacts.direction: want out, in or any (got " + flags.contacts_direction + ")"};
   FeedOptions fo;
   fo.state_dir = cfg.core.state_dir;
-  fo.max_bytes = flags.max_bytes;
+  const auto mb = size_flag("--threat.max-bytes", flags.max_bytes, 1024);
+  if (!mb.ok()) return mb.error();
+  fo.max_bytes = *mb;
   fo.ca_file = flags.ca_file;
   auto ft = duration_flag_ms("--threat.fetch-timeout", flags.fetch_timeout, std::chrono::milliseconds(100));
   if (!ft.ok()) return ft.error();

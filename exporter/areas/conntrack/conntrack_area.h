@@ -27,7 +27,7 @@ struct ConntrackConfig {
   bool threatfile = false;
   std::string threatfile_path = "/var/log/hostflow-exporter/threats.log";
   std::string fetch_timeout = "30s", connect_timeout = "10s", retry = "5m";
-  std::uint64_t max_bytes = 64ull << 20;
+  std::string max_bytes = "64MiB";  // a size: 65536, 512KiB, 64MiB
   std::string ca_file;
   std::string host_interfaces;
   FeedOptions feeds;  // feeds.feeds empty: no threat lists
