@@ -51,6 +51,7 @@
 #include "hostflow/shm/seqlock.h"
 #include "pipeline.h"
 #include "segment_util.h"
+#include "snapshot_builders.h"
 #include "sources/conntrack.h"
 #include "sources/links.h"
 #include "sources/taps.h"
@@ -199,62 +200,6 @@ void add_traffic(shm::LinkStats& s, std::uint64_t rx_b, std::uint64_t tx_b, std:
   s.tx_packets += tx_p;
 }
 
-void set_mac(shm::LinkRecord& r, std::uint8_t last) {
-  const std::uint8_t mac[6] = {0x02, 0x48, 0x46, 0x00, 0x01, last};
-  std::memcpy(r.address, mac, 6);
-  r.addr_len = 6;
-}
-
-// A link with no fixture, as the links source would publish it.
-shm::LinkRecord hand_link(shm::SnapshotBuilder& b, std::string_view name, std::int32_t ifindex,
-                          std::string_view kind, std::uint8_t mac_last) {
-  shm::LinkRecord r{};
-  r.netns_inode = kHostNs;
-  r.ifindex = ifindex;
-  r.link_netnsid = -1;
-  r.mtu = 1500;
-  r.if_flags = IFF_UP | IFF_BROADCAST | IFF_MULTICAST | IFF_RUNNING | IFF_LOWER_UP;
-  r.if_type = ARPHRD_ETHER;
-  r.operstate = IF_OPER_UP;
-  r.present = shm::kLinkHasStats64 | shm::kLinkHasCarrier;
-  r.carrier = 1;
-  r.netnsid = -1;
-  set_mac(r, mac_last);
-  r.name = b.add_string(name, IFNAMSIZ);
-  r.kind = b.add_string(kind, 32);
-  return r;
-}
-
-void enslave(shm::SnapshotBuilder& b, shm::LinkRecord& r, std::int32_t master) {
-  r.master_ifindex = master;
-  r.present |= shm::kLinkHasMaster;
-  r.slave_kind = b.add_string("bridge", 32);
-}
-
-void veth_peer(shm::LinkRecord& r, std::int32_t nsid, std::int32_t peer_ifindex) {
-  r.link_ifindex = peer_ifindex;
-  r.link_netnsid = nsid;
-  r.present |= shm::kLinkHasLink | shm::kLinkHasLinkNetnsid;
-}
-
-shm::LinkStats swapped(shm::LinkStats s) {
-  std::swap(s.rx_bytes, s.tx_bytes);
-  std::swap(s.rx_packets, s.tx_packets);
-  std::swap(s.rx_errors, s.tx_errors);
-  std::swap(s.rx_dropped, s.tx_dropped);
-  return s;
-}
-
-void parse_ip(const char* text, std::uint8_t out[16], std::uint8_t* family) {
-  std::memset(out, 0, 16);
-  if (inet_pton(AF_INET, text, out) == 1) {
-    *family = AF_INET;
-  } else {
-    EXPECT_EQ(inet_pton(AF_INET6, text, out), 1) << text;
-    *family = AF_INET6;
-  }
-}
-
 // A conntrack entry shaped like the captured ones (template: their status, flags, zone), with
 // the addresses, ports and counters of the scenario. `reply_src` differs from `dst` under DNAT.
 shm::ConntrackRecord ct_entry(const shm::ConntrackRecord& tpl, std::uint8_t proto,
@@ -263,10 +208,10 @@ shm::ConntrackRecord ct_entry(const shm::ConntrackRecord& tpl, std::uint8_t prot
                               const char* reply_src = nullptr, std::uint16_t reply_sport = 0) {
   shm::ConntrackRecord r = tpl;
   std::uint8_t fam = 0, fam2 = 0;
-  parse_ip(src, r.orig_src, &fam);
-  parse_ip(dst, r.orig_dst, &fam2);
+  test::parse_ip(src, r.orig_src, &fam);
+  test::parse_ip(dst, r.orig_dst, &fam2);
   EXPECT_EQ(fam, fam2);
-  parse_ip(reply_src ? reply_src : dst, r.reply_src, &fam2);
+  test::parse_ip(reply_src ? reply_src : dst, r.reply_src, &fam2);
   std::memcpy(r.reply_dst, r.orig_src, 16);
   r.family = fam;
   r.proto = proto;
@@ -279,36 +224,6 @@ shm::ConntrackRecord ct_entry(const shm::ConntrackRecord& tpl, std::uint8_t prot
   r.reply_packets = pkts;
   r.reply_bytes = bytes * 3;
   return r;
-}
-
-shm::AddrRecord addr(const char* ip, std::uint8_t prefixlen, std::int32_t ifindex,
-                     std::uint64_t netns, std::int32_t nsid) {
-  shm::AddrRecord a{};
-  a.netns_inode = netns;
-  a.nsid = nsid;
-  a.ifindex = ifindex;
-  parse_ip(ip, a.address, &a.family);
-  a.prefixlen = prefixlen;
-  a.scope = RT_SCOPE_UNIVERSE;
-  if (nsid >= 0) a.present = shm::kAddrInOtherNetns;
-  return a;
-}
-
-shm::ProcRecord proc(shm::SnapshotBuilder& b, std::int32_t pid, std::uint64_t netns,
-                     std::string_view comm, std::string_view cgroup, std::uint32_t flags,
-                     std::string_view cmdline = {}) {
-  shm::ProcRecord p{};
-  p.pid = pid;
-  p.uid = 0;
-  p.netns_inode = netns;
-  p.comm = b.add_string(comm, 16);
-  if (!cgroup.empty()) {
-    p.cgroup = b.add_string(cgroup, 4096);
-    flags |= shm::kProcHasCgroup;
-  }
-  if (!cmdline.empty()) p.cmdline = b.add_string(cmdline, 65536);
-  p.flags = flags;
-  return p;
 }
 
 struct Params {
@@ -369,22 +284,23 @@ void build_snapshot(shm::SnapshotBuilder& b, const Inputs& in, int n) {
     add_traffic(links["hfbr0"].stats, 60'000, 915'000, 460, 720);
     add_traffic(links["lo"].stats, 1'024, 1'024, 8, 8);
   }
-  auto h5dk0 = hand_link(b, "h5dk0", 7, "bridge", 0x07);
-  auto veth_c1 = hand_link(b, "veth5f1c2a9", 8, "veth", 0x08);
-  enslave(b, veth_c1, 7);
-  veth_peer(veth_c1, 1, 2);
-  auto tap = hand_link(b, in.tap_ifname, 9, "tun", 0x09);  // the tap QEMU's fdinfo names
-  enslave(b, tap, 2);                                       // on the captured bridge hfbr0
-  auto hfq0 = hand_link(b, "hfq0", 10, "tun", 0x0a);
+  auto h5dk0 = test::link_record(b, kHostNs, "h5dk0", 7, "bridge", 0x07);
+  auto veth_c1 = test::link_record(b, kHostNs, "veth5f1c2a9", 8, "veth", 0x08);
+  test::enslave(b, veth_c1, 7);
+  test::veth_peer(veth_c1, 1, 2);
+  // The tap QEMU's fdinfo names, on the captured bridge hfbr0.
+  auto tap = test::link_record(b, kHostNs, in.tap_ifname, 9, "tun", 0x09);
+  test::enslave(b, tap, 2);
+  auto hfq0 = test::link_record(b, kHostNs, "hfq0", 10, "tun", 0x0a);
   hfq0.operstate = IF_OPER_DOWN;  // no fd attached (LAB.md): NO-CARRIER, down
   hfq0.if_flags &= ~static_cast<std::uint32_t>(IFF_RUNNING | IFF_LOWER_UP);
   hfq0.carrier = 0;
-  auto veth_lxc = hand_link(b, "vethlxc0", 11, "veth", 0x0b);
-  veth_peer(veth_lxc, 2, 2);
-  auto veth_demo = hand_link(b, "vethdemo0", 12, "veth", 0x0c);
-  veth_peer(veth_demo, 3, 2);
-  auto veth_orphan = hand_link(b, "vethorph0", 13, "veth", 0x0d);
-  veth_peer(veth_orphan, 4, 2);
+  auto veth_lxc = test::link_record(b, kHostNs, "vethlxc0", 11, "veth", 0x0b);
+  test::veth_peer(veth_lxc, 2, 2);
+  auto veth_demo = test::link_record(b, kHostNs, "vethdemo0", 12, "veth", 0x0c);
+  test::veth_peer(veth_demo, 3, 2);
+  auto veth_orphan = test::link_record(b, kHostNs, "vethorph0", 13, "veth", 0x0d);
+  test::veth_peer(veth_orphan, 4, 2);
   veth_orphan.operstate = IF_OPER_LOWERLAYERDOWN;
   add_traffic(h5dk0.stats, 8'000, 12'000, 80, 100);
   add_traffic(veth_c1.stats, 9'000, 14'000, 90, 110);
@@ -412,79 +328,53 @@ void build_snapshot(shm::SnapshotBuilder& b, const Inputs& in, int n) {
   {
     auto lo = links["lo"];
     foreign(lo, kWebNs, 0);
-    auto eth0 = hand_link(b, "eth0", 2, "veth", 0x20);
-    eth0.stats = swapped(links["hfport0"].stats);
+    auto eth0 = test::link_record(b, kHostNs, "eth0", 2, "veth", 0x20);
+    eth0.stats = test::swapped(links["hfport0"].stats);
     eth0.link_ifindex = 3;
     eth0.present |= shm::kLinkHasLink;
     foreign(eth0, kWebNs, 0);
-    auto demo_eth0 = hand_link(b, "eth0", 2, "veth", 0x21);
-    demo_eth0.stats = swapped(veth_demo.stats);
+    auto demo_eth0 = test::link_record(b, kHostNs, "eth0", 2, "veth", 0x21);
+    demo_eth0.stats = test::swapped(veth_demo.stats);
     foreign(demo_eth0, kDemoNs, 3);
   }
 
   // -- network namespaces with workloads
-  auto netns = [&](std::uint64_t inode, std::int32_t nsid, std::int32_t pid, std::uint32_t procs,
-                   std::uint32_t flags, std::uint32_t nlinks) {
-    shm::NetnsRecord r{};
-    r.inode = inode;
-    r.nsid = nsid;
-    r.pid = pid;
-    r.processes = procs;
-    r.flags = flags;
-    r.links = nlinks;
-    b.add(r);
-  };
-  netns(kWebNs, 0, 4101, 2, shm::kNetnsDumped, 2);
-  netns(kC1Ns, 1, 4201, 1, 0, 0);
-  netns(kLxcNs, 2, 4301, 1, 0, 0);
-  netns(kDemoNs, 3, 4401, 1, shm::kNetnsDumped, 1);
-  netns(0, 4, 0, 0, 0, 0);  // the orphan's peer: no process seen
+  b.add(test::netns_record(kWebNs, 0, 4101, 2, shm::kNetnsDumped, 2));
+  b.add(test::netns_record(kC1Ns, 1, 4201, 1, 0, 0));
+  b.add(test::netns_record(kLxcNs, 2, 4301, 1, 0, 0));
+  b.add(test::netns_record(kDemoNs, 3, 4401, 1, shm::kNetnsDumped, 1));
+  b.add(test::netns_record(0, 4, 0, 0, 0, 0));  // the orphan's peer: no process seen
 
   // -- processes: two QEMUs (host netns) and the workloads' processes
-  b.add(proc(b, 1, kHostNs, "init\n", "", 0));
-  b.add(proc(b, 3301, kHostNs, "qemu-system-x86\n",
+  b.add(test::proc_record(b, 1, kHostNs, "init\n", "", 0));
+  b.add(test::proc_record(b, 3301, kHostNs, "qemu-system-x86\n",
              "0::/machine.slice/machine-qemu\\x2d3\\x2dinstance\\x2d0000002a.scope/libvirt/emulator\n",
              shm::kProcQemu, in.qemu_libvirt));
-  b.add(proc(b, 3402, kHostNs, "qemu-system-x86\n", "0::/user.slice/session-4.scope\n",
+  b.add(test::proc_record(b, 3402, kHostNs, "qemu-system-x86\n", "0::/user.slice/session-4.scope\n",
              shm::kProcQemu, in.qemu_plain));
-  b.add(proc(b, 4101, kWebNs, "sleep\n",
+  b.add(test::proc_record(b, 4101, kWebNs, "sleep\n",
              "0::/system.slice/docker-" + std::string(kWebId) + ".scope\n", 0));
-  b.add(proc(b, 4102, kWebNs, "sh\n",
+  b.add(test::proc_record(b, 4102, kWebNs, "sh\n",
              "0::/system.slice/docker-" + std::string(kWebId) + ".scope\n", 0));
-  b.add(proc(b, 4201, kC1Ns, "sleep\n",
+  b.add(test::proc_record(b, 4201, kC1Ns, "sleep\n",
              "12:pids:/docker/" + std::string(kC1Id) + "\n1:name=systemd:/docker/" + kC1Id +
                  "\n0::/\n",
              0));
-  b.add(proc(b, 4301, kLxcNs, "init\n", in.lxc_cgroup, 0));
-  b.add(proc(b, 4401, kDemoNs, "dnsmasq\n", "0::/system.slice/hf-demo-ns.service\n", 0));
+  b.add(test::proc_record(b, 4301, kLxcNs, "init\n", in.lxc_cgroup, 0));
+  b.add(test::proc_record(b, 4401, kDemoNs, "dnsmasq\n", "0::/system.slice/hf-demo-ns.service\n", 0));
 
   // -- taps QEMU holds: the libvirt domain's from the captured fdinfo, the plain QEMU's by name
-  {
-    shm::TapRecord t{};
-    t.pid = 3301;
-    t.fd = 31;
-    t.type = static_cast<std::uint8_t>(shm::TapType::kTun);
-    t.netns_inode = kHostNs;
-    t.ifname = b.add_string(in.tap_ifname, IFNAMSIZ);
-    b.add(t);
-    t.pid = 3402;
-    t.fd = 12;
-    t.ifname = b.add_string("hfq0", IFNAMSIZ);
-    b.add(t);
-  }
+  b.add(test::tap_record(b, 3301, 31, kHostNs, in.tap_ifname));
+  b.add(test::tap_record(b, 3402, 12, kHostNs, "hfq0"));
 
   // -- libvirt: the fixture's three domains, stats by hand
   {
     Params p{&b};
     std::int32_t id = 3;
     for (const auto& [name, xml] : in.domains) {
-      shm::DomainRecord d{};
-      d.name = b.add_string(name, 256);
       pugi::xml_document doc;
       doc.load_string(xml.c_str());
-      d.uuid = b.add_string(doc.child("domain").child_value("uuid"), 64);
-      d.id = id++;
-      d.xml = b.add_string(xml, 1 << 20);
+      shm::DomainRecord d = test::domain_record(b, name, doc.child("domain").child_value("uuid"), id++, xml);
       d.param_begin = p.next;
       if (name == "instance-0000002a") {
         // 2 vCPUs at 30 % over the 5 s between the snapshots: 3 s of CPU time.
@@ -539,29 +429,21 @@ void build_snapshot(shm::SnapshotBuilder& b, const Inputs& in, int n) {
   }
 
   // -- Docker Engine API answers, as captured from dockerd 20.10
-  auto docker = [&](shm::DockerQuery q, std::string_view path, const std::string& body) {
-    shm::DockerRecord r{};
-    r.query = static_cast<std::uint32_t>(q);
-    r.http_status = 200;
-    r.path = b.add_string(path, 256);
-    r.body = b.add_string(body, 1 << 20);
-    b.add(r);
-  };
-  docker(shm::DockerQuery::kContainers, "/containers/json", in.docker_containers);
-  docker(shm::DockerQuery::kNetworks, "/networks", in.docker_networks);
-  docker(shm::DockerQuery::kNetworkInspect,
-         "/networks/5d35cc6e151a189a5fa1424b2d451c48040500fe6f3d2a0b07d77386e3ee9ceb",
-         in.docker_inspect);
+  b.add(test::docker_record(b, shm::DockerQuery::kContainers, "/containers/json", in.docker_containers));
+  b.add(test::docker_record(b, shm::DockerQuery::kNetworks, "/networks", in.docker_networks));
+  b.add(test::docker_record(
+      b, shm::DockerQuery::kNetworkInspect,
+      "/networks/5d35cc6e151a189a5fa1424b2d451c48040500fe6f3d2a0b07d77386e3ee9ceb", in.docker_inspect));
 
   // -- addresses: the host's (one public and listed in customlist.txt), the workload namespaces'
-  b.add(addr("127.0.0.1", 8, 1, kHostNs, -1));
-  b.add(addr("198.51.100.7", 24, 2, kHostNs, -1));
-  b.add(addr("10.66.9.254", 24, 2, kHostNs, -1));
-  b.add(addr("127.0.0.1", 8, 1, kWebNs, 0));
-  b.add(addr("10.66.9.1", 24, 2, kWebNs, 0));
-  b.add(addr("fd66:9::1", 64, 2, kWebNs, 0));
-  b.add(addr("fe80::48:46ff:fe00:120", 64, 2, kWebNs, 0));
-  b.add(addr("10.66.4.2", 24, 2, kDemoNs, 3));
+  b.add(test::addr_record("127.0.0.1", 8, 1, kHostNs, -1));
+  b.add(test::addr_record("198.51.100.7", 24, 2, kHostNs, -1));
+  b.add(test::addr_record("10.66.9.254", 24, 2, kHostNs, -1));
+  b.add(test::addr_record("127.0.0.1", 8, 1, kWebNs, 0));
+  b.add(test::addr_record("10.66.9.1", 24, 2, kWebNs, 0));
+  b.add(test::addr_record("fd66:9::1", 64, 2, kWebNs, 0));
+  b.add(test::addr_record("fe80::48:46ff:fe00:120", 64, 2, kWebNs, 0));
+  b.add(test::addr_record("10.66.4.2", 24, 2, kDemoNs, 3));
 
   // -- conntrack: the captured dump (10.66.9.1 -> 10.66.9.2 UDP and ICMP, fd66:9::1 -> fd66:9::2
   // UDP), and entries shaped like them for the threat and workload cases.
