@@ -1,7 +1,8 @@
 #!/bin/bash
 # Timed libFuzzer runs: builds the fuzz targets with clang (-fsanitize=fuzzer,address,undefined)
 # in their own build directory and runs each for SECONDS (default 30) on a scratch copy of its
-# corpus (the committed corpus is not touched). Fails on the first crash, leak or timeout; the
+# corpus (the committed corpus is not touched), seeded also from its fixtures directory
+# (tests/fixtures/<dir>, read only: libFuzzer writes new inputs to the first directory alone). Fails on the first crash, leak or timeout; the
 # reproducer is left in $BUILD/artifacts/<target>/ (replay it: $BUILD/tests/fuzz/fuzz_<target> FILE).
 #
 #   tests/fuzz/run.sh [SECONDS]        env: HOSTFLOW_FUZZ_BUILD (default build-fuzz), JOBS (2)
@@ -20,14 +21,19 @@ CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DHOSTFLOW_FUZZ=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j "${JOBS:-2}" --target "${targets[@]/#/fuzz_}"
 
+# Each target's seed directories (tests/fuzz/CMakeLists.txt): corpus/<target>, then its fixtures.
+declare -A fixtures
+while read -r t _ rest; do fixtures[$t]=$rest; done <"$build/tests/fuzz/seed_dirs.txt"
+
 status=0
 for t in "${targets[@]}"; do
   work=$(mktemp -d "${TMPDIR:-/tmp}/hostflow-fuzz-$t.XXXXXX")
   cp -r "$root/tests/fuzz/corpus/$t/." "$work/"
+  read -r -a extra <<<"${fixtures[$t]:-}"
   mkdir -p "$build/artifacts/$t"
-  echo "== fuzz_$t for ${secs}s (corpus: $(ls "$work" | wc -l) seeds)"
+  echo "== fuzz_$t for ${secs}s (corpus: $(ls "$work" | wc -l) seeds; fixtures: ${extra[*]:-none})"
   if ! "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-      -print_final_stats=1 -artifact_prefix="$build/artifacts/$t/" "$work" \
+      -print_final_stats=1 -artifact_prefix="$build/artifacts/$t/" "$work" ${extra[@]+"${extra[@]}"} \
       >"$build/artifacts/$t/log" 2>&1; then
     echo "!! fuzz_$t failed; see $build/artifacts/$t/log" >&2
     grep -E "ERROR|SUMMARY|Test unit written" "$build/artifacts/$t/log" >&2 || true

@@ -1,6 +1,5 @@
 // Golden expositions per data area (issue 13): one rich snapshot, built from the real fixtures in
-// tests/fixtures (and the Docker captures in tests/fuzz/corpus/docker_json) where they exist and by
-// hand where none does, is written as a real segment file and rendered through the exporter's
+// tests/fixtures where they exist and by hand where none does, is written as a real segment file and rendered through the exporter's
 // public pipeline (ExporterConfig, validate, Pipeline). The exposition
 // is split by family name into tests/golden/<stem>.prom, one file per area, whole families in
 // the order the exporter renders them. Written from the code as it was before the exporter
@@ -99,7 +98,6 @@ const std::map<std::string, Measured>& measured() {
 // ---- fixtures ----------------------------------------------------------------------------------
 
 const fs::path kFixtures = HOSTFLOW_FIXTURES_DIR;
-const fs::path kCorpus = fs::path(HOSTFLOW_FIXTURES_DIR) / ".." / "fuzz" / "corpus";
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -169,8 +167,8 @@ struct Inputs {
   std::map<std::string, std::string> link_bins;  // fixture name -> bytes
   std::vector<shm::ConntrackRecord> ct;          // from ct-dump.bin
   std::vector<std::pair<std::string, std::string>> domains;
-  std::string tap_ifname;                        // fdinfo-tun.txt's iff:
-  std::string qemu_libvirt, qemu_plain;          // QEMU command lines (fuzz corpus captures)
+  std::string tap_ifname;                        // proc/fdinfo/tun.txt's iff:
+  std::string qemu_libvirt, qemu_plain;          // QEMU command lines (captured)
   std::string docker_containers, docker_networks, docker_inspect;
   std::string lxc_cgroup;
 };
@@ -181,14 +179,14 @@ Inputs load_inputs() {
     in.link_bins[n] = slurp(kFixtures / "netlink" / (std::string(n) + ".bin"));
   in.ct = decode_ct_fixture();
   in.domains = fixture_domains();
-  const std::string fdinfo = slurp(kFixtures / "proc" / "fdinfo-tun.txt");
+  const std::string fdinfo = slurp(kFixtures / "proc" / "fdinfo" / "tun.txt");
   if (auto iff = sampler::parse_fdinfo_iff(fdinfo)) in.tap_ifname = std::string(*iff);
-  in.qemu_libvirt = slurp(kCorpus / "qemu_cmdline" / "libvirt");
-  in.qemu_plain = slurp(kCorpus / "qemu_cmdline" / "qemu-tap");
-  in.docker_containers = slurp(kCorpus / "docker_json" / "containers.json");
-  in.docker_networks = slurp(kCorpus / "docker_json" / "networks.json");
-  in.docker_inspect = slurp(kCorpus / "docker_json" / "network-inspect.json");
-  in.lxc_cgroup = slurp(kCorpus / "cgroup" / "lxc-v2");
+  in.qemu_libvirt = slurp(kFixtures / "proc" / "cmdline" / "qemu-libvirt");
+  in.qemu_plain = slurp(kFixtures / "proc" / "cmdline" / "qemu-tap");
+  in.docker_containers = slurp(kFixtures / "docker" / "containers.json");
+  in.docker_networks = slurp(kFixtures / "docker" / "networks.json");
+  in.docker_inspect = slurp(kFixtures / "docker" / "network-inspect.json");
+  in.lxc_cgroup = slurp(kFixtures / "proc" / "cgroup" / "lxc-v2");
   return in;
 }
 

@@ -37,7 +37,6 @@ using namespace exporter;
 using nlohmann::json;
 
 const fs::path kFixtures = HOSTFLOW_FIXTURES_DIR;
-const fs::path kCorpus = kFixtures / ".." / "fuzz" / "corpus";
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -60,8 +59,8 @@ constexpr std::uint64_t kPauseNs = 4026532620ull;  // nsid 5: a process in the r
 
 // dockerd 20.10's answers to GET /containers/json and /networks.
 struct Docker {
-  std::string containers_body = slurp(kCorpus / "docker_json" / "containers.json");
-  std::string networks_body = slurp(kCorpus / "docker_json" / "networks.json");
+  std::string containers_body = slurp(kFixtures / "docker" / "containers.json");
+  std::string networks_body = slurp(kFixtures / "docker" / "networks.json");
   json containers = json::parse(containers_body);
   json networks = json::parse(networks_body);
 
@@ -167,13 +166,13 @@ std::string fdinfo_iff(const std::string& fdinfo) {
 
 // The QEMU that libvirt started for the fixture's first domain, and the tap it holds.
 struct LibvirtQemu {
-  std::string cmdline = slurp(kCorpus / "qemu_cmdline" / "libvirt");
-  std::string tap = fdinfo_iff(slurp(kFixtures / "proc" / "fdinfo-tun.txt"));
+  std::string cmdline = slurp(kFixtures / "proc" / "cmdline" / "qemu-libvirt");
+  std::string tap = fdinfo_iff(slurp(kFixtures / "proc" / "fdinfo" / "tun.txt"));
 };
 
 // A QEMU started by hand (no libvirt) with a tap named on its command line.
 struct PlainQemu {
-  std::string cmdline = slurp(kCorpus / "qemu_cmdline" / "qemu-tap");
+  std::string cmdline = slurp(kFixtures / "proc" / "cmdline" / "qemu-tap");
   std::vector<std::string> argv = argv_of(cmdline);
   // "-netdev tap,id=n0,ifname=<tap>,..." -> <tap>
   std::string tap() const {

@@ -1,6 +1,6 @@
 // The taps source's pure helpers (sampler/sources/taps): parse_fdinfo_iff on real
-// /proc/<pid>/fdinfo text of a tun fd (captured from the kernel into tests/fixtures/proc/) and
-// hostile variants, and is_macvtap_path.
+// /proc/<pid>/fdinfo text of a tun fd (captured from the kernel into tests/fixtures/proc/fdinfo/)
+// and hostile variants, and is_macvtap_path.
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -15,7 +15,7 @@ using hostflow::sampler::parse_fdinfo_iff;
 namespace {
 
 std::string fixture(const std::string& name) {
-  const std::string path = std::string(HOSTFLOW_FIXTURES_DIR) + "/proc/" + name;
+  const std::string path = std::string(HOSTFLOW_FIXTURES_DIR) + "/proc/fdinfo/" + name;
   std::ifstream in(path, std::ios::binary);
   EXPECT_TRUE(in) << path;
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -23,7 +23,7 @@ std::string fixture(const std::string& name) {
 
 TEST(FdinfoIff, RealTunFd) {
   // Captured from an fd on /dev/net/tun after TUNSETIFF "tap-fixture0" (IFF_TAP | IFF_NO_PI).
-  const std::string text = fixture("fdinfo-tun.txt");
+  const std::string text = fixture("tun.txt");
   ASSERT_NE(text.find("iff:\ttap-fixture0\n"), std::string::npos) << text;
   const auto iff = parse_fdinfo_iff(text);
   ASSERT_TRUE(iff);
@@ -32,7 +32,7 @@ TEST(FdinfoIff, RealTunFd) {
 
 TEST(FdinfoIff, RealDetachedTunFd) {
   // A tun fd before TUNSETIFF: the kernel prints an empty "iff:\t".
-  const std::string text = fixture("fdinfo-tun-detached.txt");
+  const std::string text = fixture("tun-detached.txt");
   ASSERT_NE(text.find("iff:\t\n"), std::string::npos) << text;
   EXPECT_FALSE(parse_fdinfo_iff(text));
 }
