@@ -268,13 +268,11 @@ TEST(Conntrack, NovaFixedIpsOwnTheirFlows) {
   const std::string node = std::string(HOSTFLOW_FIXTURES_DIR) + "/libvirt/nova-node.xml";
   // The fixture: instance-0000002a has fixed IPs 10.20.0.12 and fd00:20::12, instance-0000002b
   // has 10.20.0.40 (checked against the file, independently of the exporter's XML parser).
-  std::ifstream in(node);
-  std::stringstream xml;
-  xml << in.rdbuf();
-  ASSERT_NE(xml.str().find("<name>instance-0000002a</name>"), std::string::npos);
-  ASSERT_NE(xml.str().find("address=\"10.20.0.12\""), std::string::npos);
-  ASSERT_NE(xml.str().find("address=\"fd00:20::12\""), std::string::npos);
-  ASSERT_NE(xml.str().find("address=\"10.20.0.40\""), std::string::npos);
+  const std::string xml = read_file(node);
+  ASSERT_NE(xml.find("<name>instance-0000002a</name>"), std::string::npos);
+  ASSERT_NE(xml.find("address=\"10.20.0.12\""), std::string::npos);
+  ASSERT_NE(xml.find("address=\"fd00:20::12\""), std::string::npos);
+  ASSERT_NE(xml.find("address=\"10.20.0.40\""), std::string::npos);
 
   CtLab lab;
   lab.w.exec_ok("ip addr add 10.20.0.12/32 dev " + lab.wv);
@@ -342,11 +340,9 @@ TEST(Conntrack, NovaFixedIpsOwnTheirFlows) {
 // The prefixes of a fixture, read independently of the exporter's parsers.
 std::vector<std::string> fixture_prefixes(const std::string& file) {
   std::vector<std::string> out;
-  std::ifstream in(std::string(HOSTFLOW_FIXTURES_DIR) + "/threat/" + file);
-  std::stringstream ss;
-  ss << in.rdbuf();
+  const std::string body = read_file(std::string(HOSTFLOW_FIXTURES_DIR) + "/threat/" + file);
   if (file.size() > 5 && file.substr(file.size() - 5) == ".json") {
-    auto j = nlohmann::json::parse(ss.str());
+    auto j = nlohmann::json::parse(body);
     for (const auto& r : j["relays"])
       for (const auto& a : r["or_addresses"]) {
         std::string s = a.get<std::string>();
@@ -355,8 +351,9 @@ std::vector<std::string> fixture_prefixes(const std::string& file) {
       }
     return out;
   }
+  std::istringstream lines(body);
   std::string line;
-  while (std::getline(ss, line)) {
+  while (std::getline(lines, line)) {
     line = line.substr(0, line.find_first_of(";#"));
     std::istringstream f(line);
     std::string tok;

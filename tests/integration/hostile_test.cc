@@ -514,8 +514,7 @@ TEST(Hostile, TwoThousandCorruptedSegmentsNeverBreakTheExportersPipeline) {
     stack.start_exporter();
     ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
     ASSERT_TRUE(scrape_after_now(stack)) << stack_logs(stack);
-    std::ifstream in(stack.segment(), std::ios::binary);
-    base.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    base = read_file(stack.segment());
   }
   ASSERT_GT(base.size(), 4096u);
   TempDir d;

@@ -22,10 +22,7 @@ std::string logs(Stack& s) {
 }
 
 std::string fixture(const std::string& f) {
-  std::ifstream in(std::string(HOSTFLOW_FIXTURES_DIR) + "/threat/" + f);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return read_file(std::string(HOSTFLOW_FIXTURES_DIR) + "/threat/" + f);
 }
 
 // Entries a fixture holds, counted here: or_addresses for Onionoo, non-comment lines otherwise.

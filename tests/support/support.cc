@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -104,6 +106,18 @@ std::string sh_ok(const std::string& cmd) {
   EXPECT_EQ(r.exit_code, 0) << "command failed: " << cmd << "\nstdout: " << r.out
                             << "\nstderr: " << r.err;
   return r.out;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const int e = errno;
+    ADD_FAILURE() << "cannot read " << path << ": " << std::strerror(e);
+    return "";
+  }
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) ADD_FAILURE() << "error reading " << path;
+  return bytes;
 }
 
 std::string unique_name(const std::string& prefix, std::size_t max_len) {

@@ -1,6 +1,6 @@
-// Test support for hostflow's integration tests: run commands, own processes and network
-// namespaces (RAII, cleaned up even when a test fails), fetch over HTTP, parse the exposition
-// independently of the code under test, and start a sampler + exporter pair.
+// Test support for hostflow's unit and integration tests: read files, run commands, own processes
+// and network namespaces (RAII, cleaned up even when a test fails), fetch over HTTP, parse the
+// exposition independently of the code under test, and start a sampler + exporter pair.
 #pragma once
 
 #include <sys/types.h>
@@ -46,6 +46,11 @@ std::string sh_ok(const std::string& cmd);
 
 // A unique name: prefix + pid + counter, at most `max_len` chars (interface names: 15).
 std::string unique_name(const std::string& prefix, std::size_t max_len = 15);
+
+// The whole file at `path`, as bytes: the one way tests read a fixture or any other file they
+// expect to exist. A file that cannot be read is a test failure naming it and the reason; the
+// test goes on with "" (so it also reports what else differs).
+std::string read_file(const std::string& path);
 
 class TempDir {
  public:

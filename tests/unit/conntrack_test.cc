@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <sstream>
 
 #include "areas/conntrack/flows.h"
 #include "areas/conntrack/prefix_set.h"
@@ -25,13 +24,6 @@ namespace hostflow {
 namespace {
 
 using namespace exporter;
-
-std::string read_file(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Does one of `cidrs` hold `ip`? Bit by bit, independently of PrefixSet.
 bool brute_contains(const std::vector<Cidr>& cidrs, const IpAddr& ip) {
@@ -149,10 +141,10 @@ TEST(PrefixSets, EachBitEqualsABruteForceScanOfItsSet) {
 TEST(FeedParsers, RealFormats) {
   std::vector<Cidr> out;
   std::string err;
-  ASSERT_TRUE(parse_onionoo(read_file(HOSTFLOW_FIXTURES_DIR "/threat/onionoo-exit.json"), &out, &err)) << err;
+  ASSERT_TRUE(parse_onionoo(test::read_file(HOSTFLOW_FIXTURES_DIR "/threat/onionoo-exit.json"), &out, &err)) << err;
   EXPECT_EQ(out.size(), 9u);  // or_addresses in the fixture
   out.clear();
-  ASSERT_TRUE(parse_cidr_list(read_file(HOSTFLOW_FIXTURES_DIR "/threat/drop.txt"), &out, &err)) << err;
+  ASSERT_TRUE(parse_cidr_list(test::read_file(HOSTFLOW_FIXTURES_DIR "/threat/drop.txt"), &out, &err)) << err;
   EXPECT_EQ(out.size(), 8u);
   EXPECT_EQ(format_cidr(out[0]), "1.10.16.0/20");
   out.clear();
@@ -173,7 +165,7 @@ TEST(FeedParsers, StreamingOnionooFindsWhatTheDocumentHolds) {
     return n;
   };
   for (const char* f : {"/threat/onionoo-exit.json", "/threat/onionoo-relay.json"}) {
-    const std::string body = read_file(std::string(HOSTFLOW_FIXTURES_DIR) + f);
+    const std::string body = test::read_file(std::string(HOSTFLOW_FIXTURES_DIR) + f);
     std::vector<Cidr> out;
     std::string err;
     ASSERT_TRUE(parse_onionoo(body, &out, &err)) << f << ": " << err;

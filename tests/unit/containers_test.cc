@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <sstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -138,26 +137,21 @@ TEST(Cgroup, RealKernelCgroup) {
     _exit(0);
   }
   { std::ofstream(dir + "/cgroup.procs") << child; }
-  std::ifstream in("/proc/" + std::to_string(child) + "/cgroup");
-  std::stringstream text;
-  text << in.rdbuf();
+  const std::string text = test::read_file("/proc/" + std::to_string(child) + "/cgroup");
   kill(child, SIGKILL);
   waitpid(child, nullptr, 0);
-  const auto o = parse_cgroup(text.str());
+  const auto o = parse_cgroup(text);
   ::rmdir(dir.c_str());
   ::rmdir((top + "/docker").c_str());
   ::rmdir(top.c_str());
-  EXPECT_EQ(o.runtime, "docker") << text.str();
-  EXPECT_EQ(o.id, kId) << text.str();
+  EXPECT_EQ(o.runtime, "docker") << text;
+  EXPECT_EQ(o.id, kId) << text;
 }
 
 // ---- Docker API answers -------------------------------------------------------------------------
 
 std::string fixture(const std::string& name) {
-  std::ifstream in(std::string(HOSTFLOW_FIXTURES_DIR) + "/docker/" + name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return test::read_file(std::string(HOSTFLOW_FIXTURES_DIR) + "/docker/" + name);
 }
 
 const std::string kHostileId(64, 'a');

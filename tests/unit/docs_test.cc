@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <sstream>
 #include <regex>
@@ -21,12 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 const fs::path kRoot = HOSTFLOW_SOURCE_DIR;
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  EXPECT_TRUE(in) << "cannot read " << p;
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 // GitHub's heading anchors: lower case; letters, digits, '-' and '_' kept; spaces become '-';
 // everything else dropped.
@@ -103,7 +96,7 @@ std::set<std::string> documented_metrics(const std::string& md) {
 }
 
 TEST(Docs, EveryAreaRowNamesItsFolderAHeadingAndPrefixesNoOtherRowClaims) {
-  const auto anchors = heading_anchors(read_text(kRoot / "docs/metrics.md"));
+  const auto anchors = heading_anchors(test::read_file(kRoot / "docs/metrics.md"));
   std::set<std::string> stems;
   const auto rows = exporter::area_table();
   for (const auto& r : rows) {
@@ -129,7 +122,7 @@ TEST(Docs, EveryAreaRowNamesItsFolderAHeadingAndPrefixesNoOtherRowClaims) {
 }
 
 TEST(Docs, EverySourceRowNamesItsFileAndAHeading) {
-  const auto anchors = heading_anchors(read_text(kRoot / "docs/metrics.md"));
+  const auto anchors = heading_anchors(test::read_file(kRoot / "docs/metrics.md"));
   for (const auto& s : sampler::source_table()) {
     SCOPED_TRACE(std::string(s.name));
     EXPECT_TRUE(fs::exists(kRoot / "sampler/sources" / (std::string(s.name) + ".cc")));
@@ -139,10 +132,10 @@ TEST(Docs, EverySourceRowNamesItsFileAndAHeading) {
 }
 
 TEST(Docs, EveryFamilyOfTheGoldenExpositionsIsInMetricsMd) {
-  const auto documented = documented_metrics(read_text(kRoot / "docs/metrics.md"));
+  const auto documented = documented_metrics(test::read_file(kRoot / "docs/metrics.md"));
   std::size_t checked = 0;
   for (const auto& r : exporter::area_table()) {
-    const auto text = read_text(kRoot / "tests/golden" / (std::string(r.stem) + ".prom"));
+    const auto text = test::read_file(kRoot / "tests/golden" / (std::string(r.stem) + ".prom"));
     std::istringstream in(text);
     for (std::string line; std::getline(in, line);) {
       if (line.rfind("# TYPE ", 0) != 0) continue;
@@ -170,7 +163,7 @@ std::set<std::string> help_flags(const std::string& binary) {
 }
 
 TEST(Docs, EveryFlagOfBothBinariesIsInTheReadmesFlagTables) {
-  const std::string readme = read_text(kRoot / "README.md");
+  const std::string readme = test::read_file(kRoot / "README.md");
   for (const std::string bin : {HOSTFLOW_SAMPLER_BIN, HOSTFLOW_EXPORTER_BIN}) {
     SCOPED_TRACE(bin);
     const auto flags = help_flags(bin);

@@ -3,14 +3,14 @@
 // fuzz corpus holds only what fuzzing alone needs. A corpus file with the same bytes as a fixture
 // is a copy that would drift from it: delete it from the corpus.
 #include <filesystem>
-#include <fstream>
 #include <functional>
-#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "support.h"
 
 namespace {
 
@@ -26,9 +26,7 @@ std::vector<File> files_under(const fs::path& root) {
   std::vector<File> out;
   for (const auto& e : fs::recursive_directory_iterator(root)) {
     if (!e.is_regular_file()) continue;
-    std::ifstream in(e.path(), std::ios::binary);
-    EXPECT_TRUE(in) << "cannot read " << e.path();
-    out.push_back({e.path(), std::string(std::istreambuf_iterator<char>(in), {})});
+    out.push_back({e.path(), hostflow::test::read_file(e.path())});
   }
   return out;
 }

@@ -99,14 +99,6 @@ const std::map<std::string, Measured>& measured() {
 
 const fs::path kFixtures = HOSTFLOW_FIXTURES_DIR;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) ADD_FAILURE() << "cannot read " << p;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // The sampler's own decoder on a captured RTM_NEWLINK message.
 sampler::DecodedLink decode_link_fixture(const std::string& bytes, std::vector<std::uint32_t>* keep) {
   keep->assign((bytes.size() + 3) / 4, 0);
@@ -121,7 +113,7 @@ sampler::DecodedLink decode_link_fixture(const std::string& bytes, std::vector<s
 
 // The sampler's own decoder on the captured ctnetlink dump.
 std::vector<shm::ConntrackRecord> decode_ct_fixture() {
-  const std::string bytes = slurp(kFixtures / "conntrack" / "ct-dump.bin");
+  const std::string bytes = test::read_file(kFixtures / "conntrack" / "ct-dump.bin");
   std::vector<std::uint32_t> buf((bytes.size() + 3) / 4);
   std::memcpy(buf.data(), bytes.data(), bytes.size());
   std::vector<shm::ConntrackRecord> out;
@@ -176,17 +168,17 @@ struct Inputs {
 Inputs load_inputs() {
   Inputs in;
   for (const char* n : {"lo", "hfbr0", "hfport0", "hfvb", "hfva", "hfifb0"})
-    in.link_bins[n] = slurp(kFixtures / "netlink" / (std::string(n) + ".bin"));
+    in.link_bins[n] = test::read_file(kFixtures / "netlink" / (std::string(n) + ".bin"));
   in.ct = decode_ct_fixture();
   in.domains = fixture_domains();
-  const std::string fdinfo = slurp(kFixtures / "proc" / "fdinfo" / "tun.txt");
+  const std::string fdinfo = test::read_file(kFixtures / "proc" / "fdinfo" / "tun.txt");
   if (auto iff = sampler::parse_fdinfo_iff(fdinfo)) in.tap_ifname = std::string(*iff);
-  in.qemu_libvirt = slurp(kFixtures / "proc" / "cmdline" / "qemu-libvirt");
-  in.qemu_plain = slurp(kFixtures / "proc" / "cmdline" / "qemu-tap");
-  in.docker_containers = slurp(kFixtures / "docker" / "containers.json");
-  in.docker_networks = slurp(kFixtures / "docker" / "networks.json");
-  in.docker_inspect = slurp(kFixtures / "docker" / "network-inspect.json");
-  in.lxc_cgroup = slurp(kFixtures / "proc" / "cgroup" / "lxc-v2");
+  in.qemu_libvirt = test::read_file(kFixtures / "proc" / "cmdline" / "qemu-libvirt");
+  in.qemu_plain = test::read_file(kFixtures / "proc" / "cmdline" / "qemu-tap");
+  in.docker_containers = test::read_file(kFixtures / "docker" / "containers.json");
+  in.docker_networks = test::read_file(kFixtures / "docker" / "networks.json");
+  in.docker_inspect = test::read_file(kFixtures / "docker" / "network-inspect.json");
+  in.lxc_cgroup = test::read_file(kFixtures / "proc" / "cgroup" / "lxc-v2");
   return in;
 }
 
@@ -596,8 +588,8 @@ Rendering render_scenario() {
   // does), which the conntrack area loads synchronously when it opens. Spamhaus merges DROP and
   // DROPv6 into one list (two URLs in production): one file with both here.
   const std::string spamhaus = dir + "/spamhaus-drop.txt";
-  std::ofstream(spamhaus) << slurp(kFixtures / "threat" / "drop.txt")
-                          << slurp(kFixtures / "threat" / "dropv6.txt");
+  std::ofstream(spamhaus) << test::read_file(kFixtures / "threat" / "drop.txt")
+                          << test::read_file(kFixtures / "threat" / "dropv6.txt");
   auto spec = [](const char* name, ex::FeedFormat f, std::string path, ex::Direction d) {
     ex::FeedSpec s;
     s.name = name;
@@ -874,7 +866,7 @@ TEST(Golden, EachAreaRendersExactlyItsGoldenExposition) {
       continue;
     }
     ASSERT_TRUE(fs::exists(p)) << p << " is missing; run with UPDATE_GOLDEN=1 to create it";
-    const std::string expected = slurp(p);
+    const std::string expected = test::read_file(p);
     EXPECT_TRUE(expected == actual)
         << p.string() << " differs from the rendering (- golden, + now; UPDATE_GOLDEN=1 "
         << "rewrites it if the change is intended):\n"

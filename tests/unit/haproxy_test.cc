@@ -27,6 +27,7 @@
 #include "areas/haproxy/haproxy_tail.h"
 #include "areas/haproxy/sni_table.h"
 #include "hostflow/common/log.h"
+#include "support.h"
 
 namespace hostflow::exporter {
 namespace {
@@ -494,14 +495,9 @@ TEST_F(TailerTest, TruncatedAndRegrownWhileStopped) {
   t.reset();
   SniCounters want_a = truth_["a.example"];
   SniCounters want_b = truth_["new.b.example"];
-  std::string head;
-  {
-    std::ifstream in(log_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    head = ss.str().substr(0, 2000);  // whole lines of the current file's first 2000 bytes
-    head = head.substr(0, head.rfind('\n') + 1);
-  }
+  // Whole lines of the current file's first 2000 bytes.
+  std::string head = test::read_file(log_).substr(0, 2000);
+  head = head.substr(0, head.rfind('\n') + 1);
   const auto offset = static_cast<std::uint64_t>(std::ifstream(log_, std::ios::ate).tellg());
   ASSERT_EQ(::truncate(log_.c_str(), 0), 0);
   { std::ofstream(log_) << head; }

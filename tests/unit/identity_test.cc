@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -28,6 +27,7 @@
 #include "identity/vms.h"
 #include "identity/workload_ips.h"
 #include "snapshot_builders.h"
+#include "support.h"
 
 namespace hostflow {
 namespace {
@@ -37,14 +37,6 @@ using namespace exporter;
 using nlohmann::json;
 
 const fs::path kFixtures = HOSTFLOW_FIXTURES_DIR;
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) ADD_FAILURE() << "cannot read " << p;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Network namespaces (inodes as the kernel numbers them) and their nsids in the sampler's netns.
 constexpr std::uint64_t kHostNs = 4026531840ull;
@@ -59,8 +51,8 @@ constexpr std::uint64_t kPauseNs = 4026532620ull;  // nsid 5: a process in the r
 
 // dockerd 20.10's answers to GET /containers/json and /networks.
 struct Docker {
-  std::string containers_body = slurp(kFixtures / "docker" / "containers.json");
-  std::string networks_body = slurp(kFixtures / "docker" / "networks.json");
+  std::string containers_body = test::read_file(kFixtures / "docker" / "containers.json");
+  std::string networks_body = test::read_file(kFixtures / "docker" / "networks.json");
   json containers = json::parse(containers_body);
   json networks = json::parse(networks_body);
 
@@ -166,13 +158,13 @@ std::string fdinfo_iff(const std::string& fdinfo) {
 
 // The QEMU that libvirt started for the fixture's first domain, and the tap it holds.
 struct LibvirtQemu {
-  std::string cmdline = slurp(kFixtures / "proc" / "cmdline" / "qemu-libvirt");
-  std::string tap = fdinfo_iff(slurp(kFixtures / "proc" / "fdinfo" / "tun.txt"));
+  std::string cmdline = test::read_file(kFixtures / "proc" / "cmdline" / "qemu-libvirt");
+  std::string tap = fdinfo_iff(test::read_file(kFixtures / "proc" / "fdinfo" / "tun.txt"));
 };
 
 // A QEMU started by hand (no libvirt) with a tap named on its command line.
 struct PlainQemu {
-  std::string cmdline = slurp(kFixtures / "proc" / "cmdline" / "qemu-tap");
+  std::string cmdline = test::read_file(kFixtures / "proc" / "cmdline" / "qemu-tap");
   std::vector<std::string> argv = argv_of(cmdline);
   // "-netdev tap,id=n0,ifname=<tap>,..." -> <tap>
   std::string tap() const {

@@ -7,27 +7,19 @@
 #include <netinet/in.h>
 
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "sources/conntrack.h"
+#include "support.h"
 
 namespace hostflow {
 namespace {
 
-std::string read_file(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 TEST(ConntrackDecode, RealDumpFromTheKernel) {
   // Captured in a netns after one UDP datagram to 10.66.9.2:5001 and to [fd66:9::2]:5001 and one
   // ping to 10.66.9.2, with nf_conntrack_acct=1.
-  const std::string bytes = read_file(HOSTFLOW_FIXTURES_DIR "/conntrack/ct-dump.bin");
+  const std::string bytes = test::read_file(HOSTFLOW_FIXTURES_DIR "/conntrack/ct-dump.bin");
   ASSERT_FALSE(bytes.empty());
   std::vector<std::uint32_t> buf((bytes.size() + 3) / 4);
   std::memcpy(buf.data(), bytes.data(), bytes.size());
@@ -68,7 +60,7 @@ TEST(ConntrackDecode, RealDumpFromTheKernel) {
 }
 
 TEST(ConntrackDecode, RefusesTruncatedAndForeignMessages) {
-  const std::string bytes = read_file(HOSTFLOW_FIXTURES_DIR "/conntrack/ct-dump.bin");
+  const std::string bytes = test::read_file(HOSTFLOW_FIXTURES_DIR "/conntrack/ct-dump.bin");
   std::vector<std::uint32_t> buf((bytes.size() + 3) / 4);
   std::memcpy(buf.data(), bytes.data(), bytes.size());
   auto* msg = reinterpret_cast<nlmsghdr*>(buf.data());

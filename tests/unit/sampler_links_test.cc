@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sources/links.h"
+#include "support.h"
 
 namespace {
 
@@ -33,9 +33,9 @@ using json = nlohmann::json;
 
 const fs::path kDir = fs::path(HOSTFLOW_FIXTURES_DIR) / "netlink";
 
-std::vector<std::uint8_t> read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), {});
+std::vector<std::uint8_t> bytes_of(const fs::path& p) {
+  const std::string s = hostflow::test::read_file(p);
+  return std::vector<std::uint8_t>(s.begin(), s.end());
 }
 
 // A heap buffer of exactly `n` bytes (so AddressSanitizer sees any read past it).
@@ -58,15 +58,14 @@ std::vector<Fixture> load_fixtures() {
   std::vector<Fixture> out;
   for (const auto& e : fs::directory_iterator(kDir)) {
     if (e.path().extension() != ".bin") continue;
-    out.push_back({e.path().stem().string(), read_file(e.path())});
+    out.push_back({e.path().stem().string(), bytes_of(e.path())});
   }
   std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.name < b.name; });
   return out;
 }
 
 json load_ip_json() {
-  std::ifstream in(kDir / "ip-link.json");
-  return json::parse(in);
+  return json::parse(hostflow::test::read_file(kDir / "ip-link.json"));
 }
 
 // RFC 2863 operstates as iproute2 prints them, in IF_OPER_* order.
@@ -153,7 +152,7 @@ TEST(NetlinkFixtures, DecodedFieldsMatchIproute2) {
   for (const auto& l : ip) {
     const std::string name = l.at("ifname");
     SCOPED_TRACE(name);
-    const auto bytes = read_file(kDir / (name + ".bin"));
+    const auto bytes = bytes_of(kDir / (name + ".bin"));
     ASSERT_GE(bytes.size(), sizeof(nlmsghdr));
     Exact buf(bytes.data(), bytes.size());
     DecodedLink d;
@@ -289,7 +288,7 @@ TEST(NetlinkReject, EveryTruncatedPrefix) {
 class NetlinkMutate : public ::testing::Test {
  protected:
   void SetUp() override {
-    bytes_ = read_file(kDir / "hfport0.bin");
+    bytes_ = bytes_of(kDir / "hfport0.bin");
     ASSERT_GT(bytes_.size(), 64u);
   }
   bool decode(const std::vector<std::uint8_t>& b, std::size_t len, std::string* err) {

@@ -1,13 +1,12 @@
 // The taps source's pure helpers (sampler/sources/taps): parse_fdinfo_iff on real
 // /proc/<pid>/fdinfo text of a tun fd (captured from the kernel into tests/fixtures/proc/fdinfo/)
 // and hostile variants, and is_macvtap_path.
-#include <fstream>
-#include <iterator>
 #include <string>
 
 #include <gtest/gtest.h>
 
 #include "sources/taps.h"
+#include "support.h"
 
 using hostflow::sampler::is_macvtap_path;
 using hostflow::sampler::parse_fdinfo_iff;
@@ -15,10 +14,7 @@ using hostflow::sampler::parse_fdinfo_iff;
 namespace {
 
 std::string fixture(const std::string& name) {
-  const std::string path = std::string(HOSTFLOW_FIXTURES_DIR) + "/proc/fdinfo/" + name;
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in) << path;
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return hostflow::test::read_file(std::string(HOSTFLOW_FIXTURES_DIR) + "/proc/fdinfo/" + name);
 }
 
 TEST(FdinfoIff, RealTunFd) {
