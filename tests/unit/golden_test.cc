@@ -667,6 +667,9 @@ Rendering render_scenario() {
     return out;
   }
   out.text = c->exposition->text();
+  // No area emitted a duplicate series, a family outside its prefixes or mismatched labels.
+  if (const auto refused = ex::metrics::refused_series_total(); refused != 0)
+    out.error = std::to_string(refused) + " series refused by the metric model (see the log)";
   return out;
 }
 
