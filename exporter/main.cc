@@ -2,6 +2,7 @@
 // serves Prometheus metrics. Reads top to bottom in startup order: flags -> validate (no I/O) ->
 // refuse root -> boot id -> areas open what they need -> bind -> drop every capability ->
 // no_new_privs + seccomp -> areas start -> poll thread -> serve.
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -43,6 +44,13 @@ int fail(const std::string& what) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // One malloc arena. glibc gives each allocating thread an arena of its own (up to 8 per core),
+  // and each keeps its own high-water mark: here the main thread's first rendering, the poll
+  // thread's renderings and the HTTP thread's scrape tails. With one, what a rendering frees is
+  // what the next one and the scrapes reuse (issue 13: 4-5 MB less RSS at 200 x 10). The threads
+  // rarely allocate at the same time (a scrape's tail is a few kB), so the shared lock costs
+  // nothing measurable. No syscall: nothing for the seccomp policy.
+  mallopt(M_ARENA_MAX, 1);
   CLI::App app{"hostflow-exporter: serves the hostflow segment as Prometheus metrics"};
   he::ExporterConfig cfg;
   he::add_flags(app, cfg);

@@ -103,6 +103,10 @@ void Pipeline::poll_once() {
         a->counters(counters);
       }
       vm_state_entries_ = counters.vm_window_samples;
+      // Every area has taken what it needs from the snapshot in update() (a rendering may come
+      // at any later poll, without it). Its copy (1.4 MB at 200 x 10) is freed before this
+      // rendering instead of after it, so the two are never held at once (issue 13's RSS).
+      rr.snapshot.reset();
       last_error_.clear();
       segment_unusable_ = false;
       changed = true;

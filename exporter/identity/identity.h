@@ -18,7 +18,8 @@
 namespace hostflow::exporter {
 
 struct Identity {
-  Model model;                        // snapshot facts; host interfaces carry their owners
+  Model model;                        // snapshot facts; host interfaces carry their owners;
+                                      // workload_interfaces is empty (used by the joins only)
   std::vector<Vm> vms;
   Attribution attribution;            // containers (sorted, unique names) and Docker status
   AddrTable addrs;                    // interface addresses, host and workload namespaces

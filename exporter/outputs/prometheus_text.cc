@@ -2,19 +2,67 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 
 namespace hostflow::exporter {
 
 namespace {
 
-// Label values escape \, " and newline; HELP escapes \ and newline.
+// Label values escape \, " and newline; HELP escapes \ and newline. Runs without any of them
+// (nearly every value) are appended whole.
 void append_escaped(std::string& out, std::string_view v, bool quote) {
-  for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else if (quote && c == '"') out += "\\\"";
-    else out += c;
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < v.size(); i++) {
+    const char c = v[i];
+    const char* esc = c == '\\' ? "\\\\" : c == '\n' ? "\\n" : quote && c == '"' ? "\\\"" : nullptr;
+    if (!esc) continue;
+    out.append(v.data() + run, i - run);
+    out.append(esc, 2);
+    run = i + 1;
   }
+  out.append(v.data() + run, v.size() - run);
+}
+
+// Characters append_value writes for `v`: exact for integral values below 1e15 (counters and
+// most gauges), else the longest shortest-round-trip form (24, e.g. -2.2250738585072014e-308).
+std::size_t value_chars(double v) {
+  if (!(v > -1e15 && v < 1e15) || v != static_cast<double>(static_cast<std::int64_t>(v))) return 24;
+  std::int64_t i = static_cast<std::int64_t>(v);
+  std::size_t n = 1;
+  if (i < 0) {
+    n++;
+    i = -i;
+  }
+  while (i >= 10) {
+    i /= 10;
+    n++;
+  }
+  return n;
+}
+
+// An upper bound on the text of `families` unless label values or HELP need escaping (then the
+// string grows): the body is rendered once per snapshot into one allocation of about its own
+// size, instead of doubling its way there (which held up to 2x the body, twice during a
+// rendering: issue 13's RSS).
+std::size_t text_size(const std::vector<metrics::Family>& families) {
+  std::size_t n = 0;
+  for (const auto& f : families) {
+    const std::size_t name = f.name().size();
+    n += 7 + name + 1 + f.help().size() + 1;        // # HELP name help
+    n += 7 + name + 1 + 8;                          // # TYPE name type
+    const auto& names = f.label_names();
+    std::size_t per_sample = name + 2;              // name, ' ', '\n'
+    if (!names.empty()) {
+      per_sample += 2;                              // { }
+      for (const auto& l : names) per_sample += l.size() + 4;  // name=" ",
+    }
+    n += per_sample * f.size();
+    for (std::size_t s = 0; s < f.size(); s++) {
+      n += value_chars(f.value(s));
+      for (std::size_t j = 0; j < names.size(); j++) n += f.label_value(s, j).size();
+    }
+  }
+  return n;
 }
 
 void append_value(std::string& out, double v) {
@@ -33,9 +81,7 @@ void append_value(std::string& out, double v) {
 
 void write_prometheus_text(const std::vector<metrics::Family>& families, std::string* out_ptr) {
   std::string& out = *out_ptr;
-  std::size_t guess = 0;
-  for (const auto& f : families) guess += 64 + f.size() * (f.name().size() + 64);
-  out.reserve(out.size() + guess);
+  out.reserve(out.size() + text_size(families));
   for (const auto& f : families) {
     if (!f.help().empty()) {
       out += "# HELP ";
