@@ -1,6 +1,7 @@
 #include "metrics/family.h"
 
 #include <algorithm>
+#include <functional>
 #include <mutex>
 #include <numeric>
 #include <set>
@@ -27,18 +28,16 @@ void note_refusal(const std::string& family, std::uint64_t n, const char* why) {
 
 std::uint64_t hash_of(const std::string& arena, const std::uint32_t* ends, std::size_t n,
                       std::uint32_t begin) {
-  std::uint64_t h = 1469598103934665603ull;  // FNV-1a over values and their lengths
+  // The sample's label bytes at once (libstdc++'s string hash), then each value's length, so
+  // that ("ab", "c") and ("a", "bc") differ.
+  const std::uint32_t end = n ? ends[n - 1] : begin;
+  std::uint64_t h = std::hash<std::string_view>{}(std::string_view(arena).substr(begin, end - begin));
   for (std::size_t j = 0; j < n; j++) {
-    const std::uint32_t end = ends[j];
-    for (std::uint32_t k = begin; k < end; k++) {
-      h ^= static_cast<unsigned char>(arena[k]);
-      h *= 1099511628211ull;
-    }
-    h ^= end - begin + 0x9e37u;
-    h *= 1099511628211ull;
-    begin = end;
+    h ^= ends[j] - begin + 0x9e37u;
+    h *= 0x9e3779b97f4a7c15ull;
+    begin = ends[j];
   }
-  return h;
+  return h ^ (h >> 29);
 }
 
 }  // namespace
@@ -135,33 +134,34 @@ std::size_t Family::drop_duplicate_series() {
     values_.resize(1);
     return dropped;
   }
-  std::vector<std::pair<std::uint64_t, std::uint32_t>> keys(n);
-  for (std::size_t s = 0; s < n; s++) {
-    const std::uint32_t begin = s == 0 ? 0 : ends_[s * L - 1];
-    keys[s] = {hash_of(arena_, &ends_[s * L], L, begin), static_cast<std::uint32_t>(s)};
-  }
-  std::sort(keys.begin(), keys.end());
-  std::vector<bool> drop(n, false);
-  std::size_t dropped = 0;
+  // One pass in insertion order over an open-addressing table of the kept samples: a sample equal
+  // to an earlier (kept) one goes. The hash covers the sample's label bytes and each value's
+  // length; equal() decides.
   auto equal = [&](std::uint32_t a, std::uint32_t b) {
     for (std::size_t j = 0; j < L; j++)
       if (label_value(a, j) != label_value(b, j)) return false;
     return true;
   };
-  for (std::size_t i = 0; i < n;) {
-    std::size_t j = i + 1;
-    while (j < n && keys[j].first == keys[i].first) j++;
-    // Within one hash, samples in insertion order: a later one equal to an earlier kept one goes.
-    for (std::size_t a = i; a < j; a++) {
-      if (drop[keys[a].second]) continue;
-      for (std::size_t b = a + 1; b < j; b++) {
-        if (!drop[keys[b].second] && equal(keys[a].second, keys[b].second)) {
-          drop[keys[b].second] = true;
-          dropped++;
-        }
+  std::size_t cap = 16;
+  while (cap < 2 * n) cap <<= 1;
+  constexpr std::uint32_t kEmpty = 0xffffffffu;
+  std::vector<std::uint32_t> table(cap, kEmpty);
+  std::vector<std::uint64_t> hashes(n);
+  std::vector<bool> drop(n, false);
+  std::size_t dropped = 0;
+  for (std::size_t s = 0; s < n; s++) {
+    const std::uint32_t begin = s == 0 ? 0 : ends_[s * L - 1];
+    hashes[s] = hash_of(arena_, &ends_[s * L], L, begin);
+    std::size_t slot = hashes[s] & (cap - 1);
+    for (; table[slot] != kEmpty; slot = (slot + 1) & (cap - 1)) {
+      const std::uint32_t t = table[slot];
+      if (hashes[t] == hashes[s] && equal(t, static_cast<std::uint32_t>(s))) {
+        drop[s] = true;
+        dropped++;
+        break;
       }
     }
-    i = j;
+    if (!drop[s]) table[slot] = static_cast<std::uint32_t>(s);
   }
   if (dropped == 0) return 0;
   std::string arena;

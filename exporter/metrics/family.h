@@ -55,6 +55,8 @@ class Family {
   bool empty() const { return values_.empty(); }
   double value(std::size_t sample) const { return values_[sample]; }
   std::string_view label_value(std::size_t sample, std::size_t label) const;
+  // Bytes of every label value of every sample (what an output copies, before escaping).
+  std::size_t label_bytes() const { return arena_.size(); }
   // Samples refused by add() (label names that differ from the family's).
   std::uint64_t mismatched() const { return mismatched_; }
 

@@ -56,11 +56,8 @@ std::size_t text_size(const std::vector<metrics::Family>& families) {
       per_sample += 2;                              // { }
       for (const auto& l : names) per_sample += l.size() + 4;  // name=" ",
     }
-    n += per_sample * f.size();
-    for (std::size_t s = 0; s < f.size(); s++) {
-      n += value_chars(f.value(s));
-      for (std::size_t j = 0; j < names.size(); j++) n += f.label_value(s, j).size();
-    }
+    n += per_sample * f.size() + f.label_bytes();
+    for (std::size_t s = 0; s < f.size(); s++) n += value_chars(f.value(s));
   }
   return n;
 }
