@@ -105,12 +105,14 @@ int match(std::size_t flows, std::size_t prefixes, std::size_t workloads, int ro
   };
   std::vector<WorkloadIps> w;
   for (std::size_t i = 0; i < workloads; i++)
-    w.push_back({"vm", "vm-" + std::to_string(i), {ip4(0x0a000000u + static_cast<std::uint32_t>(i))}});
+    w.push_back(
+        {"vm", "vm-" + std::to_string(i), {ip4(0x0a000000u + static_cast<std::uint32_t>(i))}});
   ConntrackTable ct;
   ct.present = true;
   for (std::size_t i = 0; i < flows; i++) {
     Flow f;
-    f.src = ip4(0x0a000000u + static_cast<std::uint32_t>(rng() % (workloads * 2)));  // half are workloads
+    f.src = ip4(0x0a000000u +
+                static_cast<std::uint32_t>(rng() % (workloads * 2)));  // half are workloads
     f.dst = ip4(rng());
     f.responder = f.dst;
     f.sport = static_cast<std::uint16_t>(rng());
@@ -150,9 +152,10 @@ int match(std::size_t flows, std::size_t prefixes, std::size_t workloads, int ro
     tm.push_back(now() - t1);
     contacts = th.size() + ips.size();
   }
-  std::printf("flows=%zu prefixes=%zu workloads=%zu series=%zu median_ms=%.2f (flows+outbound %.2f, "
-              "threat matching %.2f)\n",
-              flows, prefixes, workloads, contacts, median(t) * 1e3, median(ts) * 1e3, median(tm) * 1e3);
+  std::printf(
+      "flows=%zu prefixes=%zu workloads=%zu series=%zu median_ms=%.2f (flows+outbound %.2f, "
+      "threat matching %.2f)\n",
+      flows, prefixes, workloads, contacts, median(t) * 1e3, median(ts) * 1e3, median(tm) * 1e3);
   return 0;
 }
 

@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
   CURL* c = curl_easy_init();
   std::size_t bytes = 0;
   curl_slist* headers = nullptr;
-  if (gzip) headers = curl_slist_append(headers, "Accept-Encoding: gzip");  // wire bytes, not decoded
+  if (gzip)
+    headers = curl_slist_append(headers, "Accept-Encoding: gzip");  // wire bytes, not decoded
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
@@ -48,11 +49,14 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "scrape failed: %s (HTTP %ld)\n", curl_easy_strerror(rc), status);
       return 1;
     }
-    if (i >= 5) ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());  // 5 warm-up
+    if (i >= 5)
+      ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());  // 5 warm-up
     last = bytes;
   }
   std::sort(ms.begin(), ms.end());
-  auto q = [&](double p) { return ms[std::min(ms.size() - 1, static_cast<std::size_t>(p * ms.size()))]; };
+  auto q = [&](double p) {
+    return ms[std::min(ms.size() - 1, static_cast<std::size_t>(p * ms.size()))];
+  };
   std::printf("scrapes=%d median_ms=%.3f p99_ms=%.3f max_ms=%.3f body_bytes=%zu encoding=%s\n", n,
               q(0.5), q(0.99), ms.back(), last, gzip ? "gzip" : "plain");
   curl_slist_free_all(headers);

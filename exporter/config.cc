@@ -98,8 +98,8 @@ Result<void> validate(ExporterConfig& cfg) {
   const std::string& tp = w.telemetry_path;
   if (tp.empty() || tp[0] != '/' || tp == "/" || tp.rfind("/-/", 0) == 0)
     return Error{0, "--web.telemetry-path: want a path like /metrics (got \"" + tp + "\")"};
-  const auto rt = duration_flag_ms("--web.read-timeout", w.read_timeout_text,
-                                   std::chrono::milliseconds(100));
+  const auto rt =
+      duration_flag_ms("--web.read-timeout", w.read_timeout_text, std::chrono::milliseconds(100));
   if (!rt.ok()) return rt.error();
   w.http.read_timeout = *rt;
   const auto rht = duration_flag_ms("--web.read-header-timeout", w.read_header_timeout_text,

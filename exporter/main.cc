@@ -11,11 +11,11 @@
 #include <cstdio>
 #include <thread>
 
+#include "config.h"
 #include "hostflow/common/clock.h"
 #include "hostflow/common/log.h"
 #include "hostflow/common/seccomp.h"
 #include "hostflow/common/version.h"
-#include "config.h"
 #include "http/routes.h"
 #include "http/server.h"
 #include "pipeline.h"
@@ -81,7 +81,8 @@ int main(int argc, char** argv) {
   if (auto r = pipeline.open(); !r.ok()) return fail(r.error().message());
   const hf::seccomp::Policy policy = he::exporter_policy(pipeline.policy_needs());
   he::Routes routes(cfg.web, pipeline);
-  he::HttpServer server(cfg.web.http, [&](const he::HttpRequest& req) { return routes.handle(req); });
+  he::HttpServer server(cfg.web.http,
+                        [&](const he::HttpRequest& req) { return routes.handle(req); });
   routes.set_server(&server);
   if (auto r = server.bind(); !r.ok()) return fail(r.error().message());
 

@@ -72,7 +72,11 @@ void Pipeline::render(bool fresh) {
         "outside its area's metric prefixes");
   }
   r->series = families.samples();
-  r->exposition = std::make_shared<const Exposition>(prometheus_text(families));
+  std::string text = prometheus_text(families);
+  // The families are written: freed before the gzip stream and its deflate state are made, which
+  // then reuse their memory instead of growing the heap (issue 13's RSS).
+  families = metrics::FamilySet();
+  r->exposition = std::make_shared<const Exposition>(std::move(text));
   if (id) {
     const Model& m = id->model;
     r->cycle = m.cycle;
@@ -112,7 +116,8 @@ void Pipeline::poll_once() {
       changed = true;
       break;
     }
-    case ReadStatus::kUnchanged: break;
+    case ReadStatus::kUnchanged:
+      break;
     default:
       // A segment that is gone, truncated or corrupt: what was read from it is no longer
       // current, however recent its publish time (DESIGN.md: a corrupt segment yields stale).
@@ -120,11 +125,11 @@ void Pipeline::poll_once() {
       if (rr.status == ReadStatus::kInvalid || rr.status == ReadStatus::kMissing)
         segment_unusable_ = true;
       if (rr.error != last_error_) {
-        log::warn("segment not readable", {{"status", read_status_name(rr.status)},
-                                           {"err", rr.error}});
+        log::warn("segment not readable",
+                  {{"status", read_status_name(rr.status)}, {"err", rr.error}});
       }
-      last_error_ = std::string(read_status_name(rr.status)) +
-                    (rr.error.empty() ? "" : ": " + rr.error);
+      last_error_ =
+          std::string(read_status_name(rr.status)) + (rr.error.empty() ? "" : ": " + rr.error);
       break;
   }
   const std::uint64_t now = mono_ns();
@@ -168,8 +173,9 @@ ExporterCounters Pipeline::scrape_counters() {
   c.scrapes = ++scrapes_;
   if (cur && cur->has_snapshot) {
     c.snapshot_age_seconds =
-        cur->same_boot ? static_cast<double>(mono_ns() - std::min(mono_ns(), cur->publish_mono_ns)) / 1e9
-                       : static_cast<double>(real_ns() - std::min(real_ns(), cur->publish_real_ns)) / 1e9;
+        cur->same_boot
+            ? static_cast<double>(mono_ns() - std::min(mono_ns(), cur->publish_mono_ns)) / 1e9
+            : static_cast<double>(real_ns() - std::min(real_ns(), cur->publish_real_ns)) / 1e9;
   }
   if (cur) c.render_seconds = cur->render_seconds;
   for (int i = 0; i < 6; i++) c.reads_by_status[i] = reads_[i].load();

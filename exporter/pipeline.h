@@ -30,8 +30,8 @@ struct Rendered {
   bool same_boot = false;
   double render_seconds = 0;
   std::string not_ready_reason;
-  std::size_t series = 0;     // samples in the rendered snapshot families (for /health)
-  std::uint64_t cycle = 0;    // the sampler's cycle of the snapshot (collections, for /health)
+  std::size_t series = 0;   // samples in the rendered snapshot families (for /health)
+  std::uint64_t cycle = 0;  // the sampler's cycle of the snapshot (collections, for /health)
 };
 
 class Pipeline {

@@ -10,20 +10,17 @@ metrics::FamilySet self_families(const ExporterCounters& c) {
   metrics::FamilySet out;
   if (c.snapshot_age_seconds >= 0) {
     out.add(std::move(Family("hostflow_snapshot_age_seconds",
-                         "Seconds since the sampler published the snapshot being served.",
-                         metrics::Type::kGauge)
-                      .add(c.snapshot_age_seconds)
-                      ));
+                             "Seconds since the sampler published the snapshot being served.",
+                             metrics::Type::kGauge)
+                          .add(c.snapshot_age_seconds)));
   }
   out.add(std::move(Family("hostflow_exporter_scrapes_total", "Scrapes of the metrics endpoint.",
-                       metrics::Type::kCounter)
-                    .add(static_cast<double>(c.scrapes))
-                    ));
+                           metrics::Type::kCounter)
+                        .add(static_cast<double>(c.scrapes))));
   out.add(std::move(Family("hostflow_exporter_render_duration_seconds",
-                       "Time to render the current exposition (once per snapshot).",
-                       metrics::Type::kGauge)
-                    .add(c.render_seconds)
-                    ));
+                           "Time to render the current exposition (once per snapshot).",
+                           metrics::Type::kGauge)
+                        .add(c.render_seconds)));
   Family reads("hostflow_exporter_snapshot_reads_total",
                "Polls of the segment by outcome (new, unchanged, missing, not_published, busy, "
                "invalid).",
@@ -34,22 +31,20 @@ metrics::FamilySet self_families(const ExporterCounters& c) {
   }
   out.add(std::move(reads));
   out.add(std::move(Family("hostflow_exporter_segment_remaps_total",
-                       "Times the segment file was replaced (sampler restart or growth) and "
-                       "remapped.",
-                       metrics::Type::kCounter)
-                    .add(static_cast<double>(c.remaps))
-                    ));
-  out.add(std::move(Family("hostflow_exporter_segment_truncations_total",
+                           "Times the segment file was replaced (sampler restart or growth) and "
+                           "remapped.",
+                           metrics::Type::kCounter)
+                        .add(static_cast<double>(c.remaps))));
+  out.add(
+      std::move(Family("hostflow_exporter_segment_truncations_total",
                        "Times the mapped segment file was found shorter than its mapping "
                        "(truncated by someone else; the sampler never shrinks it) and unmapped.",
                        metrics::Type::kCounter)
-                    .add(static_cast<double>(c.segment_truncations))
-                    ));
+                    .add(static_cast<double>(c.segment_truncations))));
   out.add(std::move(Family("hostflow_exporter_vm_window_samples",
-                       "Traffic-window samples held for all VMs (bounded by VMs x ~720).",
-                       metrics::Type::kGauge)
-                    .add(static_cast<double>(c.vm_state_samples))
-                    ));
+                           "Traffic-window samples held for all VMs (bounded by VMs x ~720).",
+                           metrics::Type::kGauge)
+                        .add(static_cast<double>(c.vm_state_samples))));
   Family http("hostflow_exporter_http_errors_total",
               "HTTP connections refused or ended early, by reason.", metrics::Type::kCounter);
   http.add({{"reason", "connection_limit"}}, static_cast<double>(c.http_rejected));

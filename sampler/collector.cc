@@ -23,8 +23,8 @@ void Collector::add(std::string name, std::unique_ptr<Source> source, const Samp
   Entry e;
   e.name = std::move(name);
   if (auto r = source->open(paths); !r.ok()) {
-    e.state = errno_means_absent(r.error().code) ? shm::SourceState::kAbsent
-                                                  : shm::SourceState::kFailed;
+    e.state =
+        errno_means_absent(r.error().code) ? shm::SourceState::kAbsent : shm::SourceState::kFailed;
     e.last_error = r.error().message();
     e.last_errno = r.error().code;
     e.errors_total = e.state == shm::SourceState::kFailed ? 1 : 0;

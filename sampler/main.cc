@@ -132,8 +132,7 @@ int main(int argc, char** argv) {
   // What the enabled sources need after the drop; nothing else is kept.
   std::uint64_t keep_caps =
       hs::capabilities_needed([&](std::string_view n) { return enabled[std::string(n)]; });
-  hf::seccomp::Policy policy =
-      hs::sampler_policy(keep_caps, enabled["libvirt"], enabled["docker"]);
+  hf::seccomp::Policy policy = hs::sampler_policy(keep_caps, enabled["libvirt"], enabled["docker"]);
   if (print_policy) {
     std::fputs(hf::seccomp::format(policy, *mode).c_str(), stdout);
     return 0;

@@ -21,8 +21,7 @@ struct SamplerPaths {
 // How a source failed: absent (the thing it reads is not on this host) or failed (it is there,
 // the read went wrong). ENOENT, ECONNREFUSED and EPROTONOSUPPORT on open() mean absent.
 inline bool errno_means_absent(int code) {
-  return code == ENOENT || code == ECONNREFUSED || code == EPROTONOSUPPORT ||
-         code == EAFNOSUPPORT;
+  return code == ENOENT || code == ECONNREFUSED || code == EPROTONOSUPPORT || code == EAFNOSUPPORT;
 }
 
 class Source {

@@ -14,6 +14,8 @@ BUILD=${BUILD:-build-test}
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 
 scripts/install-deps.sh build test
+# The tree as the committed .clang-format has it (a check, never a rewrite: --fix does that).
+scripts/check-format.sh
 getent group hostflow >/dev/null || groupadd --system hostflow
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOSTFLOW_SANITIZE=ON -DHOSTFLOW_WERROR=ON >/dev/null
 make -C "$BUILD" -j"$(nproc)"

@@ -48,5 +48,4 @@ Result<std::array<std::uint8_t, 16>> read_boot_id(const std::string& procfs) {
   return id;
 }
 
-
 }  // namespace hostflow

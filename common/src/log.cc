@@ -28,10 +28,18 @@ void append_logfmt_value(std::string& out, std::string_view v) {
   out += '"';
   for (char c : v) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -49,11 +57,21 @@ void append_json_string(std::string& out, std::string_view v) {
   out += '"';
   for (char c : v) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -101,29 +119,43 @@ std::string now_rfc3339() {
 }  // namespace
 
 bool set_level(std::string_view name) {
-  if (name == "debug") g_level = Level::kDebug;
-  else if (name == "info") g_level = Level::kInfo;
-  else if (name == "warn") g_level = Level::kWarn;
-  else if (name == "error") g_level = Level::kError;
-  else return false;
+  if (name == "debug")
+    g_level = Level::kDebug;
+  else if (name == "info")
+    g_level = Level::kInfo;
+  else if (name == "warn")
+    g_level = Level::kWarn;
+  else if (name == "error")
+    g_level = Level::kError;
+  else
+    return false;
   return true;
 }
 
 bool set_format(std::string_view name) {
-  if (name == "logfmt") g_format = Format::kLogfmt;
-  else if (name == "json") g_format = Format::kJson;
-  else return false;
+  if (name == "logfmt")
+    g_format = Format::kLogfmt;
+  else if (name == "json")
+    g_format = Format::kJson;
+  else
+    return false;
   return true;
 }
 
-Level level() { return g_level.load(); }
+Level level() {
+  return g_level.load();
+}
 
 std::string_view level_name(Level l) {
   switch (l) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
   }
   return "info";
 }

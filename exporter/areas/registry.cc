@@ -40,12 +40,13 @@ std::span<const AreaRow> area_table() {
        &add_containers_flags, nullptr, &make_containers_area},
       {"tc", "bpf (--source.bpf)", "BpfCounters, BpfAttach", "hostflow_tc_",
        "ebpf-tc-counters-source-bpf---sourcebpf", &add_tc_flags, nullptr, &make_tc_area},
-      {"conntrack", "conntrack, addrs (+ threat lists fetched by the exporter)",
-       "Conntrack, Addrs", "hostflow_conntrack_ hostflow_outbound_ hostflow_workload_ hostflow_threat_ "
+      {"conntrack", "conntrack, addrs (+ threat lists fetched by the exporter)", "Conntrack, Addrs",
+       "hostflow_conntrack_ hostflow_outbound_ hostflow_workload_ hostflow_threat_ "
        "hostflow_host_threat_",
-       "conntrack-flows-outbound-behaviour-and-threat-contacts-sources-conntrack-addrs", &add_conntrack_flags, &validate_conntrack, &make_conntrack_area},
-      {"haproxy", "none (HAProxy's log files, tailed by the exporter)", "none",
-       "hostflow_haproxy_", "tls-traffic-per-sni-exporter---haproxylog", &add_haproxy_flags, &validate_haproxy,
+       "conntrack-flows-outbound-behaviour-and-threat-contacts-sources-conntrack-addrs",
+       &add_conntrack_flags, &validate_conntrack, &make_conntrack_area},
+      {"haproxy", "none (HAProxy's log files, tailed by the exporter)", "none", "hostflow_haproxy_",
+       "tls-traffic-per-sni-exporter---haproxylog", &add_haproxy_flags, &validate_haproxy,
        &make_haproxy_area},
   };
   return kAreas;

@@ -22,8 +22,9 @@ HttpResponse health_response(const HealthInput& in) {
       {"requests", in.requests},
       {"metrics", in.metrics},
       {"collections", in.collections},
-      {"last_collection", in.last_collection_real_ns ? nlohmann::json(rfc3339(in.last_collection_real_ns))
-                                                     : nlohmann::json(nullptr)},
+      {"last_collection", in.last_collection_real_ns
+                              ? nlohmann::json(rfc3339(in.last_collection_real_ns))
+                              : nlohmann::json(nullptr)},
   };
   nlohmann::json doc = {
       {"status", in.fresh ? "ok" : "stale"},
@@ -32,12 +33,15 @@ HttpResponse health_response(const HealthInput& in) {
   };
   if (!in.fresh) doc["reason"] = in.reason;
   // dump() replaces invalid UTF-8 in the reason instead of throwing.
-  return HttpResponse::text(in.fresh ? 200 : 503,
-                            doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
-                            "application/json");
+  return HttpResponse::text(
+      in.fresh ? 200 : 503,
+      doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
+      "application/json");
 }
 
-bool is_cors_preflight(const HttpRequest& req) { return req.method == "OPTIONS"; }
+bool is_cors_preflight(const HttpRequest& req) {
+  return req.method == "OPTIONS";
+}
 
 HttpResponse cors_preflight() {
   HttpResponse r = HttpResponse::text(204, "");

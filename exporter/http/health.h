@@ -10,13 +10,13 @@
 namespace hostflow::exporter {
 
 struct HealthInput {
-  bool fresh = false;              // a fresh snapshot is being served
-  std::string reason;              // why not, when not fresh
+  bool fresh = false;  // a fresh snapshot is being served
+  std::string reason;  // why not, when not fresh
   std::uint64_t now_real_ns = 0;
   unsigned port = 0;
-  std::uint64_t requests = 0;      // HTTP requests served
-  std::size_t metrics = 0;         // samples in the current exposition (snapshot part)
-  std::uint64_t collections = 0;   // the sampler's cycles in this run (0: no snapshot yet)
+  std::uint64_t requests = 0;     // HTTP requests served
+  std::size_t metrics = 0;        // samples in the current exposition (snapshot part)
+  std::uint64_t collections = 0;  // the sampler's cycles in this run (0: no snapshot yet)
   std::uint64_t last_collection_real_ns = 0;  // when the served snapshot was published
 };
 

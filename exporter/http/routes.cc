@@ -28,8 +28,7 @@ Routes::Routes(const WebConfig& web, Pipeline& pipeline) : web_(web), pipeline_(
                        if (cur->fresh) return HttpResponse::text(200, "Ready\n");
                        return HttpResponse::text(503, "Not ready: " + cur->not_ready_reason + "\n");
                      }});
-  routes_.push_back({"/health", "GET, HEAD",
-                     "status, requests served, metrics, collections (JSON)",
+  routes_.push_back({"/health", "GET, HEAD", "status, requests served, metrics, collections (JSON)",
                      [this](const HttpRequest&) {
                        auto cur = pipeline_.current();
                        return health_response({cur->fresh, cur->not_ready_reason, real_ns(),

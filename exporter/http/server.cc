@@ -1,16 +1,16 @@
 #include "http/server.h"
 
+#include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
-#include <algorithm>
-#include <list>
-#include <map>
-#include <optional>
-#include <sstream>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <list>
+#include <map>
+#include <optional>
+#include <sstream>
 
 #include "hostflow/common/log.h"
 
@@ -87,8 +87,10 @@ class Session : public std::enable_shared_from_this<Session> {
       source_ = source_of(ep.address());
       // Built with append: GCC 12 warns falsely (-Wrestrict, PR105329) on "[" + std::string.
       const std::string ip = ep.address().to_string();
-      if (ep.address().is_v6()) remote_.append("[").append(ip).append("]");
-      else remote_ = ip;
+      if (ep.address().is_v6())
+        remote_.append("[").append(ip).append("]");
+      else
+        remote_ = ip;
       remote_.append(":").append(std::to_string(ep.port()));
     }
   }
@@ -329,7 +331,8 @@ Result<void> HttpServer::bind() {
   std::string host, port;
   const std::string& addr = impl_->opts.listen_address;
   if (!split_listen_address(addr, &host, &port))
-    return Error{EINVAL, "--web.listen-address: want host:port, [v6]:port or :port, got \"" + addr + "\""};
+    return Error{EINVAL,
+                 "--web.listen-address: want host:port, [v6]:port or :port, got \"" + addr + "\""};
   beast::error_code ec;
   tcp::endpoint ep;
   if (host.empty()) {
@@ -375,6 +378,8 @@ void HttpServer::stop() {
   });
 }
 
-const HttpStats& HttpServer::stats() const { return impl_->stats; }
+const HttpStats& HttpServer::stats() const {
+  return impl_->stats;
+}
 
 }  // namespace hostflow::exporter

@@ -7,8 +7,10 @@ namespace hostflow::exporter {
 
 std::string IpAddr::str() const {
   char buf[INET6_ADDRSTRLEN] = {};
-  if (family == 4) inet_ntop(AF_INET, b, buf, sizeof buf);
-  else if (family == 6) inet_ntop(AF_INET6, b, buf, sizeof buf);
+  if (family == 4)
+    inet_ntop(AF_INET, b, buf, sizeof buf);
+  else if (family == 6)
+    inet_ntop(AF_INET6, b, buf, sizeof buf);
   return buf;
 }
 

@@ -27,7 +27,7 @@ struct IpAddr {
     if (family != o.family) return family < o.family;
     return std::memcmp(b, o.b, 16) < 0;
   }
-  std::string str() const;                       // inet_ntop text
+  std::string str() const;                                    // inet_ntop text
   static std::optional<IpAddr> parse(std::string_view text);  // "10.0.0.1", "2001:db8::1"
   static IpAddr from_raw(int af, const std::uint8_t* bytes);  // AF_INET/AF_INET6
   std::string_view family_label() const { return family == 6 ? "ipv6" : "ipv4"; }
@@ -45,8 +45,8 @@ struct IpAddrHash {
 
 // One conntrack entry as the features need it.
 struct Flow {
-  IpAddr src, dst;      // original direction: initiator -> destination as the initiator sent it
-  IpAddr responder;     // reply tuple's source: the destination after DNAT (== dst without NAT)
+  IpAddr src, dst;   // original direction: initiator -> destination as the initiator sent it
+  IpAddr responder;  // reply tuple's source: the destination after DNAT (== dst without NAT)
   std::uint16_t sport = 0, dport = 0;
   std::uint8_t proto = 0;
 };

@@ -53,9 +53,9 @@ CgroupOwner owner_of_cgroup_path(std::string_view path) {
       std::string_view prefix, suffix, runtime;
     };
     static const Form kForms[] = {
-        {"docker-", ".scope", "docker"},          {"cri-containerd-", ".scope", "containerd"},
-        {"crio-", ".scope", "crio"},              {"libpod-", ".scope", "podman"},
-        {"libpod-", "", "podman"},                {"containerd-", ".scope", "containerd"},
+        {"docker-", ".scope", "docker"}, {"cri-containerd-", ".scope", "containerd"},
+        {"crio-", ".scope", "crio"},     {"libpod-", ".scope", "podman"},
+        {"libpod-", "", "podman"},       {"containerd-", ".scope", "containerd"},
     };
     for (const Form& f : kForms) {
       if (auto id = strip(s, f.prefix, f.suffix); !id.empty()) {
@@ -67,11 +67,14 @@ CgroupOwner owner_of_cgroup_path(std::string_view path) {
     if (o.id.empty() && hex64(s)) {
       // cgroupfs drivers: /docker/<id>, /kubepods/<qos>/pod<uid>/<id>, /libpod_parent/...
       o.id = std::string(s);
-      if (parent == "docker") o.runtime = "docker";
+      if (parent == "docker")
+        o.runtime = "docker";
       else if (parent.substr(0, 3) == "pod" || path.find("kubepods") != std::string_view::npos)
         o.runtime = "kubernetes";
-      else if (parent.find("libpod") != std::string_view::npos) o.runtime = "podman";
-      else o.runtime = "oci";
+      else if (parent.find("libpod") != std::string_view::npos)
+        o.runtime = "podman";
+      else
+        o.runtime = "oci";
     }
     if (!o.id.empty()) break;
     // LXC: /lxc/<name>, /lxc.payload.<name>, /lxc.monitor.<name> (the monitor is not the guest).
@@ -130,7 +133,8 @@ CgroupOwner parse_cgroup(std::string_view text) {
     lines.push_back(Line{rank, line.substr(c2 + 1)});
   }
   if (lines.empty()) return CgroupOwner{};
-  std::stable_sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) { return a.rank < b.rank; });
+  std::stable_sort(lines.begin(), lines.end(),
+                   [](const Line& a, const Line& b) { return a.rank < b.rank; });
   for (const Line& l : lines) {
     CgroupOwner o = owner_of_cgroup_path(l.path);
     if (!o.id.empty()) return o;

@@ -54,7 +54,8 @@ DockerNetwork network_of(const json& n, std::size_t* dropped) {
   net.labels = labels(n, "Labels", dropped);
   if (net.driver == "bridge") {
     std::string opt;
-    if (auto o = n.find("Options"); o != n.end() && o->is_object()) opt = text(*o, "com.docker.network.bridge.name");
+    if (auto o = n.find("Options"); o != n.end() && o->is_object())
+      opt = text(*o, "com.docker.network.bridge.name");
     net.bridge = !opt.empty() ? opt : (is_hex_id(net.id) ? "br-" + net.id.substr(0, 12) : "");
   }
   if (auto c = n.find("Containers"); c != n.end() && c->is_object()) {
@@ -101,8 +102,8 @@ DockerParse parse_docker_containers(std::string_view body) {
       out.dropped++;
       continue;
     }
-    if (auto names = c.find("Names"); names != c.end() && names->is_array() && !names->empty() &&
-                                      names->front().is_string()) {
+    if (auto names = c.find("Names");
+        names != c.end() && names->is_array() && !names->empty() && names->front().is_string()) {
       std::string_view n = names->front().get_ref<const std::string&>();
       if (!n.empty() && n.front() == '/') n.remove_prefix(1);
       dc.name = sanitize_label(n, kDockerMaxText);

@@ -14,8 +14,8 @@ namespace hostflow::exporter {
 
 inline constexpr std::size_t kDockerMaxContainers = 20000;
 inline constexpr std::size_t kDockerMaxNetworks = 4096;
-inline constexpr std::size_t kDockerMaxLabels = 128;      // per container or network
-inline constexpr std::size_t kDockerMaxText = 256;        // name, label key/value (bytes, UTF-8)
+inline constexpr std::size_t kDockerMaxLabels = 128;  // per container or network
+inline constexpr std::size_t kDockerMaxText = 256;    // name, label key/value (bytes, UTF-8)
 
 struct DockerEndpoint {
   std::string network_id, network_name;

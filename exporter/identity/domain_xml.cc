@@ -12,7 +12,9 @@ constexpr std::size_t kCap = 256;
 constexpr std::size_t kMaxItems = 256;
 constexpr std::string_view kNovaNs = "http://openstack.org/xmlns/libvirt/nova/";
 
-std::string capped(const char* s) { return std::string(s, strnlen(s, kCap)); }
+std::string capped(const char* s) {
+  return std::string(s, strnlen(s, kCap));
+}
 
 // Element name without its namespace prefix.
 std::string_view local(const pugi::xml_node& n) {
@@ -49,7 +51,8 @@ bool uuidish(std::string_view s) {
 NovaInstance parse_nova(const pugi::xml_node& inst, std::string version) {
   NovaInstance n;
   n.metadata_version = std::move(version);
-  if (auto p = child_local(inst, "package")) n.package_version = capped(p.attribute("version").value());
+  if (auto p = child_local(inst, "package"))
+    n.package_version = capped(p.attribute("version").value());
   n.name = capped(child_local(inst, "name").text().get());
   n.created_at = capped(child_local(inst, "creationTime").text().get());
   if (auto f = child_local(inst, "flavor")) {
@@ -102,12 +105,15 @@ DomainDisk parse_disk(const pugi::xml_node& d) {
   disk.target = capped(d.child("target").attribute("dev").value());
   const pugi::xml_node src = d.child("source");
   std::string_view name;
-  if (src.attribute("file")) disk.path = capped(src.attribute("file").value());
-  else if (src.attribute("dev")) disk.path = capped(src.attribute("dev").value());
+  if (src.attribute("file"))
+    disk.path = capped(src.attribute("file").value());
+  else if (src.attribute("dev"))
+    disk.path = capped(src.attribute("dev").value());
   else if (src.attribute("name")) {
     name = src.attribute("name").value();
     disk.path = capped(src.attribute("name").value());
-  } else if (src.attribute("volume")) disk.path = capped(src.attribute("volume").value());
+  } else if (src.attribute("volume"))
+    disk.path = capped(src.attribute("volume").value());
   const std::string serial = capped(d.child("serial").text().get());
   if (disk.type == "file") {
     disk.tier = "local";

@@ -18,12 +18,12 @@
 namespace hostflow::exporter {
 
 struct Identity {
-  Model model;                        // snapshot facts; host interfaces carry their owners;
-                                      // workload_interfaces is empty (used by the joins only)
+  Model model;  // snapshot facts; host interfaces carry their owners;
+                // workload_interfaces is empty (used by the joins only)
   std::vector<Vm> vms;
-  Attribution attribution;            // containers (sorted, unique names) and Docker status
-  AddrTable addrs;                    // interface addresses, host and workload namespaces
-  std::vector<WorkloadIps> workloads; // fixed IPs per VM / workload namespace
+  Attribution attribution;             // containers (sorted, unique names) and Docker status
+  AddrTable addrs;                     // interface addresses, host and workload namespaces
+  std::vector<WorkloadIps> workloads;  // fixed IPs per VM / workload namespace
 };
 
 std::shared_ptr<const Identity> build_identity(const shm::Snapshot& snap);

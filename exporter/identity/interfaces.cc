@@ -13,23 +13,34 @@ namespace hostflow::exporter {
 
 std::string_view operstate_name(std::uint8_t s) {
   switch (s) {
-    case IF_OPER_UNKNOWN: return "unknown";
-    case IF_OPER_NOTPRESENT: return "notpresent";
-    case IF_OPER_DOWN: return "down";
-    case IF_OPER_LOWERLAYERDOWN: return "lowerlayerdown";
-    case IF_OPER_TESTING: return "testing";
-    case IF_OPER_DORMANT: return "dormant";
-    case IF_OPER_UP: return "up";
+    case IF_OPER_UNKNOWN:
+      return "unknown";
+    case IF_OPER_NOTPRESENT:
+      return "notpresent";
+    case IF_OPER_DOWN:
+      return "down";
+    case IF_OPER_LOWERLAYERDOWN:
+      return "lowerlayerdown";
+    case IF_OPER_TESTING:
+      return "testing";
+    case IF_OPER_DORMANT:
+      return "dormant";
+    case IF_OPER_UP:
+      return "up";
   }
   return "unknown";
 }
 
 std::string_view source_state_name(shm::SourceState s) {
   switch (s) {
-    case shm::SourceState::kOk: return "ok";
-    case shm::SourceState::kAbsent: return "absent";
-    case shm::SourceState::kFailed: return "failed";
-    case shm::SourceState::kDisabled: return "disabled";
+    case shm::SourceState::kOk:
+      return "ok";
+    case shm::SourceState::kAbsent:
+      return "absent";
+    case shm::SourceState::kFailed:
+      return "failed";
+    case shm::SourceState::kDisabled:
+      return "disabled";
   }
   return "failed";
 }
@@ -37,9 +48,9 @@ std::string_view source_state_name(shm::SourceState s) {
 std::string classify_kind(std::string_view k, std::uint16_t if_type, bool has_device) {
   // The kernel's own link kind first; names are never consulted here.
   static const std::set<std::string_view> kKnown = {
-      "veth",  "bridge", "macvtap", "macvlan", "vxlan",   "vlan",  "ifb",    "bond",
-      "dummy", "geneve", "gre",     "gretap",  "ipip",    "sit",   "wireguard", "ipvlan",
-      "vrf",   "team",   "ip6tnl",  "ip6gre",  "openvswitch", "nlmon", "can", "vcan"};
+      "veth",  "bridge", "macvtap", "macvlan", "vxlan",       "vlan",  "ifb",       "bond",
+      "dummy", "geneve", "gre",     "gretap",  "ipip",        "sit",   "wireguard", "ipvlan",
+      "vrf",   "team",   "ip6tnl",  "ip6gre",  "openvswitch", "nlmon", "can",       "vcan"};
   if (k == "tun") return if_type == ARPHRD_ETHER ? "tap" : "tun";
   if (!k.empty()) return kKnown.count(k) ? std::string(k) : "other";
   if (if_type == ARPHRD_LOOPBACK) return "loopback";
@@ -63,19 +74,32 @@ std::string format_mac(const shm::LinkRecord& r) {
 
 std::string_view section_name(std::uint32_t t) {
   switch (static_cast<shm::SectionType>(t)) {
-    case shm::SectionType::kArena: return "arena";
-    case shm::SectionType::kSources: return "sources";
-    case shm::SectionType::kLinks: return "links";
-    case shm::SectionType::kProcs: return "procs";
-    case shm::SectionType::kTaps: return "taps";
-    case shm::SectionType::kDomains: return "domains";
-    case shm::SectionType::kDomainParams: return "domain_params";
-    case shm::SectionType::kNetns: return "netns";
-    case shm::SectionType::kDocker: return "docker";
-    case shm::SectionType::kBpfCounters: return "bpf_counters";
-    case shm::SectionType::kBpfAttach: return "bpf_attach";
-    case shm::SectionType::kConntrack: return "conntrack";
-    case shm::SectionType::kAddrs: return "addrs";
+    case shm::SectionType::kArena:
+      return "arena";
+    case shm::SectionType::kSources:
+      return "sources";
+    case shm::SectionType::kLinks:
+      return "links";
+    case shm::SectionType::kProcs:
+      return "procs";
+    case shm::SectionType::kTaps:
+      return "taps";
+    case shm::SectionType::kDomains:
+      return "domains";
+    case shm::SectionType::kDomainParams:
+      return "domain_params";
+    case shm::SectionType::kNetns:
+      return "netns";
+    case shm::SectionType::kDocker:
+      return "docker";
+    case shm::SectionType::kBpfCounters:
+      return "bpf_counters";
+    case shm::SectionType::kBpfAttach:
+      return "bpf_attach";
+    case shm::SectionType::kConntrack:
+      return "conntrack";
+    case shm::SectionType::kAddrs:
+      return "addrs";
   }
   return "unknown";
 }
@@ -193,16 +217,17 @@ Model build_model(const shm::Snapshot& snap) {
     st.items = s.items;
     m.sources.push_back(std::move(st));
   }
-  for (auto t : {shm::SectionType::kLinks, shm::SectionType::kProcs, shm::SectionType::kTaps,
-                 shm::SectionType::kDomains, shm::SectionType::kDomainParams, shm::SectionType::kNetns,
-                 shm::SectionType::kDocker, shm::SectionType::kBpfCounters,
-                 shm::SectionType::kConntrack, shm::SectionType::kAddrs,
-                 shm::SectionType::kSources, shm::SectionType::kArena}) {
+  for (auto t :
+       {shm::SectionType::kLinks, shm::SectionType::kProcs, shm::SectionType::kTaps,
+        shm::SectionType::kDomains, shm::SectionType::kDomainParams, shm::SectionType::kNetns,
+        shm::SectionType::kDocker, shm::SectionType::kBpfCounters, shm::SectionType::kConntrack,
+        shm::SectionType::kAddrs, shm::SectionType::kSources, shm::SectionType::kArena}) {
     if (const auto* e = snap.section(t)) {
       m.drops.push_back({std::string(section_name(e->type)), e->dropped});
     }
   }
-  m.has_vm_sources = snap.section(shm::SectionType::kProcs) || snap.section(shm::SectionType::kDomains);
+  m.has_vm_sources =
+      snap.section(shm::SectionType::kProcs) || snap.section(shm::SectionType::kDomains);
   return m;
 }
 

@@ -12,15 +12,15 @@
 namespace hostflow::exporter {
 
 struct Interface {
-  std::uint64_t netns = 0;   // netns key: its inode, or (1 << 63 | nsid) when only the nsid is known
-  std::int32_t netnsid = -1; // -1: the sampler's (host) netns
+  std::uint64_t netns = 0;  // netns key: its inode, or (1 << 63 | nsid) when only the nsid is known
+  std::int32_t netnsid = -1;                         // -1: the sampler's (host) netns
   std::int32_t link_netnsid = -1, link_ifindex = 0;  // veth/macvtap peer, as the kernel says
   std::int32_t ifindex = 0;
-  std::string name;      // label value: sanitised, unique within its netns
-  std::string kind;      // classified: physical, loopback, veth, bridge, tap, tun, macvtap, ...
-  std::string master;    // name of the bridge/bond it is enslaved to, "" when none
-  std::string operstate; // RFC 2863 name: up, down, lowerlayerdown, dormant, unknown, ...
-  std::string mac;       // aa:bb:cc:dd:ee:ff, "" when the link has no address
+  std::string name;       // label value: sanitised, unique within its netns
+  std::string kind;       // classified: physical, loopback, veth, bridge, tap, tun, macvtap, ...
+  std::string master;     // name of the bridge/bond it is enslaved to, "" when none
+  std::string operstate;  // RFC 2863 name: up, down, lowerlayerdown, dormant, unknown, ...
+  std::string mac;        // aa:bb:cc:dd:ee:ff, "" when the link has no address
   std::uint32_t mtu = 0;
   bool admin_up = false;
   bool has_stats = false;

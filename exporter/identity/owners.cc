@@ -13,8 +13,8 @@ namespace {
 constexpr std::size_t kNameCap = 128;
 
 struct DockerState {
-  std::map<std::string, DockerContainer> containers;  // by id
-  std::map<std::string, DockerNetwork> networks;      // by id
+  std::map<std::string, DockerContainer> containers;     // by id
+  std::map<std::string, DockerNetwork> networks;         // by id
   std::map<std::string, std::string> bridge_to_network;  // Linux bridge name -> network id
 };
 
@@ -56,7 +56,8 @@ DockerState read_docker(const shm::Snapshot& snap, DockerStatus* st) {
 }
 
 std::string network_app(const DockerNetwork& n) {
-  if (auto it = n.labels.find("com.docker.compose.project"); it != n.labels.end() && !it->second.empty())
+  if (auto it = n.labels.find("com.docker.compose.project");
+      it != n.labels.end() && !it->second.empty())
     return app_from_compose_project(it->second);
   return app_from_network_name(n.name);
 }
@@ -151,7 +152,8 @@ Attribution attribute(const shm::Snapshot& snap, Model& m, const std::vector<Vm>
       for (const DockerEndpoint& ep : d.endpoints)
         for (const std::string* a : {&ep.ipv4, &ep.ipv6})
           if (!a->empty()) c.addresses.push_back(*a);
-      if (auto l = d.labels.find("com.docker.compose.project"); l != d.labels.end() && !l->second.empty())
+      if (auto l = d.labels.find("com.docker.compose.project");
+          l != d.labels.end() && !l->second.empty())
         c.app = app_from_compose_project(l->second);
     }
     if (c.name.empty()) c.name = c.id.size() == 64 ? c.id.substr(0, 12) : c.id;
@@ -173,7 +175,8 @@ Attribution attribute(const shm::Snapshot& snap, Model& m, const std::vector<Vm>
   // Host interfaces by (netns, ifindex), for VM taps.
   std::map<std::pair<std::uint64_t, std::int32_t>, const Vm*> vm_ifs;
   for (const Vm& vm : vms) {
-    for (const VmInterface& i : vm.interfaces) vm_ifs.emplace(std::make_pair(i.netns, i.ifindex), &vm);
+    for (const VmInterface& i : vm.interfaces)
+      vm_ifs.emplace(std::make_pair(i.netns, i.ifindex), &vm);
   }
   std::map<std::string, const Interface*> host_by_name;
   for (const Interface& i : m.interfaces) host_by_name.emplace(i.name, &i);
@@ -213,7 +216,8 @@ Attribution attribute(const shm::Snapshot& snap, Model& m, const std::vector<Vm>
     }
     // Names as the last hint, where the kernel said nothing better.
     if (i.owner_type == "host" || i.owner_type == "unknown") {
-      if (auto id = proxmox_vmid(i.name, "tap"); !id.empty() && (i.kind == "tap" || i.kind == "tun")) {
+      if (auto id = proxmox_vmid(i.name, "tap");
+          !id.empty() && (i.kind == "tap" || i.kind == "tun")) {
         i.owner_type = "vm";
         i.owner = id;
       } else if (auto cid = proxmox_vmid(i.name, "veth"); !cid.empty() && i.kind == "veth") {

@@ -30,13 +30,14 @@ struct Container {
   std::string runtime;     // docker, containerd, kubernetes, crio, podman, lxc, oci, "" (netns)
   std::string id;          // runtime id ("" for netns)
   std::string app;
-  std::string image;       // Docker only
-  std::string cgroup;      // the cgroup path it was recognised from
-  std::map<std::string, std::string> labels;  // Docker labels (all; the allowlist is applied when rendered)
+  std::string image;   // Docker only
+  std::string cgroup;  // the cgroup path it was recognised from
+  std::map<std::string, std::string>
+      labels;  // Docker labels (all; the allowlist is applied when rendered)
   std::vector<std::string> addresses;  // Docker's endpoint addresses (NetworkSettings), as text
-  std::uint64_t netns = 0;                    // netns key (see Interface::netns)
+  std::uint64_t netns = 0;             // netns key (see Interface::netns)
   std::uint32_t processes = 0;
-  std::vector<std::string> host_interfaces;   // host ends of its veths
+  std::vector<std::string> host_interfaces;  // host ends of its veths
   bool has_view = false;
   bool view_from_netns = false;  // true: summed from its own interfaces; false: host ends, swapped
   shm::LinkStats view{};         // the container's view: rx = what it received
@@ -45,8 +46,8 @@ struct Container {
 struct DockerStatus {
   bool present = false;  // the docker section is in the snapshot with a 200 container list
   std::size_t containers = 0, networks = 0;
-  std::size_t dropped = 0;      // entries the parsers skipped
-  std::size_t parse_errors = 0; // bodies that were not the expected JSON (or truncated)
+  std::size_t dropped = 0;       // entries the parsers skipped
+  std::size_t parse_errors = 0;  // bodies that were not the expected JSON (or truncated)
 };
 
 struct Attribution {

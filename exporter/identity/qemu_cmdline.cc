@@ -15,7 +15,9 @@ bool is_uuidish(std::string_view s) {
   return true;
 }
 
-std::string cap(std::string_view s) { return std::string(s.substr(0, kMaxValue)); }
+std::string cap(std::string_view s) {
+  return std::string(s.substr(0, kMaxValue));
+}
 
 }  // namespace
 
@@ -24,8 +26,10 @@ std::vector<std::pair<std::string, std::string>> split_qemu_opts(std::string_vie
   std::string cur;
   auto flush = [&] {
     const auto eq = cur.find('=');
-    if (eq == std::string::npos) out.emplace_back("", cur);
-    else out.emplace_back(cur.substr(0, eq), cur.substr(eq + 1));
+    if (eq == std::string::npos)
+      out.emplace_back("", cur);
+    else
+      out.emplace_back(cur.substr(0, eq), cur.substr(eq + 1));
     cur.clear();
   };
   for (std::size_t i = 0; i < v.size() && out.size() < 64; i++) {
@@ -71,7 +75,8 @@ QemuCmdline parse_qemu_cmdline(std::string_view s) {
       const auto opts = split_qemu_opts(args[i + 1]);
       if (!opts.empty() && opts[0].first.empty() && opts[0].second == "tap") {
         for (const auto& [k, v] : opts)
-          if (k == "ifname" && !v.empty() && q.tap_ifnames.size() < 64) q.tap_ifnames.push_back(cap(v));
+          if (k == "ifname" && !v.empty() && q.tap_ifnames.size() < 64)
+            q.tap_ifnames.push_back(cap(v));
       }
       i++;
     }

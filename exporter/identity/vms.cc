@@ -25,7 +25,8 @@ struct Params {
   }
   std::string str(const std::string& k) const {
     auto it = by_key.find(k);
-    if (it == by_key.end() || static_cast<shm::ParamType>(it->second.type) != shm::ParamType::kString)
+    if (it == by_key.end() ||
+        static_cast<shm::ParamType>(it->second.type) != shm::ParamType::kString)
       return "";
     auto s = snap->str(it->second.str);
     return s ? std::string(*s) : "";
@@ -46,7 +47,9 @@ Params domain_params(const shm::Snapshot& snap, const shm::DomainRecord& d,
   return p;
 }
 
-std::string label(std::string_view s, std::size_t cap = 128) { return sanitize_label(s, cap); }
+std::string label(std::string_view s, std::size_t cap = 128) {
+  return sanitize_label(s, cap);
+}
 
 // "123" -> 123; past 2^64-1 -> 2^64-1 (certainly out of any range); nullopt for empty text or
 // anything but digits (a flavor without the field is "not given", not out of range).
@@ -56,8 +59,10 @@ std::optional<std::uint64_t> parse_decimal_u64(std::string_view s) {
   for (char c : s) {
     if (c < '0' || c > '9') return std::nullopt;
     const auto d = static_cast<std::uint64_t>(c - '0');
-    if (v > (UINT64_MAX - d) / 10) v = UINT64_MAX;
-    else v = v * 10 + d;
+    if (v > (UINT64_MAX - d) / 10)
+      v = UINT64_MAX;
+    else
+      v = v * 10 + d;
   }
   return v;
 }
@@ -129,15 +134,16 @@ std::vector<Vm> build_vms(const shm::Snapshot& snap, const std::vector<Interface
       info = parse_domain_xml(*xml, &vm.xml_error);
       if (info) vm.nova = info->nova;
     } else {
-      vm.xml_error = (d.flags & shm::kDomainXmlTruncated) ? "domain XML larger than the cap"
-                                                          : "no domain XML";
+      vm.xml_error =
+          (d.flags & shm::kDomainXmlTruncated) ? "domain XML larger than the cap" : "no domain XML";
     }
     const Params p = domain_params(snap, d, params);
     vm.cpu_time_ns = p.u64("cpu.time");
     // Numbers from libvirt's stats and from Nova's metadata (tenant-influenced XML) are
     // range-checked before any unit conversion: out of range is ignored and counted, never
     // truncated or wrapped (2^32+1 vCPUs is not 1, 10^20 MiB is not 1.8e19 bytes).
-    auto bounded = [&vm](std::optional<std::uint64_t> v, std::uint64_t max) -> std::optional<std::uint64_t> {
+    auto bounded = [&vm](std::optional<std::uint64_t> v,
+                         std::uint64_t max) -> std::optional<std::uint64_t> {
       if (!v) return std::nullopt;
       if (*v > max) {
         vm.out_of_range_values++;
@@ -147,9 +153,11 @@ std::vector<Vm> build_vms(const shm::Snapshot& snap, const std::vector<Interface
     };
     if (auto v = bounded(p.u64("vcpu.current"), kMaxVcpus)) vm.vcpus = static_cast<unsigned>(*v);
     if (vm.vcpus == 0 && vm.nova) {
-      if (auto v = bounded(parse_decimal_u64(vm.nova->vcpus), kMaxVcpus)) vm.vcpus = static_cast<unsigned>(*v);
+      if (auto v = bounded(parse_decimal_u64(vm.nova->vcpus), kMaxVcpus))
+        vm.vcpus = static_cast<unsigned>(*v);
     }
-    if (auto m = bounded(p.u64("balloon.maximum"), kMaxMemoryBytes >> 10)) vm.memory_bytes = *m << 10;
+    if (auto m = bounded(p.u64("balloon.maximum"), kMaxMemoryBytes >> 10))
+      vm.memory_bytes = *m << 10;
     else if (vm.nova) {
       if (auto mb = bounded(parse_decimal_u64(vm.nova->memory_mb), kMaxMemoryBytes >> 20))
         vm.memory_bytes = *mb << 20;

@@ -25,8 +25,8 @@ inline constexpr std::uint64_t kMaxMemoryBytes = 1ull << 50;  // 1 PiB
 struct VmInterface {
   std::uint64_t netns = 0;
   std::int32_t ifindex = 0;
-  std::string name;   // as in hostflow_interface_info
-  std::string kind;   // tap, macvtap, ...
+  std::string name;         // as in hostflow_interface_info
+  std::string kind;         // tap, macvtap, ...
   bool guest_view = false;  // counters already from the guest's view (macvtap)
   shm::LinkStats stats{};   // host kernel's view
 };
@@ -45,9 +45,9 @@ struct VmVnic {
 };
 
 struct Vm {
-  std::string key;   // identity used for state across snapshots
-  std::string uuid;  // label value
-  std::string name;  // label value
+  std::string key;     // identity used for state across snapshots
+  std::string uuid;    // label value
+  std::string name;    // label value
   std::string source;  // "libvirt" or "cmdline"
   int pid = 0;
   std::optional<NovaInstance> nova;

@@ -5,7 +5,8 @@
 
 namespace hostflow::exporter {
 
-WorkloadOwner netns_owner(std::uint64_t inode, std::int32_t nsid, const ContainersByNetns& containers) {
+WorkloadOwner netns_owner(std::uint64_t inode, std::int32_t nsid,
+                          const ContainersByNetns& containers) {
   if (inode != 0) {
     if (auto it = containers.find(inode); it != containers.end())
       return {it->second->owner_type, it->second->name};
@@ -26,7 +27,7 @@ bool is_workload_address(const IpAddr& ip) {
 }
 
 std::vector<WorkloadIps> build_workload_ips(std::span<const Vm> vms, const AddrTable& addrs,
-                                           std::span<const Container> containers) {
+                                            std::span<const Container> containers) {
   std::vector<WorkloadIps> out;
   for (const Vm& vm : vms) {
     if (out.size() >= kMaxWorkloads) break;

@@ -42,7 +42,7 @@ bool is_workload_address(const IpAddr& ip);
 
 // Bounded: at most kMaxWorkloads workloads and kMaxIpsPerWorkload addresses each.
 std::vector<WorkloadIps> build_workload_ips(std::span<const Vm> vms, const AddrTable& addrs,
-                                           std::span<const Container> containers = {});
+                                            std::span<const Container> containers = {});
 
 inline constexpr std::size_t kMaxWorkloads = 16384;
 inline constexpr std::size_t kMaxIpsPerWorkload = 64;

@@ -22,8 +22,8 @@ void note_refusal(const std::string& family, std::uint64_t n, const char* why) {
   static std::set<std::string> logged;
   std::lock_guard<std::mutex> lock(mu);
   if (logged.size() >= 64 || !logged.insert(family).second) return;
-  log::warn("metric series refused", {{"family", family}, {"reason", why},
-                                      {"count", std::to_string(n)}});
+  log::warn("metric series refused",
+            {{"family", family}, {"reason", why}, {"count", std::to_string(n)}});
 }
 
 std::uint64_t hash_of(const std::string& arena, const std::uint32_t* ends, std::size_t n,
@@ -31,7 +31,8 @@ std::uint64_t hash_of(const std::string& arena, const std::uint32_t* ends, std::
   // The sample's label bytes at once (libstdc++'s string hash), then each value's length, so
   // that ("ab", "c") and ("a", "bc") differ.
   const std::uint32_t end = n ? ends[n - 1] : begin;
-  std::uint64_t h = std::hash<std::string_view>{}(std::string_view(arena).substr(begin, end - begin));
+  std::uint64_t h =
+      std::hash<std::string_view>{}(std::string_view(arena).substr(begin, end - begin));
   for (std::size_t j = 0; j < n; j++) {
     h ^= ends[j] - begin + 0x9e37u;
     h *= 0x9e3779b97f4a7c15ull;
@@ -44,13 +45,18 @@ std::uint64_t hash_of(const std::string& arena, const std::uint32_t* ends, std::
 
 std::string_view type_name(Type t) {
   switch (t) {
-    case Type::kCounter: return "counter";
-    case Type::kGauge: return "gauge";
-    default: return "untyped";
+    case Type::kCounter:
+      return "counter";
+    case Type::kGauge:
+      return "gauge";
+    default:
+      return "untyped";
   }
 }
 
-std::uint64_t refused_series_total() { return g_refused.load(); }
+std::uint64_t refused_series_total() {
+  return g_refused.load();
+}
 
 void count_refused(const std::string& family, std::uint64_t n, const char* why) {
   note_refusal(family, n, why);

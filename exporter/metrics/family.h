@@ -75,8 +75,8 @@ class Family {
   Type type_;
   std::vector<std::string> label_names_;
   bool names_fixed_ = false;
-  std::string arena_;                 // label values, back to back
-  std::vector<std::uint32_t> ends_;   // end offset in arena_ of each label value (size * labels)
+  std::string arena_;                // label values, back to back
+  std::vector<std::uint32_t> ends_;  // end offset in arena_ of each label value (size * labels)
   std::vector<double> values_;
   std::uint64_t mismatched_ = 0;
 };

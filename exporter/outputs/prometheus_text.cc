@@ -48,12 +48,12 @@ std::size_t text_size(const std::vector<metrics::Family>& families) {
   std::size_t n = 0;
   for (const auto& f : families) {
     const std::size_t name = f.name().size();
-    n += 7 + name + 1 + f.help().size() + 1;        // # HELP name help
-    n += 7 + name + 1 + 8;                          // # TYPE name type
+    n += 7 + name + 1 + f.help().size() + 1;  // # HELP name help
+    n += 7 + name + 1 + 8;                    // # TYPE name type
     const auto& names = f.label_names();
-    std::size_t per_sample = name + 2;              // name, ' ', '\n'
+    std::size_t per_sample = name + 2;  // name, ' ', '\n'
     if (!names.empty()) {
-      per_sample += 2;                              // { }
+      per_sample += 2;                                         // { }
       for (const auto& l : names) per_sample += l.size() + 4;  // name=" ",
     }
     n += per_sample * f.size() + f.label_bytes();

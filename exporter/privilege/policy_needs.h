@@ -5,8 +5,9 @@
 namespace hostflow::exporter {
 
 struct ExporterPolicyOptions {
-  bool feed_fetch = false;   // a threat list with a URL: TCP to the feed, DNS (libcurl, glibc)
-  bool state_writes = false; // the feed cache (state dir) or the threat log: create, append, rename
+  bool feed_fetch = false;  // a threat list with a URL: TCP to the feed, DNS (libcurl, glibc)
+  bool state_writes =
+      false;  // the feed cache (state dir) or the threat log: create, append, rename
   // >= 0 (--haproxy.log given): writing the HAProxy position file is allowed -- creating or
   // truncating a file write-only relative to this directory fd (never through a symlink),
   // renaming within it, and fsync.

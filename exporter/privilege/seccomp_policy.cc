@@ -12,11 +12,11 @@
 #include "privilege/seccomp_policy.h"
 
 #include <fcntl.h>
+#include <linux/netlink.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <linux/netlink.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -108,7 +108,8 @@ constexpr std::uint64_t kWriteMask = O_ACCMODE | O_CREAT | O_EXCL | O_NOFOLLOW |
 const std::vector<ArgLimit> kStateOpen = {
     {2, O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND, O_RDONLY, "O_RDONLY, no O_CREAT/O_TRUNC"},
     {2, kWriteMask, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, "O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW"},
-    {2, kWriteMask, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, "O_WRONLY|O_APPEND|O_CREAT|O_NOFOLLOW"},
+    {2, kWriteMask, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW,
+     "O_WRONLY|O_APPEND|O_CREAT|O_NOFOLLOW"},
 };
 
 }  // namespace
@@ -190,13 +191,13 @@ seccomp::Policy exporter_policy(ExporterPolicyOptions o) {
           r.why = "the segment read-only; state files: see kStateOpen";
           r.any_of = kStateOpen;
         }
-    p.groups.push_back(Group{
-        "state dir and threat log (only with a threat list or --threatfile.enable)",
-        {
-            Rule{"fsync", "the feed cache is on disk before it is renamed into place", {}},
-            Rule{"rename", "the new feed cache replaces the old one atomically", {}},
-            Rule{"unlink", "a leftover or failed temporary cache file", {}},
-        }});
+    p.groups.push_back(
+        Group{"state dir and threat log (only with a threat list or --threatfile.enable)",
+              {
+                  Rule{"fsync", "the feed cache is on disk before it is renamed into place", {}},
+                  Rule{"rename", "the new feed cache replaces the old one atomically", {}},
+                  Rule{"unlink", "a leftover or failed temporary cache file", {}},
+              }});
   }
   // After the state-writes rewrite above: the HAProxy group keeps its own openat limits.
   if (o.haproxy_state_dir_fd >= 0) p.groups.push_back(haproxy_rules(o.haproxy_state_dir_fd));
@@ -227,7 +228,8 @@ seccomp::Policy exporter_policy(ExporterPolicyOptions o) {
                  0,
                  {{0, 0xffffffffu, AF_NETLINK, "domain AF_NETLINK"},
                   {2, 0xffffffffu, NETLINK_ROUTE, "protocol NETLINK_ROUTE"}}},
-            Rule{"socketpair", "libcurl's threaded resolver", limits(0, 0xffffffffu, kFeedSocketpairDomains)},
+            Rule{"socketpair", "libcurl's threaded resolver",
+                 limits(0, 0xffffffffu, kFeedSocketpairDomains)},
         }});
   }
 #ifdef HOSTFLOW_SANITIZE

@@ -5,8 +5,8 @@
 #include <sys/stat.h>
 
 #include <boost/interprocess/file_mapping.hpp>
-#include <mutex>
 #include <boost/interprocess/mapped_region.hpp>
+#include <mutex>
 
 namespace bip = boost::interprocess;
 
@@ -14,12 +14,18 @@ namespace hostflow::exporter {
 
 const char* read_status_name(ReadStatus s) {
   switch (s) {
-    case ReadStatus::kNew: return "new";
-    case ReadStatus::kUnchanged: return "unchanged";
-    case ReadStatus::kMissing: return "missing";
-    case ReadStatus::kNotPublished: return "not_published";
-    case ReadStatus::kBusy: return "busy";
-    case ReadStatus::kInvalid: return "invalid";
+    case ReadStatus::kNew:
+      return "new";
+    case ReadStatus::kUnchanged:
+      return "unchanged";
+    case ReadStatus::kMissing:
+      return "missing";
+    case ReadStatus::kNotPublished:
+      return "not_published";
+    case ReadStatus::kBusy:
+      return "busy";
+    case ReadStatus::kInvalid:
+      return "invalid";
   }
   return "invalid";
 }
@@ -125,7 +131,8 @@ bool SegmentReader::remap_if_replaced(std::string* err) {
       *err = path_ + " is smaller than a segment header";
       return false;
     }
-    m->region = bip::mapped_region(m->file, bip::read_only, 0, static_cast<std::size_t>(fst.st_size));
+    m->region =
+        bip::mapped_region(m->file, bip::read_only, 0, static_cast<std::size_t>(fst.st_size));
     dev_ = fst.st_dev;
     ino_ = fst.st_ino;
   } catch (const bip::interprocess_exception& e) {
@@ -169,10 +176,17 @@ ReadResult SegmentReader::poll() {
   if (!guarded_read([&] { cs = shm::copy_latest(map_->base(), map_->size(), &copy, &r.error); }))
     return truncated_while_reading();
   switch (cs) {
-    case shm::CopyStatus::kOk: break;
-    case shm::CopyStatus::kNotPublished: r.status = ReadStatus::kNotPublished; return r;
-    case shm::CopyStatus::kBusy: r.status = ReadStatus::kBusy; return r;
-    case shm::CopyStatus::kBadHeader: r.status = ReadStatus::kInvalid; return r;
+    case shm::CopyStatus::kOk:
+      break;
+    case shm::CopyStatus::kNotPublished:
+      r.status = ReadStatus::kNotPublished;
+      return r;
+    case shm::CopyStatus::kBusy:
+      r.status = ReadStatus::kBusy;
+      return r;
+    case shm::CopyStatus::kBadHeader:
+      r.status = ReadStatus::kInvalid;
+      return r;
   }
   auto snap = shm::Snapshot::parse(std::move(copy), &r.error);
   if (!snap) {

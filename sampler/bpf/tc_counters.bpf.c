@@ -3,9 +3,12 @@
  * interface and direction into per-CPU maps (layout in tc_counters.h) and lets every packet
  * through unchanged: it returns TC_ACT_UNSPEC, so the next filter (another program's, if any)
  * still runs and the packet continues as if no filter had matched. UAPI headers only. */
+/* bpf_helpers.h needs the UAPI types of linux/bpf.h first. */
+// clang-format off
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
+// clang-format on
 
 #include "tc_counters.h"
 
@@ -33,15 +36,15 @@ struct {
 /* Set by the loader before load (read-only to the program). */
 const volatile __u32 array_ifindexes = HF_TC_ARRAY_IFINDEXES_DEFAULT;
 
-static __always_inline void add(struct hf_tc_value *v, __u64 len) {
+static __always_inline void add(struct hf_tc_value* v, __u64 len) {
   v->packets += 1;
   v->bytes += len;
 }
 
-static __always_inline int count(struct __sk_buff *skb, __u32 direction) {
+static __always_inline int count(struct __sk_buff* skb, __u32 direction) {
   const __u32 ifindex = skb->ifindex;
   const __u64 len = skb->len;
-  struct hf_tc_value *v;
+  struct hf_tc_value* v;
   if (ifindex < array_ifindexes) {
     __u32 slot = ifindex * 2 + direction;
     v = bpf_map_lookup_elem(&hf_tc_array, &slot);
@@ -68,7 +71,11 @@ static __always_inline int count(struct __sk_buff *skb, __u32 direction) {
 }
 
 SEC("tc")
-int hf_tc_ingress(struct __sk_buff *skb) { return count(skb, HF_TC_INGRESS); }
+int hf_tc_ingress(struct __sk_buff* skb) {
+  return count(skb, HF_TC_INGRESS);
+}
 
 SEC("tc")
-int hf_tc_egress(struct __sk_buff *skb) { return count(skb, HF_TC_EGRESS); }
+int hf_tc_egress(struct __sk_buff* skb) {
+  return count(skb, HF_TC_EGRESS);
+}

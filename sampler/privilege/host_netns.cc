@@ -9,7 +9,8 @@
 namespace hostflow::sampler {
 
 Result<bool> enter_host_netns(const std::string& procfs) {
-  struct stat self {}, host {};
+  struct stat self {
+  }, host{};
   if (::stat("/proc/self/ns/net", &self) != 0) return Error::from_errno("stat /proc/self/ns/net");
   const std::string path = procfs + "/1/ns/net";
   auto fd = UniqueFd::open(path, O_RDONLY);

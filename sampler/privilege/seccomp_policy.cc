@@ -172,13 +172,13 @@ seccomp::Policy sampler_policy(std::uint64_t kept_caps, bool libvirt, bool docke
   if (docker) {
     // sources/docker.cc: one short HTTP/1.1 request per connection to the Engine API's unix
     // socket (read, write and close are already allowed above).
-    p.groups.push_back(Group{
-        "Docker Engine API client (only with --source.docker)",
-        {
-            Rule{"connect", "the Docker socket (--docker.socket)", {}},
-            Rule{"poll", "waiting for the socket within --docker.timeout", {}},
-            Rule{"socket", "AF_UNIX only", {{0, ~std::uint64_t{0}, AF_UNIX, "AF_UNIX"}}},
-        }});
+    p.groups.push_back(
+        Group{"Docker Engine API client (only with --source.docker)",
+              {
+                  Rule{"connect", "the Docker socket (--docker.socket)", {}},
+                  Rule{"poll", "waiting for the socket within --docker.timeout", {}},
+                  Rule{"socket", "AF_UNIX only", {{0, ~std::uint64_t{0}, AF_UNIX, "AF_UNIX"}}},
+              }});
   } else {
     p.notes.push_back("Docker client syscalls: not allowed (--no-source.docker)");
   }

@@ -55,8 +55,8 @@ Result<void> SegmentFile::publish(const shm::PublishInfo& info,
 Result<void> SegmentFile::replace_file(std::uint64_t slot_size, const shm::PublishInfo& info,
                                        std::span<const std::byte> payload) {
   if (payload.size() + sizeof(shm::SlotHeader) > slot_size) {
-    return Error{EFBIG, "snapshot of " + std::to_string(payload.size()) +
-                            " bytes exceeds the largest slot"};
+    return Error{
+        EFBIG, "snapshot of " + std::to_string(payload.size()) + " bytes exceeds the largest slot"};
   }
   const std::string tmp = opts_.path + ".tmp." + std::to_string(::getpid());
   ::unlink(tmp.c_str());  // a leftover of a crashed run with our pid
@@ -64,7 +64,8 @@ Result<void> SegmentFile::replace_file(std::uint64_t slot_size, const shm::Publi
   if (!fd.ok()) return fd.error();
   // The umask may have narrowed the mode; the group may not be ours yet.
   if (::fchmod(fd->get(), opts_.mode) != 0) return Error::from_errno("fchmod " + tmp);
-  if (opts_.group != static_cast<gid_t>(-1) && ::fchown(fd->get(), static_cast<uid_t>(-1), opts_.group) != 0)
+  if (opts_.group != static_cast<gid_t>(-1) &&
+      ::fchown(fd->get(), static_cast<uid_t>(-1), opts_.group) != 0)
     return Error::from_errno("fchown " + tmp);
   const std::uint64_t size = shm::file_size_for(slot_size);
   // A fresh file nobody maps yet: extending it is safe (never truncate a mapped file).

@@ -17,7 +17,7 @@
 namespace hostflow::sampler {
 
 struct SegmentOptions {
-  std::string path;          // e.g. /run/hostflow/segment
+  std::string path;                      // e.g. /run/hostflow/segment
   gid_t group = static_cast<gid_t>(-1);  // group owner (hostflow), -1 = leave as is
   mode_t mode = 0640;
   shm::SegmentMeta meta;

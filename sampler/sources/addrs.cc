@@ -44,12 +44,17 @@ bool decode_addr_message(const nlmsghdr* nlh, std::size_t len, shm::AddrRecord* 
       return false;
     }
     switch (mnl_attr_get_type(a)) {
-      case IFA_LOCAL: local = a; break;
-      case IFA_ADDRESS: address = a; break;
+      case IFA_LOCAL:
+        local = a;
+        break;
+      case IFA_ADDRESS:
+        address = a;
+        break;
       case IFA_FLAGS:
         if (mnl_attr_get_payload_len(a) >= 4) r.ifa_flags = mnl_attr_get_u32(a);
         break;
-      default: break;
+      default:
+        break;
     }
     at += MNL_ALIGN(a->nla_len);
   }
@@ -80,7 +85,8 @@ class AddrsSource final : public Source {
     // Without strict checking the kernel ignores IFA_TARGET_NETNSID in a dump request and answers
     // with the sampler's own addresses: every namespace would look like the host.
     int on = 1;
-    if (setsockopt(mnl_socket_get_fd(nl_), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &on, sizeof on) != 0)
+    if (setsockopt(mnl_socket_get_fd(nl_), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &on, sizeof on) !=
+        0)
       return Error::from_errno("NETLINK_GET_STRICT_CHK");
     buf_.resize(64 * 1024);
     return {};

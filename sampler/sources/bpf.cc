@@ -34,7 +34,8 @@ void add_flags(CLI::App& app, BpfOptions& opts) {
       ->capture_default_str();
 }
 
-// ---- --bpf.interfaces ----------------------------------------------------------------------------
+// ---- --bpf.interfaces
+// ----------------------------------------------------------------------------
 
 Result<InterfaceSelector> InterfaceSelector::parse(std::string_view spec) {
   InterfaceSelector s;
@@ -79,7 +80,8 @@ std::uint64_t thread_cpu_ns() {
 }
 }  // namespace
 
-// ---- the source -----------------------------------------------------------------------------------
+// ---- the source
+// -----------------------------------------------------------------------------------
 
 namespace {
 

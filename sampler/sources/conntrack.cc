@@ -84,11 +84,22 @@ bool decode_tuple(const nlattr* t, Tuple* tu) {
       case CTA_TUPLE_IP:
         return nested(a, [&](const nlattr* ip) {
           switch (mnl_attr_get_type(ip)) {
-            case CTA_IP_V4_SRC: tu->family = AF_INET; tu->has_ip = true; return addr(ip, 4, tu->src);
-            case CTA_IP_V4_DST: tu->family = AF_INET; return addr(ip, 4, tu->dst);
-            case CTA_IP_V6_SRC: tu->family = AF_INET6; tu->has_ip = true; return addr(ip, 16, tu->src);
-            case CTA_IP_V6_DST: tu->family = AF_INET6; return addr(ip, 16, tu->dst);
-            default: return true;
+            case CTA_IP_V4_SRC:
+              tu->family = AF_INET;
+              tu->has_ip = true;
+              return addr(ip, 4, tu->src);
+            case CTA_IP_V4_DST:
+              tu->family = AF_INET;
+              return addr(ip, 4, tu->dst);
+            case CTA_IP_V6_SRC:
+              tu->family = AF_INET6;
+              tu->has_ip = true;
+              return addr(ip, 16, tu->src);
+            case CTA_IP_V6_DST:
+              tu->family = AF_INET6;
+              return addr(ip, 16, tu->dst);
+            default:
+              return true;
           }
         });
       case CTA_TUPLE_PROTO:
@@ -100,10 +111,13 @@ bool decode_tuple(const nlattr* t, Tuple* tu) {
               tu->has_proto = true;
               if (tu->proto) *tu->proto = mnl_attr_get_u8(p);
               return true;
-            case CTA_PROTO_SRC_PORT: return be16(p, tu->sport);
-            case CTA_PROTO_DST_PORT: return be16(p, tu->dport);
+            case CTA_PROTO_SRC_PORT:
+              return be16(p, tu->sport);
+            case CTA_PROTO_DST_PORT:
+              return be16(p, tu->dport);
             case CTA_PROTO_ICMP_ID:
-            case CTA_PROTO_ICMPV6_ID: return be16(p, tu->sport);
+            case CTA_PROTO_ICMPV6_ID:
+              return be16(p, tu->sport);
             case CTA_PROTO_ICMP_TYPE:
             case CTA_PROTO_ICMPV6_TYPE:
               if (mnl_attr_get_payload_len(p) < 1) return false;
@@ -115,10 +129,12 @@ bool decode_tuple(const nlattr* t, Tuple* tu) {
               if (mnl_attr_get_payload_len(p) < 1) return false;
               *tu->dport = static_cast<std::uint16_t>((*tu->dport & 0xff00) | mnl_attr_get_u8(p));
               return true;
-            default: return true;
+            default:
+              return true;
           }
         });
-      default: return true;
+      default:
+        return true;
     }
   });
 }
@@ -127,11 +143,20 @@ bool decode_counters(const nlattr* c, std::uint64_t* packets, std::uint64_t* byt
   return nested(c, [&](const nlattr* a) {
     std::uint32_t v32 = 0;
     switch (mnl_attr_get_type(a)) {
-      case CTA_COUNTERS_PACKETS: return be64(a, packets);
-      case CTA_COUNTERS_BYTES: return be64(a, bytes);
-      case CTA_COUNTERS32_PACKETS: if (!be32(a, &v32)) return false; *packets = v32; return true;
-      case CTA_COUNTERS32_BYTES: if (!be32(a, &v32)) return false; *bytes = v32; return true;
-      default: return true;
+      case CTA_COUNTERS_PACKETS:
+        return be64(a, packets);
+      case CTA_COUNTERS_BYTES:
+        return be64(a, bytes);
+      case CTA_COUNTERS32_PACKETS:
+        if (!be32(a, &v32)) return false;
+        *packets = v32;
+        return true;
+      case CTA_COUNTERS32_BYTES:
+        if (!be32(a, &v32)) return false;
+        *bytes = v32;
+        return true;
+      default:
+        return true;
     }
   });
 }
@@ -160,18 +185,27 @@ bool decode_ct_message(const nlmsghdr* nlh, std::size_t len, shm::ConntrackRecor
       static_cast<std::size_t>(reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len - payload);
   const bool ok = walk(payload, plen, [&](const nlattr* a) {
     switch (mnl_attr_get_type(a)) {
-      case CTA_TUPLE_ORIG: has_orig = true; return decode_tuple(a, &orig);
-      case CTA_TUPLE_REPLY: return decode_tuple(a, &reply);
-      case CTA_STATUS: return be32(a, &r.status);
-      case CTA_MARK: r.flags |= shm::kCtHasMark; return be32(a, &r.mark);
-      case CTA_ZONE: r.flags |= shm::kCtHasZone; return be16(a, &r.zone);
+      case CTA_TUPLE_ORIG:
+        has_orig = true;
+        return decode_tuple(a, &orig);
+      case CTA_TUPLE_REPLY:
+        return decode_tuple(a, &reply);
+      case CTA_STATUS:
+        return be32(a, &r.status);
+      case CTA_MARK:
+        r.flags |= shm::kCtHasMark;
+        return be32(a, &r.mark);
+      case CTA_ZONE:
+        r.flags |= shm::kCtHasZone;
+        return be16(a, &r.zone);
       case CTA_COUNTERS_ORIG:
         r.flags |= shm::kCtHasCounters;
         return decode_counters(a, &r.orig_packets, &r.orig_bytes);
       case CTA_COUNTERS_REPLY:
         r.flags |= shm::kCtHasCounters;
         return decode_counters(a, &r.reply_packets, &r.reply_bytes);
-      default: return true;
+      default:
+        return true;
     }
   });
   if (!ok) {

@@ -133,7 +133,8 @@ class DockerSource final : public Source {
   }
 
   Result<std::size_t> collect(shm::SnapshotBuilder& out) override {
-    const std::uint64_t deadline = mono_ns() + static_cast<std::uint64_t>(opts_.budget.count()) * 1'000'000ull;
+    const std::uint64_t deadline =
+        mono_ns() + static_cast<std::uint64_t>(opts_.budget.count()) * 1'000'000ull;
     std::vector<std::pair<shm::DockerRecord, std::pair<std::string, HttpReply>>> replies;
     auto get = [&](shm::DockerQuery q, std::string path) -> Result<void> {
       auto r = request(path, deadline);
@@ -196,7 +197,8 @@ class DockerSource final : public Source {
     while (sent < req.size()) {
       if (auto w = wait(fd.get(), POLLOUT, deadline, path); !w.ok()) return w.error();
       const ssize_t n = ::write(fd.get(), req.data() + sent, req.size() - sent);
-      if (n < 0 && errno != EAGAIN && errno != EINTR) return Error::from_errno("GET " + path + ": write");
+      if (n < 0 && errno != EAGAIN && errno != EINTR)
+        return Error::from_errno("GET " + path + ": write");
       if (n > 0) sent += static_cast<std::size_t>(n);
     }
     ReplyParser parser(opts_.max_body_bytes);

@@ -74,7 +74,8 @@ Error last_error(const std::string& what) {
   // libvirt words socket errors as "...: <strerror>"; keep the errno, drop the repeated text.
   for (const int e : {ENOENT, ECONNREFUSED, EACCES}) {
     const std::string suffix = std::string(": ") + std::strerror(e);
-    if (msg.size() > suffix.size() && msg.compare(msg.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    if (msg.size() > suffix.size() &&
+        msg.compare(msg.size() - suffix.size(), suffix.size(), suffix) == 0) {
       code = e;
       msg.resize(msg.size() - suffix.size());
       break;
@@ -156,7 +157,8 @@ Outcome Worker::query() {
     // Drivers that do not know NOWAIT (the test driver, old daemons) reject the flag.
     virResetLastError();
     nowait = false;
-    n = virConnectGetAllDomainStats(conn, stats, &records, VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE);
+    n = virConnectGetAllDomainStats(conn, stats, &records,
+                                    VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE);
   }
   if (n < 0) {
     o.error = last_error("virConnectGetAllDomainStats");
@@ -164,7 +166,8 @@ Outcome Worker::query() {
     return o;
   }
   const std::uint64_t now = mono_ns();
-  const std::uint64_t refresh_ns = static_cast<std::uint64_t>(opts.xml_refresh.count()) * 1'000'000ull;
+  const std::uint64_t refresh_ns =
+      static_cast<std::uint64_t>(opts.xml_refresh.count()) * 1'000'000ull;
   std::map<std::string, CachedXml> seen;
   for (int i = 0; i < n && o.domains.size() < opts.max_domains; i++) {
     virDomainStatsRecordPtr rec = records[i];
@@ -182,30 +185,44 @@ Outcome Worker::query() {
         case VIR_TYPED_PARAM_INT:
           p.bits = static_cast<std::uint64_t>(static_cast<std::int64_t>(tp.value.i));
           break;
-        case VIR_TYPED_PARAM_UINT: p.bits = tp.value.ui; break;
-        case VIR_TYPED_PARAM_LLONG: p.bits = static_cast<std::uint64_t>(tp.value.l); break;
-        case VIR_TYPED_PARAM_ULLONG: p.bits = tp.value.ul; break;
-        case VIR_TYPED_PARAM_DOUBLE: std::memcpy(&p.bits, &tp.value.d, sizeof p.bits); break;
-        case VIR_TYPED_PARAM_BOOLEAN: p.bits = tp.value.b ? 1 : 0; break;
+        case VIR_TYPED_PARAM_UINT:
+          p.bits = tp.value.ui;
+          break;
+        case VIR_TYPED_PARAM_LLONG:
+          p.bits = static_cast<std::uint64_t>(tp.value.l);
+          break;
+        case VIR_TYPED_PARAM_ULLONG:
+          p.bits = tp.value.ul;
+          break;
+        case VIR_TYPED_PARAM_DOUBLE:
+          std::memcpy(&p.bits, &tp.value.d, sizeof p.bits);
+          break;
+        case VIR_TYPED_PARAM_BOOLEAN:
+          p.bits = tp.value.b ? 1 : 0;
+          break;
         case VIR_TYPED_PARAM_STRING:
           if (tp.value.s) p.str = tp.value.s;
           break;
-        default: continue;
+        default:
+          continue;
       }
       d.params.push_back(std::move(p));
     }
     // XML: reuse the cached copy unless the domain is new, restarted or the copy is old.
     auto it = xml_cache.find(d.uuid);
     CachedXml c;
-    if (it != xml_cache.end() && it->second.id == d.id && now - it->second.fetched_ns < refresh_ns) {
+    if (it != xml_cache.end() && it->second.id == d.id &&
+        now - it->second.fetched_ns < refresh_ns) {
       c = it->second;
     } else {
       c.id = d.id;
       c.fetched_ns = now;
       if (char* xml = virDomainGetXMLDesc(rec->dom, 0)) {
         const std::size_t len = std::strlen(xml);
-        if (len <= opts.max_xml_bytes) c.xml = std::make_shared<const std::string>(xml, len);
-        else c.truncated = true;
+        if (len <= opts.max_xml_bytes)
+          c.xml = std::make_shared<const std::string>(xml, len);
+        else
+          c.truncated = true;
         free(xml);
       } else {
         virResetLastError();
@@ -239,8 +256,10 @@ class LibvirtSource final : public Source {
     w_->cv.notify_all();
     if (thread_.joinable()) {
       // A worker stuck in an RPC cannot be interrupted: leave it; it owns its state.
-      if (busy) thread_.detach();
-      else thread_.join();
+      if (busy)
+        thread_.detach();
+      else
+        thread_.join();
     }
   }
 

@@ -28,7 +28,7 @@ struct LibvirtOptions {
   // `budget` and `xml_refresh`.
   std::string timeout_flag = "2s";
   std::string xml_refresh_flag = "60s";
-  std::chrono::milliseconds budget{2000};      // longest a cycle waits for libvirt
+  std::chrono::milliseconds budget{2000};         // longest a cycle waits for libvirt
   std::chrono::milliseconds xml_refresh{60'000};  // re-fetch a domain's XML this often
   std::size_t max_xml_bytes = 256 * 1024;
   std::size_t max_params_per_domain = 4096;

@@ -2,22 +2,22 @@
 
 #include "sources/netlink.h"
 
+#include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/net_namespace.h>
 #include <linux/rtnetlink.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <map>
 #include <cstdio>
+#include <cstring>
+#include <map>
 #include <optional>
 #include <unordered_map>
-#include <cstring>
 #include <vector>
 
 namespace hostflow::sampler {
@@ -73,8 +73,7 @@ int collect_info_attr(const nlattr* a, void* data) {
 
 }  // namespace
 
-bool decode_link_message(const nlmsghdr* nlh, std::size_t len, DecodedLink* out,
-                         std::string* err) {
+bool decode_link_message(const nlmsghdr* nlh, std::size_t len, DecodedLink* out, std::string* err) {
   if (!check_message(nlh, len, RTM_NEWLINK, sizeof(ifinfomsg), "RTM_NEWLINK", err)) return false;
   const auto* ifm = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
   *out = DecodedLink{};
@@ -141,20 +140,22 @@ bool decode_link_message(const nlmsghdr* nlh, std::size_t len, DecodedLink* out,
 
 bool decode_stats_message(const nlmsghdr* nlh, std::size_t len, DecodedStats* out,
                           std::string* err) {
-  if (!check_message(nlh, len, RTM_NEWSTATS, sizeof(if_stats_msg), "RTM_NEWSTATS", err)) return false;
+  if (!check_message(nlh, len, RTM_NEWSTATS, sizeof(if_stats_msg), "RTM_NEWSTATS", err))
+    return false;
   const auto* ifsm = static_cast<const if_stats_msg*>(mnl_nlmsg_get_payload(nlh));
   *out = DecodedStats{};
   out->ifindex = static_cast<std::int32_t>(ifsm->ifindex);
   struct Found {
     const nlattr* link64 = nullptr;
   } f;
-  if (!walk_attrs(static_cast<const char*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(if_stats_msg))),
-                  reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len,
-                  [](const nlattr* a, void* data) {
-                    if (mnl_attr_get_type(a) == IFLA_STATS_LINK_64) static_cast<Found*>(data)->link64 = a;
-                    return MNL_CB_OK;
-                  },
-                  &f)) {
+  if (!walk_attrs(
+          static_cast<const char*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(if_stats_msg))),
+          reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len,
+          [](const nlattr* a, void* data) {
+            if (mnl_attr_get_type(a) == IFLA_STATS_LINK_64) static_cast<Found*>(data)->link64 = a;
+            return MNL_CB_OK;
+          },
+          &f)) {
     *err = "malformed attribute (length past the end of the message)";
     return false;
   }
@@ -163,7 +164,8 @@ bool decode_stats_message(const nlmsghdr* nlh, std::size_t len, DecodedStats* ou
     return false;
   }
   // As for IFLA_STATS64: copy what both sides know.
-  const std::size_t n = std::min<std::size_t>(mnl_attr_get_payload_len(f.link64), sizeof out->stats);
+  const std::size_t n =
+      std::min<std::size_t>(mnl_attr_get_payload_len(f.link64), sizeof out->stats);
   std::memcpy(&out->stats, mnl_attr_get_payload(f.link64), n);
   return true;
 }
@@ -223,7 +225,8 @@ class LinksSource final : public Source {
     std::vector<shm::NetnsRecord> unnumbered;
     for (std::size_t i = 0; i < own; i++) {
       const std::int32_t id = links_[i].link_netnsid;
-      if (id >= 0 && by_nsid.size() < kMaxNetns) by_nsid.try_emplace(id, shm::NetnsRecord{0, id, 0, 0, 0, 0, 0});
+      if (id >= 0 && by_nsid.size() < kMaxNetns)
+        by_nsid.try_emplace(id, shm::NetnsRecord{0, id, 0, 0, 0, 0, 0});
     }
     if (scan_) {
       std::map<std::uint64_t, std::pair<int, std::uint32_t>> procs;  // inode -> (pid, count)
@@ -356,8 +359,9 @@ class LinksSource final : public Source {
     return true;
   }
 
-  // One RTM_GETSTATS dump into the host's links (the first host_.count of links_). Ok(false) when the kernel's set of ifindexes is not
-  // the cached one (a change raced the notification), or the dump was interrupted.
+  // One RTM_GETSTATS dump into the host's links (the first host_.count of links_). Ok(false) when
+  // the kernel's set of ifindexes is not the cached one (a change raced the notification), or the
+  // dump was interrupted.
   Result<bool> refresh_host_stats() {
     auto* nlh = mnl_nlmsg_put_header(buf_.data());
     nlh->nlmsg_type = RTM_GETSTATS;
@@ -437,7 +441,8 @@ class LinksSource final : public Source {
         if (msg->nlmsg_type == NLMSG_ERROR) return -1;
         if (msg->nlmsg_type != RTM_NEWNSID) continue;
         std::int32_t id = -1;
-        const char* at = static_cast<const char*>(mnl_nlmsg_get_payload_offset(msg, sizeof(rtgenmsg)));
+        const char* at =
+            static_cast<const char*>(mnl_nlmsg_get_payload_offset(msg, sizeof(rtgenmsg)));
         const char* end = reinterpret_cast<const char*>(msg) + msg->nlmsg_len;
         while (at < end) {
           const auto* a = reinterpret_cast<const nlattr*>(at);
@@ -497,8 +502,8 @@ class LinksSource final : public Source {
           std::string err;
           if (links_.size() < cap && decode_link_message(msg, left, &d, &err)) {
             links_.push_back(d.rec);
-            strings_.push_back(Strings{std::string(d.name), std::string(d.kind),
-                                       std::string(d.slave_kind)});
+            strings_.push_back(
+                Strings{std::string(d.name), std::string(d.kind), std::string(d.slave_kind)});
           } else {
             decode_errors_++;
           }

@@ -25,8 +25,7 @@ struct DecodedLink {
 
 // Pure: decodes one netlink message of `len` bytes (len >= nlh->nlmsg_len is checked).
 // Returns false with a reason for anything that is not a well-formed RTM_NEWLINK.
-bool decode_link_message(const nlmsghdr* nlh, std::size_t len, DecodedLink* out,
-                         std::string* err);
+bool decode_link_message(const nlmsghdr* nlh, std::size_t len, DecodedLink* out, std::string* err);
 
 // One RTM_NEWSTATS message (RTM_GETSTATS with IFLA_STATS_LINK_64), decoded.
 struct DecodedStats {

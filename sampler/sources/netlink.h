@@ -47,8 +47,8 @@ inline bool check_message(const nlmsghdr* nlh, std::size_t len, std::uint16_t ty
 // calling on_message(msg, bytes_left_in_batch) for each message of this request. An NLMSG_ERROR
 // ends it with that errno; `interrupted` (optional) is set when the kernel flags NLM_F_DUMP_INTR.
 template <class F>
-Result<void> run_dump(mnl_socket* nl, nlmsghdr* nlh, std::vector<char>& buf, const std::string& what,
-                      F&& on_message, bool* interrupted = nullptr) {
+Result<void> run_dump(mnl_socket* nl, nlmsghdr* nlh, std::vector<char>& buf,
+                      const std::string& what, F&& on_message, bool* interrupted = nullptr) {
   const std::uint32_t seq = nlh->nlmsg_seq;
   if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) return Error::from_errno(what + " send");
   const unsigned portid = mnl_socket_get_portid(nl);

@@ -4,14 +4,15 @@
 
 namespace hostflow::shm {
 namespace {
-std::size_t align8(std::size_t n) { return (n + 7) & ~std::size_t{7}; }
+std::size_t align8(std::size_t n) {
+  return (n + 7) & ~std::size_t{7};
+}
 }  // namespace
 
 StrRef SnapshotBuilder::add_string(std::string_view s, std::size_t cap) {
   if (s.size() > cap) s = s.substr(0, cap);
   if (s.empty()) return StrRef{0, 0};
-  if (arena_.size() + s.size() > limits_.max_arena_bytes ||
-      arena_.size() + s.size() > UINT32_MAX) {
+  if (arena_.size() + s.size() > limits_.max_arena_bytes || arena_.size() + s.size() > UINT32_MAX) {
     arena_dropped_++;
     return StrRef{0, 0};
   }

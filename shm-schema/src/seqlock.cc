@@ -79,8 +79,7 @@ bool publish(std::span<std::byte> file, const PublishInfo& info,
   return true;
 }
 
-bool check_file_header(const std::byte* base, std::size_t size, FileHeader* out,
-                       std::string* err) {
+bool check_file_header(const std::byte* base, std::size_t size, FileHeader* out, std::string* err) {
   if (size < kHeaderSize) {
     *err = "segment smaller than its header (" + std::to_string(size) + " bytes)";
     return false;
@@ -93,7 +92,8 @@ bool check_file_header(const std::byte* base, std::size_t size, FileHeader* out,
   }
   if (h.schema_major != kSchemaMajor) {
     *err = "segment schema major " + std::to_string(h.schema_major) + " is not supported (this " +
-           "exporter reads major " + std::to_string(kSchemaMajor) + "): upgrade both binaries together";
+           "exporter reads major " + std::to_string(kSchemaMajor) +
+           "): upgrade both binaries together";
     return false;
   }
   if (h.header_size != kHeaderSize) {
@@ -101,8 +101,8 @@ bool check_file_header(const std::byte* base, std::size_t size, FileHeader* out,
     return false;
   }
   if (h.file_size != size) {
-    *err = "header says file size " + std::to_string(h.file_size) + ", mapped " +
-           std::to_string(size);
+    *err =
+        "header says file size " + std::to_string(h.file_size) + ", mapped " + std::to_string(size);
     return false;
   }
   if (h.slot_size < kMinSlotSize || h.slot_size > kMaxSlotSize || h.slot_size % 8 != 0) {

@@ -8,11 +8,11 @@
 #include <string_view>
 #include <vector>
 
+#include "areas/vms/vm_families.h"
+#include "areas/vms/vm_history.h"
 #include "hostflow/common/sanitize.h"
 #include "identity/domain_xml.h"
-#include "areas/vms/vm_history.h"
 #include "identity/vms.h"
-#include "areas/vms/vm_families.h"
 #include "segment_util.h"
 
 using namespace hostflow;

@@ -1,12 +1,12 @@
-// Fuzz target: decode_link_message and decode_stats_message over a netlink receive buffer (a batch of messages), walked
-// the way the links source walks a recv() batch.
+// Fuzz target: decode_link_message and decode_stats_message over a netlink receive buffer (a batch
+// of messages), walked the way the links source walks a recv() batch.
 
 #include <cstdint>
 #include <cstring>
 #include <string>
 
-#include "netlink_batch.h"
 #include "hostflow/common/sanitize.h"
+#include "netlink_batch.h"
 #include "sources/links.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "areas/tc/tc_model.h"
 #include "hostflow/shm/snapshot.h"
 #include "identity/interfaces.h"
 #include "identity/owners.h"
 #include "identity/vms.h"
-#include "areas/tc/tc_model.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size > (std::size_t{64} << 20)) return 0;  // bounds the copy below (and GCC's warning)

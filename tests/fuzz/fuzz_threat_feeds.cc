@@ -16,7 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view body(reinterpret_cast<const char*>(data) + 1, size - 1);
   std::vector<Cidr> out;
   std::string err;
-  const bool ok = (data[0] & 1) ? parse_onionoo(body, &out, &err) : parse_cidr_list(body, &out, &err);
+  const bool ok =
+      (data[0] & 1) ? parse_onionoo(body, &out, &err) : parse_cidr_list(body, &out, &err);
   if (!ok && err.empty()) __builtin_trap();
   if (!ok) return 0;
   const PrefixSet set(out);

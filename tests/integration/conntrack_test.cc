@@ -21,7 +21,8 @@ namespace {
 constexpr int kMin = 3;  // --conntrack.min in these tests
 
 std::string logs(Stack& s) {
-  return "\n--- sampler log ---\n" + s.sampler().log() + "--- exporter log ---\n" + s.exporter().log();
+  return "\n--- sampler log ---\n" + s.sampler().log() + "--- exporter log ---\n" +
+         s.exporter().log();
 }
 
 // The series of `name` whose labels include all of `want`.
@@ -83,8 +84,8 @@ std::map<std::string, std::string> ip_owner(const Exposition& e) {
 }
 
 std::vector<std::string> w_flow_specs() {
-  return {"tcp,10.66.2.2,80,3",   "tcp,10.66.2.3,443,1",   "udp,10.66.2.2,5001,2",
-          "udp,10.66.2.4,53,1",   "udp,10.66.2.5,5001,1",  "tcp,fd66:2::2,443,2",
+  return {"tcp,10.66.2.2,80,3",   "tcp,10.66.2.3,443,1",  "udp,10.66.2.2,5001,2",
+          "udp,10.66.2.4,53,1",   "udp,10.66.2.5,5001,1", "tcp,fd66:2::2,443,2",
           "tcp,fd66:2::3,8443,1", "udp,fd66:2::2,5001,1"};
 }
 std::vector<std::string> r_flow_specs() {
@@ -136,7 +137,8 @@ TEST(Conntrack, FlowsPerFixedIpAndOutboundEqualConntrackList) {
   std::optional<Exposition> e = stable_scrape(stack, lab, &kernel);
   ASSERT_TRUE(e) << logs(stack);
   ASSERT_FALSE(kernel.empty());
-  ASSERT_EQ(e->get("hostflow_conntrack_entries"), static_cast<double>(kernel.size())) << logs(stack);
+  ASSERT_EQ(e->get("hostflow_conntrack_entries"), static_cast<double>(kernel.size()))
+      << logs(stack);
 
   // W's fixed IPs come from the kernel (addrs of W's netns), owned by what owns W's netns (the
   // same attribution as the interface series): the holder's cgroup leaf.
@@ -145,15 +147,14 @@ TEST(Conntrack, FlowsPerFixedIpAndOutboundEqualConntrackList) {
   auto owners = ip_owner(*e);
   auto dump = [&] {
     std::string d;
-    for (const char* n : {"hostflow_workload_fixed_ips", "hostflow_source_records", "hostflow_source_up",
-                          "hostflow_conntrack_ip_flows"})
+    for (const char* n : {"hostflow_workload_fixed_ips", "hostflow_source_records",
+                          "hostflow_source_up", "hostflow_conntrack_ip_flows"})
       for (const auto& [k, v] : e->family(n)) d += k + " " + std::to_string(v) + "\n";
     return d;
   };
   ASSERT_EQ(owners["10.66.1.2"], w_owner) << dump() << logs(stack);
   ASSERT_EQ(owners["fd66:1::2"], w_owner);
-  EXPECT_EQ(select(*e, "hostflow_workload_fixed_ips",
-                   {{"owner_type", "netns"}, {"owner", w_name}})
+  EXPECT_EQ(select(*e, "hostflow_workload_fixed_ips", {{"owner_type", "netns"}, {"owner", w_name}})
                 .begin()
                 ->second,
             2);
@@ -161,8 +162,10 @@ TEST(Conntrack, FlowsPerFixedIpAndOutboundEqualConntrackList) {
   // Every workload IP of every netns the sampler knows (W and R), from `ip addr` in them.
   std::map<std::string, std::string> owner_of;
   for (const auto& [ip, o] : owners) owner_of[ip] = o;
-  for (const char* ip : {"10.66.2.2", "10.66.2.3", "10.66.2.4", "10.66.2.5", "10.66.2.6", "fd66:2::2", "fd66:2::3"})
-    if (!owner_of.count(ip)) owner_of[ip] = "r";  // R's IPs under the gate have no series: same owner
+  for (const char* ip :
+       {"10.66.2.2", "10.66.2.3", "10.66.2.4", "10.66.2.5", "10.66.2.6", "fd66:2::2", "fd66:2::3"})
+    if (!owner_of.count(ip))
+      owner_of[ip] = "r";  // R's IPs under the gate have no series: same owner
   for (auto& [ip, o] : owner_of)
     if (ip.rfind("10.66.2.", 0) == 0 || ip.rfind("fd66:2::", 0) == 0) o = "r";
   owner_of["10.66.1.2"] = owner_of["fd66:1::2"] = "w";
@@ -214,7 +217,8 @@ TEST(Conntrack, FlowsPerFixedIpAndOutboundEqualConntrackList) {
   EXPECT_GT(gated, 0) << "the scenario must have IPs under --conntrack.min";
 
   // A new remote on a new port: the first snapshot that has it says 1 new remote, 1 new port.
-  const double remotes = *e->get(select(*e, "hostflow_outbound_unique_remotes", {{"ip", "10.66.1.2"}}).begin()->first);
+  const double remotes =
+      *e->get(select(*e, "hostflow_outbound_unique_remotes", {{"ip", "10.66.1.2"}}).begin()->first);
   lab.start_flows(lab.w, {"connect", "udp,10.66.2.6,6001,1"});
   std::optional<double> new_remotes, new_ports;
   const bool seen = wait_until(
@@ -222,8 +226,10 @@ TEST(Conntrack, FlowsPerFixedIpAndOutboundEqualConntrackList) {
         Exposition x = stack.scrape();
         auto u = select(x, "hostflow_outbound_unique_remotes", {{"ip", "10.66.1.2"}});
         if (u.empty() || u.begin()->second == remotes) return false;
-        new_remotes = select(x, "hostflow_outbound_new_remotes", {{"ip", "10.66.1.2"}}).begin()->second;
-        new_ports = select(x, "hostflow_outbound_new_dst_ports", {{"ip", "10.66.1.2"}}).begin()->second;
+        new_remotes =
+            select(x, "hostflow_outbound_new_remotes", {{"ip", "10.66.1.2"}}).begin()->second;
+        new_ports =
+            select(x, "hostflow_outbound_new_dst_ports", {{"ip", "10.66.1.2"}}).begin()->second;
         return true;
       },
       std::chrono::seconds(10));
@@ -233,7 +239,6 @@ TEST(Conntrack, FlowsPerFixedIpAndOutboundEqualConntrackList) {
   auto promtool = promtool_check(http_get(stack.url()).body);
   EXPECT_EQ(promtool.exit_code, 0) << promtool.out;
 }
-
 
 // --conntrack.max-entries: the sampler publishes that many entries and counts the rest of the
 // dump as dropped; together they are the kernel's table (`conntrack -L`).
@@ -278,11 +283,12 @@ TEST(Conntrack, NovaFixedIpsOwnTheirFlows) {
   lab.w.exec_ok("ip addr add 10.20.0.12/32 dev " + lab.wv);
   lab.h.exec_ok("ip route add 10.20.0.12/32 via 10.66.1.2");
   lab.start_flows(lab.r, {"listen", "80"});
-  lab.start_flows(lab.w, {"connect", "udp,10.66.2.2,5001,3,10.20.0.12", "tcp,10.66.2.3,80,2,10.20.0.12",
-                          "udp,10.66.2.4,53,1"});
+  lab.start_flows(lab.w, {"connect", "udp,10.66.2.2,5001,3,10.20.0.12",
+                          "tcp,10.66.2.3,80,2,10.20.0.12", "udp,10.66.2.4,53,1"});
   StackOptions so = in_netns(lab.h.name(), "1s");
-  for (const std::string& a : {std::string("--libvirt.uri"), "test://" + node, std::string("--libvirt.timeout"),
-                               std::string("10s"), std::string("--no-source.taps")})
+  for (const std::string& a :
+       {std::string("--libvirt.uri"), "test://" + node, std::string("--libvirt.timeout"),
+        std::string("10s"), std::string("--no-source.taps")})
     so.sampler_args.push_back(a);
   so.exporter_args = {"--conntrack.min", "1", "--outbound.behavior.enable"};
   Stack stack(so);
@@ -300,10 +306,12 @@ TEST(Conntrack, NovaFixedIpsOwnTheirFlows) {
       std::chrono::seconds(20)))
       << logs(stack);
   // Both Nova instances, with the fixture's fixed IPs; the plain domain has none.
-  const auto a = select(*e, "hostflow_workload_fixed_ips", {{"owner_type", "vm"}, {"owner", "instance-0000002a"}});
+  const auto a = select(*e, "hostflow_workload_fixed_ips",
+                        {{"owner_type", "vm"}, {"owner", "instance-0000002a"}});
   ASSERT_EQ(a.size(), 1u) << logs(stack);
   EXPECT_EQ(a.begin()->second, 2);
-  const auto b = select(*e, "hostflow_workload_fixed_ips", {{"owner_type", "vm"}, {"owner", "instance-0000002b"}});
+  const auto b = select(*e, "hostflow_workload_fixed_ips",
+                        {{"owner_type", "vm"}, {"owner", "instance-0000002b"}});
   ASSERT_EQ(b.size(), 1u);
   EXPECT_EQ(b.begin()->second, 1);
   EXPECT_EQ(select(*e, "hostflow_workload_fixed_ips", {{"owner_type", "vm"}}).size(), 2u);
@@ -346,8 +354,10 @@ std::vector<std::string> fixture_prefixes(const std::string& file) {
     for (const auto& r : j["relays"])
       for (const auto& a : r["or_addresses"]) {
         std::string s = a.get<std::string>();
-        if (s[0] == '[') out.push_back(s.substr(1, s.find(']') - 1));
-        else out.push_back(s.substr(0, s.rfind(':')));
+        if (s[0] == '[')
+          out.push_back(s.substr(1, s.find(']') - 1));
+        else
+          out.push_back(s.substr(0, s.rfind(':')));
       }
     return out;
   }
@@ -373,8 +383,8 @@ TEST(Conntrack, ThreatContactsPerDirectionWithLogAndHostMatching) {
   lab.h.exec_ok("ip -6 addr add 2001:db8:77::7/128 dev " + lab.hr + " nodad");
   start_all_flows(lab);
   TempDir web, state;
-  for (const char* f : {"onionoo-exit.json", "drop.txt", "dropv6.txt", "compromised-ips.txt",
-                        "customlist.txt"})
+  for (const char* f :
+       {"onionoo-exit.json", "drop.txt", "dropv6.txt", "compromised-ips.txt", "customlist.txt"})
     copy_fixture(f, web.path());
   sh_ok("chown nobody " + state.path() + " && chmod 0755 " + web.path());
   FeedServer server(web.path(), 18601);
@@ -382,24 +392,43 @@ TEST(Conntrack, ThreatContactsPerDirectionWithLogAndHostMatching) {
   const std::string log = state.path() + "/threats.log";
   StackOptions so = in_netns(lab.h.name(), "1s");
   so.exporter_hosts = server.hosts_lines();
-  so.exporter_args = {"--conntrack.min", "1", "--state.dir", state.path(), "--threat.retry", "1s",
-                      "--tor.exit.enable", "--tor.exit.url", server.url("onionoo-exit.json"),
-                      "--tor.exit.direction", "out",
-                      "--spamhaus.enable", "--spamhaus.url", server.url("drop.txt"),
-                      "--spamhaus.ipv6.url", server.url("dropv6.txt"),
-                      "--emergingthreats.enable", "--emergingthreats.url", server.url("compromised-ips.txt"),
-                      "--emergingthreats.direction", "in",
-                      "--customlist.enable", "--customlist.path", web.path() + "/customlist.txt",
-                      "--contacts.direction", "any",
-                      "--threatfile.enable", "--threatfile.path", log,
+  so.exporter_args = {"--conntrack.min",
+                      "1",
+                      "--state.dir",
+                      state.path(),
+                      "--threat.retry",
+                      "1s",
+                      "--tor.exit.enable",
+                      "--tor.exit.url",
+                      server.url("onionoo-exit.json"),
+                      "--tor.exit.direction",
+                      "out",
+                      "--spamhaus.enable",
+                      "--spamhaus.url",
+                      server.url("drop.txt"),
+                      "--spamhaus.ipv6.url",
+                      server.url("dropv6.txt"),
+                      "--emergingthreats.enable",
+                      "--emergingthreats.url",
+                      server.url("compromised-ips.txt"),
+                      "--emergingthreats.direction",
+                      "in",
+                      "--customlist.enable",
+                      "--customlist.path",
+                      web.path() + "/customlist.txt",
+                      "--contacts.direction",
+                      "any",
+                      "--threatfile.enable",
+                      "--threatfile.path",
+                      log,
                       "--host.threats.enable"};
   Stack stack(so);
   stack.start_sampler();
   stack.start_exporter();
   ASSERT_TRUE(stack.wait_fresh()) << logs(stack);
-  const std::map<std::string, std::string> files = {
-      {"tor_exit", "onionoo-exit.json"}, {"emergingthreats", "compromised-ips.txt"},
-      {"customlist", "customlist.txt"}};
+  const std::map<std::string, std::string> files = {{"tor_exit", "onionoo-exit.json"},
+                                                    {"emergingthreats", "compromised-ips.txt"},
+                                                    {"customlist", "customlist.txt"}};
   std::map<std::string, std::vector<std::string>> lists;
   for (const auto& [l, f] : files) lists[l] = fixture_prefixes(f);
   lists["spamhaus"] = fixture_prefixes("drop.txt");
@@ -407,9 +436,11 @@ TEST(Conntrack, ThreatContactsPerDirectionWithLogAndHostMatching) {
   const std::map<std::string, std::string> dir = {
       {"tor_exit", "out"}, {"emergingthreats", "in"}, {"spamhaus", "any"}, {"customlist", "any"}};
   for (const auto& [l, p] : lists) {
-    auto got = wait_for_value(stack, "hostflow_threat_feed_entries{list=\"" + l + "\"}",
-                              [&](double v) { return v == p.size(); }, std::chrono::seconds(15));
-    ASSERT_TRUE(got) << l << " never had " << p.size() << " entries" << logs(stack) << server.proc.log();
+    auto got = wait_for_value(
+        stack, "hostflow_threat_feed_entries{list=\"" + l + "\"}",
+        [&](double v) { return v == p.size(); }, std::chrono::seconds(15));
+    ASSERT_TRUE(got) << l << " never had " << p.size() << " entries" << logs(stack)
+                     << server.proc.log();
   }
   std::vector<CtEntry> kernel;
   std::optional<Exposition> e = stable_scrape(stack, lab, &kernel);
@@ -417,7 +448,8 @@ TEST(Conntrack, ThreatContactsPerDirectionWithLogAndHostMatching) {
   // Expected contacts of W: (list, direction) -> distinct (W ip, remote) pairs, from conntrack -L.
   const std::set<std::string> w_ips = {"10.66.1.2", "fd66:1::2"};
   auto listed = [&](const std::string& l, const std::string& ip) {
-    for (const auto& p : lists[l]) if (cidr_contains(p, ip)) return true;
+    for (const auto& p : lists[l])
+      if (cidr_contains(p, ip)) return true;
     return false;
   };
   std::map<std::pair<std::string, std::string>, std::set<std::pair<std::string, std::string>>> want;
@@ -456,16 +488,19 @@ TEST(Conntrack, ThreatContactsPerDirectionWithLogAndHostMatching) {
   // The threat log: one JSON line per contact of W, with the pair, list and direction.
   std::ifstream in(log);
   std::string line;
-  std::map<std::pair<std::string, std::string>, std::set<std::pair<std::string, std::string>>> logged;
+  std::map<std::pair<std::string, std::string>, std::set<std::pair<std::string, std::string>>>
+      logged;
   while (std::getline(in, line)) {
     auto j = nlohmann::json::parse(line);
     if (j["owner"] != w) continue;
     EXPECT_EQ(j["owner_type"], "netns");
     auto& s = logged[{j["list"].get<std::string>(), j["direction"].get<std::string>()}];
-    EXPECT_TRUE(s.insert({j["workload_ip"].get<std::string>(), j["remote_ip"].get<std::string>()}).second)
+    EXPECT_TRUE(
+        s.insert({j["workload_ip"].get<std::string>(), j["remote_ip"].get<std::string>()}).second)
         << "logged twice: " << line;
   }
-  for (auto it = want.begin(); it != want.end();) it = it->second.empty() ? want.erase(it) : std::next(it);
+  for (auto it = want.begin(); it != want.end();)
+    it = it->second.empty() ? want.erase(it) : std::next(it);
   EXPECT_EQ(logged, want);
 
   // Host matching: the public test address of H is listed; the private one only with

@@ -6,8 +6,8 @@
 // /proc at --path.procfs reads the host's namespace, not its own.
 #include <sys/stat.h>
 
-#include <fstream>
 #include <gtest/gtest.h>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -41,16 +41,21 @@ std::string cgroup_of(pid_t pid) {
 struct Cgroup {
   std::string path;
   explicit Cgroup(std::string p) : path(std::move(p)) { sh_ok("mkdir -p '" + path + "'"); }
-  ~Cgroup() { sh("rmdir '" + path + "' 2>/dev/null; rmdir \"$(dirname '" + path + "')\" 2>/dev/null"); }
+  ~Cgroup() {
+    sh("rmdir '" + path + "' 2>/dev/null; rmdir \"$(dirname '" + path + "')\" 2>/dev/null");
+  }
 };
 
 // A process sleeping inside `netns`, moved into `cg` from here (`ip netns exec` remounts /sys,
 // so the cgroup mount is not visible inside; it execs the command, so the pid is sleep's).
 Process sleeper_in(const Netns& netns, const Cgroup& cg, const std::string& log) {
   Process p({"ip", "netns", "exec", netns.name(), "sleep", "600"}, log);
-  wait_until([&] { return sh("readlink /proc/" + std::to_string(p.pid()) + "/exe").out.find("sleep") !=
-                          std::string::npos; },
-             std::chrono::seconds(5));
+  wait_until(
+      [&] {
+        return sh("readlink /proc/" + std::to_string(p.pid()) + "/exe").out.find("sleep") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(5));
   sh_ok("echo " + std::to_string(p.pid()) + " > '" + cg.path + "/cgroup.procs'");
   return p;
 }
@@ -93,7 +98,8 @@ TEST(Containers, PlainNetnsContainersAttributedWithoutDocker) {
   // Static neighbours both ways: no ARP, so counters move only with the pings below.
   const std::string br_mac = ip_json("link show dev " + br, host.name())[0].value("address", "");
   const std::string w1_mac = ip_json("link show dev eth0", w1.name())[0].value("address", "");
-  sh_ok("ip -n " + w1.name() + " neigh replace 10.55.0.1 lladdr " + br_mac + " dev eth0 nud permanent");
+  sh_ok("ip -n " + w1.name() + " neigh replace 10.55.0.1 lladdr " + br_mac +
+        " dev eth0 nud permanent");
   sh_ok(h + "neigh replace 10.55.0.2 lladdr " + w1_mac + " dev " + br + " nud permanent");
 
   // w1: a process in a cgroup of no known runtime -> owner_type netns, owner = cgroup leaf.
@@ -104,10 +110,13 @@ TEST(Containers, PlainNetnsContainersAttributedWithoutDocker) {
   TempDir tmp;
   Process pa = sleeper_in(w1, cg_a, tmp.path() + "/a.log");
   Process pb = sleeper_in(w2, cg_b, tmp.path() + "/b.log");
-  ASSERT_TRUE(wait_until([&] { return !cgroup_of(pa.pid()).empty() &&
-                                      cgroup_of(pa.pid()).find("plain-a") != std::string::npos &&
-                                      cgroup_of(pb.pid()).find("hf5web") != std::string::npos; },
-                         std::chrono::seconds(5)));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return !cgroup_of(pa.pid()).empty() &&
+               cgroup_of(pa.pid()).find("plain-a") != std::string::npos &&
+               cgroup_of(pb.pid()).find("hf5web") != std::string::npos;
+      },
+      std::chrono::seconds(5)));
   const std::string cg_path_a = cgroup_of(pa.pid());
   const std::string leaf_a = cg_path_a.substr(cg_path_a.find_last_of('/') + 1);
 
@@ -184,11 +193,13 @@ TEST(Containers, SamplerInAContainerReadsTheHostNetns) {
   Process init({"ip", "netns", "exec", h.name(), "unshare", "--pid", "--fork", "sleep", "600"},
                tmp.path() + "/init.log");
   std::string child;
-  ASSERT_TRUE(wait_until([&] {
-    child = sh("cat /proc/" + std::to_string(init.pid()) + "/task/*/children 2>/dev/null").out;
-    while (!child.empty() && (child.back() == ' ' || child.back() == '\n')) child.pop_back();
-    return !child.empty();
-  }, std::chrono::seconds(5)));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        child = sh("cat /proc/" + std::to_string(init.pid()) + "/task/*/children 2>/dev/null").out;
+        while (!child.empty() && (child.back() == ' ' || child.back() == '\n')) child.pop_back();
+        return !child.empty();
+      },
+      std::chrono::seconds(5)));
   const std::string procfs = host_root.path() + "/proc", sysfs = host_root.path() + "/sys";
   sh_ok("mkdir -p " + procfs + " " + sysfs);
   sh_ok("nsenter -t " + child + " --pid mount -t proc proc " + procfs);

@@ -25,7 +25,7 @@ struct CtLab {
   std::string wv;      // W's link towards H
   std::uint64_t w_inode = 0;
   Process holder;
-  std::string holder_cgroup;  // a cgroup v2 leaf of its own: W's owner is its name
+  std::string holder_cgroup;   // a cgroup v2 leaf of its own: W's owner is its name
   std::vector<Process> flows;  // ct_flows.py processes
   TempDir dir;
   CtLab();
@@ -56,11 +56,15 @@ struct FeedServer {
   int port;
   bool tls = false;
   std::string host = default_host();
-  static std::string default_host() { return "feeds-" + std::to_string(::getpid()) + ".hostflow.test"; }
+  static std::string default_host() {
+    return "feeds-" + std::to_string(::getpid()) + ".hostflow.test";
+  }
   // With cert and key (PEM files): HTTPS.
-  FeedServer(const std::string& dir, int port, const std::string& cert = "", const std::string& key = "");
+  FeedServer(const std::string& dir, int port, const std::string& cert = "",
+             const std::string& key = "");
   std::string url(const std::string& file) const {
-    return std::string(tls ? "https" : "http") + "://" + host + ":" + std::to_string(port) + "/" + file;
+    return std::string(tls ? "https" : "http") + "://" + host + ":" + std::to_string(port) + "/" +
+           file;
   }
   // /etc/hosts lines mapping `host` (and localhost, as stock Debian does) to 127.0.0.1 and ::1.
   std::vector<std::string> hosts_lines() const {

@@ -28,8 +28,9 @@ class Dockerd {
     start();
     // The image: static busybox, imported (no registry).
     const std::string root = dir_.path() + "/rootfs";
-    sh_ok("mkdir -p " + root + "/bin && cp /bin/busybox " + root + "/bin/busybox && for c in sh sleep cat ping ip; do ln -sf busybox " +
-          root + "/bin/$c; done");
+    sh_ok("mkdir -p " + root + "/bin && cp /bin/busybox " + root +
+          "/bin/busybox && for c in sh sleep cat ping ip; do ln -sf busybox " + root +
+          "/bin/$c; done");
     sh_ok("tar -C " + root + " -c . | " + docker() + " import - hf5bb:latest >/dev/null");
   }
   ~Dockerd() {
@@ -44,13 +45,14 @@ class Dockerd {
     sh("grep -o ' " + dir_.path() + "[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l");
   }
   void start() {
-    proc_ = Process({"dockerd", "--data-root", dir_.path() + "/data", "--exec-root",
-                     dir_.path() + "/exec", "--pidfile", dir_.path() + "/docker.pid", "-H",
-                     "unix://" + sock_, "--iptables=false", "--ip6tables=false", "--bridge=" + bridge_,
-                     // Apart from a system containerd's other clients (a host dockerd's "moby").
-                     "--containerd-namespace=hostflow-test",
-                     "--containerd-plugins-namespace=hostflow-test-plugins"},
-                    dir_.path() + "/dockerd.log");
+    proc_ =
+        Process({"dockerd", "--data-root", dir_.path() + "/data", "--exec-root",
+                 dir_.path() + "/exec", "--pidfile", dir_.path() + "/docker.pid", "-H",
+                 "unix://" + sock_, "--iptables=false", "--ip6tables=false", "--bridge=" + bridge_,
+                 // Apart from a system containerd's other clients (a host dockerd's "moby").
+                 "--containerd-namespace=hostflow-test",
+                 "--containerd-plugins-namespace=hostflow-test-plugins"},
+                dir_.path() + "/dockerd.log");
     ASSERT_TRUE(wait_until([&] { return sh(docker() + " version >/dev/null 2>&1").exit_code == 0; },
                            std::chrono::seconds(30)))
         << proc_.log();
@@ -76,6 +78,5 @@ class Dockerd {
   std::string bridge_, sock_;
   Process proc_;
 };
-
 
 }  // namespace hostflow::test

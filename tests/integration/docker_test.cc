@@ -6,8 +6,8 @@
 // labels, and dockerd stopped and restarted under a running sampler.
 #include <signal.h>
 
-#include <fstream>
 #include <gtest/gtest.h>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "docker_lab.h"
@@ -21,7 +21,8 @@ using nlohmann::json;
 
 // The host end of a container's eth0: the host link whose ifindex is the container's iflink.
 std::string host_veth(const Dockerd& d, const std::string& container) {
-  const std::string iflink = sh_ok(d.docker() + " exec " + container + " cat /sys/class/net/eth0/iflink");
+  const std::string iflink =
+      sh_ok(d.docker() + " exec " + container + " cat /sys/class/net/eth0/iflink");
   const long idx = std::stol(iflink);
   for (const auto& l : ip_json("link show")) {
     if (l.value("ifindex", 0L) == idx) return l.value("ifname", "");
@@ -53,11 +54,14 @@ TEST(Docker, OwnersAppsAndBridgesEqualDockerInspectAndTheKernel) {
   HF_REQUIRE(std::ifstream("/bin/busybox").good(), "busybox-static is not installed");
   Dockerd d;
   const std::string dk = d.docker();
-  sh_ok(dk + " network create --label com.docker.compose.project=ix-hf5app ix-hf5app_default >/dev/null");
+  sh_ok(
+      dk +
+      " network create --label com.docker.compose.project=ix-hf5app ix-hf5app_default >/dev/null");
   sh_ok(dk + " network create ix-hf5other_net >/dev/null");
   sh_ok(dk + " run -d --name hf5-plain --label secret=do-not-export-me hf5bb sleep 600 >/dev/null");
-  sh_ok(dk + " run -d --name ix-hf5app-web-1 --label com.docker.compose.project=ix-hf5app "
-             "--label team=blue --network ix-hf5app_default hf5bb sleep 600 >/dev/null");
+  sh_ok(dk +
+        " run -d --name ix-hf5app-web-1 --label com.docker.compose.project=ix-hf5app "
+        "--label team=blue --network ix-hf5app_default hf5bb sleep 600 >/dev/null");
   sh_ok(dk + " run -d --name hf5-other --network ix-hf5other_net hf5bb sleep 600 >/dev/null");
   const json net_app = d.inspect("--type network ix-hf5app_default");
   const json net_other = d.inspect("--type network ix-hf5other_net");
@@ -88,8 +92,8 @@ TEST(Docker, OwnersAppsAndBridgesEqualDockerInspectAndTheKernel) {
   struct Want {
     std::string container, app;
   };
-  for (const Want& w : {Want{"hf5-plain", ""}, Want{"ix-hf5app-web-1", "hf5app"},
-                        Want{"hf5-other", "hf5other"}}) {
+  for (const Want& w :
+       {Want{"hf5-plain", ""}, Want{"ix-hf5app-web-1", "hf5app"}, Want{"hf5-other", "hf5other"}}) {
     SCOPED_TRACE(w.container);
     const json in = d.inspect(w.container);
     const std::string veth = host_veth(d, w.container);
@@ -113,8 +117,8 @@ TEST(Docker, OwnersAppsAndBridgesEqualDockerInspectAndTheKernel) {
       ips += !ep.value("GlobalIPv6Address", "").empty();
     }
     ASSERT_GT(ips, 0u);
-    ASSERT_TRUE(e->get("hostflow_conntrack_entries")) << "the conntrack source is not up"
-                                                      << stack_logs(stack);
+    ASSERT_TRUE(e->get("hostflow_conntrack_entries"))
+        << "the conntrack source is not up" << stack_logs(stack);
     EXPECT_EQ(value_where(*e, "hostflow_workload_fixed_ips", "owner", name_of(in)),
               static_cast<double>(ips));
   }
@@ -226,10 +230,13 @@ TEST(Docker, DaemonStoppedThenRestarted) {
 
   d.stop();
   Exposition now;
-  EXPECT_TRUE(wait_until([&] {
-    now = stack.scrape();
-    return source_state(now, "docker") == "absent";
-  }, std::chrono::seconds(10))) << stack_logs(stack);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        now = stack.scrape();
+        return source_state(now, "docker") == "absent";
+      },
+      std::chrono::seconds(10)))
+      << stack_logs(stack);
   EXPECT_EQ(now.get("hostflow_sampler_up"), 1.0);
   EXPECT_EQ(source_state(now, "links"), "ok");
   EXPECT_EQ(source_state(now, "procs"), "ok");
@@ -237,12 +244,16 @@ TEST(Docker, DaemonStoppedThenRestarted) {
 
   d.start();
   sh_ok(d.docker() + " start hf5-cycle >/dev/null");
-  EXPECT_TRUE(wait_until([&] {
-    now = stack.scrape();
-    return source_state(now, "docker") == "ok" &&
-           !series_where(now, "hostflow_container_info", "owner", "hf5-cycle").empty() &&
-           series_where(now, "hostflow_container_info", "owner", "hf5-cycle")["runtime"] == "docker";
-  }, std::chrono::seconds(15))) << stack_logs(stack) << d.log();
+  EXPECT_TRUE(wait_until(
+      [&] {
+        now = stack.scrape();
+        return source_state(now, "docker") == "ok" &&
+               !series_where(now, "hostflow_container_info", "owner", "hf5-cycle").empty() &&
+               series_where(now, "hostflow_container_info", "owner", "hf5-cycle")["runtime"] ==
+                   "docker";
+      },
+      std::chrono::seconds(15)))
+      << stack_logs(stack) << d.log();
   const std::string veth = host_veth(d, "hf5-cycle");
   EXPECT_EQ(series_where(now, "hostflow_interface_info", "interface", veth)["owner"], "hf5-cycle");
 }

@@ -75,7 +75,8 @@ void frozen_daemon_case(Stack& stack, const std::string& source, Freeze freeze, 
   // On schedule (500 ms): the frozen daemon's timeout is shorter than the interval.
   const double expected = ms_since(t0) / 500.0;
   EXPECT_GE(static_cast<double>(stack.generation() - g0), expected - 2)
-      << "the sampler fell behind its interval while " << source << " was frozen" << stack_logs(stack);
+      << "the sampler fell behind its interval while " << source << " was frozen"
+      << stack_logs(stack);
   thaw();
   EXPECT_TRUE(wait_until([&] { return source_state(stack.scrape(), source) == "ok"; }, 20s))
       << source << " did not recover after SIGCONT" << stack_logs(stack);
@@ -92,13 +93,14 @@ TEST(Faults, AFrozenLibvirtdFailsOnlyItsSourceAndRecovers) {
   const std::string why = lv.start_all();
   ASSERT_EQ(why, "");
   StackOptions o = in_netns("");
-  for (const std::string& a : {std::string("--libvirt.uri"), lv.ro_uri(), std::string("--libvirt.timeout"),
-                               std::string("1s")})
+  for (const std::string& a : {std::string("--libvirt.uri"), lv.ro_uri(),
+                               std::string("--libvirt.timeout"), std::string("1s")})
     o.sampler_args.push_back(a);
   Stack stack(o);
   stack.start_sampler();
   stack.start_exporter();
-  frozen_daemon_case(stack, "libvirt", [&] { lv.freeze(); }, [&] { lv.thaw(); });
+  frozen_daemon_case(
+      stack, "libvirt", [&] { lv.freeze(); }, [&] { lv.thaw(); });
 }
 
 TEST(Faults, AFrozenDockerdFailsOnlyItsSourceAndRecovers) {
@@ -108,13 +110,14 @@ TEST(Faults, AFrozenDockerdFailsOnlyItsSourceAndRecovers) {
   StackOptions o = in_netns("");
   // A timeout below the interval: the docker source runs in the cycle, so a longer one would
   // stretch every cycle to it (libvirt runs on its own thread and never does).
-  for (const std::string& a : {std::string("--docker.socket"), d.sock(), std::string("--docker.timeout"),
-                               std::string("400ms")})
+  for (const std::string& a : {std::string("--docker.socket"), d.sock(),
+                               std::string("--docker.timeout"), std::string("400ms")})
     o.sampler_args.push_back(a);
   Stack stack(o);
   stack.start_sampler();
   stack.start_exporter();
-  frozen_daemon_case(stack, "docker", [&] { d.freeze(); }, [&] { d.thaw(); });
+  frozen_daemon_case(
+      stack, "docker", [&] { d.freeze(); }, [&] { d.thaw(); });
 }
 
 // The sampler killed -9 again and again while a scraper reads all the time: whenever the
@@ -135,7 +138,8 @@ TEST(Faults, ASamplerKilledEvery100msNeverHasStaleDataServedAsFresh) {
   std::atomic<bool> done{false};
   std::atomic<std::int64_t> dead_since_ns{-1};  // steady clock; -1 while a sampler runs
   std::atomic<int> fresh_while_dead{0}, stale_but_up{0}, scrapes{0}, series_while_down{0};
-  const double interval_ms = 100, slack_ms = 3 * interval_ms + 50 /* poll */ + 150 /* render, load */;
+  const double interval_ms = 100,
+               slack_ms = 3 * interval_ms + 50 /* poll */ + 150 /* render, load */;
   std::thread scraper([&] {
     while (!done) {
       const auto t0 = Clock::now();
@@ -167,7 +171,9 @@ TEST(Faults, ASamplerKilledEvery100msNeverHasStaleDataServedAsFresh) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100 + (round * 137) % 400));
     stack.sampler().signal(SIGKILL);
     stack.sampler().wait(2s);
-    dead_since_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+    dead_since_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+            .count();
     std::this_thread::sleep_for(round % 4 == 0 ? 1000ms : 100ms);
     dead_since_ns = -1;  // from here a new sampler may publish
     stack.start_sampler();
@@ -196,27 +202,33 @@ TEST(Faults, AFeedServerAnswering500OrHangingKeepsTheLastGoodList) {
   so.exporter_hosts = server.hosts_lines();
   for (const std::string& a :
        {std::string("--state.dir"), state.path(), std::string("--emergingthreats.enable"),
-        std::string("--emergingthreats.url"), server.url("et.txt"), std::string("--emergingthreats.refresh"),
-        std::string("500ms"), std::string("--threat.retry"), std::string("500ms"),
-        std::string("--threat.fetch-timeout"), std::string("1s")})
+        std::string("--emergingthreats.url"), server.url("et.txt"),
+        std::string("--emergingthreats.refresh"), std::string("500ms"),
+        std::string("--threat.retry"), std::string("500ms"), std::string("--threat.fetch-timeout"),
+        std::string("1s")})
     so.exporter_args.push_back(a);
   Stack stack(so);
   stack.start_sampler();
   stack.start_exporter();
   const std::string ent = "hostflow_threat_feed_entries{list=\"emergingthreats\"}";
   const std::string errs = "hostflow_threat_feed_refresh_errors_total{list=\"emergingthreats\"}";
-  ASSERT_TRUE(wait_for_value(stack, ent, [](double v) { return v == 2; }, 15s)) << stack_logs(stack);
+  ASSERT_TRUE(wait_for_value(
+      stack, ent, [](double v) { return v == 2; }, 15s))
+      << stack_logs(stack);
   for (const char* fault : {"status", "hang"}) {
     SCOPED_TRACE(fault);
     const double before = stack.scrape().get(errs).value_or(-1);
     std::ofstream(web.path() + "/et.txt." + fault) << (std::string(fault) == "status" ? "500" : "");
-    auto e = wait_for_value(stack, errs, [&](double v) { return v >= before + 2; }, 15s);
+    auto e = wait_for_value(
+        stack, errs, [&](double v) { return v >= before + 2; }, 15s);
     ASSERT_TRUE(e) << stack_logs(stack) << server.proc.log();
     EXPECT_EQ(e->get(ent).value_or(-1), 2) << "the last good list must stay";
     ::unlink((web.path() + "/et.txt." + fault).c_str());
   }
   std::ofstream(web.path() + "/et.txt") << "198.51.100.7\n198.51.100.8\n198.51.100.9\n";
-  EXPECT_TRUE(wait_for_value(stack, ent, [](double v) { return v == 3; }, 15s)) << stack_logs(stack);
+  EXPECT_TRUE(wait_for_value(
+      stack, ent, [](double v) { return v == 3; }, 15s))
+      << stack_logs(stack);
   EXPECT_TRUE(stack.exporter().running()) << stack_logs(stack);
 }
 
@@ -228,8 +240,8 @@ TEST(Faults, AFullStateDirectoryCountsErrorsAndLosesNothing) {
   HF_REQUIRE(is_root(), "needs root: mounts a tmpfs, runs the exporter as nobody");
   TempDir base;
   const std::string state = base.path() + "/state", logs = base.path() + "/logs";
-  sh_ok("mkdir -p " + state + " " + logs + " && mount -t tmpfs -o size=256k,mode=0700 hffull " + state +
-        " && chown nobody " + state + " && chmod 0755 " + base.path() + " " + logs);
+  sh_ok("mkdir -p " + state + " " + logs + " && mount -t tmpfs -o size=256k,mode=0700 hffull " +
+        state + " && chown nobody " + state + " && chmod 0755 " + base.path() + " " + logs);
   struct Unmount {
     std::string path;
     ~Unmount() { sh("umount -l " + path); }
@@ -252,9 +264,9 @@ TEST(Faults, AFullStateDirectoryCountsErrorsAndLosesNothing) {
   StackOptions o = in_netns("");
   for (const std::string& a :
        {std::string("--haproxy.log"), log, std::string("--state.dir"), state,
-        std::string("--haproxy.render-interval"), std::string("200ms"), std::string("--customlist.enable"),
-        std::string("--customlist.path"), logs + "/custom.txt", std::string("--customlist.refresh"),
-        std::string("1s")})
+        std::string("--haproxy.render-interval"), std::string("200ms"),
+        std::string("--customlist.enable"), std::string("--customlist.path"), logs + "/custom.txt",
+        std::string("--customlist.refresh"), std::string("1s")})
     o.exporter_args.push_back(a);
   Stack stack(o);
   stack.start_sampler();
@@ -263,22 +275,31 @@ TEST(Faults, AFullStateDirectoryCountsErrorsAndLosesNothing) {
   const std::string conns = "hostflow_haproxy_sni_connections_total{sni=\"a.example\"}";
   const std::string ckerr = "hostflow_haproxy_checkpoint_errors_total";
   const std::string cache = "hostflow_threat_feed_cache_errors_total{list=\"customlist\"}";
-  auto e = wait_for_value(stack, ckerr, [](double v) { return v >= 2; }, 15s);
+  auto e = wait_for_value(
+      stack, ckerr, [](double v) { return v >= 2; }, 15s);
   ASSERT_TRUE(e) << stack_logs(stack);
-  EXPECT_TRUE(wait_for_value(stack, cache, [](double v) { return v >= 1; }, 15s)) << stack_logs(stack);
-  EXPECT_TRUE(wait_for_value(stack, conns, [&](double v) { return v == 100; }, 10s)) << stack_logs(stack);
+  EXPECT_TRUE(wait_for_value(
+      stack, cache, [](double v) { return v >= 1; }, 15s))
+      << stack_logs(stack);
+  EXPECT_TRUE(wait_for_value(
+      stack, conns, [&](double v) { return v == 100; }, 10s))
+      << stack_logs(stack);
   EXPECT_EQ(stack.scrape().get("hostflow_threat_feed_entries{list=\"customlist\"}").value_or(-1), 1)
       << "the list is used even when its cache cannot be written";
   append(50);
-  EXPECT_TRUE(wait_for_value(stack, conns, [&](double v) { return v == 150; }, 10s)) << stack_logs(stack);
+  EXPECT_TRUE(wait_for_value(
+      stack, conns, [&](double v) { return v == 150; }, 10s))
+      << stack_logs(stack);
   // Space returns: the checkpoint is written (the error counter stops) with all 150 lines.
   sh_ok("rm -f " + state + "/filler");
-  ASSERT_TRUE(wait_until([&] { return ::access((state + "/haproxy-position.json").c_str(), F_OK) == 0; }, 10s))
+  ASSERT_TRUE(wait_until(
+      [&] { return ::access((state + "/haproxy-position.json").c_str(), F_OK) == 0; }, 10s))
       << stack_logs(stack);
   const double errs = stack.scrape().get(ckerr).value_or(-1);
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(stack.scrape().get(ckerr).value_or(-2), errs) << "still failing with space back";
-  EXPECT_TRUE(wait_until([&] { return ::access((state + "/threat-customlist.cache").c_str(), F_OK) == 0; }, 10s))
+  EXPECT_TRUE(wait_until(
+      [&] { return ::access((state + "/threat-customlist.cache").c_str(), F_OK) == 0; }, 10s))
       << stack_logs(stack);
   // A restart resumes: nothing lost, nothing counted twice.
   stack.exporter().signal(SIGTERM);
@@ -286,12 +307,15 @@ TEST(Faults, AFullStateDirectoryCountsErrorsAndLosesNothing) {
   append(10);
   stack.start_exporter();
   ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
-  EXPECT_TRUE(wait_for_value(stack, conns, [&](double v) { return v == static_cast<double>(written); }, 10s))
+  EXPECT_TRUE(wait_for_value(
+      stack, conns, [&](double v) { return v == static_cast<double>(written); }, 10s))
       << stack_logs(stack);
   std::this_thread::sleep_for(1s);
-  EXPECT_EQ(stack.scrape().get(conns).value_or(-1), static_cast<double>(written)) << stack_logs(stack);
-  EXPECT_EQ(stack.scrape().get("hostflow_haproxy_sni_in_bytes_total{sni=\"a.example\"}").value_or(-1),
-            100.0 * written);
+  EXPECT_EQ(stack.scrape().get(conns).value_or(-1), static_cast<double>(written))
+      << stack_logs(stack);
+  EXPECT_EQ(
+      stack.scrape().get("hostflow_haproxy_sni_in_bytes_total{sni=\"a.example\"}").value_or(-1),
+      100.0 * written);
 }
 
 }  // namespace

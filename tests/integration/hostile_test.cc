@@ -22,9 +22,9 @@
 #include <nlohmann/json.hpp>
 
 #include "ct_lab.h"
-#include "lab.h"
 #include "hostflow/common/clock.h"
 #include "http_abuse.h"
+#include "lab.h"
 #include "pipeline.h"
 #include "support.h"
 
@@ -33,7 +33,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::size_t count_prefix(const Exposition& e, const std::string& name) { return e.family(name).size(); }
+std::size_t count_prefix(const Exposition& e, const std::string& name) {
+  return e.family(name).size();
+}
 
 // Interface names a tenant (or anyone with CAP_NET_ADMIN in a namespace the host sees) can
 // choose: the kernel accepts any bytes but '/', ':' and white space. Among them the issue's
@@ -98,7 +100,8 @@ TEST(Hostile, ChosenQemuCommandLinesNeverGiveDuplicateOrInvalidSeries) {
   const std::string x = "6c3f0e2a-1d2b-4c5d-8e9f-0a1b2c3d4e5f";
   std::vector<std::unique_ptr<FakeQemu>> q;
   auto spawn = [&](const std::vector<std::string>& args) {
-    q.push_back(std::make_unique<FakeQemu>(args, d.path() + "/q" + std::to_string(q.size()) + ".log"));
+    q.push_back(
+        std::make_unique<FakeQemu>(args, d.path() + "/q" + std::to_string(q.size()) + ".log"));
     return q.back()->proc.pid();
   };
   // a < c < b: c's command line names b's pid, which does not exist yet when c starts.
@@ -139,13 +142,16 @@ TEST(Hostile, ChosenQemuCommandLinesNeverGiveDuplicateOrInvalidSeries) {
         return e->family("hostflow_vm_info").size() >= q.size();
       },
       20s))
-      << [&] {
-           std::string all;
-           for (const auto& [k, v] : e->family("hostflow_vm_info")) all += k.substr(0, 300) + "\n";
-           return all;
-         }() << stack_logs(stack);
+      <<
+      [&] {
+        std::string all;
+        for (const auto& [k, v] : e->family("hostflow_vm_info")) all += k.substr(0, 300) + "\n";
+        return all;
+      }()
+      << stack_logs(stack);
   std::set<std::string> uuids;
-  for (const auto& [k, v] : e->family("hostflow_vm_info")) uuids.insert(series_labels(k)["vm_uuid"]);
+  for (const auto& [k, v] : e->family("hostflow_vm_info"))
+    uuids.insert(series_labels(k)["vm_uuid"]);
   EXPECT_EQ(uuids.size(), e->family("hostflow_vm_info").size()) << "two VMs share a vm_uuid";
   EXPECT_TRUE(uuids.count(x));
   EXPECT_TRUE(uuids.count(x + "~" + std::to_string(b)));  // c keeps its own chosen name
@@ -198,7 +204,8 @@ TEST(Hostile, FeedPrefixesBroaderThanTheMinimumAreRefusedAndCounted) {
                                                "2001:db8::/32\n10.0.0.0/8\n";
   sh_ok("chmod 0644 " + web.path() + "/custom.txt");
   StackOptions so = in_netns("");
-  for (const char* a : {"--customlist.enable", "--customlist.refresh", "1s"}) so.exporter_args.push_back(a);
+  for (const char* a : {"--customlist.enable", "--customlist.refresh", "1s"})
+    so.exporter_args.push_back(a);
   so.exporter_args.push_back("--customlist.path");
   so.exporter_args.push_back(web.path() + "/custom.txt");
   so.exporter_args.push_back("--state.dir");
@@ -207,8 +214,9 @@ TEST(Hostile, FeedPrefixesBroaderThanTheMinimumAreRefusedAndCounted) {
   stack.start_sampler();
   stack.start_exporter();
   ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
-  auto e = wait_for_value(stack, "hostflow_threat_feed_entries{list=\"customlist\"}",
-                          [](double v) { return v > 0; }, 15s);
+  auto e = wait_for_value(
+      stack, "hostflow_threat_feed_entries{list=\"customlist\"}", [](double v) { return v > 0; },
+      15s);
   ASSERT_TRUE(e) << stack_logs(stack);
   EXPECT_EQ(e->get("hostflow_threat_feed_entries{list=\"customlist\"}").value_or(-1), 3);
   EXPECT_EQ(e->get("hostflow_threat_feed_rejected_prefixes{list=\"customlist\"}").value_or(-1), 3);
@@ -227,18 +235,18 @@ TEST(Hostile, SigtermDuringAHangingFeedDownloadStopsWithinTwoSeconds) {
   ASSERT_TRUE(server.proc.running()) << server.proc.log();
   StackOptions so = in_netns("");
   so.exporter_hosts = server.hosts_lines();
-  for (const std::string& a : {std::string("--state.dir"), state.path(), std::string("--spamhaus.enable"),
-                               std::string("--spamhaus.url"), server.url("drop.txt"),
-                               std::string("--spamhaus.ipv6.url"), std::string(""),
-                               std::string("--threat.fetch-timeout"), std::string("60s")})
+  for (const std::string& a :
+       {std::string("--state.dir"), state.path(), std::string("--spamhaus.enable"),
+        std::string("--spamhaus.url"), server.url("drop.txt"), std::string("--spamhaus.ipv6.url"),
+        std::string(""), std::string("--threat.fetch-timeout"), std::string("60s")})
     so.exporter_args.push_back(a);
   Stack stack(so);
   stack.start_sampler();
   stack.start_exporter();
   ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
   // The download is in flight once the server logged the request.
-  ASSERT_TRUE(wait_until([&] { return server.proc.log().find("hanging /drop.txt") != std::string::npos; },
-                         10s))
+  ASSERT_TRUE(wait_until(
+      [&] { return server.proc.log().find("hanging /drop.txt") != std::string::npos; }, 10s))
       << server.proc.log() << stack_logs(stack);
   std::this_thread::sleep_for(500ms);
   const auto t0 = std::chrono::steady_clock::now();
@@ -247,7 +255,8 @@ TEST(Hostile, SigtermDuringAHangingFeedDownloadStopsWithinTwoSeconds) {
   const auto took = std::chrono::steady_clock::now() - t0;
   ASSERT_TRUE(st) << "still running 10 s after SIGTERM" << stack_logs(stack);
   EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << "status " << *st << stack_logs(stack);
-  EXPECT_LT(took, 2s) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
+  EXPECT_LT(took, 2s) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                      << " ms";
 }
 
 // A feed server that turns hostile in every way a download can (oversize with and without a
@@ -263,27 +272,31 @@ TEST(Hostile, EveryHostileFeedIsACountedErrorAndTheLastGoodListStays) {
   auto mode = [&](const std::string& m) { std::ofstream(web.path() + "/mode") << m << "\n"; };
   mode("good");
   const int port = 18720 + static_cast<int>(::getpid() % 50);
-  Process server({"/usr/bin/python3", "-u", HOSTFLOW_HOSTILE_FEED_SERVER, web.path(), std::to_string(port)},
-                 web.path() + "/server.log");
-  ASSERT_TRUE(wait_until([&] { return server.log().find("ready") != std::string::npos; }, 10s)) << server.log();
+  Process server(
+      {"/usr/bin/python3", "-u", HOSTFLOW_HOSTILE_FEED_SERVER, web.path(), std::to_string(port)},
+      web.path() + "/server.log");
+  ASSERT_TRUE(wait_until([&] { return server.log().find("ready") != std::string::npos; }, 10s))
+      << server.log();
   const std::string host = FeedServer::default_host();
   StackOptions so = in_netns("");
   so.exporter_hosts = {"127.0.0.1 " + host, "::1 " + host};
   const std::string url = "http://" + host + ":" + std::to_string(port) + "/feed";
   for (const std::string& a :
        {std::string("--state.dir"), state.path(), std::string("--emergingthreats.enable"),
-        std::string("--emergingthreats.url"), url, std::string("--emergingthreats.refresh"), std::string("300ms"),
-        std::string("--tor.exit.enable"), std::string("--tor.exit.url"), url, std::string("--tor.exit.refresh"),
-        std::string("300ms"), std::string("--threat.retry"), std::string("300ms"),
-        std::string("--threat.fetch-timeout"), std::string("2s"), std::string("--threat.max-bytes"),
-        std::string("1048576")})
+        std::string("--emergingthreats.url"), url, std::string("--emergingthreats.refresh"),
+        std::string("300ms"), std::string("--tor.exit.enable"), std::string("--tor.exit.url"), url,
+        std::string("--tor.exit.refresh"), std::string("300ms"), std::string("--threat.retry"),
+        std::string("300ms"), std::string("--threat.fetch-timeout"), std::string("2s"),
+        std::string("--threat.max-bytes"), std::string("1048576")})
     so.exporter_args.push_back(a);
   Stack stack(so);
   stack.start_sampler();
   stack.start_exporter();
   const std::string ent = "hostflow_threat_feed_entries{list=\"emergingthreats\"}";
   const std::string errs = "hostflow_threat_feed_refresh_errors_total{list=\"emergingthreats\"}";
-  ASSERT_TRUE(wait_for_value(stack, ent, [](double v) { return v == 3; }, 15s)) << stack_logs(stack);
+  ASSERT_TRUE(wait_for_value(
+      stack, ent, [](double v) { return v == 3; }, 15s))
+      << stack_logs(stack);
   long worst_rss_kb = 0;
   for (const char* m : {"oversize-length", "oversize-chunked", "gzip-bomb", "garbage", "deep-json",
                         "redirect-file", "redirect-ftp", "slow-drip", "mid-body-close"}) {
@@ -291,13 +304,15 @@ TEST(Hostile, EveryHostileFeedIsACountedErrorAndTheLastGoodListStays) {
     const double before = stack.scrape().get(errs).value_or(-1);
     mode(m);
     // Two errors after the switch: at least one refresh saw this mode from its start.
-    auto e = wait_for_value(stack, errs, [&](double v) { return v >= before + 2; }, 20s);
+    auto e = wait_for_value(
+        stack, errs, [&](double v) { return v >= before + 2; }, 20s);
     ASSERT_TRUE(e) << stack_logs(stack) << server.log();
     EXPECT_EQ(e->get(ent).value_or(-1), 3) << "the last good list must stay";
     ASSERT_TRUE(stack.exporter().running()) << stack_logs(stack);
     std::ifstream st("/proc/" + std::to_string(stack.exporter().pid()) + "/status");
     for (std::string line; std::getline(st, line);)
-      if (line.rfind("VmHWM:", 0) == 0) worst_rss_kb = std::max(worst_rss_kb, std::stol(line.substr(6)));
+      if (line.rfind("VmHWM:", 0) == 0)
+        worst_rss_kb = std::max(worst_rss_kb, std::stol(line.substr(6)));
   }
   // 1 MiB cap: the peak stays far below what an unbounded body or a DOM would take (the
   // sanitizer build's own overhead included).
@@ -320,9 +335,10 @@ TEST(Hostile, ScrapesOfTheRealExporterSurviveTwoHundredHostileConnections) {
   ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
   for (const char* from : {"127.0.0.1", "127.0.0.2"}) {
     SCOPED_TRACE(std::string("hostile connections from ") + from);
-    const abuse::AbuseResult r = abuse::run_abuse(static_cast<unsigned short>(stack.port()), {from}, "\n");
-    std::printf("from %s: scrapes %zu ok %zu p50 %.4fs p99 %.4fs max %.4fs; opened %llu\n", from, r.scrapes,
-                r.ok, r.p50, r.p99, r.max, static_cast<unsigned long long>(r.opened));
+    const abuse::AbuseResult r =
+        abuse::run_abuse(static_cast<unsigned short>(stack.port()), {from}, "\n");
+    std::printf("from %s: scrapes %zu ok %zu p50 %.4fs p99 %.4fs max %.4fs; opened %llu\n", from,
+                r.scrapes, r.ok, r.p50, r.p99, r.max, static_cast<unsigned long long>(r.opened));
     abuse::expect_scrapes_survived(r);
     ASSERT_TRUE(stack.exporter().running()) << stack_logs(stack);
   }
@@ -343,15 +359,17 @@ TEST(Hostile, AHostileLibvirtDomainIsBoundedAndValid) {
   HF_REQUIRE(have_command("virsh"), "libvirt-clients is not installed");
   TempDir d;
   const std::string real_uuid = "7e0c7a64-3b1d-4f35-9a49-0000000000aa";
-  std::string x = "<node><domain type='test'><name>hostile-\"dom'&amp;</name><uuid>" + real_uuid +
-                  "</uuid><memory unit='KiB'>1048576</memory><vcpu>2</vcpu><os><type>hvm</type></os>"
-                  "<metadata><nova:instance xmlns:nova='http://openstack.org/xmlns/libvirt/nova/1.1'>"
-                  "<nova:name>evil\xe2\x80\xa8name \"q\"</nova:name><nova:flavor name='m1'>"
-                  "<nova:memory>100000000000000000000</nova:memory><nova:vcpus>4294967297</nova:vcpus>"
-                  "</nova:flavor><nova:ports>";
+  std::string x =
+      "<node><domain type='test'><name>hostile-\"dom'&amp;</name><uuid>" + real_uuid +
+      "</uuid><memory unit='KiB'>1048576</memory><vcpu>2</vcpu><os><type>hvm</type></os>"
+      "<metadata><nova:instance xmlns:nova='http://openstack.org/xmlns/libvirt/nova/1.1'>"
+      "<nova:name>evil\xe2\x80\xa8name \"q\"</nova:name><nova:flavor name='m1'>"
+      "<nova:memory>100000000000000000000</nova:memory><nova:vcpus>4294967297</nova:vcpus>"
+      "</nova:flavor><nova:ports>";
   for (int i = 0; i < 400; i++)
     x += "<nova:port uuid='p" + std::to_string(i) + "'><nova:ip type='fixed' address='10.99." +
-         std::to_string(i / 250) + "." + std::to_string(1 + i % 250) + "' ipVersion='4'/></nova:port>";
+         std::to_string(i / 250) + "." + std::to_string(1 + i % 250) +
+         "' ipVersion='4'/></nova:port>";
   x += "</nova:ports></nova:instance><deep:x xmlns:deep='http://example.com/deep'>";
   for (int i = 0; i < 200; i++) x += "<deep:x>";
   for (int i = 0; i < 200; i++) x += "</deep:x>";
@@ -371,7 +389,8 @@ TEST(Hostile, AHostileLibvirtDomainIsBoundedAndValid) {
   ASSERT_EQ(list.exit_code, 0) << "libvirt's test driver refused the node: " << list.err;
   ASSERT_NE(list.out.find(real_uuid), std::string::npos) << list.out;
   StackOptions o = in_netns("");
-  for (const std::string& a : {std::string("--libvirt.uri"), uri, std::string("--libvirt.timeout"), std::string("10s")})
+  for (const std::string& a :
+       {std::string("--libvirt.uri"), uri, std::string("--libvirt.timeout"), std::string("10s")})
     o.sampler_args.push_back(a);
   Stack stack(o);
   stack.start_sampler();
@@ -406,19 +425,22 @@ TEST(Hostile, AHundredThousandSnisStayBoundedAndExact) {
   {
     std::ofstream out(log);
     for (int i = 0; i < 100000; i++)
-      out << "127.0.0.1:" << 1024 + i % 60000 << " [04/Dec/2026:13:00:00.000] fe be/srv 0/0/5 10 20 -- "
+      out << "127.0.0.1:" << 1024 + i % 60000
+          << " [04/Dec/2026:13:00:00.000] fe be/srv 0/0/5 10 20 -- "
           << "1/1/0/0/0 0/0 tenant" << i << ".hostile.example\n";
   }
   sh_ok("chmod 0644 " + log);
   StackOptions o = in_netns("");
-  for (const std::string& a : {std::string("--haproxy.log"), log, std::string("--haproxy.render-interval"),
-                               std::string("200ms"), std::string("--haproxy.sni-limit"), std::string("500")})
+  for (const std::string& a :
+       {std::string("--haproxy.log"), log, std::string("--haproxy.render-interval"),
+        std::string("200ms"), std::string("--haproxy.sni-limit"), std::string("500")})
     o.exporter_args.push_back(a);
   Stack stack(o);
   stack.start_sampler();
   stack.start_exporter();
   ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
-  auto e = wait_for_value(stack, "hostflow_haproxy_lines_total", [](double v) { return v == 100000; }, 30s);
+  auto e = wait_for_value(
+      stack, "hostflow_haproxy_lines_total", [](double v) { return v == 100000; }, 30s);
   ASSERT_TRUE(e) << stack_logs(stack);
   const auto conns = e->family("hostflow_haproxy_sni_connections_total");
   double sum = 0, in = 0;
@@ -448,7 +470,7 @@ TEST(Hostile, HostileLxcCgroupNamesGiveValidUniqueOwners) {
     }
   HF_REQUIRE(!hierarchy.empty(), "no writable cgroup hierarchy");
   const std::vector<std::string> names = {
-      "q\"uote", "back\\slash", "bad\xff\xfeutf8", "ls\xe2\x80\xa8sep", std::string(200, 'L'),
+      "q\"uote",  "back\\slash", "bad\xff\xfeutf8", "ls\xe2\x80\xa8sep", std::string(200, 'L'),
       "twin\xff", "twin\xfe"};
   Netns host("hfhh");
   quiet_netns(host);
@@ -467,14 +489,22 @@ TEST(Hostile, HostileLxcCgroupNamesGiveValidUniqueOwners) {
   for (std::size_t i = 0; i < names.size(); i++) {
     cts.push_back(std::make_unique<Netns>("hfhc"));
     const std::string veth = "hfhv" + std::to_string(::getpid() % 10000) + "x" + std::to_string(i);
-    sh_ok("ip link add " + veth + " netns " + host.name() + " type veth peer name eth0 netns " + cts.back()->name());
-    sh_ok("ip -n " + host.name() + " link set " + veth + " up && ip -n " + cts.back()->name() + " link set eth0 up");
-    const std::string dir = hierarchy + "/lxc.payload." + names[i] + "." + std::to_string(::getpid());
+    sh_ok("ip link add " + veth + " netns " + host.name() + " type veth peer name eth0 netns " +
+          cts.back()->name());
+    sh_ok("ip -n " + host.name() + " link set " + veth + " up && ip -n " + cts.back()->name() +
+          " link set eth0 up");
+    const std::string dir =
+        hierarchy + "/lxc.payload." + names[i] + "." + std::to_string(::getpid());
     ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0) << dir << ": " << std::strerror(errno);
     cgdirs.push_back(dir);
-    procs.emplace_back(std::vector<std::string>{"ip", "netns", "exec", cts.back()->name(), "sleep", "600"},
-                       logs.path() + "/p" + std::to_string(i));
-    ASSERT_TRUE(wait_until([&] { return std::ifstream("/proc/" + std::to_string(procs.back().pid()) + "/comm").good(); }, 5s));
+    procs.emplace_back(
+        std::vector<std::string>{"ip", "netns", "exec", cts.back()->name(), "sleep", "600"},
+        logs.path() + "/p" + std::to_string(i));
+    ASSERT_TRUE(wait_until(
+        [&] {
+          return std::ifstream("/proc/" + std::to_string(procs.back().pid()) + "/comm").good();
+        },
+        5s));
     std::this_thread::sleep_for(100ms);  // ip netns exec has exec'd sleep (same pid)
     std::ofstream(dir + "/cgroup.procs") << procs.back().pid();
   }
@@ -490,7 +520,8 @@ TEST(Hostile, HostileLxcCgroupNamesGiveValidUniqueOwners) {
         owners.clear();
         for (const auto& [k, v] : e->family("hostflow_interface_info")) {
           auto l = series_labels(k);
-          if (l["interface"].rfind("hfhv", 0) == 0 && l["owner_type"] == "container") owners.insert(l["owner"]);
+          if (l["interface"].rfind("hfhv", 0) == 0 && l["owner_type"] == "container")
+            owners.insert(l["owner"]);
         }
         return owners.size() == names.size();
       },
@@ -520,14 +551,16 @@ TEST(Hostile, TwoThousandCorruptedSegmentsNeverBreakTheExportersPipeline) {
   TempDir d;
   const std::string seg = d.path() + "/segment";
   auto put = [&](const std::string& bytes) {
-    std::ofstream(seg + ".tmp", std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(seg + ".tmp", std::ios::binary)
+        .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     std::filesystem::rename(seg + ".tmp", seg);
   };
   put(base);
   exporter::ExporterConfig cfg;
   cfg.core.segment = seg;
   cfg.core.state_dir = d.path();
-  cfg.core.stale_intervals = 1e12;  // the copy's publish time is old: keep it "fresh" so all is rendered
+  cfg.core.stale_intervals =
+      1e12;  // the copy's publish time is old: keep it "fresh" so all is rendered
   ASSERT_TRUE(exporter::validate(cfg).ok());
   exporter::Pipeline pipeline(cfg, *hostflow::read_boot_id("/proc"));
   ASSERT_TRUE(pipeline.open().ok());
@@ -549,16 +582,24 @@ TEST(Hostile, TwoThousandCorruptedSegmentsNeverBreakTheExportersPipeline) {
     for (int k = 0; k < n; k++) {
       std::size_t at;
       switch (kind) {
-        case 0: at = rng() % 4096; break;                                            // header
-        case 1: at = slot0 + rng() % 1024; break;                                    // slot 0 head
-        case 2: at = (b.size() + slot0) / 2 + rng() % 1024; break;                   // slot 1 head
-        default: at = rng() % b.size(); break;                                       // anywhere
+        case 0:
+          at = rng() % 4096;
+          break;  // header
+        case 1:
+          at = slot0 + rng() % 1024;
+          break;  // slot 0 head
+        case 2:
+          at = (b.size() + slot0) / 2 + rng() % 1024;
+          break;  // slot 1 head
+        default:
+          at = rng() % b.size();
+          break;  // anywhere
       }
       at = std::min(at, b.size() - 1);
       if (kind == 4) {
         at &= ~std::size_t{7};
-        const std::uint64_t vals[] = {0, ~0ull, 1ull << 63, b.size(), b.size() + 8, 0xffffffffull,
-                                      rng()};
+        const std::uint64_t vals[] = {
+            0, ~0ull, 1ull << 63, b.size(), b.size() + 8, 0xffffffffull, rng()};
         std::uint64_t v = vals[rng() % 7];
         if (at + 8 <= b.size()) std::memcpy(&b[at], &v, 8);
       } else {
@@ -569,10 +610,13 @@ TEST(Hostile, TwoThousandCorruptedSegmentsNeverBreakTheExportersPipeline) {
     put(b);
     pipeline.poll_once();
     const auto cur = pipeline.current();
-    if (cur->fresh) rendered++;
-    else refused++;
+    if (cur->fresh)
+      rendered++;
+    else
+      refused++;
     // promtool on every 50th (it takes 65 ms); the in-process checks on all of them.
-    check_exposition_invariants(cur->exposition->text(), "corruption " + std::to_string(i), i % 50 == 0);
+    check_exposition_invariants(cur->exposition->text(), "corruption " + std::to_string(i),
+                                i % 50 == 0);
     if (::testing::Test::HasFailure()) break;
   }
   EXPECT_GT(rendered, 100u) << "too few corruptions got past validation to exercise rendering";

@@ -146,7 +146,8 @@ std::string stack_logs(Stack& s) {
 }
 
 std::map<std::string, std::string> series_where(const Exposition& e, const std::string& metric,
-                                                const std::string& label, const std::string& value) {
+                                                const std::string& label,
+                                                const std::string& value) {
   for (const auto& [k, v] : e.family(metric)) {
     auto l = series_labels(k);
     if (l[label] == value) return l;

@@ -8,10 +8,10 @@
 
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
 #include <array>
 #include <ctime>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "lab.h"
@@ -53,13 +53,13 @@ struct TcLab {
   }
   // `count` pings of kPayload bytes from ns to `to`; all must be answered.
   void ping(const std::string& to, int count) const {
-    RunResult r = run({"ip", "netns", "exec", ns.name(), "ping", "-n", "-q", "-c",
-                       std::to_string(count), "-s", std::to_string(kPayload), "-i", "0.01", "-W",
-                       "2", to},
-                      std::chrono::seconds(60));
+    RunResult r =
+        run({"ip", "netns", "exec", ns.name(), "ping", "-n", "-q", "-c", std::to_string(count),
+             "-s", std::to_string(kPayload), "-i", "0.01", "-W", "2", to},
+            std::chrono::seconds(60));
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-    ASSERT_NE(r.out.find(std::to_string(count) + " packets transmitted, " +
-                         std::to_string(count) + " received"),
+    ASSERT_NE(r.out.find(std::to_string(count) + " packets transmitted, " + std::to_string(count) +
+                         " received"),
               std::string::npos)
         << r.out;
   }
@@ -163,8 +163,8 @@ void expect_exact_counts(Stack& stack, const TcLab& lab, const std::string& dev,
   }
 }
 
-#define HF_REQUIRE_TC_TOOLS()                                                              \
-  HF_REQUIRE(is_root(), "needs root: creates network namespaces, links and TC filters");   \
+#define HF_REQUIRE_TC_TOOLS()                                                            \
+  HF_REQUIRE(is_root(), "needs root: creates network namespaces, links and TC filters"); \
   HF_REQUIRE(have_command("ping") && have_command("tc"), "ping (iputils-ping) and tc (iproute2)")
 
 // Starts sampler and exporter; true once a fresh snapshot shows the TC program on `iface`.
@@ -251,7 +251,8 @@ TEST(TcCounters, NewVethCountedFromTheNextCycleDeletedOneDisappears) {
       [&] {
         Exposition e = stack.scrape();
         auto v = tc_value(e, "hostflow_tc_interface_attached", a);
-        if (v && *v == 1) g_seen = static_cast<std::uint64_t>(*e.get("hostflow_snapshot_generation"));
+        if (v && *v == 1)
+          g_seen = static_cast<std::uint64_t>(*e.get("hostflow_snapshot_generation"));
         return g_seen != 0;
       },
       std::chrono::seconds(10)))
@@ -438,13 +439,13 @@ TEST(TcCounters, UnderTheUnitsCredentialsItLoadsAttachesAndDetaches) {
   if (!getgrnam("hostflow")) sh("groupadd --system hostflow");
   sh_ok("chgrp hostflow " + d.path() + " && chmod 0750 " + d.path());
   const std::string caps = ",+bpf,+net_admin,+dac_read_search,+sys_ptrace";
-  RunResult r = run({"ip", "netns", "exec", lab.ns.name(), "setpriv", "--regid=hostflow",
-                     "--clear-groups", "--bounding-set=-all" + caps, "--inh-caps=-all" + caps,
-                     "--ambient-caps=-all" + caps,
-                     "--securebits=+noroot,+noroot_locked,+no_setuid_fixup,"
-                     "+no_setuid_fixup_locked,+keep_caps_locked",
-                     "--", HOSTFLOW_SAMPLER_BIN, "--segment", d.path() + "/segment",
-                     "--source.bpf", "--no-source.libvirt", "--check"});
+  RunResult r =
+      run({"ip", "netns", "exec", lab.ns.name(), "setpriv", "--regid=hostflow", "--clear-groups",
+           "--bounding-set=-all" + caps, "--inh-caps=-all" + caps, "--ambient-caps=-all" + caps,
+           "--securebits=+noroot,+noroot_locked,+no_setuid_fixup,"
+           "+no_setuid_fixup_locked,+keep_caps_locked",
+           "--", HOSTFLOW_SAMPLER_BIN, "--segment", d.path() + "/segment", "--source.bpf",
+           "--no-source.libvirt", "--check"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("source bpf        ok"), std::string::npos) << r.out << r.err;
   EXPECT_NE(r.out.find("check passed"), std::string::npos) << r.out;

@@ -57,25 +57,25 @@ TEST(ThreatFeeds, RefreshErrorsKeepTheLastGoodListAndRestartUsesTheCache) {
   HF_REQUIRE(is_root(), "needs root: runs the exporter as nobody");
   HF_REQUIRE(have_command("/usr/bin/python3"), "python3 serves the feeds");
   TempDir web, state;
-  for (const char* f : {"onionoo-exit.json", "onionoo-relay.json", "drop.txt", "dropv6.txt",
-                        "compromised-ips.txt"})
+  for (const char* f :
+       {"onionoo-exit.json", "onionoo-relay.json", "drop.txt", "dropv6.txt", "compromised-ips.txt"})
     write(web.path() + "/" + f, fixture(f));
   sh_ok("chown nobody " + state.path());
   auto server = std::make_unique<FeedServer>(web.path(), 18610);
   ASSERT_TRUE(server->proc.running()) << server->proc.log();
   StackOptions so;
   so.exporter_hosts = server->hosts_lines();
-  so.exporter_args = {"--state.dir", state.path(), "--threat.fetch-timeout", "1s",
-                      "--threat.retry", "300ms", "--threat.max-bytes", "65536",
-                      "--tor.exit.enable", "--tor.exit.url", server->url("onionoo-exit.json"),
-                      "--tor.exit.refresh", "300ms",
+  so.exporter_args = {"--state.dir", state.path(), "--threat.fetch-timeout", "1s", "--threat.retry",
+                      "300ms", "--threat.max-bytes", "65536", "--tor.exit.enable", "--tor.exit.url",
+                      server->url("onionoo-exit.json"), "--tor.exit.refresh", "300ms",
                       "--tor.relay.enable", "--tor.relay.url", server->url("onionoo-relay.json"),
-                      "--tor.relay.refresh", "300ms",
-                      "--spamhaus.enable", "--spamhaus.url", server->url("drop.txt"),
-                      "--spamhaus.ipv6.url", server->url("dropv6.txt"), "--spamhaus.refresh", "300ms",
-                      "--emergingthreats.enable", "--emergingthreats.url",
+                      "--tor.relay.refresh", "300ms", "--spamhaus.enable", "--spamhaus.url",
+                      server->url("drop.txt"), "--spamhaus.ipv6.url", server->url("dropv6.txt"),
+                      "--spamhaus.refresh", "300ms", "--emergingthreats.enable",
+                      "--emergingthreats.url",
                       // By name: the resolver runs under the seccomp filter too.
-                      "http://localhost:" + std::to_string(server->port) + "/compromised-ips.txt", "--emergingthreats.refresh", "300ms"};
+                      "http://localhost:" + std::to_string(server->port) + "/compromised-ips.txt",
+                      "--emergingthreats.refresh", "300ms"};
   Stack stack(so);
   stack.start_sampler();
   stack.start_exporter();
@@ -86,8 +86,9 @@ TEST(ThreatFeeds, RefreshErrorsKeepTheLastGoodListAndRestartUsesTheCache) {
       {"spamhaus", fixture_entries("drop.txt") + fixture_entries("dropv6.txt")},
       {"emergingthreats", fixture_entries("compromised-ips.txt")}};
   for (const auto& [l, n] : want) {
-    ASSERT_TRUE(wait_for_value(stack, "hostflow_threat_feed_entries{list=\"" + l + "\"}",
-                               [&](double v) { return v == n; }, std::chrono::seconds(15)))
+    ASSERT_TRUE(wait_for_value(
+        stack, "hostflow_threat_feed_entries{list=\"" + l + "\"}", [&](double v) { return v == n; },
+        std::chrono::seconds(15)))
         << l << " never had " << n << " entries" << logs(stack);
   }
   Exposition e = stack.scrape();
@@ -105,9 +106,9 @@ TEST(ThreatFeeds, RefreshErrorsKeepTheLastGoodListAndRestartUsesTheCache) {
   write(web.path() + "/onionoo-relay.json.hang", "");
   write(web.path() + "/onionoo-exit.json", "{\"relays\": [ {\"or_addresses\": [\"1.2.3.4:1\"");
   for (const char* l : {"emergingthreats", "spamhaus", "tor_relay", "tor_exit"}) {
-    ASSERT_TRUE(wait_for_value(stack, "hostflow_threat_feed_refresh_errors_total{list=\"" +
-                                          std::string(l) + "\"}",
-                               [](double v) { return v >= 2; }, std::chrono::seconds(20)))
+    ASSERT_TRUE(wait_for_value(
+        stack, "hostflow_threat_feed_refresh_errors_total{list=\"" + std::string(l) + "\"}",
+        [](double v) { return v >= 2; }, std::chrono::seconds(20)))
         << l << ": no counted error" << logs(stack);
   }
   e = stack.scrape();
@@ -127,10 +128,13 @@ TEST(ThreatFeeds, RefreshErrorsKeepTheLastGoodListAndRestartUsesTheCache) {
   e = stack.scrape();
   for (const auto& [l, n] : want) {
     EXPECT_EQ(value(e, "hostflow_threat_feed_entries", l), n) << l << logs(stack);
-    EXPECT_NEAR(value(e, "hostflow_threat_feed_last_success_timestamp_seconds", l), fetched[l], 1e-3) << l;
+    EXPECT_NEAR(value(e, "hostflow_threat_feed_last_success_timestamp_seconds", l), fetched[l],
+                1e-3)
+        << l;
   }
-  ASSERT_TRUE(wait_for_value(stack, "hostflow_threat_feed_refresh_errors_total{list=\"tor_exit\"}",
-                             [](double v) { return v >= 1; }, std::chrono::seconds(10)))
+  ASSERT_TRUE(wait_for_value(
+      stack, "hostflow_threat_feed_refresh_errors_total{list=\"tor_exit\"}",
+      [](double v) { return v >= 1; }, std::chrono::seconds(10)))
       << logs(stack);
   // The cache files are the exporter's: 0600, owned by its user.
   for (const auto& [l, n] : want) {
@@ -153,19 +157,34 @@ TEST(ThreatFeeds, HttpsVerifiedAgainstTheCaFileUnderSeccomp) {
   const std::string p = pki.path();
   // A CA, and a server certificate for the feed server's host name signed by it.
   const std::string host = FeedServer::default_host();
-  sh_ok("cd " + p + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
-        "-subj /CN=hostflow-test-ca 2>/dev/null && "
-        "openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj /CN=" + host + " 2>/dev/null && "
-        "printf 'subjectAltName=DNS:" + host + "\\n' > ext && "
-        "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 "
-        "-extfile ext 2>/dev/null && chmod 0644 ca.pem && chmod 0755 " + p);
+  sh_ok(
+      "cd " + p +
+      " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
+      "-subj /CN=hostflow-test-ca 2>/dev/null && "
+      "openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj /CN=" +
+      host +
+      " 2>/dev/null && "
+      "printf 'subjectAltName=DNS:" +
+      host +
+      "\\n' > ext && "
+      "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 "
+      "-extfile ext 2>/dev/null && chmod 0644 ca.pem && chmod 0755 " +
+      p);
   FeedServer server(web.path(), 18612, p + "/srv.pem", p + "/srv.key");
   ASSERT_TRUE(server.proc.running()) << server.proc.log();
   const std::size_t want = fixture_entries("drop.txt");
   auto args = [&](bool with_ca) {
-    std::vector<std::string> a = {"--state.dir", state.path(), "--threat.retry", "300ms",
-                                  "--spamhaus.enable", "--spamhaus.url", server.url("drop.txt"),
-                                  "--spamhaus.ipv6.url", "", "--spamhaus.refresh", "300ms"};
+    std::vector<std::string> a = {"--state.dir",
+                                  state.path(),
+                                  "--threat.retry",
+                                  "300ms",
+                                  "--spamhaus.enable",
+                                  "--spamhaus.url",
+                                  server.url("drop.txt"),
+                                  "--spamhaus.ipv6.url",
+                                  "",
+                                  "--spamhaus.refresh",
+                                  "300ms"};
     if (with_ca) {
       a.push_back("--threat.ca-file");
       a.push_back(p + "/ca.pem");
@@ -180,8 +199,9 @@ TEST(ThreatFeeds, HttpsVerifiedAgainstTheCaFileUnderSeccomp) {
     stack.start_sampler();
     stack.start_exporter();
     ASSERT_TRUE(stack.wait_fresh()) << logs(stack);
-    ASSERT_TRUE(wait_for_value(stack, "hostflow_threat_feed_entries{list=\"spamhaus\"}",
-                               [&](double v) { return v == want; }, std::chrono::seconds(15)))
+    ASSERT_TRUE(wait_for_value(
+        stack, "hostflow_threat_feed_entries{list=\"spamhaus\"}",
+        [&](double v) { return v == want; }, std::chrono::seconds(15)))
         << logs(stack) << server.proc.log();
     EXPECT_EQ(value(stack.scrape(), "hostflow_threat_feed_refresh_errors_total", "spamhaus"), 0);
     EXPECT_TRUE(stack.exporter().running()) << "killed by its seccomp filter?" << logs(stack);
@@ -195,8 +215,9 @@ TEST(ThreatFeeds, HttpsVerifiedAgainstTheCaFileUnderSeccomp) {
     stack.start_sampler();
     stack.start_exporter();
     ASSERT_TRUE(stack.wait_fresh()) << logs(stack);
-    ASSERT_TRUE(wait_for_value(stack, "hostflow_threat_feed_refresh_errors_total{list=\"spamhaus\"}",
-                               [](double v) { return v >= 1; }, std::chrono::seconds(15)))
+    ASSERT_TRUE(wait_for_value(
+        stack, "hostflow_threat_feed_refresh_errors_total{list=\"spamhaus\"}",
+        [](double v) { return v >= 1; }, std::chrono::seconds(15)))
         << logs(stack);
     EXPECT_EQ(value(stack.scrape(), "hostflow_threat_feed_entries", "spamhaus"), 0);
     EXPECT_NE(stack.exporter().log().find("certificate"), std::string::npos) << logs(stack);

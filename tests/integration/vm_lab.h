@@ -2,9 +2,9 @@
 // daemonize (killed by their own pid), and reading the VM families back from the exposition.
 #pragma once
 
-#include <signal.h>
-#include <pwd.h>
 #include <grp.h>
+#include <pwd.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 

@@ -39,7 +39,6 @@ std::optional<double> labeled(const Exposition& e, const std::string& name,
   return std::nullopt;
 }
 
-
 TEST(VmLibvirtd, DomiflistStopAndRestart) {
   HF_REQUIRE(is_root(), "needs root: libvirtd, bridges, QEMU");
   for (const char* c :

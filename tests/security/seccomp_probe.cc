@@ -11,10 +11,10 @@
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/capability.h>
-#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -137,10 +137,10 @@ int main(int argc, char** argv) {
   }
   if (action == "segment-grow") return segment_grow(path);  // installs the filter itself
   if (which != "none") {
-    const auto policy =
-        which == "sampler"       ? hostflow::sampler::sampler_policy(0)
-        : which == "sampler-bpf" ? hostflow::sampler::sampler_policy(std::uint64_t{1} << CAP_BPF)
-                                 : hostflow::exporter::exporter_policy();
+    const auto policy = which == "sampler" ? hostflow::sampler::sampler_policy(0)
+                        : which == "sampler-bpf"
+                            ? hostflow::sampler::sampler_policy(std::uint64_t{1} << CAP_BPF)
+                            : hostflow::exporter::exporter_policy();
     if (auto r = hostflow::seccomp::install(policy, *mode); !r.ok()) {
       std::fprintf(stderr, "install: %s\n", r.error().message().c_str());
       return 4;

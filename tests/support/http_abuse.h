@@ -80,7 +80,8 @@ inline bool send_all(int fd, const std::string& s) {
 }
 
 // Reads until the peer closes, a full response (by Content-Length) arrived, or `limit` passed.
-inline std::string read_response(int fd, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+inline std::string read_response(int fd,
+                                 std::chrono::milliseconds limit = std::chrono::seconds(5)) {
   std::string out;
   const auto deadline = Clock::now() + limit;
   for (;;) {
@@ -114,7 +115,7 @@ enum class Hostile { kIdle, kSlowloris, kKeepAliveIdle };
 // One hostile client from source address `from`: connects, misbehaves as `kind` says until the
 // server closes the connection, then reconnects at once; until `stop`. Bounded in time and count.
 inline void hostile_client(unsigned short port, std::string from, Hostile kind,
-                    const std::atomic<bool>& stop, std::atomic<std::uint64_t>& opened) {
+                           const std::atomic<bool>& stop, std::atomic<std::uint64_t>& opened) {
   const auto give_up = Clock::now() + std::chrono::seconds(60);
   const std::string head = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ";
   for (int round = 0; round < 1'000'000 && !stop.load() && Clock::now() < give_up; round++) {
@@ -191,7 +192,8 @@ inline AbuseResult run_abuse(unsigned short port, const std::vector<std::string>
   std::vector<std::thread> hostile;
   hostile.reserve(200);
   for (int i = 0; i < 200; i++) {
-    hostile.emplace_back(hostile_client, port, sources[static_cast<std::size_t>(i) % sources.size()],
+    hostile.emplace_back(hostile_client, port,
+                         sources[static_cast<std::size_t>(i) % sources.size()],
                          static_cast<Hostile>(i % 3), std::cref(stop), std::ref(opened));
   }
   // Let them take every slot they can before the scraper starts.
@@ -229,7 +231,8 @@ inline AbuseResult run_abuse(unsigned short port, const std::vector<std::string>
 inline void expect_scrapes_survived(const AbuseResult& r) {
   EXPECT_GE(r.scrapes, 150u) << "the scraper did not get its requests in";
   EXPECT_GT(r.opened_during, 200u) << "the hostile connections did not churn";
-  EXPECT_GE(r.ok * 100, r.scrapes * 99) << r.ok << " of " << r.scrapes << " scrapes succeeded; " << r.failures;
+  EXPECT_GE(r.ok * 100, r.scrapes * 99)
+      << r.ok << " of " << r.scrapes << " scrapes succeeded; " << r.failures;
   EXPECT_LE(r.p99, 1.0) << "p99 latency " << r.p99 << " s";
 }
 

@@ -32,7 +32,9 @@ bool strict() {
   return v && std::string(v) == "1";
 }
 
-bool is_root() { return ::geteuid() == 0; }
+bool is_root() {
+  return ::geteuid() == 0;
+}
 
 bool have_command(const std::string& name) {
   return sh("command -v " + name + " >/dev/null 2>&1").exit_code == 0;
@@ -164,7 +166,9 @@ Process::Process(const std::vector<std::string>& argv, const std::string& log_pa
   }
 }
 
-Process::~Process() { kill_and_wait(); }
+Process::~Process() {
+  kill_and_wait();
+}
 
 Process::Process(Process&& o) noexcept : pid_(o.pid_), log_path_(std::move(o.log_path_)) {
   o.pid_ = -1;
@@ -230,7 +234,9 @@ Netns::Netns(const std::string& prefix) : name_(unique_name(prefix, 24)) {
   exec_ok("ip link set lo up");
 }
 
-Netns::~Netns() { run({"ip", "netns", "del", name_}); }
+Netns::~Netns() {
+  run({"ip", "netns", "del", name_});
+}
 
 std::string Netns::exec_ok(const std::string& cmd) const {
   RunResult r = run({"ip", "netns", "exec", name_, "/bin/sh", "-c", cmd});
@@ -284,8 +290,8 @@ HttpResult http_get(const std::string& url, const std::vector<std::string>& head
   curl_easy_cleanup(c);
   const auto ct = r.headers.find("content-type");
   const auto ce = r.headers.find("content-encoding");
-  const bool encoded = ce != r.headers.end() && ce->second.find("gzip") != std::string::npos &&
-                       !decode_gzip;
+  const bool encoded =
+      ce != r.headers.end() && ce->second.find("gzip") != std::string::npos && !decode_gzip;
   if (r.status == 200 && !encoded && ct != r.headers.end() &&
       ct->second.rfind("text/plain; version=0.0.4", 0) == 0)
     check_exposition_invariants(r.body, url);
@@ -322,8 +328,8 @@ std::optional<double> Exposition::get(const std::string& key) const {
 std::map<std::string, double> Exposition::family(const std::string& name) const {
   std::map<std::string, double> out;
   for (const auto& [k, v] : series) {
-    if (k == name || (k.size() > name.size() && k.compare(0, name.size(), name) == 0 &&
-                      k[name.size()] == '{'))
+    if (k == name ||
+        (k.size() > name.size() && k.compare(0, name.size(), name) == 0 && k[name.size()] == '{'))
       out.emplace(k, v);
   }
   return out;
@@ -344,8 +350,10 @@ Exposition parse_exposition(const std::string& text) {
         escaped = false;
         continue;
       }
-      if (c == '\\') escaped = true;
-      else if (c == '"') quoted = !quoted;
+      if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        quoted = !quoted;
       else if (c == ' ' && !quoted) {
         split = i;
         break;
@@ -478,18 +486,20 @@ std::set<std::size_t> g_shapes_linted;
 
 }  // namespace
 
-std::size_t expositions_checked() { return g_checked.load(); }
+std::size_t expositions_checked() {
+  return g_checked.load();
+}
 
 void check_exposition_invariants(const std::string& text, const std::string& where, bool lint) {
   g_checked++;
   SCOPED_TRACE("exposition invariants" + (where.empty() ? std::string() : " of " + where));
   std::size_t bad_at = 0;
-  EXPECT_TRUE(is_utf8(text, &bad_at))
-      << "invalid UTF-8 at byte " << bad_at << ": "
-      << text.substr(bad_at >= 80 ? bad_at - 80 : 0, 160);
+  EXPECT_TRUE(is_utf8(text, &bad_at)) << "invalid UTF-8 at byte " << bad_at << ": "
+                                      << text.substr(bad_at >= 80 ? bad_at - 80 : 0, 160);
   const Exposition e = parse_exposition(text);
-  EXPECT_TRUE(e.duplicates.empty()) << e.duplicates.size() << " duplicate series, first: "
-                                    << (e.duplicates.empty() ? "" : e.duplicates.front());
+  EXPECT_TRUE(e.duplicates.empty())
+      << e.duplicates.size()
+      << " duplicate series, first: " << (e.duplicates.empty() ? "" : e.duplicates.front());
   EXPECT_TRUE(e.errors.empty()) << e.errors.size() << " unparsable lines, first: "
                                 << (e.errors.empty() ? "" : e.errors.front());
   std::size_t too_long = 0;
@@ -498,11 +508,13 @@ void check_exposition_invariants(const std::string& text, const std::string& whe
     for (const auto& [name, value] : series_labels(key)) {
       if (value.size() > kMaxLabelValueBytes) {
         too_long++;
-        if (example.empty()) example = name + " (" + std::to_string(value.size()) + " bytes) in " + key.substr(0, 200);
+        if (example.empty())
+          example = name + " (" + std::to_string(value.size()) + " bytes) in " + key.substr(0, 200);
       }
     }
   }
-  EXPECT_EQ(too_long, 0u) << "label values over " << kMaxLabelValueBytes << " bytes, e.g. " << example;
+  EXPECT_EQ(too_long, 0u) << "label values over " << kMaxLabelValueBytes << " bytes, e.g. "
+                          << example;
   if (!lint) return;
   // promtool lints names, HELP and TYPE: once per distinct shape (values stripped).
   std::string shape;
@@ -575,15 +587,16 @@ std::vector<std::string> Stack::all_features_args() {
   std::vector<std::string> args;
   const std::string all = dir_.path() + "/all-features";
   const std::string owner = opts_.exporter_user.empty() ? "root" : opts_.exporter_user;
-  sh("mkdir -p " + all + "/state " + all + "/feeds && chmod 0755 " + all + " " + all + "/feeds && chown " +
-     owner + " " + all + "/state && chmod 0700 " + all + "/state");
+  sh("mkdir -p " + all + "/state " + all + "/feeds && chmod 0755 " + all + " " + all +
+     "/feeds && chown " + owner + " " + all + "/state && chmod 0700 " + all + "/state");
   if (!given("--state.dir")) args.insert(args.end(), {"--state.dir", all + "/state"});
   if (!given("--haproxy.")) {
     std::ofstream(all + "/haproxy.log")
         << "127.0.0.1:40000 [04/Dec/2026:13:00:00.000] fe be/srv 0/0/5 100 200 -- 1/1/0/0/0 0/0 "
            "all-features.example\n";
     ::chmod((all + "/haproxy.log").c_str(), 0644);
-    args.insert(args.end(), {"--haproxy.log", all + "/haproxy.log", "--haproxy.render-interval", "1s"});
+    args.insert(args.end(),
+                {"--haproxy.log", all + "/haproxy.log", "--haproxy.render-interval", "1s"});
   }
   if (!given("--web.enable-admin-api")) args.push_back("--web.enable-admin-api");
   if (!given("--web.cors") && !given("--no-web.cors")) args.push_back("--web.cors");
@@ -596,8 +609,11 @@ std::vector<std::string> Stack::all_features_args() {
       feed_server_ = Process({"/usr/bin/python3", "-u", HOSTFLOW_FEED_SERVER, all + "/feeds",
                               std::to_string(feed_port_)},
                              all + "/feed_server.log");
-      wait_until([&] { return feed_server_.log().find("ready") != std::string::npos || !feed_server_.running(); },
-                 std::chrono::seconds(10));
+      wait_until(
+          [&] {
+            return feed_server_.log().find("ready") != std::string::npos || !feed_server_.running();
+          },
+          std::chrono::seconds(10));
     }
     const std::string host = "all-features-" + std::to_string(::getpid()) + ".hostflow.test";
     opts_.exporter_hosts.push_back("127.0.0.1 " + host);
@@ -623,8 +639,15 @@ void Stack::start_exporter() {
       for (const auto& l : opts_.exporter_hosts) out << l << "\n";
     }
     ::chmod(hosts.c_str(), 0644);
-    argv = {"unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
-            "mount --bind \"$0\" /etc/hosts && exec \"$@\"", hosts};
+    argv = {"unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "/bin/sh",
+            "-c",
+            "mount --bind \"$0\" /etc/hosts && exec \"$@\"",
+            hosts};
   }
   if (!opts_.exporter_user.empty()) {
     // As the unit runs it: its own user, no groups, an empty bounding set
@@ -648,7 +671,9 @@ std::string Stack::url(const std::string& path) const {
   return "http://127.0.0.1:" + std::to_string(port_) + path;
 }
 
-Exposition Stack::scrape() { return parse_exposition(http_get(url()).body); }
+Exposition Stack::scrape() {
+  return parse_exposition(http_get(url()).body);
+}
 
 std::uint64_t Stack::generation() {
   auto v = scrape().get("hostflow_snapshot_generation");

@@ -21,12 +21,12 @@ namespace hostflow::test {
 bool strict();
 
 // Skips the test with `reason` when `cond` is false (fails instead in strict mode).
-#define HF_REQUIRE(cond, reason)                                                   \
-  do {                                                                             \
-    if (!(cond)) {                                                                 \
+#define HF_REQUIRE(cond, reason)                                                    \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
       if (::hostflow::test::strict()) FAIL() << "prerequisite missing: " << reason; \
-      GTEST_SKIP() << reason;                                                      \
-    }                                                                              \
+      GTEST_SKIP() << reason;                                                       \
+    }                                                                               \
   } while (0)
 
 bool is_root();
@@ -157,7 +157,7 @@ std::size_t expositions_checked();
 // A sampler (optionally inside a netns) + an exporter (as an unprivileged user) on their own
 // segment file and port. Stopped on destruction.
 struct StackOptions {
-  std::string netns;              // run the sampler inside this netns ("" = current)
+  std::string netns;                        // run the sampler inside this netns ("" = current)
   std::vector<std::string> sampler_prefix;  // e.g. {"setpriv", "--bounding-set=-bpf", "--"}
   std::string interval = "500ms";
   std::vector<std::string> sampler_args, exporter_args;

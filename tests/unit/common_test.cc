@@ -2,8 +2,8 @@
 #include <chrono>
 #include <random>
 #include <set>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -316,8 +316,8 @@ TEST(Units, SizesReadWithOrWithoutABinaryUnitAndRefuseOverflow) {
   EXPECT_EQ(parse_size("2GB"), 2ull << 30);
   EXPECT_EQ(parse_size("1TiB"), 1ull << 40);
   EXPECT_EQ(parse_size("18446744073709551615"), ~0ull);
-  for (const char* bad : {"", "MiB", "1.5MiB", "-1", "1 MiB", "1mib", "18446744073709551616",
-                          "16777216TiB", "1Pi"})
+  for (const char* bad :
+       {"", "MiB", "1.5MiB", "-1", "1 MiB", "1mib", "18446744073709551616", "16777216TiB", "1Pi"})
     EXPECT_FALSE(parse_size(bad)) << bad;
 }
 

@@ -4,8 +4,8 @@
 // against the body's size. The source's ctnetlink decoder is in sampler_conntrack_test.cc.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -45,7 +45,8 @@ TEST(PrefixSet, MatchesLikeABruteForceScan) {
   for (int i = 0; i < 2000; i++) {
     IpAddr a;
     a.family = (i % 3 == 0) ? 6 : 4;
-    for (int k = 0; k < (a.family == 4 ? 4 : 16); k++) a.b[k] = static_cast<std::uint8_t>(rng() % 4);
+    for (int k = 0; k < (a.family == 4 ? 4 : 16); k++)
+      a.b[k] = static_cast<std::uint8_t>(rng() % 4);
     const unsigned len = a.family == 4 ? 8 + rng() % 25 : 16 + rng() % 113;
     auto c = parse_cidr(a.str() + "/" + std::to_string(len));
     ASSERT_TRUE(c);
@@ -57,7 +58,8 @@ TEST(PrefixSet, MatchesLikeABruteForceScan) {
   for (int i = 0; i < 20000; i++) {
     IpAddr a;
     a.family = (i % 2) ? 6 : 4;
-    for (int k = 0; k < (a.family == 4 ? 4 : 16); k++) a.b[k] = static_cast<std::uint8_t>(rng() % 4);
+    for (int k = 0; k < (a.family == 4 ? 4 : 16); k++)
+      a.b[k] = static_cast<std::uint8_t>(rng() % 4);
     const bool want = brute(a);
     hits += want;
     ASSERT_EQ(set.contains(a), want) << a.str();
@@ -110,18 +112,22 @@ TEST(PrefixSets, EachBitEqualsABruteForceScanOfItsSet) {
     ASSERT_EQ(m >> per_set.size(), 0u);
   };
   std::vector<IpAddr> probes = {*IpAddr::parse("0.0.0.0"), *IpAddr::parse("255.255.255.255"),
-                                *IpAddr::parse("::"), *IpAddr::parse("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")};
+                                *IpAddr::parse("::"),
+                                *IpAddr::parse("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")};
   // Every prefix's first and last address and their neighbours.
   for (const auto& set : per_set) {
     for (const Cidr& c : set) {
       IpAddr lo = c.ip, hi = c.ip;
       const unsigned bits = c.ip.family == 4 ? 32 : 128;
-      for (unsigned i = c.len; i < bits; i++) hi.b[i / 8] |= static_cast<std::uint8_t>(0x80u >> (i % 8));
+      for (unsigned i = c.len; i < bits; i++)
+        hi.b[i / 8] |= static_cast<std::uint8_t>(0x80u >> (i % 8));
       probes.push_back(lo);
       probes.push_back(hi);
       IpAddr below = lo, above = hi;
-      for (int k = bits / 8 - 1; k >= 0 && below.b[k]-- == 0; k--) {}
-      for (int k = bits / 8 - 1; k >= 0 && ++above.b[k] == 0; k--) {}
+      for (int k = bits / 8 - 1; k >= 0 && below.b[k]-- == 0; k--) {
+      }
+      for (int k = bits / 8 - 1; k >= 0 && ++above.b[k] == 0; k--) {
+      }
       probes.push_back(below);
       probes.push_back(above);
     }
@@ -141,10 +147,14 @@ TEST(PrefixSets, EachBitEqualsABruteForceScanOfItsSet) {
 TEST(FeedParsers, RealFormats) {
   std::vector<Cidr> out;
   std::string err;
-  ASSERT_TRUE(parse_onionoo(test::read_file(HOSTFLOW_FIXTURES_DIR "/threat/onionoo-exit.json"), &out, &err)) << err;
+  ASSERT_TRUE(
+      parse_onionoo(test::read_file(HOSTFLOW_FIXTURES_DIR "/threat/onionoo-exit.json"), &out, &err))
+      << err;
   EXPECT_EQ(out.size(), 9u);  // or_addresses in the fixture
   out.clear();
-  ASSERT_TRUE(parse_cidr_list(test::read_file(HOSTFLOW_FIXTURES_DIR "/threat/drop.txt"), &out, &err)) << err;
+  ASSERT_TRUE(
+      parse_cidr_list(test::read_file(HOSTFLOW_FIXTURES_DIR "/threat/drop.txt"), &out, &err))
+      << err;
   EXPECT_EQ(out.size(), 8u);
   EXPECT_EQ(format_cidr(out[0]), "1.10.16.0/20");
   out.clear();
@@ -189,7 +199,8 @@ TEST(FeedParsers, DeepOrMistypedJsonIsRefusedWithAReason) {
   std::string err;
   EXPECT_FALSE(parse_onionoo(std::string(1 << 20, '['), &out, &err));
   EXPECT_NE(err.find("not a JSON object"), std::string::npos) << err;
-  EXPECT_FALSE(parse_onionoo("{\"relays\":" + std::string(100, '[') + std::string(100, ']') + "}", &out, &err));
+  EXPECT_FALSE(parse_onionoo("{\"relays\":" + std::string(100, '[') + std::string(100, ']') + "}",
+                             &out, &err));
   EXPECT_NE(err.find("nested deeper"), std::string::npos) << err;
   EXPECT_FALSE(parse_onionoo(R"({"relays":{"or_addresses":["1.2.3.4:1"]}})", &out, &err));
   EXPECT_NE(err.find("relays"), std::string::npos) << err;
@@ -204,9 +215,10 @@ TEST(FeedParsers, PrefixesBroaderThanTheMinimumAreRefusedAndCounted) {
   std::vector<Cidr> out;
   std::string err;
   FeedParseStats st;
-  ASSERT_TRUE(parse_cidr_list("0.0.0.0/0\n::/0\n1.0.0.0/7\n10.0.0.0/8\n2001:db8::/15\n2001:db8::/16\n"
-                              "192.0.2.1\n",
-                              &out, &err, &st))
+  ASSERT_TRUE(
+      parse_cidr_list("0.0.0.0/0\n::/0\n1.0.0.0/7\n10.0.0.0/8\n2001:db8::/15\n2001:db8::/16\n"
+                      "192.0.2.1\n",
+                      &out, &err, &st))
       << err;
   std::vector<std::string> got;
   for (const Cidr& c : out) got.push_back(format_cidr(c));
@@ -226,7 +238,8 @@ Flow flow(const char* src, const char* dst, std::uint16_t dport) {
 }
 
 TEST(FlowSummarizer, NewRemotesAndPortsAreRelativeToThePreviousInterval) {
-  std::vector<WorkloadIps> w = {{"vm", "a", {*IpAddr::parse("10.0.0.1"), *IpAddr::parse("10.0.0.2")}}};
+  std::vector<WorkloadIps> w = {
+      {"vm", "a", {*IpAddr::parse("10.0.0.1"), *IpAddr::parse("10.0.0.2")}}};
   const IpIndex index(w);
   FlowSummarizer s({1, true});
   std::vector<Flow> f1 = {flow("10.0.0.1", "1.1.1.1", 80), flow("10.0.0.1", "1.1.1.1", 80),
@@ -254,7 +267,8 @@ TEST(ThreatMatcher, CountsEachContactOnceAndLogsIt) {
   std::vector<WorkloadIps> w = {{"vm", "a", {*IpAddr::parse("10.0.0.1")}}};
   const IpIndex index(w);
   std::vector<ThreatList> lists = {
-      {"spamhaus", Direction::kOut, std::make_shared<const PrefixSet>(std::vector<Cidr>{*parse_cidr("6.6.0.0/16")})}};
+      {"spamhaus", Direction::kOut,
+       std::make_shared<const PrefixSet>(std::vector<Cidr>{*parse_cidr("6.6.0.0/16")})}};
   ThreatMatcher m(log);
   std::vector<Flow> f = {flow("10.0.0.1", "6.6.1.1", 80), flow("10.0.0.1", "6.6.1.1", 443),
                          flow("6.6.2.2", "10.0.0.1", 22)};  // inbound: filtered (direction out)
@@ -301,13 +315,16 @@ Peak measure(const std::string& body_case) {
 
 constexpr long kMiB = 1024;  // in kB
 
-long bound_kb(std::size_t body) { return 2 * static_cast<long>(body / 1024) + 32 * kMiB; }
+long bound_kb(std::size_t body) {
+  return 2 * static_cast<long>(body / 1024) + 32 * kMiB;
+}
 
 TEST(FeedMemory, SixteenMegabytesOfOpenBracketsStayWithinTwiceTheBody) {
   const Peak pk = measure("open-brackets");
   EXPECT_FALSE(pk.parsed);
   EXPECT_GE(pk.over_kb, 0);
-  EXPECT_LE(pk.over_kb, bound_kb(pk.body)) << "peak " << pk.over_kb / kMiB << " MiB over the baseline";
+  EXPECT_LE(pk.over_kb, bound_kb(pk.body))
+      << "peak " << pk.over_kb / kMiB << " MiB over the baseline";
 }
 
 TEST(FeedMemory, DeepNestingInsideAnObjectIsRefusedWithinTheBound) {

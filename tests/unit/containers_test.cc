@@ -54,16 +54,17 @@ TEST(Cgroup, KubernetesContainerdSystemdV2) {
 }
 
 TEST(Cgroup, KubernetesCgroupfsV1) {
-  const auto o = parse_cgroup("11:pids:/kubepods/besteffort/pod8a7b0c1d-2e3f-4a5b-8c6d-7e8f9a0b1c2d/" +
-                              kId + "\n0::/\n");
+  const auto o = parse_cgroup(
+      "11:pids:/kubepods/besteffort/pod8a7b0c1d-2e3f-4a5b-8c6d-7e8f9a0b1c2d/" + kId + "\n0::/\n");
   EXPECT_EQ(o.runtime, "kubernetes");
   EXPECT_EQ(o.id, kId);
   EXPECT_EQ(o.pod_uid, "8a7b0c1d-2e3f-4a5b-8c6d-7e8f9a0b1c2d");
 }
 
 TEST(Cgroup, CrioAndPodman) {
-  EXPECT_EQ(parse_cgroup("0::/kubepods.slice/kubepods-besteffort.slice/crio-" + kId + ".scope").runtime,
-            "crio");
+  EXPECT_EQ(
+      parse_cgroup("0::/kubepods.slice/kubepods-besteffort.slice/crio-" + kId + ".scope").runtime,
+      "crio");
   const auto p = parse_cgroup("0::/machine.slice/libpod-" + kId + ".scope\n");
   EXPECT_EQ(p.runtime, "podman");
   EXPECT_EQ(p.id, kId);
@@ -236,9 +237,12 @@ TEST(DockerJson, HostileNamesAndLabelsAreCappedAndTheExpositionStaysValid) {
   auto escape = [](const std::string& s) {
     std::string o;
     for (unsigned char ch : s) {
-      if (ch == '"' || ch == '\\') o += '\\', o += static_cast<char>(ch);
-      else if (ch == '\n') o += "\\n";
-      else o += static_cast<char>(ch);
+      if (ch == '"' || ch == '\\')
+        o += '\\', o += static_cast<char>(ch);
+      else if (ch == '\n')
+        o += "\\n";
+      else
+        o += static_cast<char>(ch);
     }
     return o;
   };
@@ -251,7 +255,9 @@ TEST(DockerJson, HostileNamesAndLabelsAreCappedAndTheExpositionStaysValid) {
     // The same text as valid JSON (\u escapes, U+FFFD for the bad bytes) goes through.
     std::string valid = sanitize_label(evil, 1 << 20);
     nlohmann::json j = nlohmann::json::array(
-        {{{"Id", kHostileId}, {"Names", {valid}}, {"Labels", {{"com.docker.compose.project", valid}, {"team", valid}}}}});
+        {{{"Id", kHostileId},
+          {"Names", {valid}},
+          {"Labels", {{"com.docker.compose.project", valid}, {"team", valid}}}}});
     p = parse_docker_containers(j.dump());
   }
   ASSERT_TRUE(p.error.empty()) << p.error;

@@ -5,9 +5,9 @@
 
 #include <filesystem>
 #include <functional>
-#include <sstream>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -34,9 +34,12 @@ std::set<std::string> heading_anchors(const std::string& markdown) {
     std::string a;
     for (char c : line.substr(i + 1)) {
       const unsigned char u = static_cast<unsigned char>(c);
-      if (std::isalnum(u)) a += static_cast<char>(std::tolower(u));
-      else if (c == ' ' || c == '-') a += '-';
-      else if (c == '_') a += '_';
+      if (std::isalnum(u))
+        a += static_cast<char>(std::tolower(u));
+      else if (c == ' ' || c == '-')
+        a += '-';
+      else if (c == '_')
+        a += '_';
     }
     out.insert(a);
   }
@@ -140,7 +143,8 @@ TEST(Docs, EveryFamilyOfTheGoldenExpositionsIsInMetricsMd) {
     for (std::string line; std::getline(in, line);) {
       if (line.rfind("# TYPE ", 0) != 0) continue;
       const std::string name = line.substr(7, line.find(' ', 7) - 7);
-      EXPECT_TRUE(documented.count(name)) << name << " (area " << r.stem << ") is not in docs/metrics.md";
+      EXPECT_TRUE(documented.count(name))
+          << name << " (area " << r.stem << ") is not in docs/metrics.md";
       EXPECT_TRUE(exporter::row_owns(r, name)) << name << " is in " << r.stem << ".prom";
       checked++;
     }

@@ -2,8 +2,9 @@
 // a feed parse takes is bounded by the body, whatever the body holds. One case per run, in a
 // process of its own so that AddressSanitizer's quarantine can be off here and stay on in the
 // test executables: it builds the body, resets its peak RSS (/proc/self/clear_refs "5"), parses,
-// and prints "<parsed 0|1> <VmHWM minus the resident set before the body existed, kB> <body bytes>".
-// (A DOM parse of 16 MB of "[" peaked at 1.22 GB; a valid 20 MB Onionoo document at 257 MB.)
+// and prints "<parsed 0|1> <VmHWM minus the resident set before the body existed, kB> <body
+// bytes>". (A DOM parse of 16 MB of "[" peaked at 1.22 GB; a valid 20 MB Onionoo document at 257
+// MB.)
 //
 //   feed_memory_probe open-brackets | deep-in-object | onionoo | addresses | cidr-list
 #include <cstdio>
@@ -36,7 +37,9 @@ long status_kb(const char* field) {
 }
 
 // 16 MiB of "[": the deepest a body of that size can nest.
-std::string open_brackets() { return std::string(16u << 20, '['); }
+std::string open_brackets() {
+  return std::string(16u << 20, '[');
+}
 
 // The same depth inside an object, where the relays are expected.
 std::string deep_in_object() {
@@ -80,7 +83,8 @@ std::string cidr_list() {
   std::string b;
   for (unsigned i = 0; b.size() < (20u << 20); i++) {
     char a[32];
-    std::snprintf(a, sizeof a, "%u.%u.%u.%u\n", 1 + (i >> 24), (i >> 16) & 255, (i >> 8) & 255, i & 255);
+    std::snprintf(a, sizeof a, "%u.%u.%u.%u\n", 1 + (i >> 24), (i >> 16) & 255, (i >> 8) & 255,
+                  i & 255);
     b += a;
   }
   return b;
@@ -106,7 +110,9 @@ int main(int argc, char** argv) {
   for (const Case& k : kCases)
     if (argc == 2 && std::string(argv[1]) == k.name) c = &k;
   if (!c) {
-    std::fprintf(stderr, "usage: feed_memory_probe open-brackets|deep-in-object|onionoo|addresses|cidr-list\n");
+    std::fprintf(
+        stderr,
+        "usage: feed_memory_probe open-brackets|deep-in-object|onionoo|addresses|cidr-list\n");
     return 2;
   }
   const long before = status_kb("VmRSS:");

@@ -1,9 +1,9 @@
 // Golden expositions per data area (issue 13): one rich snapshot, built from the real fixtures in
-// tests/fixtures where they exist and by hand where none does, is written as a real segment file and rendered through the exporter's
-// public pipeline (ExporterConfig, validate, Pipeline). The exposition
-// is split by family name into tests/golden/<stem>.prom, one file per area, whole families in
-// the order the exporter renders them. Written from the code as it was before the exporter
-// refactor, so the refactor can show it renders the same bytes.
+// tests/fixtures where they exist and by hand where none does, is written as a real segment file
+// and rendered through the exporter's public pipeline (ExporterConfig, validate, Pipeline). The
+// exposition is split by family name into tests/golden/<stem>.prom, one file per area, whole
+// families in the order the exporter renders them. Written from the code as it was before the
+// exporter refactor, so the refactor can show it renders the same bytes.
 //
 //   UPDATE_GOLDEN=1 ./golden_test   rewrites the files (in the source tree) instead of comparing.
 //
@@ -100,7 +100,8 @@ const std::map<std::string, Measured>& measured() {
 const fs::path kFixtures = HOSTFLOW_FIXTURES_DIR;
 
 // The sampler's own decoder on a captured RTM_NEWLINK message.
-sampler::DecodedLink decode_link_fixture(const std::string& bytes, std::vector<std::uint32_t>* keep) {
+sampler::DecodedLink decode_link_fixture(const std::string& bytes,
+                                         std::vector<std::uint32_t>* keep) {
   keep->assign((bytes.size() + 3) / 4, 0);
   std::memcpy(keep->data(), bytes.data(), bytes.size());
   sampler::DecodedLink d;
@@ -144,13 +145,13 @@ std::vector<std::pair<std::string, std::string>> fixture_domains() {  // (name, 
 
 // ---- the snapshot ------------------------------------------------------------------------------
 
-constexpr std::uint64_t kHostNs = 4026531840ull;   // the sampler's netns
-constexpr std::uint64_t kWebNs = 4026532201ull;    // Docker ix-h5app-web-1 (nsid 0, dumped)
-constexpr std::uint64_t kC1Ns = 4026532305ull;     // Docker h5c1 (nsid 1, not dumped)
-constexpr std::uint64_t kLxcNs = 4026532410ull;    // LXC web01 (nsid 2)
-constexpr std::uint64_t kDemoNs = 4026532517ull;   // processes in no runtime (nsid 3, dumped)
+constexpr std::uint64_t kHostNs = 4026531840ull;  // the sampler's netns
+constexpr std::uint64_t kWebNs = 4026532201ull;   // Docker ix-h5app-web-1 (nsid 0, dumped)
+constexpr std::uint64_t kC1Ns = 4026532305ull;    // Docker h5c1 (nsid 1, not dumped)
+constexpr std::uint64_t kLxcNs = 4026532410ull;   // LXC web01 (nsid 2)
+constexpr std::uint64_t kDemoNs = 4026532517ull;  // processes in no runtime (nsid 3, dumped)
 constexpr std::uint64_t kRealBase = 1'700'000'100'000'000'000ull;  // first publish, CLOCK_REALTIME
-constexpr std::uint64_t kDeltaNs = 5'000'000'000ull;                // between the two publishes
+constexpr std::uint64_t kDeltaNs = 5'000'000'000ull;               // between the two publishes
 
 const char* kWebId = "941dae0df904c9419e1963ae1dd8cc76e7efe8561eba48ead29215212e3c38a9";
 const char* kC1Id = "155caebbeb8e22c1a3c78a47b8b8019a9057f015d883704c6dc26b2b416a17c3";
@@ -159,8 +160,8 @@ struct Inputs {
   std::map<std::string, std::string> link_bins;  // fixture name -> bytes
   std::vector<shm::ConntrackRecord> ct;          // from ct-dump.bin
   std::vector<std::pair<std::string, std::string>> domains;
-  std::string tap_ifname;                        // proc/fdinfo/tun.txt's iff:
-  std::string qemu_libvirt, qemu_plain;          // QEMU command lines (captured)
+  std::string tap_ifname;                // proc/fdinfo/tun.txt's iff:
+  std::string qemu_libvirt, qemu_plain;  // QEMU command lines (captured)
   std::string docker_containers, docker_networks, docker_inspect;
   std::string lxc_cgroup;
 };
@@ -192,9 +193,9 @@ void add_traffic(shm::LinkStats& s, std::uint64_t rx_b, std::uint64_t tx_b, std:
 
 // A conntrack entry shaped like the captured ones (template: their status, flags, zone), with
 // the addresses, ports and counters of the scenario. `reply_src` differs from `dst` under DNAT.
-shm::ConntrackRecord ct_entry(const shm::ConntrackRecord& tpl, std::uint8_t proto,
-                              const char* src, std::uint16_t sport, const char* dst,
-                              std::uint16_t dport, std::uint64_t pkts, std::uint64_t bytes,
+shm::ConntrackRecord ct_entry(const shm::ConntrackRecord& tpl, std::uint8_t proto, const char* src,
+                              std::uint16_t sport, const char* dst, std::uint16_t dport,
+                              std::uint64_t pkts, std::uint64_t bytes,
                               const char* reply_src = nullptr, std::uint16_t reply_sport = 0) {
   shm::ConntrackRecord r = tpl;
   std::uint8_t fam = 0, fam2 = 0;
@@ -238,8 +239,8 @@ struct Params {
 };
 
 shm::SourceStatusRecord source(shm::SnapshotBuilder& b, std::string_view name, std::uint64_t runs,
-                               std::uint64_t duration_us, std::uint64_t items,
-                               std::uint64_t errors, std::uint64_t real_ns) {
+                               std::uint64_t duration_us, std::uint64_t items, std::uint64_t errors,
+                               std::uint64_t real_ns) {
   shm::SourceStatusRecord s{};
   s.name = b.add_string(name, 32);
   s.state = static_cast<std::uint8_t>(shm::SourceState::kOk);
@@ -337,21 +338,23 @@ void build_snapshot(shm::SnapshotBuilder& b, const Inputs& in, int n) {
 
   // -- processes: two QEMUs (host netns) and the workloads' processes
   b.add(test::proc_record(b, 1, kHostNs, "init\n", "", 0));
-  b.add(test::proc_record(b, 3301, kHostNs, "qemu-system-x86\n",
-             "0::/machine.slice/machine-qemu\\x2d3\\x2dinstance\\x2d0000002a.scope/libvirt/emulator\n",
-             shm::kProcQemu, in.qemu_libvirt));
+  b.add(test::proc_record(
+      b, 3301, kHostNs, "qemu-system-x86\n",
+      "0::/machine.slice/machine-qemu\\x2d3\\x2dinstance\\x2d0000002a.scope/libvirt/emulator\n",
+      shm::kProcQemu, in.qemu_libvirt));
   b.add(test::proc_record(b, 3402, kHostNs, "qemu-system-x86\n", "0::/user.slice/session-4.scope\n",
-             shm::kProcQemu, in.qemu_plain));
+                          shm::kProcQemu, in.qemu_plain));
   b.add(test::proc_record(b, 4101, kWebNs, "sleep\n",
-             "0::/system.slice/docker-" + std::string(kWebId) + ".scope\n", 0));
+                          "0::/system.slice/docker-" + std::string(kWebId) + ".scope\n", 0));
   b.add(test::proc_record(b, 4102, kWebNs, "sh\n",
-             "0::/system.slice/docker-" + std::string(kWebId) + ".scope\n", 0));
-  b.add(test::proc_record(b, 4201, kC1Ns, "sleep\n",
-             "12:pids:/docker/" + std::string(kC1Id) + "\n1:name=systemd:/docker/" + kC1Id +
-                 "\n0::/\n",
-             0));
+                          "0::/system.slice/docker-" + std::string(kWebId) + ".scope\n", 0));
+  b.add(test::proc_record(
+      b, 4201, kC1Ns, "sleep\n",
+      "12:pids:/docker/" + std::string(kC1Id) + "\n1:name=systemd:/docker/" + kC1Id + "\n0::/\n",
+      0));
   b.add(test::proc_record(b, 4301, kLxcNs, "init\n", in.lxc_cgroup, 0));
-  b.add(test::proc_record(b, 4401, kDemoNs, "dnsmasq\n", "0::/system.slice/hf-demo-ns.service\n", 0));
+  b.add(
+      test::proc_record(b, 4401, kDemoNs, "dnsmasq\n", "0::/system.slice/hf-demo-ns.service\n", 0));
 
   // -- taps QEMU holds: the libvirt domain's from the captured fdinfo, the plain QEMU's by name
   b.add(test::tap_record(b, 3301, 31, kHostNs, in.tap_ifname));
@@ -364,7 +367,8 @@ void build_snapshot(shm::SnapshotBuilder& b, const Inputs& in, int n) {
     for (const auto& [name, xml] : in.domains) {
       pugi::xml_document doc;
       doc.load_string(xml.c_str());
-      shm::DomainRecord d = test::domain_record(b, name, doc.child("domain").child_value("uuid"), id++, xml);
+      shm::DomainRecord d =
+          test::domain_record(b, name, doc.child("domain").child_value("uuid"), id++, xml);
       d.param_begin = p.next;
       if (name == "instance-0000002a") {
         // 2 vCPUs at 30 % over the 5 s between the snapshots: 3 s of CPU time.
@@ -419,11 +423,13 @@ void build_snapshot(shm::SnapshotBuilder& b, const Inputs& in, int n) {
   }
 
   // -- Docker Engine API answers, as captured from dockerd 20.10
-  b.add(test::docker_record(b, shm::DockerQuery::kContainers, "/containers/json", in.docker_containers));
+  b.add(test::docker_record(b, shm::DockerQuery::kContainers, "/containers/json",
+                            in.docker_containers));
   b.add(test::docker_record(b, shm::DockerQuery::kNetworks, "/networks", in.docker_networks));
   b.add(test::docker_record(
       b, shm::DockerQuery::kNetworkInspect,
-      "/networks/5d35cc6e151a189a5fa1424b2d451c48040500fe6f3d2a0b07d77386e3ee9ceb", in.docker_inspect));
+      "/networks/5d35cc6e151a189a5fa1424b2d451c48040500fe6f3d2a0b07d77386e3ee9ceb",
+      in.docker_inspect));
 
   // -- addresses: the host's (one public and listed in customlist.txt), the workload namespaces'
   b.add(test::addr_record("127.0.0.1", 8, 1, kHostNs, -1));
@@ -624,12 +630,15 @@ Rendering render_scenario() {
     return out;
   }
   cfg.conntrack.feeds.feeds = {
-      spec("tor_exit", ex::FeedFormat::kOnionoo, threat + "/onionoo-exit.json", ex::Direction::kAny),
-      spec("tor_relay", ex::FeedFormat::kOnionoo, threat + "/onionoo-relay.json", ex::Direction::kIn),
+      spec("tor_exit", ex::FeedFormat::kOnionoo, threat + "/onionoo-exit.json",
+           ex::Direction::kAny),
+      spec("tor_relay", ex::FeedFormat::kOnionoo, threat + "/onionoo-relay.json",
+           ex::Direction::kIn),
       spec("spamhaus", ex::FeedFormat::kCidrList, spamhaus, ex::Direction::kAny),
       spec("emergingthreats", ex::FeedFormat::kCidrList, threat + "/compromised-ips.txt",
            ex::Direction::kOut),
-      spec("customlist", ex::FeedFormat::kCidrList, threat + "/customlist.txt", ex::Direction::kAny),
+      spec("customlist", ex::FeedFormat::kCidrList, threat + "/customlist.txt",
+           ex::Direction::kAny),
   };
   std::array<std::uint8_t, 16> boot_id{};
   std::memcpy(boot_id.data(), seg.header().boot_id, 16);
@@ -808,7 +817,8 @@ std::vector<std::string> lines_of(const std::string& s) {
 }
 
 // A unified-style diff of two small texts (LCS over lines), at most `max_lines` lines of output.
-std::string diff(const std::string& expected, const std::string& actual, std::size_t max_lines = 60) {
+std::string diff(const std::string& expected, const std::string& actual,
+                 std::size_t max_lines = 60) {
   const auto a = lines_of(expected), b = lines_of(actual);
   const std::size_t n = a.size(), m = b.size();
   std::vector<std::vector<std::uint32_t>> lcs(n + 1, std::vector<std::uint32_t>(m + 1, 0));
@@ -822,15 +832,19 @@ std::string diff(const std::string& expected, const std::string& actual, std::si
   std::vector<Op> ops;
   std::size_t i = 0, j = 0;
   while (i < n || j < m) {
-    if (i < n && j < m && a[i] == b[j]) ops.push_back({' ', i++, j++});
-    else if (i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1])) ops.push_back({'-', i++, j});
-    else ops.push_back({'+', i, j++});
+    if (i < n && j < m && a[i] == b[j])
+      ops.push_back({' ', i++, j++});
+    else if (i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]))
+      ops.push_back({'-', i++, j});
+    else
+      ops.push_back({'+', i, j++});
   }
   // Changes with two lines of context, in hunks headed by where they start.
   std::vector<bool> show(ops.size(), false);
   for (std::size_t k = 0; k < ops.size(); k++) {
     if (ops[k].kind == ' ') continue;
-    for (std::size_t c = (k >= 2 ? k - 2 : 0); c <= std::min(k + 2, ops.size() - 1); c++) show[c] = true;
+    for (std::size_t c = (k >= 2 ? k - 2 : 0); c <= std::min(k + 2, ops.size() - 1); c++)
+      show[c] = true;
   }
   std::string out;
   std::size_t printed = 0;
@@ -885,8 +899,8 @@ TEST(Golden, EveryRenderedFamilyBelongsToOneArea) {
     for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
     return s;
   };
-  EXPECT_TRUE(g.unassigned.empty()) << "families in no area (add a prefix to areas()): "
-                                    << join(g.unassigned);
+  EXPECT_TRUE(g.unassigned.empty())
+      << "families in no area (add a prefix to areas()): " << join(g.unassigned);
   EXPECT_TRUE(g.ambiguous.empty()) << "families in more than one area: " << join(g.ambiguous);
   EXPECT_TRUE(g.duplicates.empty()) << "families rendered in two places: " << join(g.duplicates);
   std::size_t total = 0;

@@ -129,8 +129,7 @@ TEST(HaproxyLine, ImplausibleByteCountsAreBadBytes) {
             LineError::kBadBytesIn);
   EXPECT_EQ(parse_haproxy_line(line_with("0", over, "a.example"), {}).error,
             LineError::kBadBytesOut);
-  EXPECT_EQ(parse_haproxy_line(line_with(i63, "1", "a.example"), {}).error,
-            LineError::kBadBytesIn);
+  EXPECT_EQ(parse_haproxy_line(line_with(i63, "1", "a.example"), {}).error, LineError::kBadBytesIn);
   EXPECT_EQ(parse_haproxy_line(line_with("1", "+" + i63, "a.example"), {}).error,
             LineError::kBadBytesOut);
   EXPECT_EQ(parse_haproxy_line(line_with("18446744073709551615", "1", "a.example"), {}).error,
@@ -336,8 +335,8 @@ class TailerTest : public ::testing::Test {
     return sample(t, "hostflow_haproxy_rotations_total", "kind", "truncate");
   }
   void expect_no_unparsed(const HaproxyTailer& t) {
-    for (const char* r : {"empty", "syslog_prefix", "missing_field", "bad_bytes_in",
-                          "bad_bytes_out", "too_long"})
+    for (const char* r :
+         {"empty", "syslog_prefix", "missing_field", "bad_bytes_in", "bad_bytes_out", "too_long"})
       EXPECT_EQ(unparsed(t, r), 0) << r;
   }
 
@@ -534,7 +533,8 @@ TEST_F(TailerTest, CheckpointWithoutFingerprintsLoads) {
   }
   ASSERT_EQ(j["files"].size(), 1u);
   nlohmann::json old_entry = nlohmann::json::object();
-  for (const char* k : {"path", "dev", "ino", "offset", "skipping"}) old_entry[k] = j["files"][0][k];
+  for (const char* k : {"path", "dev", "ino", "offset", "skipping"})
+    old_entry[k] = j["files"][0][k];
   j["files"][0] = old_entry;
   { std::ofstream(opts_.position_file) << j.dump(); }
   write_lines(log_, "b.example", 4, 1);

@@ -243,8 +243,9 @@ TEST(HttpServer, OneSourceNeverHoldsMoreThanItsCapAndOthersAreServed) {
     ASSERT_TRUE(wait_until([&] {
       return s.stats().evicted_connections.load() == evicted &&
              s.stats().open_connections.load() == std::min<std::uint64_t>(i + 1, 4);
-    })) << "after connection " << i << ": open " << s.stats().open_connections.load()
-        << ", evicted " << s.stats().evicted_connections.load();
+    })) << "after connection "
+        << i << ": open " << s.stats().open_connections.load() << ", evicted "
+        << s.stats().evicted_connections.load();
   }
   // The six oldest were closed to make room for the newer ones of the same source.
   for (std::size_t i = 0; i < 6; i++)

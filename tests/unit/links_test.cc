@@ -167,11 +167,17 @@ TEST(BuildModel, NameCollisionsGetTheIfindex) {
 
 // Issue 12, defect 4 (interface repro): a name chosen to equal another link's generated one.
 TEST(BuildModel, ANameChosenToEqualAGeneratedOneStillGivesUniqueNames) {
-  const std::string r = "rt\xEF\xBF\xBD" "1";
+  const std::string r =
+      "rt\xEF\xBF\xBD"
+      "1";
   const Model m = model_of({
-      {1, 10, "rt\xff" "1"},
+      {1, 10,
+       "rt\xff"
+       "1"},
       {1, 11, r + "~12"},  // valid UTF-8: the generated name of ifindex 12, chosen on purpose
-      {1, 12, "rt\xfe" "1"},
+      {1, 12,
+       "rt\xfe"
+       "1"},
   });
   ASSERT_EQ(m.interfaces.size(), 3u);
   EXPECT_EQ(find(m, 1, 10)->name, r);

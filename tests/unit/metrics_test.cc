@@ -77,7 +77,7 @@ TEST(MetricModel, ASecondFamilyOfOneNameIsRefusedWhole) {
 TEST(MetricModel, ASampleWhoseLabelNamesDifferFromItsFamilysIsRefused) {
   Family f("hostflow_x", "", Type::kGauge);
   f.add({{"a", "1"}}, 1);
-  f.add({{"b", "1"}}, 2);             // another label name
+  f.add({{"b", "1"}}, 2);              // another label name
   f.add({{"a", "2"}, {"b", "3"}}, 3);  // another label count
   f.add_values({"4"}, 4);
   f.add_values({"5", "6"}, 5);
@@ -93,7 +93,8 @@ TEST(MetricModel, FamiliesOutsideAnAreasPrefixesAreRefusedFromWhereTheAreaBegan)
   set.add(std::move(Family("hostflow_a_one", "", Type::kGauge).add(1)));
   const std::size_t first = set.families().size();
   set.add(std::move(Family("hostflow_b_ok", "", Type::kGauge).add(1)));
-  set.add(std::move(Family("hostflow_a_stolen", "", Type::kGauge).add({{"k", "1"}}, 1).add({{"k", "2"}}, 2)));
+  set.add(std::move(
+      Family("hostflow_a_stolen", "", Type::kGauge).add({{"k", "1"}}, 1).add({{"k", "2"}}, 2)));
   const std::size_t removed = set.refuse_from(
       first, [](const std::string& n) { return n.rfind("hostflow_b_", 0) == 0; }, "test");
   EXPECT_EQ(removed, 1u);

@@ -4,9 +4,9 @@
 // length).
 #include <zlib.h>
 
+#include <prometheus/text_serializer.h>
 #include <cmath>
 #include <limits>
-#include <prometheus/text_serializer.h>
 #include <random>
 #include <sstream>
 #include <string>
@@ -127,9 +127,16 @@ TEST(Exposition, SerializeEqualsPrometheusCppTextSerializer) {
   std::vector<prometheus::MetricFamily> fams;
   metrics::FamilySet ours;
   std::mt19937_64 rng(7);
-  const std::vector<double> values = {0, 1, -1, 0.1, 1e21, 1e-7, 123456789012345678.0,
+  const std::vector<double> values = {0,
+                                      1,
+                                      -1,
+                                      0.1,
+                                      1e21,
+                                      1e-7,
+                                      123456789012345678.0,
                                       std::numeric_limits<double>::infinity(),
-                                      -std::numeric_limits<double>::infinity(), 3.14159,
+                                      -std::numeric_limits<double>::infinity(),
+                                      3.14159,
                                       18446744073709551615.0};
   for (MetricType t : {MetricType::Counter, MetricType::Gauge, MetricType::Untyped}) {
     prometheus::MetricFamily f;
@@ -145,8 +152,8 @@ TEST(Exposition, SerializeEqualsPrometheusCppTextSerializer) {
     for (double v : values) {
       prometheus::ClientMetric m;
       // Distinct series: the model refuses a second series with equal labels.
-      m.label = {{"a", "x\"y\\z\nw"}, {"b", std::string("\xc3\xa9\xff")},
-                 {"c", std::to_string(i++)}};
+      m.label = {
+          {"a", "x\"y\\z\nw"}, {"b", std::string("\xc3\xa9\xff")}, {"c", std::to_string(i++)}};
       m.counter.value = m.gauge.value = m.untyped.value = v;
       f.metric.push_back(m);
       metrics::Labels ol;
@@ -223,5 +230,6 @@ TEST(Exposition, SerializeEqualsPrometheusCppTextSerializer) {
   // HELP escapes backslash and newline as the text format says (where prometheus-cpp 1.0 does not).
   metrics::FamilySet h;
   h.add(metrics::Family("hf_help", "a \\ b\nc", metrics::Type::kGauge));
-  EXPECT_EQ(hostflow::exporter::prometheus_text(h), "# HELP hf_help a \\\\ b\\nc\n# TYPE hf_help gauge\n");
+  EXPECT_EQ(hostflow::exporter::prometheus_text(h),
+            "# HELP hf_help a \\\\ b\\nc\n# TYPE hf_help gauge\n");
 }

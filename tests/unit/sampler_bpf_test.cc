@@ -81,17 +81,18 @@ TEST(TcFilterDecode, OursOnlyWhenHandlePriorityAndProgramNameMatch) {
     const char* kind;
     const char* name;
   } foreign[] = {
-      {9, 3, "bpf", "tc_counters.bpf.o:[tc]"},                // tc's own loader, same program
-      {HF_TC_HANDLE, HF_TC_PRIORITY, "bpf", "other:[42]"},    // our slot, someone else's program
-      {HF_TC_HANDLE, 1, "bpf", "hf_tc_ingress:[42]"},          // another priority
-      {1, HF_TC_PRIORITY, "bpf", "hf_tc_ingress:[42]"},        // another handle
-      {HF_TC_HANDLE, HF_TC_PRIORITY, "u32", nullptr},          // another classifier
-      {HF_TC_HANDLE, HF_TC_PRIORITY, "bpf", "hf_tc_ingressX"}, // a longer name
+      {9, 3, "bpf", "tc_counters.bpf.o:[tc]"},                  // tc's own loader, same program
+      {HF_TC_HANDLE, HF_TC_PRIORITY, "bpf", "other:[42]"},      // our slot, someone else's program
+      {HF_TC_HANDLE, 1, "bpf", "hf_tc_ingress:[42]"},           // another priority
+      {1, HF_TC_PRIORITY, "bpf", "hf_tc_ingress:[42]"},         // another handle
+      {HF_TC_HANDLE, HF_TC_PRIORITY, "u32", nullptr},           // another classifier
+      {HF_TC_HANDLE, HF_TC_PRIORITY, "bpf", "hf_tc_ingressX"},  // a longer name
   };
   for (const Case& c : foreign) {
     auto msg = tc_filter_msg(c.handle, c.prio, c.kind, c.name, 42);
     DecodedTcFilter g;
-    ASSERT_TRUE(decode_tc_filter(reinterpret_cast<const nlmsghdr*>(msg.data()), msg.size(), &g, &err));
+    ASSERT_TRUE(
+        decode_tc_filter(reinterpret_cast<const nlmsghdr*>(msg.data()), msg.size(), &g, &err));
     EXPECT_FALSE(sampler::is_hostflow_filter(g, true)) << c.kind << " " << (c.name ? c.name : "");
   }
 }

@@ -1,5 +1,6 @@
-// The docker source (sampler/sources/docker): its reading of Docker Engine API replies (Beast's response parser with a body cap).
-// The expected bodies are the bytes written into each reply, so every case can fail.
+// The docker source (sampler/sources/docker): its reading of Docker Engine API replies (Beast's
+// response parser with a body cap). The expected bodies are the bytes written into each reply, so
+// every case can fail.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -66,7 +67,8 @@ TEST(DockerHttpReply, CloseDelimitedBodyNeedsEof) {
 
 TEST(DockerHttpReply, MalformedAndCutRepliesAreErrors) {
   EXPECT_FALSE(parse_http_reply("HTTP/1.1 2OO OK\r\n\r\n", 1024, true).ok());
-  EXPECT_FALSE(parse_http_reply("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 1024, true).ok());
+  EXPECT_FALSE(
+      parse_http_reply("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 1024, true).ok());
   EXPECT_FALSE(parse_http_reply("HTTP/1.1 200 OK\r\nContent-Le", 1024, true).ok());
 }
 

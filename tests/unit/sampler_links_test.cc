@@ -428,8 +428,9 @@ TEST(NetlinkStats, DecodesIfindexAndCounters) {
   const auto b = stats_message(RTM_NEWSTATS, true, sizeof(rtnl_link_stats64));
   hostflow::sampler::DecodedStats d;
   std::string err;
-  ASSERT_TRUE(hostflow::sampler::decode_stats_message(
-      reinterpret_cast<const nlmsghdr*>(b.data()), b.size(), &d, &err)) << err;
+  ASSERT_TRUE(hostflow::sampler::decode_stats_message(reinterpret_cast<const nlmsghdr*>(b.data()),
+                                                      b.size(), &d, &err))
+      << err;
   EXPECT_EQ(d.ifindex, 42);
   EXPECT_EQ(d.stats.rx_bytes, 1234567890123ull);
   EXPECT_EQ(d.stats.tx_packets, 77u);
@@ -441,8 +442,9 @@ TEST(NetlinkStats, ShortStatsAreCopiedAsFarAsTheyGo) {
   const auto b = stats_message(RTM_NEWSTATS, true, 24);  // rx/tx packets, rx bytes
   hostflow::sampler::DecodedStats d;
   std::string err;
-  ASSERT_TRUE(hostflow::sampler::decode_stats_message(
-      reinterpret_cast<const nlmsghdr*>(b.data()), b.size(), &d, &err)) << err;
+  ASSERT_TRUE(hostflow::sampler::decode_stats_message(reinterpret_cast<const nlmsghdr*>(b.data()),
+                                                      b.size(), &d, &err))
+      << err;
   EXPECT_EQ(d.stats.rx_bytes, 1234567890123ull);
   EXPECT_EQ(d.stats.rx_dropped, 0u);  // past the attribute: not invented
 }
@@ -460,7 +462,8 @@ TEST(NetlinkStats, RejectsWrongTypeMissingCountersAndTruncation) {
   EXPECT_NE(err.find("IFLA_STATS_LINK_64"), std::string::npos) << err;
   auto full = stats_message(RTM_NEWSTATS, true, sizeof(rtnl_link_stats64));
   // The attribute claims more than the message holds.
-  auto* a = reinterpret_cast<nlattr*>(full.data() + NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(if_stats_msg)));
+  auto* a =
+      reinterpret_cast<nlattr*>(full.data() + NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(if_stats_msg)));
   a->nla_len = static_cast<std::uint16_t>(a->nla_len + 64);
   err.clear();
   EXPECT_FALSE(hostflow::sampler::decode_stats_message(
@@ -471,7 +474,8 @@ TEST(NetlinkStats, RejectsWrongTypeMissingCountersAndTruncation) {
   for (std::size_t n = 0; n < good.size(); n++) {
     err.clear();
     EXPECT_FALSE(hostflow::sampler::decode_stats_message(
-        reinterpret_cast<const nlmsghdr*>(good.data()), n, &d, &err)) << n;
+        reinterpret_cast<const nlmsghdr*>(good.data()), n, &d, &err))
+        << n;
     EXPECT_FALSE(err.empty()) << n;
   }
 }

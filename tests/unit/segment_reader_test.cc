@@ -57,7 +57,8 @@ off_t file_size(const std::string& p) {
   return ::stat(p.c_str(), &st) == 0 ? st.st_size : -1;
 }
 
-// Every way the file can be cut: to nothing, to the header, into slot 0, into slot 1, one byte short.
+// Every way the file can be cut: to nothing, to the header, into slot 0, into slot 1, one byte
+// short.
 TEST(SegmentReader, ATruncatedSegmentIsInvalidAndUnmappedNeverASignal) {
   Dir d;
   const std::string seg = d.path + "/segment";
@@ -65,8 +66,8 @@ TEST(SegmentReader, ATruncatedSegmentIsInvalidAndUnmappedNeverASignal) {
   ASSERT_TRUE(writer);
   const off_t full = file_size(seg);
   ASSERT_GT(full, static_cast<off_t>(shm::kHeaderSize));
-  for (const off_t cut : {off_t{0}, static_cast<off_t>(shm::kHeaderSize), full / 3, full - full / 4,
-                          full - 1}) {
+  for (const off_t cut :
+       {off_t{0}, static_cast<off_t>(shm::kHeaderSize), full / 3, full - full / 4, full - 1}) {
     SCOPED_TRACE("truncated to " + std::to_string(cut));
     auto w = write_segment(seg, 1);  // a fresh full file (new inode)
     ASSERT_TRUE(w);

@@ -63,8 +63,8 @@ TEST(TcModel, ValidatesRecordsAndComputesRatesBetweenSnapshots) {
   EXPECT_FALSE(m1.interfaces[0].has_rate) << "no rate from one snapshot";
 
   b.reset();
-  b.add(rec(b, 2, "eth0", 30, 20));      // +20 ingress packets in 2 s
-  b.add(rec(b, 3, "veth", 5, 0, 6));     // re-attached: no rate across attachments
+  b.add(rec(b, 2, "eth0", 30, 20));   // +20 ingress packets in 2 s
+  b.add(rec(b, 3, "veth", 5, 0, 6));  // re-attached: no rate across attachments
   b.add(a);
   auto s2 = snapshot(b, seg, 2);
   ASSERT_TRUE(s2);

@@ -462,10 +462,12 @@ TEST(BuildVms, NovaNumbersOutOfRangeAreIgnoredAndCounted) {
   namespace shm = hostflow::shm;
   auto vm_of = [](const std::string& memory, const std::string& vcpus) {
     const std::string xml =
-        "<domain type='kvm'><name>instance-1</name><uuid>0d5f8e3a-0000-4000-8000-000000000001</uuid>"
+        "<domain "
+        "type='kvm'><name>instance-1</name><uuid>0d5f8e3a-0000-4000-8000-000000000001</uuid>"
         "<metadata><nova:instance xmlns:nova='http://openstack.org/xmlns/libvirt/nova/1.1'>"
-        "<nova:name>vm</nova:name><nova:flavor name='m1'><nova:memory>" + memory +
-        "</nova:memory><nova:vcpus>" + vcpus + "</nova:vcpus></nova:flavor></nova:instance>"
+        "<nova:name>vm</nova:name><nova:flavor name='m1'><nova:memory>" +
+        memory + "</nova:memory><nova:vcpus>" + vcpus +
+        "</nova:vcpus></nova:flavor></nova:instance>"
         "</metadata></domain>";
     shm::SnapshotBuilder b;
     shm::DomainRecord d{};

@@ -16,7 +16,8 @@ void add_feed(CLI::App& app, FeedFlag& f, const std::string& stem, const std::st
   f.refresh = refresh;
   app.add_flag("--" + stem + ".enable", f.enable, "match flows against " + what);
   if (file) {
-    app.add_option("--" + stem + ".path", f.path, "file with one IP or CIDR per line ('#' comments)");
+    app.add_option("--" + stem + ".path", f.path,
+                   "file with one IP or CIDR per line ('#' comments)");
   } else {
     f.url = url;
     app.add_option("--" + stem + ".url", f.url, what + " URL")->capture_default_str();
@@ -87,17 +88,20 @@ Result<void> validate_conntrack(ExporterConfig& cfg) {
   ConntrackFeatureOptions& opts = flags.feature;
   Direction dflt;
   if (!parse_direction(flags.contacts_direction, &dflt))
-    return Error{0, "--contacts.direction: want out, in or any (got " + flags.contacts_direction + ")"};
+    return Error{
+        0, "--contacts.direction: want out, in or any (got " + flags.contacts_direction + ")"};
   FeedOptions fo;
   fo.state_dir = cfg.core.state_dir;
   const auto mb = size_flag("--threat.max-bytes", flags.max_bytes, 1024);
   if (!mb.ok()) return mb.error();
   fo.max_bytes = *mb;
   fo.ca_file = flags.ca_file;
-  auto ft = duration_flag_ms("--threat.fetch-timeout", flags.fetch_timeout, std::chrono::milliseconds(100));
+  auto ft = duration_flag_ms("--threat.fetch-timeout", flags.fetch_timeout,
+                             std::chrono::milliseconds(100));
   if (!ft.ok()) return ft.error();
   fo.fetch_timeout = *ft;
-  auto ct = duration_flag_ms("--threat.connect-timeout", flags.connect_timeout, std::chrono::milliseconds(100));
+  auto ct = duration_flag_ms("--threat.connect-timeout", flags.connect_timeout,
+                             std::chrono::milliseconds(100));
   if (!ct.ok()) return ct.error();
   fo.connect_timeout = *ct;
   auto rt = duration_flag_ms("--threat.retry", flags.retry, std::chrono::milliseconds(100));
@@ -122,12 +126,14 @@ Result<void> validate_conntrack(ExporterConfig& cfg) {
     s.name = it.name;
     s.format = it.format;
     const std::string stem = it.stem;
-    auto r = duration_flag_ms("--" + stem + ".refresh", it.f->refresh, std::chrono::milliseconds(100));
+    auto r =
+        duration_flag_ms("--" + stem + ".refresh", it.f->refresh, std::chrono::milliseconds(100));
     if (!r.ok()) return r.error();
     s.refresh = *r;
     s.direction = dflt;
     if (!it.f->direction.empty() && !parse_direction(it.f->direction, &s.direction))
-      return Error{0, "--" + stem + ".direction: want out, in or any (got " + it.f->direction + ")"};
+      return Error{0,
+                   "--" + stem + ".direction: want out, in or any (got " + it.f->direction + ")"};
     if (std::string(it.name) == "customlist") {
       if (it.f->path.empty()) return Error{0, "--customlist.enable needs --customlist.path"};
       s.path = it.f->path;
@@ -190,8 +196,8 @@ class ConntrackArea final : public Area {
   }
   void policy_needs(ExporterPolicyOptions& o) const override {
     const ConntrackConfig& f = cfg_;
-    o.feed_fetch = f.tor_exit.enable || f.tor_relay.enable || f.spamhaus.enable ||
-                   f.emergingthreats.enable;
+    o.feed_fetch =
+        f.tor_exit.enable || f.tor_relay.enable || f.spamhaus.enable || f.emergingthreats.enable;
     o.state_writes = o.feed_fetch || f.customlist.enable || f.threatfile;
   }
   void start() override {

@@ -27,16 +27,20 @@ void conntrack_families(const ConntrackView& v, metrics::FamilySet* out) {
                 "namespaces, Docker endpoint addresses of containers).",
                 metrics::Type::kGauge);
     for (const WorkloadIps& w : v.workloads)
-      wips.add({{"owner_type", w.owner_type}, {"owner", w.owner}}, static_cast<double>(w.ips.size()));
+      wips.add({{"owner_type", w.owner_type}, {"owner", w.owner}},
+               static_cast<double>(w.ips.size()));
     push(wips);
 
     Family flows("hostflow_conntrack_ip_flows",
                  "Conntrack entries with this fixed IP as initiator or responder; exported at or "
                  "above --conntrack.min.",
                  metrics::Type::kGauge);
-    const char* names[7] = {"hostflow_outbound_unique_remotes", "hostflow_outbound_new_remotes",
-                            "hostflow_outbound_flows", "hostflow_outbound_max_flows_single_remote",
-                            "hostflow_outbound_unique_dst_ports", "hostflow_outbound_new_dst_ports",
+    const char* names[7] = {"hostflow_outbound_unique_remotes",
+                            "hostflow_outbound_new_remotes",
+                            "hostflow_outbound_flows",
+                            "hostflow_outbound_max_flows_single_remote",
+                            "hostflow_outbound_unique_dst_ports",
+                            "hostflow_outbound_new_dst_ports",
                             "hostflow_outbound_max_flows_single_dst_port"};
     const char* helps[7] = {
         "Distinct remote addresses this fixed IP opened flows to (not its workload's own IPs).",
@@ -57,10 +61,12 @@ void conntrack_families(const ConntrackView& v, metrics::FamilySet* out) {
       if (r.export_flows) flows.add(l, static_cast<double>(r.flows));
       if (r.export_outbound) {
         const OutboundStats& s = r.outbound;
-        const std::uint64_t vals[7] = {s.unique_remotes,   s.new_remotes,   s.flows,
-                                       s.max_flows_single_remote, s.unique_dst_ports,
-                                       s.new_dst_ports,    s.max_flows_single_dst_port};
-        for (int i = 0; i < 7; i++) ob[static_cast<std::size_t>(i)].add(l, static_cast<double>(vals[i]));
+        const std::uint64_t vals[7] = {
+            s.unique_remotes,           s.new_remotes,      s.flows,
+            s.max_flows_single_remote,  s.unique_dst_ports, s.new_dst_ports,
+            s.max_flows_single_dst_port};
+        for (int i = 0; i < 7; i++)
+          ob[static_cast<std::size_t>(i)].add(l, static_cast<double>(vals[i]));
       }
     }
     push(flows);
@@ -93,16 +99,18 @@ void conntrack_families(const ConntrackView& v, metrics::FamilySet* out) {
     }
   }
   if (!v.feeds.empty()) {
-    Family last("hostflow_threat_feed_last_success_timestamp_seconds",
-                "When the list in use was fetched (from the disk cache after a restart); 0 = never.",
-                metrics::Type::kGauge);
+    Family last(
+        "hostflow_threat_feed_last_success_timestamp_seconds",
+        "When the list in use was fetched (from the disk cache after a restart); 0 = never.",
+        metrics::Type::kGauge);
     Family dur("hostflow_threat_feed_refresh_duration_seconds",
                "Duration of the last refresh attempt.", metrics::Type::kGauge);
     Family err("hostflow_threat_feed_refresh_errors_total",
                "Failed refreshes (unreachable, timeout, too large, malformed); the last good list "
                "is kept.",
                metrics::Type::kCounter);
-    Family ent("hostflow_threat_feed_entries", "Prefixes in the list in use.", metrics::Type::kGauge);
+    Family ent("hostflow_threat_feed_entries", "Prefixes in the list in use.",
+               metrics::Type::kGauge);
     Family cache("hostflow_threat_feed_cache_errors_total",
                  "Good lists that could not be written to the disk cache (a full or read-only "
                  "state directory); the list is used all the same.",
@@ -131,8 +139,11 @@ void conntrack_families(const ConntrackView& v, metrics::FamilySet* out) {
                 "A host address (of --host.interfaces) that is in a threat list.",
                 metrics::Type::kGauge);
     for (const HostListed& h : v.host)
-      host.add({{"list", h.list}, {"ip", h.ip}, {"family", h.family},
-                {"interface", sanitize_label(h.interface, 64)}}, 1);
+      host.add({{"list", h.list},
+                {"ip", h.ip},
+                {"family", h.family},
+                {"interface", sanitize_label(h.interface, 64)}},
+               1);
     push(host);
   }
 }

@@ -5,7 +5,10 @@
 namespace hostflow::exporter {
 
 ConntrackFeature::ConntrackFeature(ConntrackFeatureOptions opts, std::shared_ptr<FeedManager> feeds)
-    : opts_(std::move(opts)), feeds_(std::move(feeds)), flows_(opts_.flows), threats_(opts_.threat_log) {}
+    : opts_(std::move(opts)),
+      feeds_(std::move(feeds)),
+      flows_(opts_.flows),
+      threats_(opts_.threat_log) {}
 
 ConntrackView ConntrackFeature::update(const shm::Snapshot& snap, const Identity& id,
                                        double now_seconds) {

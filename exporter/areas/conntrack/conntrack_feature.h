@@ -25,8 +25,8 @@ struct ConntrackFeatureOptions {
 };
 
 struct ConntrackView {
-  bool present = false;      // the snapshot has a conntrack section
-  bool outbound = false;     // --outbound.behavior.enable
+  bool present = false;   // the snapshot has a conntrack section
+  bool outbound = false;  // --outbound.behavior.enable
   std::uint64_t entries = 0, dropped = 0;
   std::vector<WorkloadIps> workloads;
   std::vector<IpFlows> ips;

@@ -81,7 +81,8 @@ std::vector<IpFlows> FlowSummarizer::update(std::span<const Flow> flows,
     if (a < 0 || !opts_.outbound) continue;
     // Outbound: the fixed IP is the source and the destination is not one of its workload's IPs.
     const int d = e.dst;
-    if (d >= 0 && ips[static_cast<std::size_t>(d)].workload == ips[static_cast<std::size_t>(a)].workload)
+    if (d >= 0 &&
+        ips[static_cast<std::size_t>(d)].workload == ips[static_cast<std::size_t>(a)].workload)
       continue;
     outbound_of.push_back(static_cast<std::uint32_t>(k));
     out[static_cast<std::size_t>(a)].outbound.flows++;
@@ -141,10 +142,12 @@ std::vector<IpFlows> FlowSummarizer::update(std::span<const Flow> flows,
     OutboundStats& s = r.outbound;
     const auto old = prev_.find(key);
     for (const IpAddr& x : cur[i].remotes)
-      if (old == prev_.end() || !std::binary_search(old->second.remotes.begin(), old->second.remotes.end(), x))
+      if (old == prev_.end() ||
+          !std::binary_search(old->second.remotes.begin(), old->second.remotes.end(), x))
         s.new_remotes++;
     for (std::uint16_t p : cur[i].ports)
-      if (old == prev_.end() || !std::binary_search(old->second.ports.begin(), old->second.ports.end(), p))
+      if (old == prev_.end() ||
+          !std::binary_search(old->second.ports.begin(), old->second.ports.end(), p))
         s.new_dst_ports++;
     // Gate: unique remotes or outbound flows reach --conntrack.min; ports never gate.
     r.export_outbound = s.flows > 0 && (s.unique_remotes >= opts_.min || s.flows >= opts_.min);

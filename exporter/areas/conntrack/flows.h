@@ -30,9 +30,9 @@ struct OutboundStats {
 struct IpFlows {
   std::size_t workload = 0;  // index into the WorkloadIps span
   IpAddr ip;
-  std::uint64_t flows = 0;        // entries with this IP as initiator or responder
-  bool export_flows = false;      // flows >= min
-  bool export_outbound = false;   // outbound enabled and (unique remotes or flows) >= min
+  std::uint64_t flows = 0;       // entries with this IP as initiator or responder
+  bool export_flows = false;     // flows >= min
+  bool export_outbound = false;  // outbound enabled and (unique remotes or flows) >= min
   OutboundStats outbound;
 };
 

@@ -18,7 +18,8 @@ unsigned __int128 v6(const IpAddr& a) {
 }
 void clear_host_bits(IpAddr* a, unsigned len) {
   const unsigned bits = a->family == 4 ? 32 : 128;
-  for (unsigned i = len; i < bits; i++) a->b[i / 8] &= static_cast<std::uint8_t>(~(0x80u >> (i % 8)));
+  for (unsigned i = len; i < bits; i++)
+    a->b[i / 8] &= static_cast<std::uint8_t>(~(0x80u >> (i % 8)));
 }
 
 }  // namespace
@@ -32,7 +33,8 @@ std::optional<Cidr> parse_cidr(std::string_view text) {
   if (slash != std::string_view::npos) {
     const std::string_view l = text.substr(slash + 1);
     auto [p, ec] = std::from_chars(l.data(), l.data() + l.size(), len);
-    if (l.empty() || ec != std::errc() || p != l.data() + l.size() || len > max) return std::nullopt;
+    if (l.empty() || ec != std::errc() || p != l.data() + l.size() || len > max)
+      return std::nullopt;
   }
   clear_host_bits(&*ip, len);
   return Cidr{*ip, static_cast<std::uint8_t>(len)};
@@ -46,9 +48,10 @@ PrefixSet::PrefixSet(std::vector<Cidr> prefixes) : prefixes_(std::move(prefixes)
   std::sort(prefixes_.begin(), prefixes_.end(), [](const Cidr& a, const Cidr& b) {
     return a.ip < b.ip || (a.ip == b.ip && a.len < b.len);
   });
-  prefixes_.erase(std::unique(prefixes_.begin(), prefixes_.end(),
-                              [](const Cidr& a, const Cidr& b) { return a.ip == b.ip && a.len == b.len; }),
-                  prefixes_.end());
+  prefixes_.erase(
+      std::unique(prefixes_.begin(), prefixes_.end(),
+                  [](const Cidr& a, const Cidr& b) { return a.ip == b.ip && a.len == b.len; }),
+      prefixes_.end());
   entries_ = prefixes_.size();
   for (const Cidr& c : prefixes_) {
     if (c.ip.family == 4) {
@@ -87,7 +90,8 @@ PrefixSet::PrefixSet(std::vector<Cidr> prefixes) : prefixes_(std::move(prefixes)
 bool PrefixSet::contains(const IpAddr& ip) const {
   auto find = [](const auto& v, auto x) {
     // The last range with lo <= x.
-    auto it = std::upper_bound(v.begin(), v.end(), x, [](auto val, const auto& r) { return val < r.lo; });
+    auto it =
+        std::upper_bound(v.begin(), v.end(), x, [](auto val, const auto& r) { return val < r.lo; });
     return it != v.begin() && x <= std::prev(it)->hi;
   };
   if (ip.family == 4) {
@@ -98,7 +102,8 @@ bool PrefixSet::contains(const IpAddr& ip) const {
     const std::uint32_t k = x >> 16;
     const auto begin = v4_.begin() + v4_idx_[k];
     const auto end = v4_.begin() + std::min<std::size_t>(v4_idx_[k + 1] + 1, v4_.size());
-    auto it = std::lower_bound(begin, end, x, [](const R4& r, std::uint32_t val) { return r.hi < val; });
+    auto it =
+        std::lower_bound(begin, end, x, [](const R4& r, std::uint32_t val) { return r.hi < val; });
     return it != end && it->lo <= x;
   }
   if (ip.family == 6) return find(v6_, v6(ip));
@@ -122,7 +127,8 @@ std::vector<E> sweep(const std::vector<const Ranges*>& per_set, std::vector<std:
   for (std::size_t i = 0; i < per_set.size(); i++) {
     for (const auto& r : *per_set[i]) {
       ev.push_back({r.lo, true, static_cast<std::uint8_t>(i)});
-      if (r.hi != static_cast<T>(~T{0})) ev.push_back({static_cast<T>(r.hi + 1), false, static_cast<std::uint8_t>(i)});
+      if (r.hi != static_cast<T>(~T{0}))
+        ev.push_back({static_cast<T>(r.hi + 1), false, static_cast<std::uint8_t>(i)});
     }
   }
   // At one address, clears before sets: one range of a set may end where its next begins.
@@ -140,13 +146,17 @@ std::vector<E> sweep(const std::vector<const Ranges*>& per_set, std::vector<std:
   for (std::size_t i = 0; i < ev.size();) {
     const T at = ev[i].at;
     for (; i < ev.size() && ev[i].at == at; i++) {
-      if (ev[i].set) m |= std::uint64_t{1} << ev[i].bit;
-      else m &= ~(std::uint64_t{1} << ev[i].bit);
+      if (ev[i].set)
+        m |= std::uint64_t{1} << ev[i].bit;
+      else
+        m &= ~(std::uint64_t{1} << ev[i].bit);
     }
     if (m == last) continue;
     last = m;
-    if (out.back().start == at) out.back().mask = id_of(m);  // only at address 0
-    else out.push_back(E{at, id_of(m)});
+    if (out.back().start == at)
+      out.back().mask = id_of(m);  // only at address 0
+    else
+      out.push_back(E{at, id_of(m)});
   }
   return out;
 }
@@ -179,7 +189,8 @@ std::uint64_t PrefixSets::lookup(const IpAddr& ip) const {
     // The range holding x is between the ones holding k << 16 and (k + 1) << 16.
     const auto b = v4_.begin() + v4_idx_[k] + 1;
     const auto e = v4_.begin() + v4_idx_[k + 1] + 1;
-    const auto it = std::upper_bound(b, e, x, [](std::uint32_t v, const E4& r) { return v < r.start; });
+    const auto it =
+        std::upper_bound(b, e, x, [](std::uint32_t v, const E4& r) { return v < r.start; });
     return masks_[std::prev(it)->mask];
   }
   if (ip.family == 6) {

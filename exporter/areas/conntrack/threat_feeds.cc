@@ -16,18 +16,25 @@
 namespace hostflow::exporter {
 
 bool parse_direction(std::string_view s, Direction* out) {
-  if (s == "out") *out = Direction::kOut;
-  else if (s == "in") *out = Direction::kIn;
-  else if (s == "any") *out = Direction::kAny;
-  else return false;
+  if (s == "out")
+    *out = Direction::kOut;
+  else if (s == "in")
+    *out = Direction::kIn;
+  else if (s == "any")
+    *out = Direction::kAny;
+  else
+    return false;
   return true;
 }
 
 std::string_view direction_name(Direction d) {
   switch (d) {
-    case Direction::kOut: return "out";
-    case Direction::kIn: return "in";
-    case Direction::kAny: return "any";
+    case Direction::kOut:
+      return "out";
+    case Direction::kIn:
+      return "in";
+    case Direction::kAny:
+      return "any";
   }
   return "any";
 }
@@ -35,8 +42,10 @@ std::string_view direction_name(Direction d) {
 namespace {
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -201,7 +210,8 @@ bool parse_cidr_list(std::string_view body, std::vector<Cidr>* out, std::string*
     const auto nl = body.find('\n');
     std::string_view line = body.substr(0, nl);
     body = nl == std::string_view::npos ? std::string_view{} : body.substr(nl + 1);
-    if (const auto c = line.find_first_of(";#"); c != std::string_view::npos) line = line.substr(0, c);
+    if (const auto c = line.find_first_of(";#"); c != std::string_view::npos)
+      line = line.substr(0, c);
     line = trim(line);
     if (line.empty()) continue;
     // The first field is the prefix ("1.10.16.0/20 ; SBL256894" is cut at ';' already).
@@ -237,7 +247,8 @@ bool parse_feed(FeedFormat f, std::string_view body, std::vector<Cidr>* out, std
                                    : parse_cidr_list(body, out, err, stats);
 }
 
-// ---- FeedManager ---------------------------------------------------------------------------------
+// ---- FeedManager
+// ---------------------------------------------------------------------------------
 
 FeedManager::FeedManager(FeedOptions opts) : opts_(std::move(opts)) {
   for (const FeedSpec& s : opts_.feeds) {
@@ -249,7 +260,9 @@ FeedManager::FeedManager(FeedOptions opts) : opts_(std::move(opts)) {
   }
 }
 
-FeedManager::~FeedManager() { stop(); }
+FeedManager::~FeedManager() {
+  stop();
+}
 
 bool FeedManager::any_url() const {
   for (const Entry& e : entries_)
@@ -278,7 +291,8 @@ void FeedManager::load_cache() {
     std::vector<Cidr> cidrs;
     std::string err;
     if (!parse_cidr_list(body, &cidrs, &err)) {
-      log::warn("threat list cache unusable", {{"list", e.spec.name}, {"path", path}, {"err", err}});
+      log::warn("threat list cache unusable",
+                {{"list", e.spec.name}, {"path", path}, {"err", err}});
       continue;
     }
     auto set = std::make_shared<const PrefixSet>(std::move(cidrs));
@@ -287,8 +301,8 @@ void FeedManager::load_cache() {
     e.st.last_success_seconds = when;
     e.st.from_cache = true;
     e.list.set = std::move(set);
-    log::info("threat list loaded from cache", {{"list", e.spec.name},
-                                                {"entries", std::to_string(e.st.entries)}});
+    log::info("threat list loaded from cache",
+              {{"list", e.spec.name}, {"entries", std::to_string(e.st.entries)}});
   }
 }
 
@@ -299,7 +313,8 @@ bool FeedManager::write_cache(const std::string& name, const PrefixSet& set, dou
   ::unlink(tmp.c_str());  // a leftover of a crash; O_EXCL below never follows or reuses a file
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
-    log::warn("threat list cache not written", {{"list", name}, {"path", tmp}, {"err", std::strerror(errno)}});
+    log::warn("threat list cache not written",
+              {{"list", name}, {"path", tmp}, {"err", std::strerror(errno)}});
     return false;
   }
   std::string text = "# hostflow threat list fetched " + std::to_string(when) + "\n";
@@ -321,8 +336,9 @@ bool FeedManager::write_cache(const std::string& name, const PrefixSet& set, dou
   const int saved = errno;
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    log::warn("threat list cache not written (the list is in use; the cache keeps the previous one)",
-              {{"list", name}, {"path", path}, {"err", std::strerror(ok ? errno : saved)}});
+    log::warn(
+        "threat list cache not written (the list is in use; the cache keeps the previous one)",
+        {{"list", name}, {"path", path}, {"err", std::strerror(ok ? errno : saved)}});
     ::unlink(tmp.c_str());
     return false;
   }
@@ -395,7 +411,8 @@ bool FeedManager::fetch_all(const FeedSpec& spec, std::vector<Cidr>* out, std::s
     curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(opts_.fetch_timeout.count()));
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opts_.connect_timeout.count()));
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(opts_.connect_timeout.count()));
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(opts_.max_bytes));
     curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");  // gzip; the cap applies after decoding
@@ -464,7 +481,8 @@ void FeedManager::refresh(std::size_t i) {
     e.st.last_error.clear();
     e.list.set = std::move(set);
     e.due = std::chrono::steady_clock::now() + spec.refresh;
-    log::info("threat list refreshed", {{"list", spec.name}, {"entries", std::to_string(e.st.entries)}});
+    log::info("threat list refreshed",
+              {{"list", spec.name}, {"entries", std::to_string(e.st.entries)}});
     if (stats.too_broad > 0)
       log::warn("threat list: prefixes broader than the minimum refused",
                 {{"list", spec.name},

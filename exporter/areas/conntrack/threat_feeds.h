@@ -1,10 +1,10 @@
 // Threat-intelligence feeds: Tor exit and Tor relay addresses (Onionoo JSON, `or_addresses`),
-// Spamhaus DROP (IPv4 and IPv6 text lists), EmergingThreats compromised IPs, and a custom list file.
-// Each list is refreshed on its own schedule by one background thread of the exporter (libcurl,
-// connect + total timeouts, a size cap); a refresh that fails keeps the last good list. Every good
-// list is cached in the state dir (written to a temporary file, then renamed) and loaded from there
-// at start, so a restart with the feed unreachable starts with the last list. The parsers are pure
-// and fuzzed (tests/fuzz/fuzz_threat_feeds.cc). hostflow-exporter.
+// Spamhaus DROP (IPv4 and IPv6 text lists), EmergingThreats compromised IPs, and a custom list
+// file. Each list is refreshed on its own schedule by one background thread of the exporter
+// (libcurl, connect + total timeouts, a size cap); a refresh that fails keeps the last good list.
+// Every good list is cached in the state dir (written to a temporary file, then renamed) and loaded
+// from there at start, so a restart with the feed unreachable starts with the last list. The
+// parsers are pure and fuzzed (tests/fuzz/fuzz_threat_feeds.cc). hostflow-exporter.
 #pragma once
 
 #include <atomic>
@@ -57,7 +57,7 @@ bool parse_feed(FeedFormat f, std::string_view body, std::vector<Cidr>* out, std
                 FeedParseStats* stats = nullptr);
 
 struct FeedSpec {
-  std::string name;               // label value: tor_exit, tor_relay, spamhaus, emergingthreats, customlist
+  std::string name;  // label value: tor_exit, tor_relay, spamhaus, emergingthreats, customlist
   FeedFormat format = FeedFormat::kCidrList;
   std::vector<std::string> urls;  // http(s) URLs, all fetched and merged (Spamhaus v4 + v6)
   std::string path;               // a local file instead of URLs (customlist)
@@ -71,7 +71,8 @@ struct FeedOptions {
   std::chrono::milliseconds fetch_timeout{30'000};
   std::chrono::milliseconds connect_timeout{10'000};
   std::uint64_t max_bytes = 64ull << 20;  // per URL, after decompression
-  std::string ca_file;  // PEM bundle to verify HTTPS feeds with; "" = the system's (libcurl default)
+  std::string
+      ca_file;  // PEM bundle to verify HTTPS feeds with; "" = the system's (libcurl default)
   // A failed refresh is retried after min(refresh, retry).
   std::chrono::milliseconds retry{300'000};
 };

@@ -51,12 +51,18 @@ std::string rfc3339(double t) {
 }
 std::string proto_name(std::uint8_t p) {
   switch (p) {
-    case IPPROTO_TCP: return "tcp";
-    case IPPROTO_UDP: return "udp";
-    case IPPROTO_ICMP: return "icmp";
-    case IPPROTO_ICMPV6: return "icmpv6";
-    case IPPROTO_SCTP: return "sctp";
-    default: return std::to_string(p);
+    case IPPROTO_TCP:
+      return "tcp";
+    case IPPROTO_UDP:
+      return "udp";
+    case IPPROTO_ICMP:
+      return "icmp";
+    case IPPROTO_ICMPV6:
+      return "icmpv6";
+    case IPPROTO_SCTP:
+      return "sctp";
+    default:
+      return std::to_string(p);
   }
 }
 }  // namespace
@@ -85,7 +91,8 @@ std::vector<ThreatSeries> ThreatMatcher::update(std::span<const Flow> flows,
     owner_index.emplace(owners[w], w);
   }
   std::vector<std::uint64_t> list_hash(lists.size());
-  for (std::size_t l = 0; l < lists.size(); l++) list_hash[l] = std::hash<std::string>()(lists[l].name);
+  for (std::size_t l = 0; l < lists.size(); l++)
+    list_hash[l] = std::hash<std::string>()(lists[l].name);
   // One lookup per remote answers for every list (rebuilt only when a list changed).
   bool same_sets = sets_.size() == lists.size();
   for (std::size_t l = 0; same_sets && l < lists.size(); l++) same_sets = sets_[l] == lists[l].set;
@@ -117,7 +124,8 @@ std::vector<ThreatSeries> ThreatMatcher::update(std::span<const Flow> flows,
       const ThreatList& l = lists[li];
       if (l.direction != Direction::kAny && l.direction != dir) continue;
       if (li < PrefixSets::kMaxSets ? !(in_lists >> li & 1) : !l.set->contains(remote)) continue;
-      std::uint64_t key = mix(mix(list_hash[li], owner_hash[e.workload]), static_cast<std::uint64_t>(dir));
+      std::uint64_t key =
+          mix(mix(list_hash[li], owner_hash[e.workload]), static_cast<std::uint64_t>(dir));
       key = mix(key, IpAddrHash()(e.ip));
       key = mix(key, IpAddrHash()(remote));
       hits.push_back({key, static_cast<std::uint32_t>(k), static_cast<std::uint16_t>(li),
@@ -133,7 +141,8 @@ std::vector<ThreatSeries> ThreatMatcher::update(std::span<const Flow> flows,
       // talking to itself has no remote.
       auto same = [&](int x, int y) {
         return x >= 0 && y >= 0 &&
-               ips[static_cast<std::size_t>(x)].workload == ips[static_cast<std::size_t>(y)].workload;
+               ips[static_cast<std::size_t>(x)].workload ==
+                   ips[static_cast<std::size_t>(y)].workload;
       };
       if (a >= 0 && !same(a, fe.dst)) consider(k, a, Direction::kOut, f.dst);
       if (b >= 0 && b != a && !same(a, b)) consider(k, b, Direction::kIn, f.src);
@@ -201,7 +210,8 @@ std::vector<ThreatSeries> ThreatMatcher::update(std::span<const Flow> flows,
     }
     ThreatSeries s{w->second, list, static_cast<Direction>(dir), 0, it->second};
     if (auto l = list_index.find(list); l != list_index.end())
-      s.active = active[(w->second * lists.size() + l->second) * 2 + (s.direction == Direction::kOut ? 0 : 1)];
+      s.active = active[(w->second * lists.size() + l->second) * 2 +
+                        (s.direction == Direction::kOut ? 0 : 1)];
     out.push_back(std::move(s));
     ++it;
   }

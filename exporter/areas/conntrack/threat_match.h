@@ -54,9 +54,9 @@ class ThreatMatcher {
   std::vector<ThreatSeries> update(std::span<const Flow> flows, std::span<const FlowEnd> ends,
                                    std::span<const WorkloadIps> workloads, const IpIndex& index,
                                    std::span<const ThreatList> lists, double now_seconds);
-  std::vector<ThreatSeries> update(std::span<const Flow> flows, std::span<const WorkloadIps> workloads,
-                                   const IpIndex& index, std::span<const ThreatList> lists,
-                                   double now_seconds) {
+  std::vector<ThreatSeries> update(std::span<const Flow> flows,
+                                   std::span<const WorkloadIps> workloads, const IpIndex& index,
+                                   std::span<const ThreatList> lists, double now_seconds) {
     return update(flows, classify_flows(flows, index), workloads, index, lists, now_seconds);
   }
   std::uint64_t log_errors() const { return log_.errors(); }

@@ -1,6 +1,5 @@
 #include "areas/containers/container_families.h"
 
-
 namespace hostflow::exporter {
 
 using metrics::Family;
@@ -51,8 +50,8 @@ void container_families(const Attribution& a, const ContainerRenderOptions& opts
   };
   std::vector<Family> counters;
   for (const Counter& c : kCounters) counters.emplace_back(c.name, c.help, metrics::Type::kCounter);
-  Family procs("hostflow_container_processes", "Processes seen in the container's network namespace.",
-               metrics::Type::kGauge);
+  Family procs("hostflow_container_processes",
+               "Processes seen in the container's network namespace.", metrics::Type::kGauge);
   for (const Container& c : a.containers) {
     const Labels id{{"owner_type", c.owner_type}, {"owner", c.name}, {"app", c.app}};
     Labels l = id;
@@ -81,16 +80,15 @@ void container_families(const Attribution& a, const ContainerRenderOptions& opts
   docker.add({{"kind", "networks"}}, static_cast<double>(a.docker.networks));
   out->add(std::move(docker));
   out->add(std::move(Family("hostflow_docker_dropped_entries",
-                        "Docker API entries skipped: malformed, over a cap, or duplicated.",
-                        metrics::Type::kGauge)
-                     .add(static_cast<double>(a.docker.dropped))
-                     ));
-  out->add(std::move(Family("hostflow_docker_parse_errors",
-                        "Docker API answers in the latest snapshot that were not the expected JSON "
-                        "or were truncated.",
-                        metrics::Type::kGauge)
-                     .add(static_cast<double>(a.docker.parse_errors))
-                     ));
+                            "Docker API entries skipped: malformed, over a cap, or duplicated.",
+                            metrics::Type::kGauge)
+                         .add(static_cast<double>(a.docker.dropped))));
+  out->add(
+      std::move(Family("hostflow_docker_parse_errors",
+                       "Docker API answers in the latest snapshot that were not the expected JSON "
+                       "or were truncated.",
+                       metrics::Type::kGauge)
+                    .add(static_cast<double>(a.docker.parse_errors))));
 }
 
 }  // namespace hostflow::exporter

@@ -30,7 +30,7 @@ enum class LineError : std::uint8_t {
   kMissingField,  // fewer fields than the positions ask for
   kBadBytesIn,    // bytes_in is not a decimal number <= kMaxLineByteCount ("+" prefix allowed)
   kBadBytesOut,   // the same for bytes_out
-  kTooLong,  // longer than kMaxLineBytes (set by the tailer, never by parse_haproxy_line)
+  kTooLong,       // longer than kMaxLineBytes (set by the tailer, never by parse_haproxy_line)
   kCount
 };
 std::string_view line_error_name(LineError e);

@@ -11,9 +11,9 @@
 #include <optional>
 #include <string_view>
 
+#include "areas/haproxy/sni_families.h"
 #include "hostflow/common/clock.h"
 #include "hostflow/common/log.h"
-#include "areas/haproxy/sni_families.h"
 
 namespace hostflow::exporter {
 
@@ -303,8 +303,8 @@ void HaproxyTailer::open_at_start(File& f, const Saved& saved) {
     const char* why = nullptr;
     if (static_cast<std::uint64_t>(st.st_size) < off)
       why = "haproxy: log shorter than the saved position (truncated while stopped); from 0";
-    else if (ino != 0 && (differs(saved.head, 0) ||
-                          (saved.tail && differs(saved.tail, off - saved.tail->len))))
+    else if (ino != 0 &&
+             (differs(saved.head, 0) || (saved.tail && differs(saved.tail, off - saved.tail->len))))
       why =
           "haproxy: log content differs from the saved position's (truncated and rewritten "
           "while stopped); from 0";
@@ -317,8 +317,7 @@ void HaproxyTailer::open_at_start(File& f, const Saved& saved) {
     f.restart();
     // The fingerprints of what is now taken as read: the file as it is.
     if (off > 0) {
-      if (read_at(fd->get(), 0, std::min<std::uint64_t>(kHeadBytes, off), &bytes))
-        f.head = bytes;
+      if (read_at(fd->get(), 0, std::min<std::uint64_t>(kHeadBytes, off), &bytes)) f.head = bytes;
       const std::uint64_t t = std::min<std::uint64_t>(kTailBytes, off);
       if (read_at(fd->get(), off - t, t, &bytes) && bytes.size() == t) f.tail = bytes;
     }
@@ -532,7 +531,8 @@ bool HaproxyTailer::poll(std::uint64_t now_ns, bool force) {
     dirty_ = true;  // retried at the next render interval, new lines or not
   } else {
     checkpoints_++;
-    if (checkpoint_failing_) log::info("haproxy: position file written again", {{"file", opts_.position_file}});
+    if (checkpoint_failing_)
+      log::info("haproxy: position file written again", {{"file", opts_.position_file}});
     checkpoint_failing_ = false;
     dirty_ = false;
   }

@@ -28,8 +28,8 @@
 // and finished first.
 #pragma once
 
-#include "metrics/family.h"
 #include <sys/types.h>
+#include "metrics/family.h"
 
 #include <array>
 #include <chrono>

@@ -3,14 +3,13 @@
 #include <algorithm>
 #include <string>
 
-
 namespace hostflow::exporter {
 
 using metrics::Family;
 
 namespace {
-void scalar(metrics::FamilySet* out, const char* name, const char* help,
-            metrics::Type type, double value) {
+void scalar(metrics::FamilySet* out, const char* name, const char* help, metrics::Type type,
+            double value) {
   out->add(std::move(Family(name, help, type).add(value)));
 }
 }  // namespace
@@ -58,22 +57,21 @@ void sni_families(const SniFamiliesInput& in, metrics::FamilySet* out) {
   scalar(out, "hostflow_haproxy_sni_evictions_total",
          "Tracked SNIs replaced by busier ones; their counters moved to sni=\"<other>\".",
          metrics::Type::kCounter, static_cast<double>(t.evictions));
-  scalar(out, "hostflow_haproxy_sni_tracked", "SNIs with their own series now.", metrics::Type::kGauge,
-         static_cast<double>(t.tracked().size()));
+  scalar(out, "hostflow_haproxy_sni_tracked", "SNIs with their own series now.",
+         metrics::Type::kGauge, static_cast<double>(t.tracked().size()));
   scalar(out, "hostflow_haproxy_sni_limit", "--haproxy.sni-limit.", metrics::Type::kGauge,
          static_cast<double>(t.limit()));
-  scalar(out, "hostflow_haproxy_lines_total", "Log lines counted (parsed).", metrics::Type::kCounter,
-         static_cast<double>(in.lines));
+  scalar(out, "hostflow_haproxy_lines_total", "Log lines counted (parsed).",
+         metrics::Type::kCounter, static_cast<double>(in.lines));
   Family unparsed("hostflow_haproxy_lines_unparsed_total",
                   "Log lines not counted, by reason (docs/haproxy.md).", metrics::Type::kCounter);
   for (const auto& [reason, n] : in.unparsed)
     unparsed.add({{"reason", std::string(reason)}}, static_cast<double>(n));
   out->add(std::move(unparsed));
   out->add(std::move(Family("hostflow_haproxy_rotations_total", "Log rotations seen, by kind.",
-                        metrics::Type::kCounter)
-                     .add({{"kind", "rename"}}, static_cast<double>(in.rotations_rename))
-                     .add({{"kind", "truncate"}}, static_cast<double>(in.rotations_truncate))
-                     ));
+                            metrics::Type::kCounter)
+                         .add({{"kind", "rename"}}, static_cast<double>(in.rotations_rename))
+                         .add({{"kind", "truncate"}}, static_cast<double>(in.rotations_truncate))));
   scalar(out, "hostflow_haproxy_checkpoint_errors_total",
          "Failed writes of the position file (counts since the last good one may be counted again "
          "after a restart).",

@@ -71,8 +71,7 @@ std::size_t SniTable::rebalance() {
       if (tracked_.size() < limit_) {
         tracked_.emplace(name, Tracked{{}, weight});
       } else {
-        if (li >= light.size() || weight <= saturating_add(light[li].first, light[li].first))
-          break;
+        if (li >= light.size() || weight <= saturating_add(light[li].first, light[li].first)) break;
         auto victim = tracked_.find(light[li++].second);
         other.add(victim->second.c);
         evictions++;

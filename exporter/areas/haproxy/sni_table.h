@@ -16,8 +16,8 @@
 // So for every counter: sum over tracked SNIs + <other> + <none> + <invalid> = the sum over all
 // counted lines since the last reset, exactly; and every exported counter only grows (until reset).
 // Additions saturate: a counter that would pass 2^64-1 stays at 2^64-1 (the exact sum above then
-// no longer holds for it), it never wraps to a smaller value. Lines claim at most kMaxLineByteCount bytes each
-// way (haproxy_line.h), so real traffic is far from that.
+// no longer holds for it), it never wraps to a smaller value. Lines claim at most kMaxLineByteCount
+// bytes each way (haproxy_line.h), so real traffic is far from that.
 #pragma once
 
 #include <cstdint>

@@ -40,12 +40,13 @@ void interface_families(const Model& m, metrics::FamilySet* out) {
       {"hostflow_interface_transmit_collisions_total", "Collisions on transmit.",
        &shm::LinkStats::collisions},
   };
-  Family info("hostflow_interface_info",
-              "Interface attributes; volatile ones (state, bridge, MAC) live here, not on counters.",
-              metrics::Type::kGauge);
+  Family info(
+      "hostflow_interface_info",
+      "Interface attributes; volatile ones (state, bridge, MAC) live here, not on counters.",
+      metrics::Type::kGauge);
   Family mtu("hostflow_interface_mtu_bytes", "Interface MTU.", metrics::Type::kGauge);
-  Family admin("hostflow_interface_admin_up", "1 when the interface is administratively up (IFF_UP).",
-               metrics::Type::kGauge);
+  Family admin("hostflow_interface_admin_up",
+               "1 when the interface is administratively up (IFF_UP).", metrics::Type::kGauge);
   for (const Interface& i : m.interfaces) {
     Labels l = interface_labels(i);
     mtu.add(l, i.mtu);

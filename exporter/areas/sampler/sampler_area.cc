@@ -43,45 +43,41 @@ void source_families(const Model& m, metrics::FamilySet* out) {
   Family drops("hostflow_snapshot_dropped_records",
                "Records a section could not hold in the latest snapshot (its cap was reached).",
                metrics::Type::kGauge);
-  for (const SectionDrop& d : m.drops) drops.add({{"section", d.section}}, static_cast<double>(d.dropped));
+  for (const SectionDrop& d : m.drops)
+    drops.add({{"section", d.section}}, static_cast<double>(d.dropped));
   out->add(std::move(drops));
 }
 
 class SamplerArea final : public Area {
  public:
   void emit(const EmitContext& ctx, metrics::FamilySet& out) const override {
-    out.add(std::move(Family("hostflow_build_info", "hostflow-exporter version.", metrics::Type::kGauge)
-                      .add({{"version", HOSTFLOW_VERSION}, {"revision", HOSTFLOW_REVISION}}, 1)
-                      ));
+    out.add(
+        std::move(Family("hostflow_build_info", "hostflow-exporter version.", metrics::Type::kGauge)
+                      .add({{"version", HOSTFLOW_VERSION}, {"revision", HOSTFLOW_REVISION}}, 1)));
     out.add(std::move(Family("hostflow_sampler_up",
-                         "1 when the sampler published a snapshot within 3 intervals.",
-                         metrics::Type::kGauge)
-                      .add(ctx.fresh ? 1 : 0)
-                      ));
+                             "1 when the sampler published a snapshot within 3 intervals.",
+                             metrics::Type::kGauge)
+                          .add(ctx.fresh ? 1 : 0)));
     if (ctx.identity) {
       const Model& m = ctx.identity->model;
       out.add(std::move(Family("hostflow_snapshot_timestamp_seconds",
-                           "Unix time the sampler published the latest snapshot.", metrics::Type::kGauge)
-                        .add(static_cast<double>(m.publish_real_ns) / 1e9)
-                        ));
+                               "Unix time the sampler published the latest snapshot.",
+                               metrics::Type::kGauge)
+                            .add(static_cast<double>(m.publish_real_ns) / 1e9)));
       out.add(std::move(Family("hostflow_snapshot_generation",
-                           "Generation of the latest snapshot (grows by one per publish).",
-                           metrics::Type::kGauge)
-                        .add(static_cast<double>(m.generation))
-                        ));
-      out.add(std::move(Family("hostflow_sampler_interval_seconds", "The sampler's collection interval.",
-                           metrics::Type::kGauge)
-                        .add(static_cast<double>(m.interval_ns) / 1e9)
-                        ));
+                               "Generation of the latest snapshot (grows by one per publish).",
+                               metrics::Type::kGauge)
+                            .add(static_cast<double>(m.generation))));
+      out.add(std::move(Family("hostflow_sampler_interval_seconds",
+                               "The sampler's collection interval.", metrics::Type::kGauge)
+                            .add(static_cast<double>(m.interval_ns) / 1e9)));
       out.add(std::move(Family("hostflow_sampler_start_time_seconds",
-                           "Unix time the running sampler started.", metrics::Type::kGauge)
-                        .add(static_cast<double>(m.sampler_start_real_ns) / 1e9)
-                        ));
+                               "Unix time the running sampler started.", metrics::Type::kGauge)
+                            .add(static_cast<double>(m.sampler_start_real_ns) / 1e9)));
       out.add(std::move(Family("hostflow_snapshot_invalid_references",
-                           "String references outside the arena in the latest snapshot.",
-                           metrics::Type::kGauge)
-                        .add(static_cast<double>(m.invalid_refs + m.duplicate_links))
-                        ));
+                               "String references outside the arena in the latest snapshot.",
+                               metrics::Type::kGauge)
+                            .add(static_cast<double>(m.invalid_refs + m.duplicate_links))));
     }
     if (ctx.identity && ctx.fresh) source_families(ctx.identity->model, &out);
   }

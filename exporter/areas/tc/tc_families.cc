@@ -1,27 +1,23 @@
 #include "areas/tc/tc_families.h"
 
-
 namespace hostflow::exporter {
 
 using metrics::Family;
 
-void tc_up_family(const Model& m, const TcModel& tc, bool fresh,
-                  metrics::FamilySet* out) {
+void tc_up_family(const Model& m, const TcModel& tc, bool fresh, metrics::FamilySet* out) {
   if (!tc.present) return;
   bool ok = false;
   for (const SourceStatus& s : m.sources) {
     if (s.name == "bpf") ok = s.state == shm::SourceState::kOk;
   }
   out->add(std::move(Family("hostflow_tc_up",
-                        "1 when the TC counters are current: the sampler is fresh and its bpf "
-                        "source's last run succeeded.",
-                        metrics::Type::kGauge)
-                     .add(fresh && ok ? 1 : 0)
-                     ));
+                            "1 when the TC counters are current: the sampler is fresh and its bpf "
+                            "source's last run succeeded.",
+                            metrics::Type::kGauge)
+                         .add(fresh && ok ? 1 : 0)));
 }
 
-void tc_families(const TcModel& tc, const TcRenderOptions& o,
-                 metrics::FamilySet* out) {
+void tc_families(const TcModel& tc, const TcRenderOptions& o, metrics::FamilySet* out) {
   if (!tc.present) return;
   static const char* kDirection[2] = {"ingress", "egress"};
   Family packets("hostflow_tc_packets_total",
@@ -47,8 +43,7 @@ void tc_families(const TcModel& tc, const TcRenderOptions& o,
     if (!i.attached || (o.active_only && !i.active)) continue;
     active.add({{"interface", i.name}}, i.active ? 1 : 0);
     for (int d = 0; d < 2; d++) {
-      const metrics::Labels l{{"interface", i.name},
-                                                           {"direction", kDirection[d]}};
+      const metrics::Labels l{{"interface", i.name}, {"direction", kDirection[d]}};
       packets.add(l, static_cast<double>(i.packets[d]));
       bytes.add(l, static_cast<double>(i.bytes[d]));
       if (i.has_rate) {
@@ -69,8 +64,8 @@ void tc_families(const TcModel& tc, const TcRenderOptions& o,
          "Unix time of the last successful read of the TC counters.", metrics::Type::kGauge,
          static_cast<double>(a.last_collection_real_ns) / 1e9);
   scalar("hostflow_tc_read_duration_seconds",
-         "Time the sampler took to read the TC counter maps in its last cycle.", metrics::Type::kGauge,
-         static_cast<double>(a.read_ns) / 1e9);
+         "Time the sampler took to read the TC counter maps in its last cycle.",
+         metrics::Type::kGauge, static_cast<double>(a.read_ns) / 1e9);
   scalar("hostflow_tc_read_cpu_seconds",
          "CPU time of that read (the sampler thread's; wall time minus waiting).",
          metrics::Type::kGauge, static_cast<double>(a.read_cpu_ns) / 1e9);
@@ -78,18 +73,17 @@ void tc_families(const TcModel& tc, const TcRenderOptions& o,
          "Packets the TC program could not count: the fallback hash for large ifindexes was full.",
          metrics::Type::kCounter, static_cast<double>(a.uncounted_packets));
   out->add(std::move(Family("hostflow_tc_fallback_entries",
-                        "Entries in the fallback hash (ifindexes above the array), and its "
-                        "capacity.",
-                        metrics::Type::kGauge)
-                     .add({{"kind", "used"}}, a.hash_entries)
-                     .add({{"kind", "capacity"}}, a.hash_max_entries)
-                     ));
+                            "Entries in the fallback hash (ifindexes above the array), and its "
+                            "capacity.",
+                            metrics::Type::kGauge)
+                         .add({{"kind", "used"}}, a.hash_entries)
+                         .add({{"kind", "capacity"}}, a.hash_max_entries)));
   scalar("hostflow_tc_attach_failures_total",
          "Failed attaches of the TC program to an interface since sampler start.",
          metrics::Type::kCounter, static_cast<double>(a.attach_failures_total));
   scalar("hostflow_tc_stale_filters_removed",
-         "Filters of an earlier hostflow run removed when the sampler started.", metrics::Type::kGauge,
-         static_cast<double>(a.stale_filters_removed));
+         "Filters of an earlier hostflow run removed when the sampler started.",
+         metrics::Type::kGauge, static_cast<double>(a.stale_filters_removed));
 }
 
 }  // namespace hostflow::exporter

@@ -7,8 +7,8 @@
 
 #include <vector>
 
-#include "identity/interfaces.h"
 #include "areas/tc/tc_model.h"
+#include "identity/interfaces.h"
 
 namespace hostflow::exporter {
 
@@ -17,10 +17,8 @@ struct TcRenderOptions {
 };
 
 // hostflow_tc_up: rendered whenever the snapshot has the bpf sections, fresh or not.
-void tc_up_family(const Model& m, const TcModel& tc, bool fresh,
-                  metrics::FamilySet* out);
+void tc_up_family(const Model& m, const TcModel& tc, bool fresh, metrics::FamilySet* out);
 // Everything else; only for a fresh snapshot.
-void tc_families(const TcModel& tc, const TcRenderOptions& o,
-                 metrics::FamilySet* out);
+void tc_families(const TcModel& tc, const TcRenderOptions& o, metrics::FamilySet* out);
 
 }  // namespace hostflow::exporter

@@ -40,7 +40,8 @@ TcModel build_tc_model(const shm::Snapshot& snap) {
   // Unique label values even when sanitising (or a hostile snapshot) collides names.
   {
     std::vector<NamedObject> objects;
-    for (auto& i : m.interfaces) objects.push_back({&i.name, static_cast<std::uint32_t>(i.ifindex)});
+    for (auto& i : m.interfaces)
+      objects.push_back({&i.name, static_cast<std::uint32_t>(i.ifindex)});
     make_names_unique(objects);
   }
   std::sort(m.interfaces.begin(), m.interfaces.end(),

@@ -27,7 +27,7 @@ struct TcInterface {
 };
 
 struct TcModel {
-  bool present = false;  // the snapshot has the bpf sections (the bpf source ran)
+  bool present = false;                 // the snapshot has the bpf sections (the bpf source ran)
   std::vector<TcInterface> interfaces;  // sorted by name
   shm::BpfAttachRecord attach{};
   std::uint64_t invalid_records = 0;  // bad state, duplicate ifindex, or extra kBpfAttach records

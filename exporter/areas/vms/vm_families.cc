@@ -69,11 +69,12 @@ void vm_families(const std::vector<Vm>& vms, const std::vector<VmDerived>& deriv
              metrics::Type::kGauge);
   Family nova("hostflow_openstack_instance_info", "OpenStack Nova metadata of an instance.",
               metrics::Type::kGauge);
-  Family disk_info("hostflow_vm_disk_info", "A VM disk from the domain XML.", metrics::Type::kGauge);
-  Family rth("hostflow_vm_disk_read_alert_threshold",
-             "Read alert threshold for the disk's tier.", metrics::Type::kGauge);
-  Family wth("hostflow_vm_disk_write_alert_threshold",
-             "Write alert threshold for the disk's tier.", metrics::Type::kGauge);
+  Family disk_info("hostflow_vm_disk_info", "A VM disk from the domain XML.",
+                   metrics::Type::kGauge);
+  Family rth("hostflow_vm_disk_read_alert_threshold", "Read alert threshold for the disk's tier.",
+             metrics::Type::kGauge);
+  Family wth("hostflow_vm_disk_write_alert_threshold", "Write alert threshold for the disk's tier.",
+             metrics::Type::kGauge);
   Family drb("hostflow_vm_disk_read_bytes_total", "Bytes read from the disk (on activity).",
              metrics::Type::kCounter);
   Family dwb("hostflow_vm_disk_write_bytes_total", "Bytes written to the disk (on activity).",
@@ -111,16 +112,23 @@ void vm_families(const std::vector<Vm>& vms, const std::vector<VmDerived>& deriv
     const Labels id{{"vm_uuid", vm.uuid}, {"vm_name", vm.name}};
     info.add({{"vm_uuid", vm.uuid}, {"vm_name", vm.name}, {"source", vm.source}}, 1);
     for (const VmInterface& i : vm.interfaces) {
-      iface.add({{"vm_uuid", vm.uuid}, {"vm_name", vm.name}, {"interface", i.name}, {"kind", i.kind}}, 1);
+      iface.add(
+          {{"vm_uuid", vm.uuid}, {"vm_name", vm.name}, {"interface", i.name}, {"kind", i.kind}}, 1);
     }
     rx.add(id, static_cast<double>(d.rx_bytes));
     tx.add(id, static_cast<double>(d.tx_bytes));
     rxp.add(id, static_cast<double>(d.rx_packets));
     txp.add(id, static_cast<double>(d.tx_packets));
     for (std::size_t w = 0; w < kWindowSeconds.size(); w++) {
-      win.add({{"vm_uuid", vm.uuid}, {"vm_name", vm.name}, {"direction", "receive"}, {"window", kWindowNames[w]}},
+      win.add({{"vm_uuid", vm.uuid},
+               {"vm_name", vm.name},
+               {"direction", "receive"},
+               {"window", kWindowNames[w]}},
               static_cast<double>(d.rx_window[w]));
-      win.add({{"vm_uuid", vm.uuid}, {"vm_name", vm.name}, {"direction", "transmit"}, {"window", kWindowNames[w]}},
+      win.add({{"vm_uuid", vm.uuid},
+               {"vm_name", vm.name},
+               {"direction", "transmit"},
+               {"window", kWindowNames[w]}},
               static_cast<double>(d.tx_window[w]));
     }
     if (d.cpu_percent) cpu.add(id, *d.cpu_percent);
@@ -178,23 +186,22 @@ void vm_families(const std::vector<Vm>& vms, const std::vector<VmDerived>& deriv
     if (!f->empty()) out->add(std::move(*f));
   for (Family& f : vnic)
     if (!f.empty()) out->add(std::move(f));
-  out->add(std::move(Family("hostflow_host_active_vms", "VMs running on this host.", metrics::Type::kGauge)
-                     .add(static_cast<double>(vms.size()))
-                     ));
-  out->add(std::move(Family("hostflow_host_active_vcpus", "vCPUs of the running VMs.", metrics::Type::kGauge)
-                     .add(active_vcpus)
-                     ));
-  out->add(std::move(Family("hostflow_vm_out_of_range_values",
-                        "Numbers of the VMs in this snapshot (libvirt stats, Nova flavor vCPUs and "
-                        "memory) above their plausible range, ignored instead of wrapped.",
-                        metrics::Type::kGauge)
-                     .add(static_cast<double>(out_of_range))
-                     ));
+  out->add(std::move(
+      Family("hostflow_host_active_vms", "VMs running on this host.", metrics::Type::kGauge)
+          .add(static_cast<double>(vms.size()))));
+  out->add(std::move(
+      Family("hostflow_host_active_vcpus", "vCPUs of the running VMs.", metrics::Type::kGauge)
+          .add(active_vcpus)));
+  out->add(
+      std::move(Family("hostflow_vm_out_of_range_values",
+                       "Numbers of the VMs in this snapshot (libvirt stats, Nova flavor vCPUs and "
+                       "memory) above their plausible range, ignored instead of wrapped.",
+                       metrics::Type::kGauge)
+                    .add(static_cast<double>(out_of_range))));
   out->add(std::move(Family("hostflow_host_active_memory_bytes",
-                        "Memory of the running VMs (balloon maximum, else the Nova flavor).",
-                        metrics::Type::kGauge)
-                     .add(static_cast<double>(active_mem))
-                     ));
+                            "Memory of the running VMs (balloon maximum, else the Nova flavor).",
+                            metrics::Type::kGauge)
+                         .add(static_cast<double>(active_mem))));
 }
 
 }  // namespace hostflow::exporter

@@ -11,7 +11,9 @@ constexpr std::uint64_t kSampleSpacingNs = 5'000'000'000ull;
 constexpr std::uint64_t kKeepNs = 3600'000'000'000ull + kSampleSpacingNs;
 
 // A counter that went backwards was reset (interface recreated): count from zero again.
-std::uint64_t delta(std::uint64_t now, std::uint64_t last) { return now >= last ? now - last : now; }
+std::uint64_t delta(std::uint64_t now, std::uint64_t last) {
+  return now >= last ? now - last : now;
+}
 }  // namespace
 
 std::vector<VmDerived> VmHistory::update(const std::vector<Vm>& vms, std::uint64_t now) {
@@ -71,8 +73,10 @@ std::vector<VmDerived> VmHistory::update(const std::vector<Vm>& vms, std::uint64
       // The newest sample at least `span` old; the oldest one if history is shorter.
       const Sample* base = &s.samples.front();
       for (const Sample& smp : s.samples) {
-        if (now - std::min(now, smp.t) >= span) base = &smp;
-        else break;
+        if (now - std::min(now, smp.t) >= span)
+          base = &smp;
+        else
+          break;
       }
       d.rx_window[w] = s.rx - base->rx;
       d.tx_window[w] = s.tx - base->tx;

@@ -24,7 +24,8 @@ struct VmDerived {
   std::uint64_t rx_bytes = 0, tx_bytes = 0;      // VM view, since the exporter first saw the VM's
   std::uint64_t rx_packets = 0, tx_packets = 0;  // interfaces (initialised with their counters)
   std::array<std::uint64_t, 5> rx_window{}, tx_window{};
-  std::optional<double> cpu_percent;  // set only when it is to be exported (>= cpu.min, or trailing)
+  std::optional<double>
+      cpu_percent;  // set only when it is to be exported (>= cpu.min, or trailing)
 };
 
 class VmHistory {

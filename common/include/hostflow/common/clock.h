@@ -19,5 +19,4 @@ std::uint64_t real_ns();  // CLOCK_REALTIME
 // /proc/sys/kernel/random/boot_id (under `procfs`) as 16 bytes.
 Result<std::array<std::uint8_t, 16>> read_boot_id(const std::string& procfs);
 
-
 }  // namespace hostflow

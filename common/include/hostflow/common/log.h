@@ -22,10 +22,18 @@ Level level();
 std::string_view level_name(Level l);
 
 void write(Level l, std::string_view msg, Fields fields = {});
-inline void debug(std::string_view m, Fields f = {}) { write(Level::kDebug, m, f); }
-inline void info(std::string_view m, Fields f = {}) { write(Level::kInfo, m, f); }
-inline void warn(std::string_view m, Fields f = {}) { write(Level::kWarn, m, f); }
-inline void error(std::string_view m, Fields f = {}) { write(Level::kError, m, f); }
+inline void debug(std::string_view m, Fields f = {}) {
+  write(Level::kDebug, m, f);
+}
+inline void info(std::string_view m, Fields f = {}) {
+  write(Level::kInfo, m, f);
+}
+inline void warn(std::string_view m, Fields f = {}) {
+  write(Level::kWarn, m, f);
+}
+inline void error(std::string_view m, Fields f = {}) {
+  write(Level::kError, m, f);
+}
 
 // Formats one line without writing it (for tests).
 std::string format_line(Format fmt, Level l, std::string_view ts, std::string_view msg,

@@ -36,19 +36,19 @@ inline constexpr std::uint32_t kMaxSections = 64;
 // The header of the segment file. Written once when the file is created, except `latest`
 // (atomic, see publish.h) and `writer_pid`/`interval_ns` which never change for one file.
 struct FileHeader {
-  std::uint64_t magic;               // kMagic
-  std::uint16_t schema_major;        // kSchemaMajor
-  std::uint16_t schema_minor;        // kSchemaMinor
-  std::uint32_t header_size;         // kHeaderSize
-  std::uint64_t file_size;           // size of the whole file; never changes for one inode
-  std::uint64_t slot_size;           // bytes per slot, SlotHeader included
+  std::uint64_t magic;         // kMagic
+  std::uint16_t schema_major;  // kSchemaMajor
+  std::uint16_t schema_minor;  // kSchemaMinor
+  std::uint32_t header_size;   // kHeaderSize
+  std::uint64_t file_size;     // size of the whole file; never changes for one inode
+  std::uint64_t slot_size;     // bytes per slot, SlotHeader included
   std::uint64_t slot_offset[kSlotCount];
-  std::uint32_t writer_pid;          // the sampler that created this file
-  std::uint32_t flags;               // reserved, 0
-  std::uint8_t boot_id[16];          // /proc/sys/kernel/random/boot_id of the writer's boot
+  std::uint32_t writer_pid;             // the sampler that created this file
+  std::uint32_t flags;                  // reserved, 0
+  std::uint8_t boot_id[16];             // /proc/sys/kernel/random/boot_id of the writer's boot
   std::uint64_t sampler_start_real_ns;  // CLOCK_REALTIME at sampler start
-  std::uint64_t interval_ns;         // the sampler's cycle interval
-  std::uint64_t latest;              // atomic: (generation << 1) | slot; 0 = nothing published
+  std::uint64_t interval_ns;            // the sampler's cycle interval
+  std::uint64_t latest;                 // atomic: (generation << 1) | slot; 0 = nothing published
   std::uint8_t reserved[32];
 };
 static_assert(std::is_trivially_copyable_v<FileHeader>);
@@ -88,17 +88,17 @@ static_assert(offsetof(SlotHeader, payload_size) == 40);
 static_assert(offsetof(SlotHeader, section_count) == 48);
 
 enum class SectionType : std::uint32_t {
-  kArena = 1,    // bytes; StrRef targets
-  kSources = 2,  // SourceStatusRecord
-  kLinks = 3,    // LinkRecord
-  kProcs = 4,    // ProcRecord
-  kTaps = 5,     // TapRecord
-  kDomains = 6,  // DomainRecord
+  kArena = 1,         // bytes; StrRef targets
+  kSources = 2,       // SourceStatusRecord
+  kLinks = 3,         // LinkRecord
+  kProcs = 4,         // ProcRecord
+  kTaps = 5,          // TapRecord
+  kDomains = 6,       // DomainRecord
   kDomainParams = 7,  // DomainParamRecord (typed stats of the domains, in domain order)
-  kNetns = 8,    // NetnsRecord
-  kDocker = 9,   // DockerRecord
-  kConntrack = 10,  // ConntrackRecord
-  kAddrs = 11,      // AddrRecord
+  kNetns = 8,         // NetnsRecord
+  kDocker = 9,        // DockerRecord
+  kConntrack = 10,    // ConntrackRecord
+  kAddrs = 11,        // AddrRecord
   kBpfCounters = 12,  // BpfCounterRecord (TC counters per selected interface)
   kBpfAttach = 13,    // BpfAttachRecord (one: the TC program and its attachments)
 };
@@ -140,16 +140,16 @@ enum class SourceState : std::uint8_t {
 };
 
 struct SourceStatusRecord {
-  StrRef name;                          // 0   e.g. "links"
-  StrRef last_error;                    // 8   empty when ok
-  std::uint8_t state;                   // 16  SourceState
-  std::uint8_t reserved0[3];            // 17
-  std::int32_t last_errno;              // 20
-  std::uint64_t duration_ns;            // 24  wall time of the last run
-  std::uint64_t errors_total;           // 32  failed runs since sampler start
-  std::uint64_t runs_total;             // 40
-  std::uint64_t last_success_real_ns;   // 48  0 = never
-  std::uint64_t items;                  // 56  records produced by the last run
+  StrRef name;                         // 0   e.g. "links"
+  StrRef last_error;                   // 8   empty when ok
+  std::uint8_t state;                  // 16  SourceState
+  std::uint8_t reserved0[3];           // 17
+  std::int32_t last_errno;             // 20
+  std::uint64_t duration_ns;           // 24  wall time of the last run
+  std::uint64_t errors_total;          // 32  failed runs since sampler start
+  std::uint64_t runs_total;            // 40
+  std::uint64_t last_success_real_ns;  // 48  0 = never
+  std::uint64_t items;                 // 56  records produced by the last run
 };
 static_assert(std::is_trivially_copyable_v<SourceStatusRecord>);
 static_assert(sizeof(SourceStatusRecord) == 64);
@@ -158,7 +158,8 @@ static_assert(offsetof(SourceStatusRecord, last_errno) == 20);
 static_assert(offsetof(SourceStatusRecord, duration_ns) == 24);
 static_assert(offsetof(SourceStatusRecord, items) == 56);
 
-// ---- section kLinks (rtnetlink RTM_GETLINK) ------------------------------------------------------
+// ---- section kLinks (rtnetlink RTM_GETLINK)
+// ------------------------------------------------------
 
 // The first 24 fields of the kernel's struct rtnl_link_stats64, in its order.
 struct LinkStats {
@@ -176,12 +177,12 @@ static_assert(sizeof(LinkStats) == 24 * 8);
 enum LinkPresent : std::uint32_t {
   kLinkHasStats64 = 1u << 0,
   kLinkHasMaster = 1u << 1,
-  kLinkHasLink = 1u << 2,        // IFLA_LINK
-  kLinkHasLinkNetnsid = 1u << 3, // IFLA_LINK_NETNSID
-  kLinkHasDevice = 1u << 4,      // <sysfs>/class/net/<name>/device exists (a physical NIC)
-  kLinkHasCarrier = 1u << 5,     // IFLA_CARRIER present; carrier value in `carrier`
-  kLinkHasTapDev = 1u << 6,      // a macvtap whose character device number is in `tap_dev`
-  kLinkInOtherNetns = 1u << 7,   // dumped from another netns: `netnsid` says which
+  kLinkHasLink = 1u << 2,         // IFLA_LINK
+  kLinkHasLinkNetnsid = 1u << 3,  // IFLA_LINK_NETNSID
+  kLinkHasDevice = 1u << 4,       // <sysfs>/class/net/<name>/device exists (a physical NIC)
+  kLinkHasCarrier = 1u << 5,      // IFLA_CARRIER present; carrier value in `carrier`
+  kLinkHasTapDev = 1u << 6,       // a macvtap whose character device number is in `tap_dev`
+  kLinkInOtherNetns = 1u << 7,    // dumped from another netns: `netnsid` says which
 };
 
 struct LinkRecord {
@@ -230,13 +231,13 @@ enum NetnsFlags : std::uint32_t {
 };
 
 struct NetnsRecord {
-  std::uint64_t inode;       // 0   st_ino of /proc/<pid>/ns/net; 0 = known only by its nsid
-  std::int32_t nsid;         // 8   nsid in the sampler's netns; -1 = none assigned
-  std::int32_t pid;          // 12  one process in it (0 = none seen)
-  std::uint32_t processes;   // 16  processes seen in it
-  std::uint32_t flags;       // 20  NetnsFlags
-  std::uint32_t links;       // 24  links dumped from it
-  std::uint32_t reserved;    // 28
+  std::uint64_t inode;      // 0   st_ino of /proc/<pid>/ns/net; 0 = known only by its nsid
+  std::int32_t nsid;        // 8   nsid in the sampler's netns; -1 = none assigned
+  std::int32_t pid;         // 12  one process in it (0 = none seen)
+  std::uint32_t processes;  // 16  processes seen in it
+  std::uint32_t flags;      // 20  NetnsFlags
+  std::uint32_t links;      // 24  links dumped from it
+  std::uint32_t reserved;   // 28
 };
 static_assert(std::is_trivially_copyable_v<NetnsRecord>);
 static_assert(sizeof(NetnsRecord) == 32);
@@ -244,7 +245,8 @@ static_assert(offsetof(NetnsRecord, nsid) == 8);
 static_assert(offsetof(NetnsRecord, pid) == 12);
 static_assert(offsetof(NetnsRecord, flags) == 20);
 
-// ---- section kProcs (one pass over /proc) --------------------------------------------------------
+// ---- section kProcs (one pass over /proc)
+// --------------------------------------------------------
 
 enum ProcFlags : std::uint32_t {
   kProcQemu = 1u << 0,              // comm looks like QEMU; cmdline copied
@@ -254,14 +256,14 @@ enum ProcFlags : std::uint32_t {
 };
 
 struct ProcRecord {
-  std::int32_t pid;            // 0
-  std::uint32_t uid;           // 4   owner of /proc/<pid>
-  std::uint64_t netns_inode;   // 8   inode of /proc/<pid>/ns/net
-  StrRef comm;                 // 16  /proc/<pid>/comm, raw
-  StrRef cgroup;               // 24  /proc/<pid>/cgroup, raw bytes (parsed by the exporter)
-  StrRef cmdline;              // 32  /proc/<pid>/cmdline, NUL-separated raw bytes (QEMU only)
-  std::uint32_t flags;         // 40  ProcFlags
-  std::uint32_t reserved;      // 44
+  std::int32_t pid;           // 0
+  std::uint32_t uid;          // 4   owner of /proc/<pid>
+  std::uint64_t netns_inode;  // 8   inode of /proc/<pid>/ns/net
+  StrRef comm;                // 16  /proc/<pid>/comm, raw
+  StrRef cgroup;              // 24  /proc/<pid>/cgroup, raw bytes (parsed by the exporter)
+  StrRef cmdline;             // 32  /proc/<pid>/cmdline, NUL-separated raw bytes (QEMU only)
+  std::uint32_t flags;        // 40  ProcFlags
+  std::uint32_t reserved;     // 44
 };
 static_assert(std::is_trivially_copyable_v<ProcRecord>);
 static_assert(sizeof(ProcRecord) == 48);
@@ -270,7 +272,8 @@ static_assert(offsetof(ProcRecord, comm) == 16);
 static_assert(offsetof(ProcRecord, cmdline) == 32);
 static_assert(offsetof(ProcRecord, flags) == 40);
 
-// ---- section kTaps (tap fds held by QEMU-like processes) -----------------------------------------
+// ---- section kTaps (tap fds held by QEMU-like processes)
+// -----------------------------------------
 
 enum class TapType : std::uint8_t {
   kTun = 1,      // an fd on /dev/net/tun; `ifname` from fdinfo "iff:"
@@ -278,13 +281,13 @@ enum class TapType : std::uint8_t {
 };
 
 struct TapRecord {
-  std::int32_t pid;            // 0
-  std::int32_t fd;             // 4
-  std::uint8_t type;           // 8   TapType
-  std::uint8_t reserved[7];    // 9
-  std::uint64_t rdev;          // 16  macvtap device number (0 for tun)
-  std::uint64_t netns_inode;   // 24  the process's netns
-  StrRef ifname;               // 32  tun: the interface name from fdinfo
+  std::int32_t pid;           // 0
+  std::int32_t fd;            // 4
+  std::uint8_t type;          // 8   TapType
+  std::uint8_t reserved[7];   // 9
+  std::uint64_t rdev;         // 16  macvtap device number (0 for tun)
+  std::uint64_t netns_inode;  // 24  the process's netns
+  StrRef ifname;              // 32  tun: the interface name from fdinfo
 };
 static_assert(std::is_trivially_copyable_v<TapRecord>);
 static_assert(sizeof(TapRecord) == 40);
@@ -293,7 +296,8 @@ static_assert(offsetof(TapRecord, rdev) == 16);
 static_assert(offsetof(TapRecord, netns_inode) == 24);
 static_assert(offsetof(TapRecord, ifname) == 32);
 
-// ---- sections kDomains + kDomainParams (libvirt, read-only connection) ---------------------------
+// ---- sections kDomains + kDomainParams (libvirt, read-only connection)
+// ---------------------------
 
 enum DomainFlags : std::uint32_t {
   kDomainXmlTruncated = 1u << 0,  // the domain XML was larger than the blob cap (not published)
@@ -301,13 +305,13 @@ enum DomainFlags : std::uint32_t {
 };
 
 struct DomainRecord {
-  StrRef name;                  // 0   virDomainGetName
-  StrRef uuid;                  // 8   virDomainGetUUIDString
-  std::int32_t id;              // 16  virDomainGetID (-1 when inactive)
-  std::uint32_t flags;          // 20  DomainFlags
-  StrRef xml;                   // 24  virDomainGetXMLDesc, raw (parsed only by the exporter)
-  std::uint32_t param_begin;    // 32  first DomainParamRecord of this domain
-  std::uint32_t param_count;    // 36
+  StrRef name;                // 0   virDomainGetName
+  StrRef uuid;                // 8   virDomainGetUUIDString
+  std::int32_t id;            // 16  virDomainGetID (-1 when inactive)
+  std::uint32_t flags;        // 20  DomainFlags
+  StrRef xml;                 // 24  virDomainGetXMLDesc, raw (parsed only by the exporter)
+  std::uint32_t param_begin;  // 32  first DomainParamRecord of this domain
+  std::uint32_t param_count;  // 36
 };
 static_assert(std::is_trivially_copyable_v<DomainRecord>);
 static_assert(sizeof(DomainRecord) == 40);
@@ -317,15 +321,21 @@ static_assert(offsetof(DomainRecord, param_begin) == 32);
 
 // One virTypedParameter of virConnectGetAllDomainStats, copied as is ("net.0.rx.bytes", ...).
 enum class ParamType : std::uint32_t {  // the values of virTypedParameterType
-  kInt = 1, kUint = 2, kLLong = 3, kULLong = 4, kDouble = 5, kBoolean = 6, kString = 7,
+  kInt = 1,
+  kUint = 2,
+  kLLong = 3,
+  kULLong = 4,
+  kDouble = 5,
+  kBoolean = 6,
+  kString = 7,
 };
 
 struct DomainParamRecord {
-  StrRef key;             // 0
-  std::uint32_t type;     // 8   ParamType
-  std::uint32_t reserved; // 12
-  std::uint64_t bits;     // 16  integer value (sign-extended for kInt/kLLong), or a double's bits
-  StrRef str;             // 24  kString value
+  StrRef key;              // 0
+  std::uint32_t type;      // 8   ParamType
+  std::uint32_t reserved;  // 12
+  std::uint64_t bits;      // 16  integer value (sign-extended for kInt/kLLong), or a double's bits
+  StrRef str;              // 24  kString value
 };
 static_assert(std::is_trivially_copyable_v<DomainParamRecord>);
 static_assert(sizeof(DomainParamRecord) == 32);
@@ -333,12 +343,13 @@ static_assert(offsetof(DomainParamRecord, type) == 8);
 static_assert(offsetof(DomainParamRecord, bits) == 16);
 static_assert(offsetof(DomainParamRecord, str) == 24);
 
-// ---- section kDocker (Docker Engine API responses, raw) -------------------------------------------
+// ---- section kDocker (Docker Engine API responses, raw)
+// -------------------------------------------
 
 enum class DockerQuery : std::uint32_t {
-  kContainers = 1,     // GET /containers/json (running containers)
-  kNetworks = 2,       // GET /networks
-  kNetworkInspect = 3, // GET /networks/<id> for a bridge network whose bridge is on this host
+  kContainers = 1,      // GET /containers/json (running containers)
+  kNetworks = 2,        // GET /networks
+  kNetworkInspect = 3,  // GET /networks/<id> for a bridge network whose bridge is on this host
 };
 
 enum DockerFlags : std::uint32_t {
@@ -393,20 +404,20 @@ static_assert(offsetof(BpfCounterRecord, egress_bytes) == 56);
 
 // The program and its attachments, one record per snapshot.
 struct BpfAttachRecord {
-  std::uint32_t ingress_prog_id;         // 0   kernel program ids (bpftool prog show id N)
-  std::uint32_t egress_prog_id;          // 4
-  std::uint32_t array_ifindexes;         // 8   ifindexes below this use the per-CPU array
-  std::uint32_t hash_max_entries;        // 12  capacity of the fallback per-CPU hash
-  std::uint32_t hash_entries;            // 16  entries in the hash at the last read
-  std::uint32_t attached;                // 20  interfaces attached now
-  std::uint64_t uncounted_packets;       // 24  packets not counted: the hash was full
-  std::uint64_t collections;             // 32  successful counter reads since sampler start
-  std::uint64_t last_collection_real_ns; // 40  CLOCK_REALTIME of the last successful read
-  std::uint64_t attaches_total;          // 48  successful attaches since start
-  std::uint64_t attach_failures_total;   // 56
-  std::uint64_t stale_filters_removed;   // 64  filters of an earlier hostflow run removed at start
-  std::uint64_t read_ns;                 // 72  wall time of the last counter read
-  std::uint64_t read_cpu_ns;             // 80  CPU time (the sampler thread's) of that read
+  std::uint32_t ingress_prog_id;          // 0   kernel program ids (bpftool prog show id N)
+  std::uint32_t egress_prog_id;           // 4
+  std::uint32_t array_ifindexes;          // 8   ifindexes below this use the per-CPU array
+  std::uint32_t hash_max_entries;         // 12  capacity of the fallback per-CPU hash
+  std::uint32_t hash_entries;             // 16  entries in the hash at the last read
+  std::uint32_t attached;                 // 20  interfaces attached now
+  std::uint64_t uncounted_packets;        // 24  packets not counted: the hash was full
+  std::uint64_t collections;              // 32  successful counter reads since sampler start
+  std::uint64_t last_collection_real_ns;  // 40  CLOCK_REALTIME of the last successful read
+  std::uint64_t attaches_total;           // 48  successful attaches since start
+  std::uint64_t attach_failures_total;    // 56
+  std::uint64_t stale_filters_removed;    // 64  filters of an earlier hostflow run removed at start
+  std::uint64_t read_ns;                  // 72  wall time of the last counter read
+  std::uint64_t read_cpu_ns;              // 80  CPU time (the sampler thread's) of that read
 };
 static_assert(std::is_trivially_copyable_v<BpfAttachRecord>);
 static_assert(sizeof(BpfAttachRecord) == 88);
@@ -416,7 +427,8 @@ static_assert(offsetof(BpfAttachRecord, collections) == 32);
 static_assert(offsetof(BpfAttachRecord, stale_filters_removed) == 64);
 static_assert(offsetof(BpfAttachRecord, read_ns) == 72);
 static_assert(offsetof(BpfAttachRecord, read_cpu_ns) == 80);
-// ---- section kConntrack (ctnetlink dump of the sampler's netns, IPv4 + IPv6) ---------------------
+// ---- section kConntrack (ctnetlink dump of the sampler's netns, IPv4 + IPv6)
+// ---------------------
 
 enum ConntrackFlags : std::uint32_t {
   kCtHasCounters = 1u << 0,  // CTA_COUNTERS_ORIG/REPLY present (nf_conntrack_acct=1)
@@ -428,24 +440,24 @@ enum ConntrackFlags : std::uint32_t {
 // ports are in host byte order (0 for protocols without ports; ICMP: id in the src ports,
 // type << 8 | code in the dst ports).
 struct ConntrackRecord {
-  std::uint8_t orig_src[16];     // 0   CTA_TUPLE_ORIG
-  std::uint8_t orig_dst[16];     // 16
-  std::uint8_t reply_src[16];    // 32  CTA_TUPLE_REPLY (differs from orig under NAT)
-  std::uint8_t reply_dst[16];    // 48
-  std::uint16_t orig_sport;      // 64
-  std::uint16_t orig_dport;      // 66
-  std::uint16_t reply_sport;     // 68
-  std::uint16_t reply_dport;     // 70
-  std::uint8_t family;           // 72  AF_INET or AF_INET6 (nfgen_family)
-  std::uint8_t proto;            // 73  IPPROTO_* of the original tuple
-  std::uint16_t zone;            // 74  CTA_ZONE
-  std::uint32_t mark;            // 76  CTA_MARK
-  std::uint32_t status;          // 80  CTA_STATUS (IPS_* bits)
-  std::uint32_t flags;           // 84  ConntrackFlags
-  std::uint64_t orig_packets;    // 88  CTA_COUNTERS_ORIG
-  std::uint64_t orig_bytes;      // 96
-  std::uint64_t reply_packets;   // 104 CTA_COUNTERS_REPLY
-  std::uint64_t reply_bytes;     // 112
+  std::uint8_t orig_src[16];    // 0   CTA_TUPLE_ORIG
+  std::uint8_t orig_dst[16];    // 16
+  std::uint8_t reply_src[16];   // 32  CTA_TUPLE_REPLY (differs from orig under NAT)
+  std::uint8_t reply_dst[16];   // 48
+  std::uint16_t orig_sport;     // 64
+  std::uint16_t orig_dport;     // 66
+  std::uint16_t reply_sport;    // 68
+  std::uint16_t reply_dport;    // 70
+  std::uint8_t family;          // 72  AF_INET or AF_INET6 (nfgen_family)
+  std::uint8_t proto;           // 73  IPPROTO_* of the original tuple
+  std::uint16_t zone;           // 74  CTA_ZONE
+  std::uint32_t mark;           // 76  CTA_MARK
+  std::uint32_t status;         // 80  CTA_STATUS (IPS_* bits)
+  std::uint32_t flags;          // 84  ConntrackFlags
+  std::uint64_t orig_packets;   // 88  CTA_COUNTERS_ORIG
+  std::uint64_t orig_bytes;     // 96
+  std::uint64_t reply_packets;  // 104 CTA_COUNTERS_REPLY
+  std::uint64_t reply_bytes;    // 112
 };
 static_assert(std::is_trivially_copyable_v<ConntrackRecord>);
 static_assert(sizeof(ConntrackRecord) == 120);
@@ -470,17 +482,17 @@ enum AddrPresent : std::uint32_t {
 };
 
 struct AddrRecord {
-  std::uint64_t netns_inode;   // 0   the netns the address is in (0 = known only by nsid)
-  std::int32_t nsid;           // 8   with kAddrInOtherNetns: its nsid in the sampler's netns, else -1
-  std::int32_t ifindex;        // 12  ifa_index (per netns)
-  std::uint8_t family;         // 16  AF_INET or AF_INET6
-  std::uint8_t prefixlen;      // 17
-  std::uint8_t scope;          // 18  RT_SCOPE_*
-  std::uint8_t reserved;       // 19
-  std::uint32_t ifa_flags;     // 20  IFA_FLAGS (or ifa_flags), IFA_F_*
-  std::uint8_t address[16];    // 24  IFA_LOCAL, else IFA_ADDRESS; network byte order
-  std::uint32_t present;       // 40  AddrPresent
-  std::uint32_t reserved2;     // 44
+  std::uint64_t netns_inode;  // 0   the netns the address is in (0 = known only by nsid)
+  std::int32_t nsid;         // 8   with kAddrInOtherNetns: its nsid in the sampler's netns, else -1
+  std::int32_t ifindex;      // 12  ifa_index (per netns)
+  std::uint8_t family;       // 16  AF_INET or AF_INET6
+  std::uint8_t prefixlen;    // 17
+  std::uint8_t scope;        // 18  RT_SCOPE_*
+  std::uint8_t reserved;     // 19
+  std::uint32_t ifa_flags;   // 20  IFA_FLAGS (or ifa_flags), IFA_F_*
+  std::uint8_t address[16];  // 24  IFA_LOCAL, else IFA_ADDRESS; network byte order
+  std::uint32_t present;     // 40  AddrPresent
+  std::uint32_t reserved2;   // 44
 };
 static_assert(std::is_trivially_copyable_v<AddrRecord>);
 static_assert(sizeof(AddrRecord) == 48);
@@ -559,19 +571,32 @@ struct SectionTraits<AddrRecord> {
 // Smallest record size a reader accepts for a known section (later minors may append fields).
 constexpr std::uint32_t min_record_size(SectionType t) {
   switch (t) {
-    case SectionType::kArena: return 1;
-    case SectionType::kSources: return sizeof(SourceStatusRecord);
-    case SectionType::kLinks: return sizeof(LinkRecord);
-    case SectionType::kProcs: return sizeof(ProcRecord);
-    case SectionType::kTaps: return sizeof(TapRecord);
-    case SectionType::kDomains: return sizeof(DomainRecord);
-    case SectionType::kDomainParams: return sizeof(DomainParamRecord);
-    case SectionType::kNetns: return sizeof(NetnsRecord);
-    case SectionType::kDocker: return sizeof(DockerRecord);
-    case SectionType::kBpfCounters: return sizeof(BpfCounterRecord);
-    case SectionType::kBpfAttach: return sizeof(BpfAttachRecord);
-    case SectionType::kConntrack: return sizeof(ConntrackRecord);
-    case SectionType::kAddrs: return sizeof(AddrRecord);
+    case SectionType::kArena:
+      return 1;
+    case SectionType::kSources:
+      return sizeof(SourceStatusRecord);
+    case SectionType::kLinks:
+      return sizeof(LinkRecord);
+    case SectionType::kProcs:
+      return sizeof(ProcRecord);
+    case SectionType::kTaps:
+      return sizeof(TapRecord);
+    case SectionType::kDomains:
+      return sizeof(DomainRecord);
+    case SectionType::kDomainParams:
+      return sizeof(DomainParamRecord);
+    case SectionType::kNetns:
+      return sizeof(NetnsRecord);
+    case SectionType::kDocker:
+      return sizeof(DockerRecord);
+    case SectionType::kBpfCounters:
+      return sizeof(BpfCounterRecord);
+    case SectionType::kBpfAttach:
+      return sizeof(BpfAttachRecord);
+    case SectionType::kConntrack:
+      return sizeof(ConntrackRecord);
+    case SectionType::kAddrs:
+      return sizeof(AddrRecord);
   }
   return 1;  // unknown (newer minor): skipped by readers, still bounds-checked
 }
