@@ -8,6 +8,10 @@
 #   bench/containers.sh [NS] [PER]        default 200 10
 #   BUILD=build-release CYCLE_WINDOW=20 bench/containers.sh
 #   SAMPLER_ARGS="--no-source.addrs --no-source.conntrack" bench/containers.sh   (issue 5's cycle only)
+#   HOSTFLOW_COMPARE_EXPORTER=/work/bench-old/build/exporter/hostflow-exporter bench/containers.sh
+#     also runs that exporter binary (several: colon-separated, HOSTFLOW_COMPARE_LABELS names them)
+#     on the same segment at the same time, own ports and state dirs, and prints all side by side
+#     with ratios: CPU per snapshot, render wall median, gzip scrapes, RSS (bench/compare_exporters.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$here/build-release}
@@ -18,6 +22,12 @@ CYCLE_WINDOW=${CYCLE_WINDOW:-20}
 if [ ! -x "$BUILD/sampler/hostflow-sampler" ]; then
   cmake -S "$here" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DHOSTFLOW_TESTS=OFF >/dev/null
   make -C "$BUILD" -j"$(nproc)" hostflow-sampler hostflow-exporter >/dev/null
+fi
+COMPARE=${HOSTFLOW_COMPARE_EXPORTER:-}
+if [ -n "$COMPARE" ]; then
+  . "$here/bench/compare_exporters.sh"
+  cmp_check
+  [ -x "$BUILD/bench/hostflow-scrape-bench" ] || make -C "$BUILD" -j"$(nproc)" hostflow-scrape-bench >/dev/null
 fi
 getent group hostflow >/dev/null || groupadd --system hostflow
 getent passwd hostflow >/dev/null || useradd --system --gid hostflow --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin hostflow
@@ -64,9 +74,16 @@ ip netns exec "$host" "$BUILD/sampler/hostflow-sampler" --segment "$dir/segment"
   --no-source.libvirt --docker.socket "$dir/no-docker.sock" --log.level warn ${SAMPLER_ARGS:-} &
 spid=$!; pids="$pids $spid"
 for _ in $(seq 100); do [ -e "$dir/segment" ] && break; sleep 0.1; done
+state_args=()
+[ -n "$COMPARE" ] && { install -d -o hostflow -g hostflow "$dir/state-new"; state_args=(--state.dir "$dir/state-new"); }
 ip netns exec "$host" setpriv --reuid=hostflow --regid=hostflow --clear-groups --bounding-set=-all --inh-caps=-all -- \
-  "$BUILD/exporter/hostflow-exporter" --segment "$dir/segment" --web.listen-address 127.0.0.1:19473 --log.level warn &
+  "$BUILD/exporter/hostflow-exporter" --segment "$dir/segment" --web.listen-address 127.0.0.1:19473 --log.level warn "${state_args[@]}" &
 epid=$!; pids="$pids $epid"
+if [ -n "$COMPARE" ]; then
+  CMP_NS=$host CMP_SEGMENT=$dir/segment CMP_SCRAPE_BENCH=$BUILD/bench/hostflow-scrape-bench
+  CMP_LABELS=(new) CMP_PIDS=("$epid") CMP_PORTS=(19473) CMP_BINS=("$BUILD/exporter/hostflow-exporter")
+  cmp_start "$host" "$dir/segment" "$dir" 19474
+fi
 metric() { ip netns exec "$host" curl -s http://127.0.0.1:19473/metrics | awk -v m="$1" '$1 == m {print $2}'; }
 cpu_ns() { local s=0; for t in /proc/"$1"/task/*/schedstat; do s=$((s + $(cut -d' ' -f1 "$t"))); done; echo "$s"; }
 for _ in $(seq 100); do [ -n "$(metric hostflow_snapshot_generation)" ] && break; sleep 0.2; done
@@ -91,3 +108,7 @@ echo "exporter CPU per snapshot (copy + model + attribution + render, all thread
 echo "scrape (gzip, curl time_total): $(awk -v t="$scrape" 'BEGIN { printf "%.2f ms", t * 1000 }')"
 echo "exposition: $(wc -c <<<"$m") bytes plain"
 echo "rss_kb: sampler=$(awk '/^VmRSS:/ {print $2}' /proc/$spid/status) exporter=$(awk '/^VmRSS:/ {print $2}' /proc/$epid/status)"
+if [ -n "$COMPARE" ]; then
+  cmp_wait_ready
+  cmp_report
+fi

@@ -6,6 +6,10 @@
 # time. Needs root. Usage:
 #   bench/interfaces.sh [N ...]            default: 500 2000
 #   BUILD=build-release SCRAPES=200 bench/interfaces.sh 2000
+#   HOSTFLOW_COMPARE_EXPORTER=/work/bench-old/build/exporter/hostflow-exporter bench/interfaces.sh 2000
+#     also runs that exporter binary (several: colon-separated, HOSTFLOW_COMPARE_LABELS names them)
+#     on the same segment at the same time, own ports and state dirs, and prints all side by side
+#     with ratios: CPU per snapshot, render wall median, gzip scrapes, RSS (bench/compare_exporters.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$here/build-release}
@@ -16,6 +20,11 @@ command -v prometheus-node-exporter >/dev/null || { echo "install prometheus-nod
 if [ ! -x "$BUILD/sampler/hostflow-sampler" ] || [ ! -x "$BUILD/bench/hostflow-scrape-bench" ]; then
   cmake -S "$here" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DHOSTFLOW_TESTS=OFF >/dev/null
   make -C "$BUILD" -j"$(nproc)" hostflow-sampler hostflow-exporter hostflow-scrape-bench >/dev/null
+fi
+COMPARE=${HOSTFLOW_COMPARE_EXPORTER:-}
+if [ -n "$COMPARE" ]; then
+  . "$here/bench/compare_exporters.sh"
+  cmp_check
 fi
 getent group hostflow >/dev/null || groupadd --system hostflow
 getent passwd hostflow >/dev/null || useradd --system --gid hostflow --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin hostflow
@@ -32,6 +41,7 @@ cleanup() {
   wait 2>/dev/null || true
   [ -n "${ns:-}" ] && ip netns del "$ns" 2>/dev/null || true
   [ -n "${dir:-}" ] && rm -rf "$dir"
+  true   # the exit status is the bench's, not the last test's here
 }
 trap cleanup EXIT
 
@@ -47,9 +57,16 @@ for n in "${sizes[@]}"; do
   ip netns exec "$ns" "$BUILD/sampler/hostflow-sampler" --segment "$dir/segment" --interval 1s --log.level warn &
   spid=$!; pids="$pids $spid"
   for _ in $(seq 100); do [ -e "$dir/segment" ] && break; sleep 0.05; done
+  state_args=()
+  [ -n "$COMPARE" ] && { install -d -o hostflow -g hostflow "$dir/state-new"; state_args=(--state.dir "$dir/state-new"); }
   ip netns exec "$ns" setpriv --reuid=hostflow --regid=hostflow --clear-groups --bounding-set=-all --inh-caps=-all -- \
-    "$BUILD/exporter/hostflow-exporter" --segment "$dir/segment" --web.listen-address "127.0.0.1:$hport" --log.level warn &
+    "$BUILD/exporter/hostflow-exporter" --segment "$dir/segment" --web.listen-address "127.0.0.1:$hport" --log.level warn "${state_args[@]}" &
   epid=$!; pids="$pids $epid"
+  if [ -n "$COMPARE" ]; then
+    CMP_NS=$ns CMP_SEGMENT=$dir/segment CMP_SCRAPE_BENCH=$BUILD/bench/hostflow-scrape-bench
+    CMP_LABELS=(new) CMP_PIDS=("$epid") CMP_PORTS=("$hport") CMP_BINS=("$BUILD/exporter/hostflow-exporter")
+    cmp_start "$ns" "$dir/segment" "$dir" $((hport + 1))
+  fi
   ip netns exec "$ns" prometheus-node-exporter --collector.disable-defaults --collector.netdev \
     --web.listen-address "127.0.0.1:$nport" --log.level=warn 2>/dev/null &
   npid=$!; pids="$pids $npid"
@@ -79,5 +96,9 @@ for n in "${sizes[@]}"; do
   done
   echo "rss_kb: sampler=$(rss_kb "$spid") exporter=$(rss_kb "$epid") node_exporter=$(rss_kb "$npid")"
   echo "sampler cpu per cycle: ${cpu_ms} ms over $cycles cycles; exporter render: ${render_ms} ms"
+  if [ -n "$COMPARE" ]; then
+    cmp_wait_ready
+    cmp_report
+  fi
   cleanup; pids=""; ns=""; dir=""
 done
