@@ -94,8 +94,6 @@ void Pipeline::render(bool fresh) {
 void Pipeline::poll_once() {
   ReadResult rr = reader_.poll();
   reads_[static_cast<int>(rr.status)]++;
-  remaps_ = reader_.remaps();
-  segment_truncations_ = reader_.shrinks();
   bool changed = false;
   switch (rr.status) {
     case ReadStatus::kNew: {
@@ -156,6 +154,10 @@ void Pipeline::poll_once() {
       log::info("sampler fresh", {{"generation", std::to_string(identity_->model.generation)}});
     render(fresh);
   }
+  // Published after the rendering: a scrape that counts a remap or a truncation also gets the
+  // body rendered after it (stale when the segment became unusable), never the one before.
+  remaps_ = reader_.remaps();
+  segment_truncations_ = reader_.shrinks();
 }
 
 void Pipeline::run(const std::atomic<bool>& stop) {
