@@ -5,20 +5,6 @@
 
 namespace hostflow::sampler {
 
-std::string_view state_name(shm::SourceState state) {
-  switch (state) {
-    case shm::SourceState::kOk:
-      return "ok";
-    case shm::SourceState::kAbsent:
-      return "absent";
-    case shm::SourceState::kFailed:
-      return "failed";
-    case shm::SourceState::kDisabled:
-      return "disabled";
-  }
-  return "disabled";
-}
-
 void Collector::add(std::string name, std::unique_ptr<Source> source, const SamplerPaths& paths) {
   Entry e;
   e.name = std::move(name);
@@ -28,9 +14,9 @@ void Collector::add(std::string name, std::unique_ptr<Source> source, const Samp
     e.last_error = r.error().message();
     e.last_errno = r.error().code;
     e.errors_total = e.state == shm::SourceState::kFailed ? 1 : 0;
-    log::warn(
-        "source unavailable",
-        {{"source", e.name}, {"state", std::string(state_name(e.state))}, {"err", e.last_error}});
+    log::warn("source unavailable", {{"source", e.name},
+                                     {"state", std::string(shm::source_state_name(e.state))},
+                                     {"err", e.last_error}});
   } else {
     e.source = std::move(source);
     e.state = shm::SourceState::kOk;

@@ -13,9 +13,6 @@
 
 namespace hostflow::sampler {
 
-// "ok", "absent", "failed" or "disabled" (as hostflow_source_state and --check name them).
-std::string_view state_name(shm::SourceState state);
-
 class Collector {
  public:
   struct Entry {

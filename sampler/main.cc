@@ -256,7 +256,7 @@ int main(int argc, char** argv) {
     bool ok = published.ok();
     for (const auto& e : collector.entries()) {
       std::printf("source %-10s %-8s %s\n", e.name.c_str(),
-                  std::string(hs::state_name(e.state)).c_str(), e.last_error.c_str());
+                  std::string(hf::shm::source_state_name(e.state)).c_str(), e.last_error.c_str());
       if (e.state == hf::shm::SourceState::kFailed) ok = false;
     }
     std::printf("segment %s: %s\n", segment.c_str(),

@@ -31,20 +31,6 @@ std::string_view operstate_name(std::uint8_t s) {
   return "unknown";
 }
 
-std::string_view source_state_name(shm::SourceState s) {
-  switch (s) {
-    case shm::SourceState::kOk:
-      return "ok";
-    case shm::SourceState::kAbsent:
-      return "absent";
-    case shm::SourceState::kFailed:
-      return "failed";
-    case shm::SourceState::kDisabled:
-      return "disabled";
-  }
-  return "failed";
-}
-
 std::string classify_kind(std::string_view k, std::uint16_t if_type, bool has_device) {
   // The kernel's own link kind first; names are never consulted here.
   static const std::set<std::string_view> kKnown = {

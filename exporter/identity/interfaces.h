@@ -63,6 +63,6 @@ Model build_model(const shm::Snapshot& snap);
 
 std::string classify_kind(std::string_view link_kind, std::uint16_t if_type, bool has_device);
 std::string_view operstate_name(std::uint8_t operstate);
-std::string_view source_state_name(shm::SourceState s);
+using shm::source_state_name;  // shm-schema/layout.h
 
 }  // namespace hostflow::exporter

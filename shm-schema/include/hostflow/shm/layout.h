@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 #include <type_traits>
 
 namespace hostflow::shm {
@@ -138,6 +139,22 @@ enum class SourceState : std::uint8_t {
   kFailed = 3,    // it is there but the last run failed
   kDisabled = 4,  // turned off by a flag
 };
+
+// The state's name in logs and in hostflow_source_state{state=...}; a value outside the enum
+// (a corrupt or hostile segment) reads as "failed".
+constexpr std::string_view source_state_name(SourceState s) {
+  switch (s) {
+    case SourceState::kOk:
+      return "ok";
+    case SourceState::kAbsent:
+      return "absent";
+    case SourceState::kFailed:
+      return "failed";
+    case SourceState::kDisabled:
+      return "disabled";
+  }
+  return "failed";
+}
 
 struct SourceStatusRecord {
   StrRef name;                         // 0   e.g. "links"
