@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <algorithm>
+
 #include "areas/registry.h"
 #include "hostflow/common/log.h"
 #include "hostflow/common/seccomp.h"
@@ -57,10 +59,14 @@ void add_web_flags(CLI::App& app, WebConfig& w) {
   app.add_option("--web.read-timeout", w.read_timeout_text,
                  "time a client has to send one whole request (head and body)")
       ->capture_default_str();
-  app.add_flag("--web.cors,!--no-web.cors", w.cors,
-               "answer with Access-Control-Allow-Origin: * and accept OPTIONS preflights (lets a "
-               "browser dashboard on another origin read the endpoints)")
-      ->capture_default_str();
+  // Two flags: the default depends on --compat (NetProbe's users have CORS on).
+  CLI::Option* cors_on = app.add_flag_callback(
+      "--web.cors", [&w] { w.cors_flag = 1; },
+      "answer with Access-Control-Allow-Origin: * and accept OPTIONS preflights (lets a browser "
+      "dashboard on another origin read the endpoints; default off, on with --compat=netprobe)");
+  CLI::Option* cors_off = app.add_flag_callback(
+      "--no-web.cors", [&w] { w.cors_flag = 0; }, "no CORS headers, also with --compat=netprobe");
+  cors_on->excludes(cors_off);
   // Two flags rather than "--web.gzip,!--no-web.gzip": CLI11 prints the negated form's value
   // ({false}) after the pair, which read as "gzip is off by default" while it is on.
   CLI::Option* gzip_on = app.add_flag(
@@ -80,6 +86,7 @@ void add_flags(CLI::App& app, ExporterConfig& cfg) {
   add_web_flags(app, cfg.web);
   for (const AreaRow& row : area_table())
     if (row.add_flags) row.add_flags(app, cfg);
+  add_compat_flags(app, cfg.compat);
 }
 
 Result<void> validate(ExporterConfig& cfg) {
@@ -112,6 +119,10 @@ Result<void> validate(ExporterConfig& cfg) {
     if (!row.validate) continue;
     if (auto r = row.validate(cfg); !r.ok()) return r.error();
   }
+  if (auto r = validate_compat(cfg.compat); !r.ok()) return r.error();
+  const auto& on = cfg.compat.profiles;
+  w.cors =
+      w.cors_flag >= 0 ? w.cors_flag == 1 : std::find(on.begin(), on.end(), "netprobe") != on.end();
   return {};
 }
 

@@ -15,6 +15,7 @@
 #include "areas/haproxy/haproxy_area.h"
 #include "areas/tc/tc_area.h"
 #include "areas/vms/vms_area.h"
+#include "compat/profile.h"
 #include "hostflow/common/result.h"
 #include "http/options.h"
 
@@ -36,7 +37,8 @@ struct WebConfig {
   HttpOptions http;
   std::string telemetry_path = "/metrics";
   std::string read_timeout_text = "10s", read_header_timeout_text = "5s";
-  bool cors = false;              // --web.cors
+  bool cors = false;              // resolved by validate(): --web.cors, --no-web.cors, --compat
+  int cors_flag = -1;             // -1 not given, 1 --web.cors, 0 --no-web.cors
   bool gzip = true;               // --web.gzip / --no-web.gzip
   bool enable_admin_api = false;  // --web.enable-admin-api: POST /reset
 };
@@ -50,9 +52,11 @@ struct ExporterConfig {
   TcConfig tc;
   ConntrackConfig conntrack;
   HaproxyConfig haproxy;
+  // --compat: the replaced tools' own families (exporter/compat/registry.cc).
+  CompatConfig compat;
 };
 
-// Registers every flag: core, web, then each area's in the registry's order.
+// Registers every flag: core, web, then each area's in the registry's order, then --compat.
 void add_flags(CLI::App& app, ExporterConfig& cfg);
 // Checks and converts the flag text (durations, lists); no I/O. The error names the flag.
 Result<void> validate(ExporterConfig& cfg);

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "areas/registry.h"
+#include "compat/registry.h"
 #include "hostflow/common/clock.h"
 #include "hostflow/common/log.h"
 #include "outputs/prometheus_text.h"
@@ -21,6 +22,12 @@ std::string format_intervals(double v) {
 Pipeline::Pipeline(const ExporterConfig& cfg, std::array<std::uint8_t, 16> boot_id)
     : core_(cfg.core), boot_id_(boot_id), reader_(cfg.core.segment) {
   for (const AreaRow& row : area_table()) areas_.push_back(row.make(cfg));
+  for (const std::string& stem : cfg.compat.profiles) {
+    const ProfileRow* row = find_profile(stem);
+    profile_rows_.push_back(row);
+    profiles_.push_back(row->make(cfg));
+  }
+  native_ = cfg.compat.native;
   render(false);
 }
 
@@ -48,6 +55,7 @@ void Pipeline::stop() {
 
 void Pipeline::request_reset() {
   for (auto& a : areas_) a->reset();
+  profile_reset_ = true;
 }
 
 std::shared_ptr<const Rendered> Pipeline::current() const {
@@ -70,6 +78,24 @@ void Pipeline::render(bool fresh) {
     families.refuse_from(
         first, [&](const std::string& name) { return row_owns(rows[i], name); },
         "outside its area's metric prefixes");
+  }
+  if (!profiles_.empty()) {
+    // The profiles read the native families of this rendering (compat/profile.h).
+    metrics::FamilySet compat;
+    {
+      const NativeFamilies native(families);
+      const ProfileInput in{native, fresh, real_ns()};
+      for (std::size_t i = 0; i < profiles_.size(); i++) {
+        const std::size_t first = compat.families().size();
+        profiles_[i]->emit(in, compat);
+        const ProfileRow& row = *profile_rows_[i];
+        compat.refuse_from(
+            first, [&](const std::string& name) { return profile_owns(row, name); },
+            "outside its profile's metric prefixes");
+      }
+    }
+    if (!native_) families = metrics::FamilySet();
+    families.merge(std::move(compat));
   }
   r->series = families.samples();
   std::string text = prometheus_text(families);
@@ -132,6 +158,10 @@ void Pipeline::poll_once() {
   }
   const std::uint64_t now = mono_ns();
   for (auto& a : areas_) changed |= a->poll(now, false);
+  if (profile_reset_.exchange(false) && !profiles_.empty()) {
+    for (auto& p : profiles_) p->reset();
+    changed = true;
+  }
   // Fresh: a snapshot of this boot, published within stale_intervals sampler intervals.
   bool fresh = false;
   if (identity_) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "areas/area.h"
+#include "compat/profile.h"
 #include "config.h"
 #include "identity/identity.h"
 #include "outputs/exposition.h"
@@ -54,7 +55,8 @@ class Pipeline {
   // Counters for the per-scrape tail; counts this scrape.
   ExporterCounters scrape_counters();
   // POST /reset: every area forgets what an operator may reset (VM traffic windows, SNI
-  // counters); the poll thread acts on it at its next poll.
+  // counters), and so does every profile whose tool had a reset; the poll thread acts on it at
+  // its next poll.
   void request_reset();
 
  private:
@@ -63,7 +65,11 @@ class Pipeline {
   CoreConfig core_;
   std::array<std::uint8_t, 16> boot_id_;
   SegmentReader reader_;
-  std::vector<std::unique_ptr<Area>> areas_;  // one per registry row, in its order
+  std::vector<std::unique_ptr<Area>> areas_;        // one per registry row, in its order
+  std::vector<std::unique_ptr<Profile>> profiles_;  // --compat, in compat/registry.cc's order
+  std::vector<const ProfileRow*> profile_rows_;
+  bool native_ = true;                      // --compat.native
+  std::atomic<bool> profile_reset_{false};  // POST /reset, for the poll thread
   std::shared_ptr<const Identity> identity_;
   std::shared_ptr<const Rendered> current_;
   mutable std::mutex mu_;

@@ -2,7 +2,7 @@
 """Fails when a source file includes a header of a layer above its own (issue 13, item 6).
 
 The exporter's folders are layered libraries (exporter/CMakeLists.txt):
-    snapshot, identity, metrics  <  areas  <  outputs  <  http, privilege, config, pipeline, main
+    snapshot, identity, metrics  <  areas, compat  <  outputs  <  http, privilege, config, pipeline, main
 An area sees only its own folder, the area interface (areas/area.h) and the layers below it;
 config.h, http/options.h and privilege/policy_needs.h are plain data every layer may read. The
 sampler and the exporter never include each other; common and shm-schema include neither.
@@ -22,6 +22,7 @@ EXPORTER = {
     "identity": set(),
     "metrics": set(),
     "areas": {"identity", "metrics", "snapshot"},
+    "compat": {"metrics"},
     "outputs": {"metrics"},
     "privilege": set(),
     "http": {"outputs", "metrics", "areas", "identity", "snapshot", "privilege", "pipeline.h", "self_metrics.h"},
@@ -57,12 +58,13 @@ def check_exporter(violations):
             if layer is None:  # top-level files: anything of the exporter
                 continue
             if target == layer:
-                # Areas: only their own folder and the area interface/registry of the root.
-                if layer == "areas":
+                # Areas (and profiles): only their own folder and the interface/registry of
+                # the root.
+                if layer in ("areas", "compat"):
                     own = rel.split("/")[1] if rel.count("/") >= 2 else None
                     parts = inc.split("/")
                     if len(parts) >= 3 and own != parts[1] and own is not None:
-                        violations.append(f"exporter/{rel}: area {own} includes another area's {inc}")
+                        violations.append(f"exporter/{rel}: {layer}/{own} includes another one's {inc}")
                 continue
             allowed = EXPORTER.get(layer, set())
             if target in allowed or inc in allowed:

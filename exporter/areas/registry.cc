@@ -11,15 +11,7 @@
 namespace hostflow::exporter {
 
 bool row_owns(const AreaRow& row, std::string_view family) {
-  std::string_view p = row.prefixes;
-  while (!p.empty()) {
-    const std::size_t sp = p.find(' ');
-    const std::string_view one = p.substr(0, sp);
-    if (!one.empty() && family.substr(0, one.size()) == one) return true;
-    if (sp == std::string_view::npos) break;
-    p.remove_prefix(sp + 1);
-  }
-  return false;
+  return metrics::has_listed_prefix(row.prefixes, family);
 }
 
 std::span<const AreaRow> area_table() {

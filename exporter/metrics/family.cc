@@ -224,4 +224,21 @@ void FamilySet::add(Family f) {
   families_.push_back(std::move(f));
 }
 
+void FamilySet::merge(FamilySet&& other) {
+  refused_ += other.refused_;
+  for (Family& f : other.families_) add(std::move(f));
+  other = FamilySet();
+}
+
+bool has_listed_prefix(std::string_view prefixes, std::string_view name) {
+  while (!prefixes.empty()) {
+    const std::size_t sp = prefixes.find(' ');
+    const std::string_view one = prefixes.substr(0, sp);
+    if (!one.empty() && name.substr(0, one.size()) == one) return true;
+    if (sp == std::string_view::npos) break;
+    prefixes.remove_prefix(sp + 1);
+  }
+  return false;
+}
+
 }  // namespace hostflow::exporter::metrics

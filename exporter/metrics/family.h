@@ -87,6 +87,9 @@ class FamilySet {
   // Adds `f` after refusing its duplicate series; a family whose name is already in the set is
   // refused whole (its samples counted).
   void add(Family f);
+  // Moves `other`'s families to the end of this set, through add() (a name already here is
+  // refused whole); `other` is left empty.
+  void merge(FamilySet&& other);
   const std::vector<Family>& families() const { return families_; }
   // Removes the families from index `first` on whose name `keep` rejects, counting their
   // samples as refused (the pipeline: a family outside its area's prefixes).
@@ -124,5 +127,9 @@ std::size_t FamilySet::refuse_from(std::size_t first, Pred keep, const char* why
 
 // Series refused by every FamilySet of this process (the self-metric).
 std::uint64_t refused_series_total();
+
+// True when `name` starts with one of `prefixes` (space-separated): the registry rows' prefix
+// lists (areas/registry.cc, compat/registry.cc).
+bool has_listed_prefix(std::string_view prefixes, std::string_view name);
 
 }  // namespace hostflow::exporter::metrics

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "areas/registry.h"
+#include "compat/registry.h"
 #include "sources/registry.h"
 #include "support.h"
 
@@ -150,6 +151,33 @@ TEST(Docs, EveryFamilyOfTheGoldenExpositionsIsInMetricsMd) {
     }
   }
   EXPECT_GT(checked, 100u);
+}
+
+TEST(Docs, EveryProfileRowNamesItsFolderASectionAGoldenAndEachFamilyItEmits) {
+  const std::string compat = test::read_file(kRoot / "docs/compat.md");
+  const auto anchors = heading_anchors(compat);
+  std::size_t checked = 0;
+  for (const auto& r : exporter::profile_table()) {
+    SCOPED_TRACE(std::string(r.stem));
+    const std::string stem(r.stem);
+    EXPECT_TRUE(fs::exists(kRoot / "exporter/compat" / stem / (stem + "_profile.h")));
+    EXPECT_TRUE(anchors.count(std::string(r.docs))) << "no heading #" << r.docs << " in compat.md";
+    EXPECT_NE(compat.find("`--compat=` | replaces"), std::string::npos);
+    EXPECT_NE(compat.find("| `" + stem + "` |"), std::string::npos) << "not in the profile table";
+    const auto golden = kRoot / "tests/golden" / ("compat_" + stem + ".prom");
+    ASSERT_TRUE(fs::exists(golden)) << golden;
+    std::istringstream in(test::read_file(golden));
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("# TYPE ", 0) != 0) continue;
+      const std::string name = line.substr(7, line.find(' ', 7) - 7);
+      EXPECT_NE(compat.find("`" + name + "`"), std::string::npos)
+          << name << " (profile " << stem << ") is not in docs/compat.md";
+      EXPECT_TRUE(exporter::profile_owns(r, name)) << name;
+      EXPECT_NE(name.rfind("hostflow_", 0), 0u) << name << ": a profile emits its tool's names";
+      checked++;
+    }
+  }
+  EXPECT_GT(checked, 10u);
 }
 
 // Flags of a binary's --help: "--name" tokens (CLI11 lists them as "--a,--b" or "--name TEXT").

@@ -30,6 +30,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -43,6 +44,7 @@
 
 #include "areas/conntrack/threat_feeds.h"
 #include "areas/registry.h"
+#include "compat/registry.h"
 #include "config.h"
 #include "hostflow/common/clock.h"
 #include "hostflow/shm/builder.h"
@@ -66,14 +68,20 @@ namespace ex = exporter;
 
 // Each rendered family belongs to exactly one area, by its registry row's name prefixes
 // (exporter/areas/registry.cc); tests/golden/<stem>.prom is that area's part of the exposition.
+// Each compatibility profile (exporter/compat/registry.cc, all of them on in the scenario) is
+// one more part: tests/golden/compat_<stem>.prom.
 struct Area {
   std::string stem;
-  const ex::AreaRow* row;
+  std::function<bool(const std::string&)> owns;
 };
 const std::vector<Area>& areas() {
   static const std::vector<Area> kAreas = [] {
     std::vector<Area> v;
-    for (const ex::AreaRow& r : ex::area_table()) v.push_back({std::string(r.stem), &r});
+    for (const ex::AreaRow& r : ex::area_table())
+      v.push_back({std::string(r.stem), [&r](const std::string& n) { return ex::row_owns(r, n); }});
+    for (const ex::ProfileRow& r : ex::profile_table())
+      v.push_back({"compat_" + std::string(r.stem),
+                   [&r](const std::string& n) { return ex::profile_owns(r, n); }});
     return v;
   }();
   return kAreas;
@@ -625,6 +633,9 @@ Rendering render_scenario() {
   cfg.conntrack.feature.flows.min = 1;
   cfg.conntrack.feature.flows.outbound = true;
   cfg.conntrack.feature.host_threats = true;
+  for (const ex::ProfileRow& r : ex::profile_table())
+    cfg.compat.profiles_text +=
+        std::string(cfg.compat.profiles_text.empty() ? "" : ",") + std::string(r.stem);
   if (auto r = ex::validate(cfg); !r.ok()) {
     out.error = "config: " + r.error().message();
     return out;
@@ -725,7 +736,7 @@ std::vector<FamilyText> split_families(const std::string& text, std::vector<std:
 std::vector<std::string> areas_of(const std::string& name) {
   std::vector<std::string> out;
   for (const Area& a : areas())
-    if (ex::row_owns(*a.row, name)) out.push_back(a.stem);
+    if (a.owns(name)) out.push_back(a.stem);
   return out;
 }
 

@@ -35,6 +35,10 @@ void interface_families(const Model& m, metrics::FamilySet* out) {
        &shm::LinkStats::rx_dropped},
       {"hostflow_interface_transmit_dropped_total", "Packets dropped on transmit (host view).",
        &shm::LinkStats::tx_dropped},
+      {"hostflow_interface_receive_missed_errors_total",
+       "Packets the device missed on receive (rx_missed_errors, e.g. a full ring); "
+       "/proc/net/dev's drop column is dropped + missed.",
+       &shm::LinkStats::rx_missed_errors},
       {"hostflow_interface_receive_multicast_packets_total", "Multicast packets received.",
        &shm::LinkStats::multicast},
       {"hostflow_interface_transmit_collisions_total", "Collisions on transmit.",

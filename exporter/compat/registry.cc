@@ -1,0 +1,25 @@
+#include "compat/registry.h"
+
+#include "compat/netprobe/netprobe_profile.h"
+#include "compat/truenas/truenas_profile.h"
+
+namespace hostflow::exporter {
+
+std::span<const ProfileRow> profile_table() {
+  // stem (--compat), replaced tool, metric prefixes, docs/compat.md anchor, factory.
+  static const ProfileRow kProfiles[] = {
+      {"truenas", "TrueNAS network exporter (seed 004)", "net_interface_", "truenas",
+       &make_truenas_profile},
+      {"netprobe", "NetProbe Metrics Exporter (seed 001)", "netprobe_", "netprobe",
+       &make_netprobe_profile},
+  };
+  return kProfiles;
+}
+
+const ProfileRow* find_profile(std::string_view stem) {
+  for (const ProfileRow& row : profile_table())
+    if (row.stem == stem) return &row;
+  return nullptr;
+}
+
+}  // namespace hostflow::exporter
