@@ -23,8 +23,12 @@ void add_core_flags(CLI::App& app, CoreConfig& c) {
                  "directory the exporter owns for state kept across restarts (feed caches, log "
                  "positions); the unit's StateDirectory")
       ->capture_default_str();
-  app.add_option("--log.level", c.log_level, "debug, info, warn or error")->capture_default_str();
+  app.add_option("--log.level", c.log_level, "debug, info, notice, warn or error")
+      ->capture_default_str();
   app.add_option("--log.format", c.log_format, "logfmt or json")->capture_default_str();
+  app.add_option("--log.file", c.log_file,
+                 "also append every log line to this file (reopened on SIGHUP, for logrotate; "
+                 "the unit's LogsDirectory is /var/log/hostflow-exporter/)");
   app.add_flag("--allow-root", c.allow_root,
                "run even as root (not recommended: the exporter needs no privilege)");
   app.add_option("--seccomp", c.seccomp_mode,
@@ -94,6 +98,8 @@ Result<void> validate(ExporterConfig& cfg) {
   if (!log::set_level(c.log_level)) return Error{0, "--log.level: unknown level " + c.log_level};
   if (!log::set_format(c.log_format))
     return Error{0, "--log.format: unknown format " + c.log_format};
+  if (!c.log_file.empty() && c.log_file[0] != '/')
+    return Error{0, "--log.file: want an absolute path (got \"" + c.log_file + "\")"};
   if (!seccomp::parse_mode(c.seccomp_mode))
     return Error{0, "--seccomp: want kill, log or trap (got " + c.seccomp_mode + ")"};
   const auto poll = duration_flag_ms("--segment.poll-interval", c.poll_interval_text,

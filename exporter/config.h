@@ -29,6 +29,7 @@ struct CoreConfig {
   std::string state_dir = "/var/lib/hostflow-exporter";  // --state.dir
   std::string procfs = "/proc";
   std::string log_level = "info", log_format = "logfmt";
+  std::string log_file;  // --log.file: every log line also appended here (reopened on SIGHUP)
   std::string seccomp_mode = "kill";
   bool allow_root = false, no_seccomp = false, print_policy = false, version = false;
 };

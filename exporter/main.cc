@@ -63,7 +63,9 @@ int main(int argc, char** argv) {
   const auto mode = *hf::seccomp::parse_mode(cfg.core.seccomp_mode);
   if (cfg.core.print_policy) {
     he::Pipeline shown_pipeline(cfg, {});
-    hf::seccomp::Policy shown = he::exporter_policy(shown_pipeline.policy_needs());
+    he::ExporterPolicyOptions needs = shown_pipeline.policy_needs();
+    needs.log_file = !cfg.core.log_file.empty();
+    hf::seccomp::Policy shown = he::exporter_policy(needs);
     if (!cfg.haproxy.opts.logs.empty())
       shown.notes.push_back("dirfd 3 stands for the state directory's fd, opened at start");
     std::fputs(hf::seccomp::format(shown, mode).c_str(), stdout);
@@ -74,12 +76,18 @@ int main(int argc, char** argv) {
         "refusing to run as root: the exporter needs no privilege. Run it as its own user "
         "(e.g. `runuser -u hostflow -- hostflow-exporter`), or pass --allow-root");
   }
+  if (!cfg.core.log_file.empty()) {
+    std::string err;
+    if (!hf::log::set_file(cfg.core.log_file, &err)) return fail("--log.file: " + err);
+  }
   auto boot = hf::read_boot_id(cfg.core.procfs);
   if (!boot.ok()) return fail("boot id: " + boot.error().message() + " (is --path.procfs right?)");
 
   he::Pipeline pipeline(cfg, *boot);
   if (auto r = pipeline.open(); !r.ok()) return fail(r.error().message());
-  const hf::seccomp::Policy policy = he::exporter_policy(pipeline.policy_needs());
+  he::ExporterPolicyOptions needs = pipeline.policy_needs();
+  needs.log_file = !cfg.core.log_file.empty();
+  const hf::seccomp::Policy policy = he::exporter_policy(needs);
   he::Routes routes(cfg.web, pipeline);
   he::HttpServer server(cfg.web.http,
                         [&](const he::HttpRequest& req) { return routes.handle(req); });
@@ -91,6 +99,7 @@ int main(int argc, char** argv) {
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGHUP);  // --log.file: reopen (logrotate)
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -113,7 +122,15 @@ int main(int argc, char** argv) {
   std::thread poller([&] { pipeline.run(stop); });
   std::thread waiter([&] {
     int sig = 0;
-    sigwait(&sigs, &sig);
+    while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
+      std::string err;
+      if (cfg.core.log_file.empty())
+        hf::log::info("SIGHUP ignored: no --log.file to reopen", {});
+      else if (hf::log::reopen_file(&err))
+        hf::log::info("log file reopened (SIGHUP)", {{"path", cfg.core.log_file}});
+      else
+        hf::log::error("log file not reopened: keeping the old one", {{"err", err}});
+    }
     hf::log::info("exporter stopping", {{"signal", std::to_string(sig)}});
     stop = true;
     server.stop();

@@ -85,7 +85,8 @@ int main(int argc, char** argv) {
   app.add_option("--path.sysfs", paths.sysfs, "sysfs mount point")->capture_default_str();
   app.add_option("--path.rootfs", paths.rootfs, "host root filesystem (when run in a container)")
       ->capture_default_str();
-  app.add_option("--log.level", log_level, "debug, info, warn or error")->capture_default_str();
+  app.add_option("--log.level", log_level, "debug, info, notice, warn or error")
+      ->capture_default_str();
   app.add_option("--log.format", log_format, "logfmt or json")->capture_default_str();
   app.add_option("--cycles", cycles, "stop after this many cycles (0 = run until signalled)")
       ->capture_default_str();

@@ -1,10 +1,13 @@
 #include "hostflow/common/log.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <mutex>
 
@@ -15,6 +18,25 @@ namespace {
 std::atomic<Level> g_level{Level::kInfo};
 std::atomic<Format> g_format{Format::kLogfmt};
 std::mutex g_mu;
+int g_file_fd = -1;       // guarded by g_mu
+std::string g_file_path;  // guarded by g_mu
+
+void write_all(int fd, const std::string& line) {
+  const char* p = line.data();
+  std::size_t left = line.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n <= 0) break;
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+int open_log_file(const std::string& path, std::string* err) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
+  if (fd < 0) *err = path + ": " + std::strerror(errno);
+  return fd;
+}
 
 void append_logfmt_value(std::string& out, std::string_view v) {
   bool quote = v.empty();
@@ -123,6 +145,8 @@ bool set_level(std::string_view name) {
     g_level = Level::kDebug;
   else if (name == "info")
     g_level = Level::kInfo;
+  else if (name == "notice")
+    g_level = Level::kNotice;
   else if (name == "warn")
     g_level = Level::kWarn;
   else if (name == "error")
@@ -152,6 +176,8 @@ std::string_view level_name(Level l) {
       return "debug";
     case Level::kInfo:
       return "info";
+    case Level::kNotice:
+      return "notice";
     case Level::kWarn:
       return "warn";
     case Level::kError:
@@ -201,14 +227,28 @@ void write(Level l, std::string_view msg, Fields fields) {
   const std::string line = format_line(g_format.load(), l, now_rfc3339(), msg, fields);
   std::lock_guard<std::mutex> lock(g_mu);
   // write(2) directly: no stdio buffering, and it is in every seccomp allowlist.
-  const char* p = line.data();
-  std::size_t left = line.size();
-  while (left > 0) {
-    ssize_t n = ::write(STDERR_FILENO, p, left);
-    if (n <= 0) break;
-    p += n;
-    left -= static_cast<std::size_t>(n);
+  write_all(STDERR_FILENO, line);
+  if (g_file_fd >= 0) write_all(g_file_fd, line);
+}
+
+bool set_file(const std::string& path, std::string* err) {
+  const int fd = open_log_file(path, err);
+  if (fd < 0) return false;
+  std::lock_guard<std::mutex> lock(g_mu);
+  if (g_file_fd >= 0) ::close(g_file_fd);
+  g_file_fd = fd;
+  g_file_path = path;
+  return true;
+}
+
+bool reopen_file(std::string* err) {
+  std::string path;
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    if (g_file_fd < 0) return true;
+    path = g_file_path;
   }
+  return set_file(path, err);
 }
 
 }  // namespace hostflow::log

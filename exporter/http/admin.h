@@ -13,4 +13,10 @@ namespace hostflow::exporter {
 // cross-site) is refused with 403: the endpoint is for operators' tools, not web pages.
 HttpResponse admin_reset(const HttpRequest& req, const std::function<void()>& reset);
 
+// GET /debug/log-level: "current log level: <name>". POST /debug/log-level?level=<name> (or the
+// form body level=<name>): sets it at runtime (OIE's endpoint), logged with the client address
+// and both levels; an unknown level is a 400 that changes nothing; a request from a web page
+// (Origin) is refused like /reset.
+HttpResponse admin_log_level(const HttpRequest& req);
+
 }  // namespace hostflow::exporter

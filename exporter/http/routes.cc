@@ -41,6 +41,10 @@ Routes::Routes(const WebConfig& web, Pipeline& pipeline) : web_(web), pipeline_(
                        [this](const HttpRequest& r) {
                          return admin_reset(r, [this] { pipeline_.request_reset(); });
                        }});
+    routes_.push_back(
+        {"/debug/log-level", "GET, HEAD, POST",
+         "the log level; POST ?level=debug|info|notice|warn|error sets it (admin API)",
+         [](const HttpRequest& r) { return admin_log_level(r); }});
   }
   landing_ = landing_page();
   routes_.push_back({"/", "GET, HEAD", "", [this](const HttpRequest&) {
@@ -92,7 +96,8 @@ HttpResponse Routes::metrics(const HttpRequest& req) const {
 HttpResponse Routes::route(const HttpRequest& req) const {
   for (const Route& r : routes_) {
     if (req.path != r.path) continue;
-    if (r.methods == "POST") return r.handler(req);  // the admin handler answers 405 itself
+    // Admin handlers answer other methods (405) themselves.
+    if (r.methods.find("POST") != std::string::npos) return r.handler(req);
     if (req.method != "GET" && req.method != "HEAD") break;
     return r.handler(req);
   }

@@ -12,6 +12,7 @@ struct ExporterPolicyOptions {
   // truncating a file write-only relative to this directory fd (never through a symlink),
   // renaming within it, and fsync.
   int haproxy_state_dir_fd = -1;
+  bool log_file = false;  // --log.file: reopening it on SIGHUP (openat O_WRONLY|O_APPEND|O_CREAT)
 };
 
 }  // namespace hostflow::exporter

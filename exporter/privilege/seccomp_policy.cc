@@ -199,6 +199,20 @@ seccomp::Policy exporter_policy(ExporterPolicyOptions o) {
                   Rule{"unlink", "a leftover or failed temporary cache file", {}},
               }});
   }
+  if (o.log_file) {
+    // SIGHUP reopens --log.file (common/log.cc reopen_file) with exactly these flags; the state
+    // writes' openat limits (kStateOpen) already include them.
+    p.notes.push_back("--log.file: the log file may be reopened for appending (SIGHUP)");
+    if (!o.state_writes)
+      for (Group& g : p.groups)
+        for (Rule& r : g.rules)
+          if (r.syscall == "openat") {
+            r.why = "the segment read-only; --log.file appended (reopened on SIGHUP)";
+            r.any_of = {kReadOnly.front(),
+                        {2, kWriteMask, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW,
+                         "O_WRONLY|O_APPEND|O_CREAT|O_NOFOLLOW"}};
+          }
+  }
   // After the state-writes rewrite above: the HAProxy group keeps its own openat limits.
   if (o.haproxy_state_dir_fd >= 0) p.groups.push_back(haproxy_rules(o.haproxy_state_dir_fd));
   if (o.feed_fetch) {

@@ -480,6 +480,26 @@ bool is_utf8(const std::string& s, std::size_t* bad_at) {
   return true;
 }
 
+// promtool's naming lint on names the replaced tools chose and users' dashboards know: their
+// compatibility profiles (docs/compat.md) serve them exactly, so only these two naming problems
+// of these prefixes are accepted; anything else promtool says still fails.
+constexpr const char* kFixedToolPrefixes[] = {"oie_"};
+std::string unexpected_lint(const std::string& out) {
+  std::string rest;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    bool fixed = false;
+    for (const char* p : kFixedToolPrefixes)
+      fixed = fixed ||
+              (line.rfind(p, 0) == 0 &&
+               (line.find(" counter metrics should have \"_total\" suffix") != std::string::npos ||
+                line.find(" non-counter metrics should not have \"_total\" suffix") !=
+                    std::string::npos));
+    if (!fixed && !line.empty()) rest += line + "\n";
+  }
+  return rest;
+}
+
 std::atomic<std::size_t> g_checked{0};
 std::mutex g_shapes_mu;
 std::set<std::size_t> g_shapes_linted;
@@ -538,8 +558,11 @@ void check_exposition_invariants(const std::string& text, const std::string& whe
     if (!g_shapes_linted.insert(h).second) return;
   }
   const RunResult p = promtool_check(text);
-  EXPECT_EQ(p.exit_code, 0) << "promtool check metrics: " << p.out;
-  if (p.exit_code != 0) {
+  // Exit 3: lint problems only (1: the text does not parse).
+  const std::string problems = p.exit_code == 3 ? unexpected_lint(p.out) : p.out;
+  const bool clean = p.exit_code == 0 || (p.exit_code == 3 && problems.empty());
+  EXPECT_TRUE(clean) << "promtool check metrics (exit " << p.exit_code << "): " << problems;
+  if (!clean) {
     std::lock_guard<std::mutex> lock(g_shapes_mu);
     g_shapes_linted.erase(h);
   }
@@ -599,6 +622,8 @@ std::vector<std::string> Stack::all_features_args() {
                 {"--haproxy.log", all + "/haproxy.log", "--haproxy.render-interval", "1s"});
   }
   if (!given("--web.enable-admin-api")) args.push_back("--web.enable-admin-api");
+  // --log.file: in the exporter's own state directory (it may create a new one after SIGHUP).
+  if (!given("--log.file")) args.insert(args.end(), {"--log.file", all + "/state/exporter.log"});
   if (!given("--web.cors") && !given("--no-web.cors")) args.push_back("--web.cors");
   if (!given("--tor.") && !given("--spamhaus.") && !given("--emergingthreats.") &&
       !given("--customlist.")) {

@@ -168,8 +168,8 @@ struct StackOptions {
   // Every optional exporter feature a test does not configure itself is turned on (issue 12: a
   // syscall reachable only by configuration must not hide from the suite): a threat feed fetched
   // by a host name with two addresses (127.0.0.1 and ::1) from a feed server of the Stack's own,
-  // an HAProxy log, the state directory, the admin API and CORS. A test that needs one of them
-  // off, or asserts on the absence of their series, sets this to false.
+  // an HAProxy log, the state directory, the admin API, CORS and a --log.file. A test that needs
+  // one of them off, or asserts on the absence of their series, sets this to false.
   // HOSTFLOW_TEST_ALL_FEATURES=0 turns it off for every Stack (diagnosis only).
   bool all_features = true;
 };

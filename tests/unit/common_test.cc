@@ -1,5 +1,10 @@
 // common/: label sanitising and UTF-8 validation, durations, log line formatting.
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <set>
 #include <string>
@@ -258,6 +263,54 @@ TEST(LogFormat, LevelAndFormatNames) {
   EXPECT_TRUE(hostflow::log::set_format("json"));
   EXPECT_TRUE(hostflow::log::set_format("logfmt"));
   EXPECT_FALSE(hostflow::log::set_format("xml"));
+}
+
+TEST(LogFormat, NoticeSitsBetweenInfoAndWarn) {
+  using hostflow::log::Level;
+  EXPECT_TRUE(hostflow::log::set_level("notice"));
+  EXPECT_EQ(hostflow::log::level(), Level::kNotice);
+  EXPECT_EQ(hostflow::log::level_name(Level::kNotice), "notice");
+  EXPECT_LT(Level::kInfo, Level::kNotice);
+  EXPECT_LT(Level::kNotice, Level::kWarn);
+  EXPECT_TRUE(hostflow::log::set_level("info"));
+}
+
+// --log.file: lines at or above the level go to the file too; after the file is moved away (as
+// logrotate does), reopen_file() starts a new one at the path and the moved one gets no more.
+TEST(LogFile, LinesAreAppendedAndReopenStartsANewFileAtThePath) {
+  char tmpl[] = "/tmp/hostflow-logfile-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl, path = dir + "/x.log", moved = dir + "/x.log.1";
+  auto slurp = [](const std::string& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  std::string err;
+  ASSERT_FALSE(hostflow::log::set_file(dir + "/no/such/dir.log", &err));
+  EXPECT_NE(err.find("no/such"), std::string::npos);
+  ASSERT_TRUE(hostflow::log::set_file(path, &err)) << err;
+  hostflow::log::set_level("warn");
+  hostflow::log::info("not written");
+  hostflow::log::warn("first", {{"k", "v"}});
+  ASSERT_EQ(std::rename(path.c_str(), moved.c_str()), 0);
+  hostflow::log::warn("second");
+  ASSERT_TRUE(hostflow::log::reopen_file(&err)) << err;
+  hostflow::log::warn("third");
+  hostflow::log::set_level("info");
+  const std::string a = slurp(moved), b = slurp(path);
+  EXPECT_NE(a.find("msg=first k=v"), std::string::npos) << a;
+  EXPECT_NE(a.find("msg=second"), std::string::npos) << a;
+  EXPECT_EQ(a.find("not written"), std::string::npos) << a;
+  EXPECT_EQ(a.find("third"), std::string::npos) << a;
+  EXPECT_NE(b.find("msg=third"), std::string::npos) << b;
+  EXPECT_EQ(b.find("second"), std::string::npos) << b;
+  // A symlink at the path is refused (O_NOFOLLOW), and the current file stays.
+  std::remove(path.c_str());
+  ASSERT_EQ(::symlink(moved.c_str(), path.c_str()), 0);
+  EXPECT_FALSE(hostflow::log::reopen_file(&err));
+  std::remove(path.c_str());
+  std::remove(moved.c_str());
+  ::rmdir(dir.c_str());
 }
 
 }  // namespace
