@@ -1,6 +1,7 @@
 #include "compat/registry.h"
 
 #include "compat/netprobe/netprobe_profile.h"
+#include "compat/traffic/traffic_profile.h"
 #include "compat/truenas/truenas_profile.h"
 
 namespace hostflow::exporter {
@@ -12,6 +13,8 @@ std::span<const ProfileRow> profile_table() {
        &make_truenas_profile},
       {"netprobe", "NetProbe Metrics Exporter (seed 001)", "netprobe_", "netprobe",
        &make_netprobe_profile},
+      {"traffic", "Traffic Exporter (seed 000)", "haproxy_sni_ qemu_network_", "traffic",
+       &make_traffic_profile},
   };
   return kProfiles;
 }

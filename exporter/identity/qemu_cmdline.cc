@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "hostflow/common/sanitize.h"
+
 namespace hostflow::exporter {
 namespace {
 
@@ -13,6 +15,16 @@ bool is_uuidish(std::string_view s) {
   for (char c : s)
     if (!std::isxdigit(static_cast<unsigned char>(c)) && c != '-') return false;
   return true;
+}
+
+// A run/vm/<id> that can be a label value as it is: no control byte, valid UTF-8, bounded.
+bool is_label_safe_id(std::string_view s) {
+  if (s.empty() || s.size() > kMaxRunVmIdBytes) return false;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return false;
+  }
+  return valid_utf8(s);
 }
 
 std::string cap(std::string_view s) {
@@ -80,23 +92,32 @@ QemuCmdline parse_qemu_cmdline(std::string_view s) {
       }
       i++;
     }
-    // Anywhere in any argument: run/vm/<UUID>/ and guest-cid=<n>.
-    if (q.run_vm_uuid.empty()) {
-      const auto p = a.find("run/vm/");
-      if (p != std::string_view::npos) {
+  }
+  // Anywhere in any argument (option values included): run/vm/<id> and guest-cid=<n>, leftmost
+  // first, as the Traffic Exporter's regular expressions over the whole command line.
+  bool run_vm_seen = false;
+  for (const std::string_view a : args) {
+    if (!run_vm_seen) {
+      for (std::size_t p = a.find("run/vm/"); p != std::string_view::npos;
+           p = a.find("run/vm/", p + 1)) {
         std::string_view rest = a.substr(p + 7);
-        const auto slash = rest.find('/');
-        if (slash != std::string_view::npos && is_uuidish(rest.substr(0, slash)))
-          q.run_vm_uuid = cap(rest.substr(0, slash));
+        const std::string_view id = rest.substr(0, rest.find('/'));
+        if (id.empty()) continue;  // "run/vm//": no id here, the next occurrence may have one
+        run_vm_seen = true;
+        if (is_label_safe_id(id)) q.run_vm_id = std::string(id);
+        break;
       }
     }
     if (q.guest_cid.empty()) {
-      const auto p = a.find("guest-cid=");
-      if (p != std::string_view::npos) {
+      for (std::size_t p = a.find("guest-cid="); p != std::string_view::npos;
+           p = a.find("guest-cid=", p + 1)) {
         std::string_view rest = a.substr(p + 10);
         std::size_t n = 0;
         while (n < rest.size() && n < 20 && std::isdigit(static_cast<unsigned char>(rest[n]))) n++;
-        if (n > 0) q.guest_cid = std::string(rest.substr(0, n));
+        if (n > 0) {
+          q.guest_cid = std::string(rest.substr(0, n));
+          break;
+        }
       }
     }
   }
@@ -105,9 +126,15 @@ QemuCmdline parse_qemu_cmdline(std::string_view s) {
 
 std::string QemuCmdline::identity() const {
   if (!uuid.empty()) return uuid;
-  if (!run_vm_uuid.empty()) return run_vm_uuid;
+  if (!run_vm_id.empty()) return run_vm_id;
   if (!guest_cid.empty()) return "CID-" + guest_cid;
   return name;
+}
+
+std::string QemuCmdline::traffic_id() const {
+  if (!run_vm_id.empty()) return run_vm_id;
+  if (!guest_cid.empty()) return "CID-" + guest_cid;
+  return "";
 }
 
 }  // namespace hostflow::exporter

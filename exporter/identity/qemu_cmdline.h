@@ -9,15 +9,26 @@
 namespace hostflow::exporter {
 
 struct QemuCmdline {
-  std::string uuid;         // -uuid
-  std::string name;         // -name guest=NAME,... or -name NAME (",," unescaped)
-  std::string run_vm_uuid;  // the <UUID> of a "run/vm/<UUID>/" path anywhere in the arguments
-  std::string guest_cid;    // guest-cid=<n> (vhost-vsock)
+  std::string uuid;  // -uuid
+  std::string name;  // -name guest=NAME,... or -name NAME (",," unescaped)
+  // The <id> of "run/vm/<id>" (dstack's /opt/dstack/run/vm/<id>/...): the leftmost place in the
+  // arguments where "run/vm/" is followed by a byte other than '/'; the id is every byte up to the
+  // next '/' or the end of that argument (no trailing '/' needed: "vm-12345", a uuid, "x.pid").
+  // Kept only when it is label-safe: 1..kMaxRunVmIdBytes bytes, no control byte, valid UTF-8;
+  // otherwise "" (a later occurrence is not tried: the leftmost one is the Traffic Exporter's).
+  std::string run_vm_id;
+  std::string guest_cid;  // the digits of the leftmost guest-cid=<digits> (vhost-vsock), <= 20
   std::vector<std::string> tap_ifnames;  // -netdev tap,...,ifname=NAME
-  // The identity the Traffic Exporter would use: -uuid, else run/vm/<UUID>, else "CID-<n>",
-  // else the name; "" when none.
+  // hostflow's identity of a QEMU libvirt does not know: -uuid, else run/vm/<id>, else
+  // "CID-<n>", else the name; "" when none.
   std::string identity() const;
+  // The Traffic Exporter's (seed 000) id of this process, extractUUIDFromCmdline: run/vm/<id>,
+  // else "CID-<n>"; "" when neither (the seed then ignores the process). It never reads -uuid or
+  // -name.
+  std::string traffic_id() const;
 };
+
+inline constexpr std::size_t kMaxRunVmIdBytes = 64;  // as a vm_uuid label value
 
 QemuCmdline parse_qemu_cmdline(std::string_view nul_separated);
 

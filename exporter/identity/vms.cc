@@ -211,6 +211,8 @@ std::vector<Vm> build_vms(const shm::Snapshot& snap, const std::vector<Interface
     for (auto& [pid, q] : qemus) {
       if (!q.cmd.uuid.empty() && q.cmd.uuid == uuid.value_or("")) {
         vm.pid = pid;
+        vm.run_vm_id = q.cmd.run_vm_id;
+        vm.guest_cid = q.cmd.guest_cid;
         claimed_pids.insert(pid);
         attach_taps(vm, pid, q.netns, seen);
         break;
@@ -235,9 +237,13 @@ std::vector<Vm> build_vms(const shm::Snapshot& snap, const std::vector<Interface
     Vm vm;
     vm.source = "cmdline";
     vm.pid = pid;
+    vm.run_vm_id = q.cmd.run_vm_id;
+    vm.guest_cid = q.cmd.guest_cid;
+    // Never an empty identity or owner: -uuid / run/vm/<id> / CID-<n> / the name, else
+    // qemu-<pid>; the name (the owner of its interfaces) falls back to that identity.
     const std::string id = q.cmd.identity();
-    vm.uuid = label(id.empty() ? "pid-" + std::to_string(pid) : id, 64);
-    vm.name = label(q.cmd.name);
+    vm.uuid = label(id.empty() ? "qemu-" + std::to_string(pid) : id, 64);
+    vm.name = q.cmd.name.empty() ? vm.uuid : label(q.cmd.name);
     vm.key = "cmdline:" + vm.uuid;
     std::set<const Interface*> seen;
     attach_taps(vm, pid, q.netns, seen);

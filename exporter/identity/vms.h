@@ -50,6 +50,9 @@ struct Vm {
   std::string name;    // label value
   std::string source;  // "libvirt" or "cmdline"
   int pid = 0;
+  // What the QEMU process's command line carries besides (QemuCmdline): dstack's run/vm/<id> and
+  // the vhost-vsock guest CID, "" when absent (or no QEMU process is known).
+  std::string run_vm_id, guest_cid;
   std::optional<NovaInstance> nova;
   std::string xml_error;  // why the domain XML could not be used, "" when fine
   // Numbers (libvirt stats, Nova flavor) above their plausible range, ignored (see kMaxVcpus).

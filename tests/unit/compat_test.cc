@@ -230,5 +230,174 @@ TEST(NetprobeProfile, AFirstSnapshotWithoutRatesShowsZeroRatesNotNone) {
   EXPECT_EQ(up->value(0), 1);
 }
 
+// ---- traffic: the Traffic Exporter (seed 000), main.go ------------------------------------------
+
+// Native families of one rendering: VMs (uuid, run/vm id, CID, received, sent) and SNIs.
+struct TrafficVm {
+  std::string uuid, run_vm, cid;
+  double rx, tx;
+};
+FamilySet traffic_native(const std::vector<TrafficVm>& vms, bool with_sni = false) {
+  FamilySet set;
+  Family ids("hostflow_vm_cmdline_info", "h", metrics::Type::kGauge);
+  ids.set_label_names({"vm_uuid", "vm_name", "run_vm_id", "guest_cid"});
+  Family rx("hostflow_vm_network_receive_bytes_total", "h", metrics::Type::kCounter);
+  Family tx("hostflow_vm_network_transmit_bytes_total", "h", metrics::Type::kCounter);
+  rx.set_label_names({"vm_uuid", "vm_name"});
+  tx.set_label_names({"vm_uuid", "vm_name"});
+  for (const TrafficVm& v : vms) {
+    if (!v.run_vm.empty() || !v.cid.empty()) ids.add_values({v.uuid, "n", v.run_vm, v.cid}, 1);
+    rx.add_values({v.uuid, "n"}, v.rx);
+    tx.add_values({v.uuid, "n"}, v.tx);
+  }
+  set.add(std::move(ids));
+  set.add(std::move(rx));
+  set.add(std::move(tx));
+  if (with_sni) {
+    for (const char* name :
+         {"hostflow_haproxy_sni_connections_total", "hostflow_haproxy_sni_bytes_total",
+          "hostflow_haproxy_sni_zero_byte_connections_total"}) {
+      Family f(name, "h", metrics::Type::kCounter);
+      f.set_label_names({"sni"});
+      f.add_values({"b.example"}, 3);
+      f.add_values({"a.example"}, 2);
+      f.add_values({"<other>"}, 1);
+      f.add_values({"<none>"}, 4);
+      set.add(std::move(f));
+    }
+  }
+  return set;
+}
+
+std::unique_ptr<Profile> traffic_profile() {
+  return find_profile("traffic")->make(ExporterConfig{});
+}
+
+FamilySet traffic_emit(Profile& p, const FamilySet& native, std::uint64_t t_s, bool fresh = true) {
+  const NativeFamilies nf(native);
+  FamilySet out;
+  p.emit({nf, fresh, t_s * 1'000'000'000ull}, out);
+  return out;
+}
+
+// A sample of `family` by its labels; -1 when absent.
+double traffic_value(const FamilySet& s, std::string_view family, std::string_view direction,
+                     std::string_view uuid) {
+  const Family* f = find(s, family);
+  if (!f) return -1;
+  const Column d(f, "direction"), u(f, "uuid");
+  for (std::size_t i = 0; i < f->size(); i++)
+    if (d(i) == direction && u(i) == uuid) return f->value(i);
+  return -1;
+}
+
+TEST(TrafficProfile, SniFamiliesAreTheNativeCountersAsGaugesSortedWithNoneAsDash) {
+  auto p = traffic_profile();
+  const FamilySet out = traffic_emit(*p, traffic_native({}, true), 100);
+  const char* names[] = {"haproxy_sni_connections", "haproxy_sni_total_bytes",
+                         "haproxy_sni_zero_bytes"};
+  ASSERT_EQ(out.families().size(), 3u);  // no VM: no qemu_* family at all (as the seed)
+  for (std::size_t k = 0; k < 3; k++) {
+    const Family& f = out.families()[k];
+    EXPECT_EQ(f.name(), names[k]);
+    EXPECT_EQ(f.type(), metrics::Type::kGauge);
+    ASSERT_EQ(f.label_names(), std::vector<std::string>{"sni"});
+    ASSERT_EQ(f.size(), 4u);
+    // Byte order of the values: "-" (was <none>) < "<other>" < "a..." < "b...".
+    EXPECT_EQ(f.label_value(0, 0), "-");
+    EXPECT_EQ(f.value(0), 4);
+    EXPECT_EQ(f.label_value(1, 0), "<other>");
+    EXPECT_EQ(f.label_value(2, 0), "a.example");
+    EXPECT_EQ(f.label_value(3, 0), "b.example");
+  }
+  EXPECT_EQ(out.families()[1].help(), "Total bytes transferred per SNI");
+  // The haproxy area off: no SNI family.
+  EXPECT_TRUE(traffic_emit(*p, FamilySet{}, 105).families().empty());
+}
+
+TEST(TrafficProfile, QemuTotalsArePerVmByTheSeedsIdWithRxWhatTheVmReceived) {
+  auto p = traffic_profile();
+  const FamilySet out = traffic_emit(*p,
+                                     traffic_native({{"u1", "vm-12345", "3", 1000, 200},
+                                                     {"u2", "", "1001", 50, 60},
+                                                     {"u3", "vm-12345", "", 7, 7},  // same id
+                                                     {"u4", "", "", 9, 9}}),        // no id
+                                     100);
+  const char* order[] = {"qemu_network_15min_bytes", "qemu_network_1h_bytes",
+                         "qemu_network_1min_bytes",  "qemu_network_30s_bytes",
+                         "qemu_network_5min_bytes",  "qemu_network_total_bytes"};
+  ASSERT_EQ(out.families().size(), 6u);
+  for (std::size_t k = 0; k < 6; k++) {
+    const Family& f = out.families()[k];
+    EXPECT_EQ(f.name(), order[k]);
+    EXPECT_EQ(f.type(), metrics::Type::kGauge);
+    EXPECT_EQ(f.label_names(), (std::vector<std::string>{"direction", "uuid"}));
+    ASSERT_EQ(f.size(), 4u);  // 2 ids x rx/tx: all rx by uuid, then all tx
+    EXPECT_EQ(f.label_value(0, 0), "rx");
+    EXPECT_EQ(f.label_value(0, 1), "CID-1001");
+    EXPECT_EQ(f.label_value(1, 1), "vm-12345");
+    EXPECT_EQ(f.label_value(2, 0), "tx");
+  }
+  // The first VM of one id wins (u1, not u3); rx = hostflow_vm_network_receive_bytes_total.
+  EXPECT_EQ(traffic_value(out, "qemu_network_total_bytes", "rx", "vm-12345"), 1000);
+  EXPECT_EQ(traffic_value(out, "qemu_network_total_bytes", "tx", "vm-12345"), 200);
+  EXPECT_EQ(traffic_value(out, "qemu_network_total_bytes", "rx", "CID-1001"), 50);
+  // One sample: every window is 0.
+  EXPECT_EQ(traffic_value(out, "qemu_network_30s_bytes", "rx", "vm-12345"), 0);
+  EXPECT_EQ(find(out, "qemu_network_total_bytes")->help(), "Total network bytes for QEMU process");
+}
+
+// calculateBytesInWindow: from the oldest sample not before now - W (so at most W of traffic),
+// the oldest of all when the history is shorter; samples every 5 s.
+TEST(TrafficProfile, WindowsFollowTheSeedsRule) {
+  auto p = traffic_profile();
+  FamilySet out;
+  for (std::uint64_t k = 0; k <= 20; k++)  // t = 1000, 1005, ..., 1100; 10 bytes per second
+    out = traffic_emit(*p, traffic_native({{"u1", "vm-1", "", 10.0 * 5 * k, 0}}), 1000 + 5 * k);
+  EXPECT_EQ(traffic_value(out, "qemu_network_30s_bytes", "rx", "vm-1"), 300);  // t 1070..1100
+  EXPECT_EQ(traffic_value(out, "qemu_network_1min_bytes", "rx", "vm-1"), 600);
+  EXPECT_EQ(traffic_value(out, "qemu_network_5min_bytes", "rx", "vm-1"), 1000);  // all 100 s
+  EXPECT_EQ(traffic_value(out, "qemu_network_1h_bytes", "rx", "vm-1"), 1000);
+  EXPECT_EQ(traffic_value(out, "qemu_network_total_bytes", "rx", "vm-1"), 1000);
+  // Renderings between snapshots (HAProxy polls): the newest sample moves with them, a new one is
+  // kept only 5 s after the one before it (1100, then 1101 moving to 1104).
+  out = traffic_emit(*p, traffic_native({{"u1", "vm-1", "", 1010, 0}}), 1101);
+  EXPECT_EQ(traffic_value(out, "qemu_network_30s_bytes", "rx", "vm-1"), 260);  // 1075..1101
+  out = traffic_emit(*p, traffic_native({{"u1", "vm-1", "", 1040, 0}}), 1104);
+  EXPECT_EQ(traffic_value(out, "qemu_network_30s_bytes", "rx", "vm-1"), 290);  // 1075..1104
+  // A VM gone is dropped (the seed freezes it); back, it starts over: windows 0.
+  out = traffic_emit(*p, traffic_native({}), 1105);
+  EXPECT_EQ(find(out, "qemu_network_total_bytes"), nullptr);
+  out = traffic_emit(*p, traffic_native({{"u1", "vm-1", "", 2000, 0}}), 1110);
+  EXPECT_EQ(traffic_value(out, "qemu_network_total_bytes", "rx", "vm-1"), 2000);
+  EXPECT_EQ(traffic_value(out, "qemu_network_30s_bytes", "rx", "vm-1"), 0);
+  // Stale: no per-VM series, the history is kept.
+  out = traffic_emit(*p, traffic_native({{"u1", "vm-1", "", 2000, 0}}), 1115, false);
+  EXPECT_EQ(find(out, "qemu_network_total_bytes"), nullptr);
+  out = traffic_emit(*p, traffic_native({{"u1", "vm-1", "", 2100, 0}}), 1120);
+  EXPECT_EQ(traffic_value(out, "qemu_network_30s_bytes", "rx", "vm-1"), 100);
+}
+
+// POST /reset: the profile's totals count from the totals last seen and its windows start over;
+// the native counters are not touched (they stay monotonic).
+TEST(TrafficProfile, ResetZeroesTheProfilesTotalsNotTheNativeOnes) {
+  auto p = traffic_profile();
+  traffic_emit(*p, traffic_native({{"u1", "vm-1", "", 1000, 500}}), 100);
+  FamilySet out = traffic_emit(*p, traffic_native({{"u1", "vm-1", "", 1200, 600}}), 105);
+  EXPECT_EQ(traffic_value(out, "qemu_network_30s_bytes", "rx", "vm-1"), 200);
+  p->reset();
+  out = traffic_emit(*p, traffic_native({{"u1", "vm-1", "", 1300, 600}}), 110);
+  EXPECT_EQ(traffic_value(out, "qemu_network_total_bytes", "rx", "vm-1"), 100);
+  EXPECT_EQ(traffic_value(out, "qemu_network_total_bytes", "tx", "vm-1"), 0);
+  EXPECT_EQ(traffic_value(out, "qemu_network_30s_bytes", "rx", "vm-1"), 0);
+  out = traffic_emit(*p, traffic_native({{"u1", "vm-1", "", 1350, 610}}), 115);
+  EXPECT_EQ(traffic_value(out, "qemu_network_total_bytes", "rx", "vm-1"), 150);
+  EXPECT_EQ(traffic_value(out, "qemu_network_30s_bytes", "rx", "vm-1"), 50);
+  EXPECT_EQ(traffic_value(out, "qemu_network_30s_bytes", "tx", "vm-1"), 10);
+  // A native total below the baseline is another VM under that id: counted from zero.
+  out = traffic_emit(*p, traffic_native({{"u9", "vm-1", "", 40, 5}}), 120);
+  EXPECT_EQ(traffic_value(out, "qemu_network_total_bytes", "rx", "vm-1"), 40);
+}
+
 }  // namespace
 }  // namespace hostflow::exporter

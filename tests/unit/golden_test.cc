@@ -170,6 +170,7 @@ struct Inputs {
   std::vector<std::pair<std::string, std::string>> domains;
   std::string tap_ifname;                // proc/fdinfo/tun.txt's iff:
   std::string qemu_libvirt, qemu_plain;  // QEMU command lines (captured)
+  std::string qemu_dstack;  // dstack's VMM: run/vm/<id>, a vsock CID, user networking, no -name
   std::string docker_containers, docker_networks, docker_inspect;
   std::string lxc_cgroup;
 };
@@ -184,6 +185,7 @@ Inputs load_inputs() {
   if (auto iff = sampler::parse_fdinfo_iff(fdinfo)) in.tap_ifname = std::string(*iff);
   in.qemu_libvirt = test::read_file(kFixtures / "proc" / "cmdline" / "qemu-libvirt");
   in.qemu_plain = test::read_file(kFixtures / "proc" / "cmdline" / "qemu-tap");
+  in.qemu_dstack = test::read_file(kFixtures / "proc" / "cmdline" / "qemu-dstack");
   in.docker_containers = test::read_file(kFixtures / "docker" / "containers.json");
   in.docker_networks = test::read_file(kFixtures / "docker" / "networks.json");
   in.docker_inspect = test::read_file(kFixtures / "docker" / "network-inspect.json");
@@ -352,6 +354,8 @@ void build_snapshot(shm::SnapshotBuilder& b, const Inputs& in, int n) {
       shm::kProcQemu, in.qemu_libvirt));
   b.add(test::proc_record(b, 3402, kHostNs, "qemu-system-x86\n", "0::/user.slice/session-4.scope\n",
                           shm::kProcQemu, in.qemu_plain));
+  b.add(test::proc_record(b, 3503, kHostNs, "qemu-system-x86\n", "0::/user.slice/session-4.scope\n",
+                          shm::kProcQemu, in.qemu_dstack));
   b.add(test::proc_record(b, 4101, kWebNs, "sleep\n",
                           "0::/system.slice/docker-" + std::string(kWebId) + ".scope\n", 0));
   b.add(test::proc_record(b, 4102, kWebNs, "sh\n",

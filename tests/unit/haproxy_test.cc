@@ -664,5 +664,130 @@ TEST_F(TailerTest, ResetAndBadCheckpoint) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
+// ---- issue 14: the Traffic Exporter's SNI= marker lines and position file
+// ------------------------
+
+// processLine (main.go), case by case: the first "SNI=" anywhere, the SNI its first Go field, the
+// bytes the last token before it that strconv.ParseInt(tok, 10, 64) accepts.
+TEST(HaproxyLine, SniMarkerFollowsTheSeedsProcessLine) {
+  struct Case {
+    std::string line;
+    LineError error;
+    std::string_view sni;
+    std::uint64_t bytes;
+  };
+  const std::vector<Case> cases = {
+      // HAProxy's default TCP format with " SNI=%[ssl_fc_sni]": the last integer is %B.
+      {"10.0.0.1:5000 [22/Nov/2026:04:49:08.123] fe be/s 0/1/300 4096 -- 1/1/0/0/0 0/0 "
+       "SNI=example.com",
+       LineError::kNone, "example.com", 4096},
+      // Syslog prefix included: "haproxy[123]:" and "04:49:08" are no integers, 7 is.
+      {"Nov  5 04:49:08 haproxy[123]: 1.2.3.4:1 [x] fe be/s 7 -- SNI=a.com", LineError::kNone,
+       "a.com", 7},
+      // No integer in the message: the BSD day of month is the seed's number.
+      {"Nov  5 04:49:08 haproxy[123]: fe be/s -- SNI=a.com", LineError::kNone, "a.com", 5},
+      // Only the first marker; inside a token; glued number on the marker's left counts.
+      {"x 100 SNI=a 200 SNI=b", LineError::kNone, "a", 100},
+      {"x 12 ORIGSNI=b.com", LineError::kNone, "b.com", 12},
+      {"x 123SNI=a", LineError::kNone, "a", 123},
+      {"x123 9 y123 SNI=a", LineError::kNone, "a", 9},
+      // Whitespace after the marker: the next word; tab, \r, U+00A0 and U+3000 are Go spaces.
+      {"1 SNI= 1/2/3 x", LineError::kNone, "1/2/3", 1},
+      {"2\tSNI=a.com\r", LineError::kNone, "a.com", 2},
+      {"3\xC2\xA0SNI=a.com\xE3\x80\x80tail", LineError::kNone, "a.com", 3},
+      {"4 SNI=SNI=x", LineError::kNone, "SNI=x", 4},
+      // Signs: +0, -0, 000 are 0 (a zero-byte connection); negative is refused (hostflow's
+      // counters never go down); 2^63 is out of ParseInt's range and passed over.
+      {"+0 SNI=a", LineError::kNone, "a", 0},
+      {"-0 SNI=a", LineError::kNone, "a", 0},
+      {"000 SNI=a", LineError::kNone, "a", 0},
+      {"5 -5 SNI=a", LineError::kBadBytesOut, "", 0},
+      {"6 9223372036854775808 SNI=a", LineError::kNone, "a", 6},
+      {"9223372036854775807 SNI=a", LineError::kBadBytesOut, "", 0},  // above 2^42
+      {"1,234 12.5 0x10 1_000 123B \"123\" 2/3 -- SNI=a", LineError::kBadBytesOut, "", 0},
+      {"SNI=a", LineError::kBadBytesOut, "", 0},
+      // Lower case is no marker; nothing after it is no SNI.
+      {"1 sni=a", LineError::kNoMarker, "", 0},
+      {"1 SNI=", LineError::kMissingField, "", 0},
+      {"1 SNI=  \t", LineError::kMissingField, "", 0},
+      {"   ", LineError::kEmpty, "", 0},
+      // Braces and quotes are removed, as in the fields format.
+      {"8 SNI={a.com}", LineError::kNone, "a.com", 8},
+  };
+  for (const Case& c : cases) {
+    const HaproxyLine l = parse_sni_marker_line(c.line);
+    EXPECT_EQ(l.error, c.error) << c.line;
+    if (c.error != LineError::kNone) continue;
+    EXPECT_EQ(l.sni_raw, c.sni) << c.line;
+    EXPECT_EQ(l.bytes_out, c.bytes) << c.line;
+    EXPECT_EQ(l.bytes_in, 0u) << c.line;
+  }
+  EXPECT_EQ(parse_haproxy_format("fields"), HaproxyFormat::kFields);
+  EXPECT_EQ(parse_haproxy_format("sni-marker"), HaproxyFormat::kSniMarker);
+  EXPECT_FALSE(parse_haproxy_format("marker"));
+}
+
+// The seed's -pos file: imported once when there is no checkpoint, then the checkpoint rules; an
+// offset inside a line skips to its end; one past the end reads from 0; garbage is refused.
+TEST_F(TailerTest, TrafficExporterPositionIsImportedOnce) {
+  opts_.format = HaproxyFormat::kSniMarker;
+  const std::string pos = dir_ + "/.traffic-exporter.pos";
+  {
+    std::ofstream o(log_);
+    o << "a 100 SNI=old.example\n";  // before the position: not counted
+    o << "a 7 SNI=new.example\n";
+  }
+  const std::string first = "a 100 SNI=old.example\n";
+  std::ofstream(pos) << first.size();  // no newline, as the seed writes it
+  opts_.import_position = pos;
+  {
+    auto t = open();
+    ASSERT_TRUE(t);
+    t->poll(1, true);
+    EXPECT_EQ(sample(*t, "hostflow_haproxy_sni_connections_total", "sni", "new.example"), 1);
+    EXPECT_EQ(sample(*t, "hostflow_haproxy_sni_out_bytes_total", "sni", "new.example"), 7);
+    EXPECT_EQ(sample(*t, "hostflow_haproxy_sni_connections_total", "sni", "old.example"), -1);
+  }
+  // A checkpoint exists now: the import is not applied again (the log is not read twice).
+  std::ofstream(log_, std::ios::app) << "a 0 SNI=new.example\n";
+  {
+    auto t = open();
+    ASSERT_TRUE(t);
+    t->poll(1, true);
+    EXPECT_EQ(sample(*t, "hostflow_haproxy_sni_connections_total", "sni", "new.example"), 2);
+    EXPECT_EQ(sample(*t, "hostflow_haproxy_sni_zero_byte_connections_total", "sni", "new.example"),
+              1);
+  }
+  std::system(("rm -rf " + dir_ + "/state").c_str());
+  // Inside a line (3 bytes into the first): that line's rest is skipped.
+  std::ofstream(pos) << " 3\n";
+  {
+    auto t = open();
+    ASSERT_TRUE(t);
+    t->poll(1, true);
+    EXPECT_EQ(sample(*t, "hostflow_haproxy_sni_connections_total", "sni", "old.example"), -1);
+    EXPECT_EQ(sample(*t, "hostflow_haproxy_sni_connections_total", "sni", "new.example"), 2);
+  }
+  std::system(("rm -rf " + dir_ + "/state").c_str());
+  // Past the end (the log was rotated while the seed was stopped): the whole file.
+  std::ofstream(pos) << "999999";
+  {
+    auto t = open();
+    ASSERT_TRUE(t);
+    t->poll(1, true);
+    EXPECT_EQ(sample(*t, "hostflow_haproxy_sni_connections_total", "sni", "old.example"), 1);
+    EXPECT_EQ(sample(*t, "hostflow_haproxy_sni_connections_total", "sni", "new.example"), 2);
+  }
+  std::system(("rm -rf " + dir_ + "/state").c_str());
+  for (const char* bad : {"", "-5", "12x", "{\"version\":1}", "99999999999999999999"}) {
+    std::ofstream(pos) << bad;
+    auto t = HaproxyTailer::open(opts_);
+    ASSERT_FALSE(t.ok()) << bad;
+    EXPECT_NE(t.error().message().find("--haproxy.import-position"), std::string::npos) << bad;
+  }
+  std::system(("rm -f " + pos).c_str());
+  EXPECT_FALSE(HaproxyTailer::open(opts_).ok());  // named but missing
+}
+
 }  // namespace
 }  // namespace hostflow::exporter

@@ -70,14 +70,14 @@ TEST(QemuCmdline, RunVmPathIdentity) {
   const auto q = parse_qemu_cmdline(
       cmdline({"qemu-system-x86_64", "-chardev",
                std::string("socket,id=mon,path=/run/vm/") + kOtherUuid + "/qmp.sock,server=on"}));
-  EXPECT_EQ(q.run_vm_uuid, kOtherUuid);
+  EXPECT_EQ(q.run_vm_id, kOtherUuid);
   EXPECT_EQ(q.identity(), kOtherUuid);
   // -uuid wins over the path.
   const auto both =
       parse_qemu_cmdline(cmdline({"qemu-system-x86_64", "-uuid", kUuid, "-pidfile",
                                   std::string("/var/run/vm/") + kOtherUuid + "/pid"}));
   EXPECT_EQ(both.identity(), kUuid);
-  EXPECT_EQ(both.run_vm_uuid, kOtherUuid);
+  EXPECT_EQ(both.run_vm_id, kOtherUuid);
 }
 
 TEST(QemuCmdline, GuestCidIdentity) {
@@ -135,8 +135,21 @@ TEST(QemuCmdline, GarbageIsRejectedOrBounded) {
   // Not a uuid: ignored.
   EXPECT_EQ(parse_qemu_cmdline(cmdline({"q", "-uuid", "not-a-uuid!"})).uuid, "");
   EXPECT_EQ(parse_qemu_cmdline(cmdline({"q", "-uuid", std::string(65, 'a')})).uuid, "");
-  EXPECT_EQ(parse_qemu_cmdline(cmdline({"q", "/run/vm/zzzz/x"})).run_vm_uuid, "");
-  EXPECT_EQ(parse_qemu_cmdline(cmdline({"q", "/run/vm/abcd"})).run_vm_uuid, "");  // no slash
+  // run/vm/<id>: any id bytes up to '/', but never a control byte, invalid UTF-8 or > 64 bytes.
+  EXPECT_EQ(parse_qemu_cmdline(cmdline({"q",
+                                        "/run/vm/a\x01"
+                                        "b/x"}))
+                .run_vm_id,
+            "");
+  EXPECT_EQ(parse_qemu_cmdline(cmdline({"q",
+                                        "/run/vm/a\xff"
+                                        "b/x"}))
+                .run_vm_id,
+            "");
+  EXPECT_EQ(parse_qemu_cmdline(cmdline({"q", "/run/vm/" + std::string(65, 'a') + "/x"})).run_vm_id,
+            "");
+  EXPECT_EQ(parse_qemu_cmdline(cmdline({"q", "/run/vm/" + std::string(64, 'a') + "/x"})).run_vm_id,
+            std::string(64, 'a'));
   // Empty input, only NULs, no trailing NUL.
   EXPECT_EQ(parse_qemu_cmdline("").identity(), "");
   EXPECT_EQ(parse_qemu_cmdline(std::string(100, '\0')).identity(), "");
@@ -159,6 +172,37 @@ TEST(QemuCmdline, GarbageIsRejectedOrBounded) {
     taps.push_back("tap,ifname=t" + std::to_string(i));
   }
   EXPECT_EQ(parse_qemu_cmdline(cmdline(taps)).tap_ifnames.size(), 64u);
+}
+
+// Issue 14: the Traffic Exporter's own id (extractUUIDFromCmdline: `run/vm/([^/\x00]+)`, else
+// `guest-cid=(\d+)` as "CID-<n>"), and the relaxed run/vm/<id> hostflow's identity uses too.
+TEST(QemuCmdline, TrafficIdFollowsTheSeedsTwoPatterns) {
+  using V = std::vector<std::string>;
+  auto id = [](const V& a) { return parse_qemu_cmdline(cmdline(a)).traffic_id(); };
+  // Its README's own examples: not hex, and no trailing '/' needed.
+  EXPECT_EQ(id({"qemu-system-x86_64", "-drive", "file=/opt/dstack/run/vm/vm-12345/hda.img"}),
+            "vm-12345");
+  EXPECT_EQ(id({"qemu-system-x86_64", "-pidfile", "/opt/dstack/run/vm/abc123-def456/"}),
+            "abc123-def456");
+  EXPECT_EQ(id({"q", "/var/run/vm/x.pid"}), "x.pid");
+  EXPECT_EQ(id({"q", "-chardev", "socket,path=/run/vm/vm-1"}), "vm-1");  // up to the argument's end
+  // Leftmost non-empty capture: "run/vm//" has none, the search goes on (in the argument and in
+  // later arguments); an option's value is searched too.
+  EXPECT_EQ(id({"q", "run/vm//a run/vm/b/"}), "b");
+  EXPECT_EQ(id({"q", "/x/run/vm/", "run/vm/c/"}), "c");
+  EXPECT_EQ(id({"q", "-name", "run/vm/n/", "/run/vm/later/"}), "n");
+  EXPECT_EQ(id({"q", "xrun/vm/inside/"}), "inside");
+  // Otherwise the leftmost guest-cid= with digits, leading zeros kept.
+  EXPECT_EQ(id({"q", "-device", "vhost-vsock-pci,guest-cid=1001"}), "CID-1001");
+  EXPECT_EQ(id({"q", "guest-cid=x,guest-cid=007"}), "CID-007");
+  EXPECT_EQ(id({"q", "guest-cid=5", "/opt/run/vm/v9/"}), "v9");  // run/vm wins wherever it is
+  // Never -uuid or -name; neither pattern: no id (the seed ignores the process).
+  EXPECT_EQ(id({"q", "-uuid", kUuid, "-name", "guest=n"}), "");
+  EXPECT_EQ(id({"q"}), "");
+  // The native identity: -uuid first, then the same run/vm id.
+  EXPECT_EQ(parse_qemu_cmdline(cmdline({"q", "/run/vm/vm-12345/x"})).identity(), "vm-12345");
+  EXPECT_EQ(parse_qemu_cmdline(cmdline({"q", "-uuid", kUuid, "/run/vm/vm-12345/x"})).identity(),
+            kUuid);
 }
 
 // ---- parse_domain_xml ---------------------------------------------------------------------------
@@ -454,6 +498,47 @@ TEST(BuildVms, ChosenCommandLinesNeverGiveTwoVmsOneIdentity) {
   EXPECT_EQ(vms[0].uuid, x);
   EXPECT_EQ(vms[1].uuid, x + "~300");
   EXPECT_EQ(vms[2].uuid, x + "~300~2");
+}
+
+// Issue 14: a QEMU with neither -name nor any id is named qemu-<pid> (identity and owner, never
+// ""); without -name the owner is its identity; the command line's ids are kept for
+// hostflow_vm_cmdline_info.
+TEST(BuildVms, NamelessQemuGetsAStableNameAndKeepsItsIds) {
+  namespace shm = hostflow::shm;
+  const std::vector<std::pair<int, std::vector<std::string>>> procs = {
+      {41, {"qemu-system-x86_64", "-m", "512"}},
+      {42,
+       {"qemu-system-x86_64", "-drive", "file=/opt/dstack/run/vm/vm-12345/hda.img", "-device",
+        "vhost-vsock-pci,guest-cid=7"}},
+      {43, {"qemu-system-x86_64", "-uuid", kUuid, "-device", "vhost-vsock-pci,guest-cid=8"}},
+  };
+  shm::SnapshotBuilder b;
+  for (const auto& [pid, argv] : procs) {
+    shm::ProcRecord r{};
+    r.pid = pid;
+    r.netns_inode = 4026531840ull;
+    r.comm = b.add_string("qemu-system-x86", 16);
+    r.cmdline = b.add_string(argv_bytes(argv), 65536);
+    r.flags = shm::kProcQemu;
+    b.add(r);
+  }
+  hostflow::test::SegmentBuf seg;
+  ASSERT_TRUE(seg.publish(b, 1));
+  std::string err;
+  auto snap = hostflow::test::read_segment(seg.data(), seg.size, &err);
+  ASSERT_TRUE(snap) << err;
+  const auto vms = hostflow::exporter::build_vms(*snap, {}, {});
+  ASSERT_EQ(vms.size(), 3u);
+  EXPECT_EQ(vms[0].uuid, "qemu-41");
+  EXPECT_EQ(vms[0].name, "qemu-41");
+  EXPECT_EQ(vms[0].run_vm_id, "");
+  EXPECT_EQ(vms[1].uuid, "vm-12345");
+  EXPECT_EQ(vms[1].name, "vm-12345");
+  EXPECT_EQ(vms[1].run_vm_id, "vm-12345");
+  EXPECT_EQ(vms[1].guest_cid, "7");
+  EXPECT_EQ(vms[2].uuid, kUuid);
+  EXPECT_EQ(vms[2].name, kUuid);
+  EXPECT_EQ(vms[2].guest_cid, "8");
 }
 
 // Issue 12 (8): Nova's flavor is tenant-influenced XML. Without libvirt stats the flavor's

@@ -17,6 +17,13 @@ void add_haproxy_flags(CLI::App& app, ExporterConfig& cfg) {
                  "--state.dir)");
   app.add_flag("--haproxy.reset", flags.opts.reset,
                "ignore the position file: read every log from its beginning, counters from zero");
+  app.add_option("--haproxy.format", flags.format,
+                 "how a line carries SNI and bytes: fields (at --haproxy.fields positions) or "
+                 "sni-marker (the Traffic Exporter's SNI=<name>, bytes the last number before it)")
+      ->capture_default_str();
+  app.add_option("--haproxy.import-position", flags.opts.import_position,
+                 "the Traffic Exporter's position file (-pos: a byte offset into the one "
+                 "--haproxy.log), imported once when there is no checkpoint yet");
   app.add_option("--haproxy.fields", flags.fields,
                  "1-based positions of the space-separated fields in the HAProxy message (after "
                  "any syslog prefix), for an existing log-format")
@@ -33,6 +40,10 @@ void add_haproxy_flags(CLI::App& app, ExporterConfig& cfg) {
 Result<void> validate_haproxy(ExporterConfig& cfg) {
   HaproxyConfig& flags = cfg.haproxy;
   std::string err;
+  const auto format = parse_haproxy_format(flags.format);
+  if (!format)
+    return Error{0, "--haproxy.format: want fields or sni-marker, got \"" + flags.format + "\""};
+  flags.opts.format = *format;
   const auto fields = parse_haproxy_fields(flags.fields, &err);
   if (!fields) return Error{0, "--haproxy.fields: " + err};
   flags.opts.fields = *fields;
@@ -43,10 +54,17 @@ Result<void> validate_haproxy(ExporterConfig& cfg) {
   if (!ri.ok()) return ri.error();
   flags.opts.render_interval = *ri;
   if (flags.opts.logs.empty()) {
-    if (!flags.opts.position_file.empty() || flags.opts.reset)
-      return Error{0, "--haproxy.position-file and --haproxy.reset need --haproxy.log"};
+    if (!flags.opts.position_file.empty() || flags.opts.reset ||
+        !flags.opts.import_position.empty())
+      return Error{0,
+                   "--haproxy.position-file, --haproxy.reset and --haproxy.import-position need "
+                   "--haproxy.log"};
     return {};
   }
+  if (!flags.opts.import_position.empty() && flags.opts.logs.size() != 1)
+    return Error{0,
+                 "--haproxy.import-position: the Traffic Exporter's position is for one log; "
+                 "name exactly one --haproxy.log"};
   for (std::size_t i = 0; i < flags.opts.logs.size(); i++) {
     for (std::size_t j = 0; j < i; j++) {
       if (flags.opts.logs[i] == flags.opts.logs[j])

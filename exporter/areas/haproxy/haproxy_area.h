@@ -13,6 +13,7 @@ namespace hostflow::exporter {
 
 struct HaproxyConfig {
   HaproxyOptions opts;
+  std::string format = "fields";                         // flag text, parsed into opts.format
   std::string fields = "sni=11,bytes_in=6,bytes_out=7";  // flag text, parsed into opts.fields
   std::string render_interval = "5s";
 };

@@ -114,7 +114,136 @@ std::string_view unwrap(std::string_view s) {
   return s;
 }
 
+// Bytes of the Go white-space rune (unicode.IsSpace) at s[i], 0 when there is none. Go decodes
+// left to right and an invalid byte is one RuneError (not space), so a multi-byte space is only
+// ever recognised whole, where it starts.
+std::size_t go_space_len(std::string_view s, std::size_t i) {
+  const auto b = [&](std::size_t k) {
+    return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u;
+  };
+  const unsigned c0 = b(0);
+  if (c0 == ' ' || (c0 >= '\t' && c0 <= '\r')) return 1;
+  if (c0 == 0xC2 && (b(1) == 0x85 || b(1) == 0xA0)) return 2;
+  if (c0 == 0xE1 && b(1) == 0x9A && b(2) == 0x80) return 3;  // U+1680
+  if (c0 == 0xE2 && b(1) == 0x80) {                          // U+2000-200A, U+2028, U+2029, U+202F
+    const unsigned c2 = b(2);
+    if ((c2 >= 0x80 && c2 <= 0x8A) || c2 == 0xA8 || c2 == 0xA9 || c2 == 0xAF) return 3;
+  }
+  if (c0 == 0xE2 && b(1) == 0x81 && b(2) == 0x9F) return 3;  // U+205F
+  if (c0 == 0xE3 && b(1) == 0x80 && b(2) == 0x80) return 3;  // U+3000
+  return 0;
+}
+
+// Bytes of the (valid or not) UTF-8 sequence Go decodes as one rune at s[i]: a non-space rune
+// is skipped whole so that its continuation bytes are never taken for the start of a space.
+std::size_t go_rune_len(std::string_view s, std::size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  std::size_t n = c < 0x80                 ? 1
+                  : c >= 0xC2 && c <= 0xDF ? 2
+                  : c >= 0xE0 && c <= 0xEF ? 3
+                  : c >= 0xF0 && c <= 0xF4 ? 4
+                                           : 1;
+  if (i + n > s.size()) return 1;
+  for (std::size_t k = 1; k < n; k++) {
+    const auto cc = static_cast<unsigned char>(s[i + k]);
+    if (cc < 0x80 || cc > 0xBF) return 1;
+  }
+  // The second byte's narrower ranges (overlongs, surrogates, > U+10FFFF) make Go take one byte.
+  const auto c1 = n > 1 ? static_cast<unsigned char>(s[i + 1]) : 0;
+  if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) || (c == 0xF0 && c1 < 0x90) ||
+      (c == 0xF4 && c1 > 0x8F))
+    return 1;
+  return n;
+}
+
+// Calls f(token) for each token of `s` split as Go's strings.Fields splits it.
+template <typename F>
+void go_fields(std::string_view s, F&& f) {
+  std::size_t i = 0, start = std::string_view::npos;
+  while (i < s.size()) {
+    const std::size_t sp = go_space_len(s, i);
+    if (sp > 0) {
+      if (start != std::string_view::npos) {
+        if (!f(s.substr(start, i - start))) return;
+        start = std::string_view::npos;
+      }
+      i += sp;
+      continue;
+    }
+    if (start == std::string_view::npos) start = i;
+    i += go_rune_len(s, i);
+  }
+  if (start != std::string_view::npos) f(s.substr(start));
+}
+
+// Go's strconv.ParseInt(s, 10, 64): an optional sign, then one or more ASCII digits, in range.
+bool go_parse_int64(std::string_view s, bool* negative, std::uint64_t* magnitude) {
+  *negative = false;
+  if (!s.empty() && (s.front() == '+' || s.front() == '-')) {
+    *negative = s.front() == '-';
+    s.remove_prefix(1);
+  }
+  if (s.empty()) return false;
+  std::uint64_t v = 0;
+  const std::uint64_t limit = *negative ? (std::uint64_t{1} << 63) : (std::uint64_t{1} << 63) - 1;
+  for (char c : s) {
+    if (!is_digit(c)) return false;
+    const auto d = static_cast<std::uint64_t>(c - '0');
+    if (v > (limit - d) / 10) return false;  // out of range
+    v = v * 10 + d;
+  }
+  *magnitude = v;
+  return true;
+}
+
 }  // namespace
+
+std::optional<HaproxyFormat> parse_haproxy_format(std::string_view name) {
+  if (name == "fields") return HaproxyFormat::kFields;
+  if (name == "sni-marker") return HaproxyFormat::kSniMarker;
+  return std::nullopt;
+}
+
+HaproxyLine parse_sni_marker_line(std::string_view line) {
+  HaproxyLine r;
+  if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
+    r.error = LineError::kEmpty;
+    return r;
+  }
+  const std::size_t idx = line.find("SNI=");
+  if (idx == std::string_view::npos) {
+    r.error = LineError::kNoMarker;
+    return r;
+  }
+  std::string_view sni;
+  go_fields(line.substr(idx + 4), [&](std::string_view tok) {
+    sni = tok;
+    return false;
+  });
+  if (sni.empty()) {
+    r.error = LineError::kMissingField;
+    return r;
+  }
+  bool found = false, negative = false;
+  std::uint64_t value = 0;
+  go_fields(line.substr(0, idx), [&](std::string_view tok) {
+    bool neg = false;
+    std::uint64_t v = 0;
+    if (go_parse_int64(tok, &neg, &v)) {
+      found = true;
+      negative = neg;
+      value = v;
+    }
+    return true;
+  });
+  if (!found || (negative && value != 0) || value > kMaxLineByteCount) {
+    r.error = LineError::kBadBytesOut;
+    return r;
+  }
+  r.bytes_out = value;
+  r.sni_raw = unwrap(sni);
+  return r;
+}
 
 std::optional<HaproxyFields> parse_haproxy_fields(std::string_view spec, std::string* err) {
   HaproxyFields f{0, 0, 0};
@@ -171,6 +300,8 @@ std::string_view line_error_name(LineError e) {
       return "bad_bytes_out";
     case LineError::kTooLong:
       return "too_long";
+    case LineError::kNoMarker:
+      return "no_marker";
     case LineError::kCount:
       break;
   }

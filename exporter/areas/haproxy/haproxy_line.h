@@ -22,6 +22,14 @@ struct HaproxyFields {
 // "sni=11,bytes_in=6,bytes_out=7" (any order, every name once) -> fields; nullopt + reason.
 std::optional<HaproxyFields> parse_haproxy_fields(std::string_view spec, std::string* err);
 
+// How a line carries its fields (--haproxy.format).
+enum class HaproxyFormat : std::uint8_t {
+  kFields,     // at the positions of HaproxyFields (after any syslog prefix)
+  kSniMarker,  // the Traffic Exporter's (seed 000) "SNI=<name>" marker: parse_sni_marker_line
+};
+// "fields" / "sni-marker" -> the format; nullopt for anything else.
+std::optional<HaproxyFormat> parse_haproxy_format(std::string_view name);
+
 // Why a line was not counted. Exported as the `reason` label: keep names stable.
 enum class LineError : std::uint8_t {
   kNone = 0,
@@ -31,6 +39,7 @@ enum class LineError : std::uint8_t {
   kBadBytesIn,    // bytes_in is not a decimal number <= kMaxLineByteCount ("+" prefix allowed)
   kBadBytesOut,   // the same for bytes_out
   kTooLong,       // longer than kMaxLineBytes (set by the tailer, never by parse_haproxy_line)
+  kNoMarker,      // sni-marker format: no "SNI=" in the line
   kCount
 };
 std::string_view line_error_name(LineError e);
@@ -61,6 +70,20 @@ struct HaproxyLine {
 
 // Parses one line (without its '\n'; a trailing '\r' is ignored). Never throws.
 HaproxyLine parse_haproxy_line(std::string_view line, const HaproxyFields& f);
+
+// The Traffic Exporter's processLine, byte for byte (docs/haproxy.md#the-sni-marker-format):
+//  - the marker is the first case-sensitive "SNI=" anywhere in the raw line (syslog prefix
+//    included, inside a token too); none: kNoMarker;
+//  - the SNI is the first token after it, tokens split by Go's unicode.IsSpace (ASCII white space,
+//    U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000); none:
+//    kMissingField. Braces or quotes around it are removed (as in the fields format);
+//  - the byte count is the last token before the marker that Go's strconv.ParseInt(tok, 10, 64)
+//    accepts (optional sign, ASCII digits, in int64 range; out-of-range tokens are passed over);
+//    none, or one that is negative or above kMaxLineByteCount: kBadBytesOut (the Traffic Exporter
+//    would subtract a negative one; hostflow's counters never go down).
+// The number is stored as bytes_out (the log-format's %B in the usual " %B ... SNI=%[ssl_fc_sni]"
+// line), bytes_in is 0. Never throws, no allocation.
+HaproxyLine parse_sni_marker_line(std::string_view line);
 
 // The HAProxy message after any syslog prefix; nullopt when a prefix starts but is malformed.
 std::optional<std::string_view> strip_syslog_prefix(std::string_view line);

@@ -182,10 +182,20 @@ Result<std::unique_ptr<HaproxyTailer>> HaproxyTailer::open(const HaproxyOptions&
   }
   if (opts.reset) {
     log::info("haproxy: --haproxy.reset: every log from its beginning, counters from zero", {});
+    if (!opts.import_position.empty())
+      log::info("haproxy: --haproxy.reset: --haproxy.import-position not imported",
+                {{"file", opts.import_position}});
   } else if (auto r = t->load_checkpoint(); !r.ok()) {
     return Error{r.error().code, "HAProxy position file " + opts.position_file + ": " +
                                      r.error().message() +
                                      " (fix or remove it, or start once with --haproxy.reset)"};
+  } else if (!*r && !opts.import_position.empty()) {
+    if (auto i = t->import_position(); !i.ok())
+      return Error{i.error().code, "--haproxy.import-position " + opts.import_position + ": " +
+                                       i.error().message()};
+  } else if (*r && !opts.import_position.empty()) {
+    log::info("haproxy: a checkpoint exists; --haproxy.import-position is not imported again",
+              {{"file", opts.import_position}});
   }
   for (auto& f : t->files_) {
     if (!f->fd.valid()) t->open_at_start(*f, Saved{});
@@ -193,10 +203,10 @@ Result<std::unique_ptr<HaproxyTailer>> HaproxyTailer::open(const HaproxyOptions&
   return t;
 }
 
-Result<void> HaproxyTailer::load_checkpoint() {
+Result<bool> HaproxyTailer::load_checkpoint() {
   auto fd = UniqueFd::openat(dir_.get(), base_, O_RDONLY | O_NOFOLLOW);
   if (!fd.ok()) {
-    if (fd.error().code == ENOENT) return {};  // first start
+    if (fd.error().code == ENOENT) return false;  // first start
     return fd.error();
   }
   std::string text;
@@ -277,6 +287,60 @@ Result<void> HaproxyTailer::load_checkpoint() {
             {{"file", opts_.position_file},
              {"lines", std::to_string(lines_)},
              {"tracked_snis", std::to_string(table_.tracked().size())}});
+  return true;
+}
+
+// The Traffic Exporter's -pos file: the decimal byte offset (after surrounding white space, as its
+// readStartingOffset trims it) into its one -log, no counters. It becomes the one log's saved
+// position (identity: the file now at the path); the first poll writes hostflow's checkpoint.
+// An offset past the end is read from 0 (as the Traffic Exporter does once it sees the file
+// shorter); one inside a line skips to that line's end.
+Result<void> HaproxyTailer::import_position() {
+  if (files_.size() != 1) return Error{0, "needs exactly one --haproxy.log"};
+  auto fd = UniqueFd::open(opts_.import_position, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+  if (!fd.ok()) return fd.error();
+  std::string text;
+  if (!read_at(fd->get(), 0, 256, &text)) return Error::from_errno("read");
+  std::string_view v = text;
+  while (!v.empty() && (v.front() == ' ' || (v.front() >= '\t' && v.front() <= '\r')))
+    v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || (v.back() >= '\t' && v.back() <= '\r')))
+    v.remove_suffix(1);
+  if (!v.empty() && v.front() == '+') v.remove_prefix(1);
+  std::uint64_t offset = 0;
+  bool ok = !v.empty() && v.size() <= 19 && text.size() < 256;
+  for (char c : v) {
+    ok = ok && c >= '0' && c <= '9';
+    if (ok) offset = offset * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (!ok || offset > static_cast<std::uint64_t>(INT64_MAX))
+    return Error{0,
+                 "not a Traffic Exporter position file (want one non-negative decimal byte "
+                 "offset, got \"" +
+                     std::string(text.substr(0, 64)) + "\")"};
+  File& f = *files_.front();
+  struct stat st {};
+  if (::stat(f.path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    log::warn("haproxy: the log is not there: position not imported (the log is read from 0)",
+              {{"file", opts_.import_position}, {"path", f.path}});
+    return {};
+  }
+  Saved saved;
+  saved.dev = st.st_dev;
+  saved.ino = st.st_ino;
+  saved.offset = offset;
+  if (offset > 0 && offset <= static_cast<std::uint64_t>(st.st_size)) {
+    auto log_fd = UniqueFd::open(f.path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+    std::string before;
+    if (log_fd.ok() && read_at(log_fd->get(), offset - 1, 1, &before) && before.size() == 1)
+      saved.skipping = before[0] != '\n';
+  }
+  log::info("haproxy: imported the Traffic Exporter's position file",
+            {{"file", opts_.import_position},
+             {"path", f.path},
+             {"offset", std::to_string(offset)},
+             {"mid_line", saved.skipping ? "yes (skipped to the line's end)" : "no"}});
+  open_at_start(f, saved);
   return {};
 }
 
@@ -354,7 +418,9 @@ void HaproxyTailer::open_at_start(File& f, const Saved& saved) {
 }
 
 void HaproxyTailer::count_line(std::string_view line) {
-  const HaproxyLine l = parse_haproxy_line(line, opts_.fields);
+  const HaproxyLine l = opts_.format == HaproxyFormat::kSniMarker
+                            ? parse_sni_marker_line(line)
+                            : parse_haproxy_line(line, opts_.fields);
   if (l.error != LineError::kNone) {
     unparsed_[static_cast<std::size_t>(l.error)]++;
     return;

@@ -51,7 +51,11 @@ struct HaproxyOptions {
   std::string position_file;      // absolute or relative path of the checkpoint
   bool create_dir = false;        // create the checkpoint's directory (0700) when missing
   bool reset = false;             // ignore the checkpoint: start every file at 0, counters at 0
-  HaproxyFields fields;
+  HaproxyFormat format = HaproxyFormat::kFields;
+  HaproxyFields fields;  // kFields only
+  // The Traffic Exporter's position file (a decimal byte offset into the one log), imported when
+  // there is no checkpoint yet; "" for none.
+  std::string import_position;
   std::size_t sni_limit = 1000;
   std::chrono::milliseconds render_interval{5000};
   std::size_t read_budget = 16u << 20;  // bytes per file per poll (keeps polls short)
@@ -91,7 +95,9 @@ class HaproxyTailer {
     std::optional<Fingerprint> head, tail;  // absent in checkpoints written before them
   };
   explicit HaproxyTailer(const HaproxyOptions& opts);
-  Result<void> load_checkpoint();
+  // Result: true when a checkpoint was loaded, false when there is none yet.
+  Result<bool> load_checkpoint();
+  Result<void> import_position();
   Result<void> write_checkpoint();
   void open_at_start(File& f, const Saved& saved);
   bool poll_file(File& f);

@@ -48,6 +48,10 @@ void vm_families(const std::vector<Vm>& vms, const std::vector<VmDerived>& deriv
                  const VmRenderOptions& opts, metrics::FamilySet* out) {
   Family info("hostflow_vm_info", "A VM: identity from libvirt or the QEMU command line.",
               metrics::Type::kGauge);
+  Family ids("hostflow_vm_cmdline_info",
+             "Identifiers a VM's QEMU command line carries besides its identity: dstack's "
+             "run/vm/<id> and the vhost-vsock guest CID (only VMs with either).",
+             metrics::Type::kGauge);
   Family iface("hostflow_vm_interface_info",
                "Host interface owned by a VM (tap from QEMU's fdinfo, macvtap by device number).",
                metrics::Type::kGauge);
@@ -111,6 +115,12 @@ void vm_families(const std::vector<Vm>& vms, const std::vector<VmDerived>& deriv
     const VmDerived& d = derived[k];
     const Labels id{{"vm_uuid", vm.uuid}, {"vm_name", vm.name}};
     info.add({{"vm_uuid", vm.uuid}, {"vm_name", vm.name}, {"source", vm.source}}, 1);
+    if (!vm.run_vm_id.empty() || !vm.guest_cid.empty())
+      ids.add({{"vm_uuid", vm.uuid},
+               {"vm_name", vm.name},
+               {"run_vm_id", vm.run_vm_id},
+               {"guest_cid", vm.guest_cid}},
+              1);
     for (const VmInterface& i : vm.interfaces) {
       iface.add(
           {{"vm_uuid", vm.uuid}, {"vm_name", vm.name}, {"interface", i.name}, {"kind", i.kind}}, 1);
@@ -181,8 +191,8 @@ void vm_families(const std::vector<Vm>& vms, const std::vector<VmDerived>& deriv
       }
     }
   }
-  for (Family* f : {&info, &iface, &rx, &tx, &rxp, &txp, &win, &cpu, &nova, &disk_info, &rth, &wth,
-                    &drb, &dwb, &drr, &dwr})
+  for (Family* f : {&info, &ids, &iface, &rx, &tx, &rxp, &txp, &win, &cpu, &nova, &disk_info, &rth,
+                    &wth, &drb, &dwb, &drr, &dwr})
     if (!f->empty()) out->add(std::move(*f));
   for (Family& f : vnic)
     if (!f.empty()) out->add(std::move(f));
