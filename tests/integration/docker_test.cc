@@ -7,8 +7,13 @@
 #include <signal.h>
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <fstream>
+#include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "docker_lab.h"
 #include "lab.h"
@@ -173,6 +178,120 @@ TEST(Docker, OwnersAppsAndBridgesEqualDockerInspectAndTheKernel) {
   EXPECT_TRUE(matched) << "the container's counters never held still for one scrape";
   auto pc = promtool_check(text);
   EXPECT_EQ(pc.exit_code, 0) << pc.out << pc.err;
+}
+
+// --compat=truenas (docs/compat.md#truenas): the TrueNAS exporter's eight counters equal the
+// kernel's (`ip -s -j link`, /proc/net/dev's columns: receive drop = dropped + missed) for every
+// interface of the scenario, and its labels are what the tool's own rules give for them (spelled
+// out per interface from `docker inspect` and `ip -j link`): a Compose-style container's veth, its
+// br-<id> bridge named after the ix- network, a container without a Compose label, a veth whose
+// peer is in a plain namespace on that bridge, and the daemon's own bridge (no "br" prefix).
+TEST(Docker, TruenasProfileCountersEqualTheKernelAndLabelsFollowTheToolsRules) {
+  HF_REQUIRE(is_root(), "needs root: dockerd, links");
+  HF_REQUIRE(have_command("dockerd") && have_command("docker"), "docker.io is not installed");
+  HF_REQUIRE(std::ifstream("/bin/busybox").good(), "busybox-static is not installed");
+  Dockerd d;
+  const std::string dk = d.docker();
+  sh_ok(dk + " network create ix-hf5tn_default >/dev/null");
+  sh_ok(dk +
+        " run -d --name ix-hf5tn-web-1 --label com.docker.compose.project=ix-hf5tn "
+        "--network ix-hf5tn_default hf5bb sleep 600 >/dev/null");
+  sh_ok(dk + " run -d --name hf5-solo-7 hf5bb sleep 600 >/dev/null");
+  const json net = d.inspect("--type network ix-hf5tn_default");
+  const std::string br = "br-" + net.value("Id", "").substr(0, 12);
+  // A veth whose peer is in a namespace of no runtime, enslaved to the Compose network's bridge.
+  Netns plain("hf5tn");
+  const std::string loose = unique_name("vethhf5t");
+  sh_ok("ip link add " + loose + " type veth peer name eth0 netns " + plain.name());
+  struct Del {
+    std::string n;
+    ~Del() { sh("ip link del " + n); }
+  } del{loose};
+  sh_ok("ip link set " + loose + " master " + br + " up");
+  const std::string web = host_veth(d, "ix-hf5tn-web-1"), solo = host_veth(d, "hf5-solo-7");
+  ASSERT_FALSE(web.empty());
+  ASSERT_FALSE(solo.empty());
+
+  Stack stack(
+      docker_stack(d, {"--compat=truenas", "--container.labels=com.docker.compose.project"}));
+  stack.start_sampler();
+  stack.start_exporter();
+  ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
+
+  struct Want {
+    std::string iface, type, instance, app;
+  };
+  const std::vector<Want> wants = {
+      {web, "docker", "ix-hf5tn-web-1", "hf5tn"},  // the Compose project without "ix-"
+      {solo, "docker", "hf5-solo-7", "hf5-solo"},  // no label: the name without "-<digits>"
+      {loose, "docker", loose, "hf5tn"},           // unmapped: the app of its bridge's network
+      {br, "bridge", "ix-hf5tn_default", "hf5tn"},
+      {d.bridge(), "unknown", d.bridge(), ""},  // "hf5dk…": no br/docker/incus prefix, no device
+      {"lo", "loopback", "loopback", ""},       // labels only: the scrapes themselves move lo
+  };
+  // Counter name -> `ip -s -j link` stats64 fields summed.
+  const std::vector<std::pair<std::string, std::vector<std::string>>> counters = {
+      {"net_interface_rx_bytes_total", {"rx.bytes"}},
+      {"net_interface_tx_bytes_total", {"tx.bytes"}},
+      {"net_interface_rx_packets_total", {"rx.packets"}},
+      {"net_interface_tx_packets_total", {"tx.packets"}},
+      {"net_interface_rx_errors_total", {"rx.errors"}},
+      {"net_interface_tx_errors_total", {"tx.errors"}},
+      {"net_interface_rx_dropped_total", {"rx.dropped", "rx.missed"}},
+      {"net_interface_tx_dropped_total", {"tx.dropped"}},
+  };
+  auto kernel = [&] {
+    std::map<std::string, json> out;
+    for (const auto& l : ip_json("-s link show")) out[l.value("ifname", "")] = l;
+    return out;
+  };
+  auto stat = [](const json& l, const std::string& path) -> std::uint64_t {
+    const auto dot = path.find('.');
+    const json& dir = l["stats64"][path.substr(0, dot)];
+    return dir.value(path.substr(dot + 1), std::uint64_t{0});
+  };
+  bool matched = false;
+  for (int attempt = 0; attempt < 10 && !matched; attempt++) {
+    const auto k0 = kernel();
+    auto e = scrape_after_now(stack);
+    ASSERT_TRUE(e) << stack_logs(stack);
+    const auto k1 = kernel();
+    std::string moved;
+    for (const Want& w : wants)
+      for (const auto& [m, fields] : counters)
+        for (const auto& f : fields)
+          if (w.iface != "lo" && stat(k0.at(w.iface), f) != stat(k1.at(w.iface), f))
+            moved += " " + w.iface + ":" + f;
+    if (!moved.empty()) {  // something moved while the snapshot was taken: again
+      std::cerr << "attempt " << attempt << ": moved" << moved << "\n";
+      continue;
+    }
+    matched = true;
+    for (const Want& w : wants) {
+      SCOPED_TRACE(w.iface);
+      const json& l = k1.at(w.iface);
+      std::string state = l.value("operstate", "");
+      std::transform(state.begin(), state.end(), state.begin(), ::tolower);
+      for (const auto& [m, fields] : counters) {
+        std::uint64_t want = 0;
+        for (const auto& f : fields) want += stat(l, f);
+        auto lab = series_where(*e, m, "interface", w.iface);
+        ASSERT_FALSE(lab.empty()) << m;
+        EXPECT_EQ(lab.size(), 6u) << m;
+        EXPECT_EQ(lab["instance_type"], w.type) << m;
+        EXPECT_EQ(lab["instance"], w.instance) << m;
+        EXPECT_EQ(lab["app"], w.app) << m;
+        EXPECT_EQ(lab["bridge"], l.value("master", "")) << m;
+        EXPECT_EQ(lab["state"], state) << m;
+        if (w.iface != "lo") {
+          EXPECT_EQ(value_where(*e, m, "interface", w.iface), static_cast<double>(want)) << m;
+        }
+      }
+    }
+    // lo and the daemon's bridge have series too: every interface, as the tool's /proc/1/net/dev.
+    EXPECT_GE(e->family("net_interface_rx_bytes_total").size(), wants.size());
+  }
+  EXPECT_TRUE(matched) << "the counters never held still for one scrape";
 }
 
 // Labels a tenant controls (here the Compose project, which becomes the app label, and an

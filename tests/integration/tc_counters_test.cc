@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cmath>
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -194,6 +195,60 @@ TEST(TcCounters, PingIsCountedExactlyAndEqualsTheKernelsLinkCounters) {
   EXPECT_TRUE(tc_value(e, "hostflow_tc_packets_per_second", lab.veth, "ingress"));
   EXPECT_EQ(e.get("hostflow_tc_uncounted_packets_total"), 0.0);
   EXPECT_TRUE(e.duplicates.empty());
+}
+
+// --compat=netprobe: NetProbe's own families (docs/compat.md#netprobe) count the same pings,
+// exactly, labelled with the kernel's ifindex; an interface appears once a packet was counted on
+// it (NetProbe's map), and NetProbe's values are hostflow's of the same rendering.
+TEST(TcCounters, NetprobeProfileCountsThePingsUnderItsOwnNamesWithTheKernelsIfindex) {
+  HF_REQUIRE_TC_TOOLS();
+  TcLab lab;
+  StackOptions o = tc_stack(lab.ns.name());
+  o.exporter_args = {"--compat=netprobe"};
+  Stack stack(o);
+  ASSERT_TRUE(start_attached(stack, lab.veth)) << logs(stack);
+  const auto link = ip_json("link show dev " + lab.veth, lab.ns.name());
+  ASSERT_FALSE(link.empty());
+  const std::string ifindex = std::to_string(link[0].value("ifindex", 0));
+  auto np = [&](const Exposition& e, const std::string& metric, const std::string& dir) {
+    std::optional<double> out;
+    for (const auto& [key, v] : e.family(metric)) {
+      auto l = series_labels(key);
+      if (l["interface"] != lab.veth || (!dir.empty() && l["direction"] != dir)) continue;
+      EXPECT_EQ(l["ifindex"], ifindex) << key;
+      EXPECT_EQ(l.size(), dir.empty() ? 2u : 3u) << key;
+      out = v;
+    }
+    return out;
+  };
+  auto e = scrape_after_now(stack);
+  ASSERT_TRUE(e) << logs(stack);
+  EXPECT_EQ(e->get("netprobe_up"), 1.0);
+  EXPECT_FALSE(np(*e, "netprobe_tc_packets_total", "ingress")) << "no packet counted yet";
+  lab.ping("192.0.2.2", 1);
+  auto e0 = scrape_after_now(stack);
+  ASSERT_TRUE(e0) << logs(stack);
+  lab.ping("192.0.2.2", 150);
+  auto e1 = scrape_after_now(stack);
+  ASSERT_TRUE(e1) << logs(stack);
+  for (const char* dir : {"ingress", "egress"}) {
+    SCOPED_TRACE(dir);
+    const auto p0 = np(*e0, "netprobe_tc_packets_total", dir),
+               p1 = np(*e1, "netprobe_tc_packets_total", dir);
+    const auto b0 = np(*e0, "netprobe_tc_bytes_total", dir),
+               b1 = np(*e1, "netprobe_tc_bytes_total", dir);
+    ASSERT_TRUE(p0 && p1 && b0 && b1) << logs(stack);
+    EXPECT_EQ(*p1 - *p0, 150.0);
+    EXPECT_EQ(*b1 - *b0, 150.0 * kWireBytes);
+    // The view: NetProbe's names carry hostflow's values of the same rendering.
+    EXPECT_EQ(p1, tc_value(*e1, "hostflow_tc_packets_total", lab.veth, dir));
+    EXPECT_EQ(b1, tc_value(*e1, "hostflow_tc_bytes_total", lab.veth, dir));
+    EXPECT_TRUE(np(*e1, "netprobe_tc_packets_per_second", dir));
+  }
+  EXPECT_TRUE(np(*e1, "netprobe_interface_active", ""));
+  EXPECT_EQ(e1->get("netprobe_collection_total"), e1->get("hostflow_tc_collections_total"));
+  EXPECT_EQ(e1->get("netprobe_last_collection_timestamp_seconds"),
+            std::floor(e1->get("hostflow_tc_last_collection_timestamp_seconds").value_or(0)));
 }
 
 TEST(TcCounters, RatesAndActiveFollowTraffic) {
