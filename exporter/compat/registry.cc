@@ -1,6 +1,7 @@
 #include "compat/registry.h"
 
 #include "compat/netprobe/netprobe_profile.h"
+#include "compat/oie/oie_profile.h"
 #include "compat/traffic/traffic_profile.h"
 #include "compat/truenas/truenas_profile.h"
 
@@ -15,6 +16,7 @@ std::span<const ProfileRow> profile_table() {
        &make_netprobe_profile},
       {"traffic", "Traffic Exporter (seed 000)", "haproxy_sni_ qemu_network_", "traffic",
        &make_traffic_profile},
+      {"oie", "OpenStack Instance Exporter (seed 002)", "oie_", "oie", &make_oie_profile},
   };
   return kProfiles;
 }

@@ -230,6 +230,250 @@ TEST(NetprobeProfile, AFirstSnapshotWithoutRatesShowsZeroRatesNotNone) {
   EXPECT_EQ(up->value(0), 1);
 }
 
+}  // namespace
+}  // namespace hostflow::exporter
+
+// ---- oie: the OpenStack Instance Exporter (main.go at 74e4cb1, docs/compat.md#oie) ----------
+// (Its own include here keeps this section one block at the end of the file.)
+#include "compat/oie/oie_profile.h"
+
+namespace hostflow::exporter {
+namespace {
+
+TEST(OieProfile, RoundsLikeRoundToFiveDecimalsAndGbytesIsBytesOverTwoToThe30) {
+  EXPECT_EQ(oie_gbytes(220049152), 0.20494);
+  EXPECT_EQ(oie_gbytes(4116480), 0.00383);
+  EXPECT_EQ(oie_gbytes(1073741824), 1);
+  EXPECT_EQ(oie_round5(0.000005), 0.00001);  // math.Round: half away from zero
+  EXPECT_EQ(oie_round5(-0.000005), -0.00001);
+  EXPECT_EQ(oie_round5(33.333333), 33.33333);
+}
+
+TEST(OieProfile, NovaLabelsAreTrimmedDefaultedAndNumbersParsedAsGoInts) {
+  EXPECT_EQ(oie_text_label("  acme \n"), "acme");
+  EXPECT_EQ(oie_text_label(" "), "unknown");
+  EXPECT_EQ(oie_int_label(" 2 "), "2");
+  EXPECT_EQ(oie_int_label(""), "0");
+  EXPECT_EQ(oie_int_label("+007"), "7");
+  EXPECT_EQ(oie_int_label("-0"), "0");
+  EXPECT_EQ(oie_int_label("9223372036854775807"), "9223372036854775807");
+  EXPECT_FALSE(oie_int_label("9223372036854775808"));
+  EXPECT_FALSE(oie_int_label("2.5"));
+  EXPECT_FALSE(oie_int_label("two"));
+  EXPECT_FALSE(oie_int_label("+"));
+}
+
+TEST(OieProfile, DiskTierAndUuidFollowParseDiskType) {
+  auto d = oie_disk_labels("file", "/var/lib/nova/instances/u/disk");
+  EXPECT_EQ(d.tier, "local");
+  EXPECT_EQ(d.uuid, "/var/lib/nova/instances/u/disk");
+  d = oie_disk_labels("network", "volumes-ssd/volume-5e6f");
+  EXPECT_EQ(d.tier, "volumes-ssd");
+  EXPECT_EQ(d.uuid, "volume-5e6f");
+  d = oie_disk_labels("network", "a/b/c");
+  EXPECT_EQ(d.uuid, "b");
+  d = oie_disk_labels("network", "pool-only");
+  EXPECT_EQ(d.tier, "unknown");
+  EXPECT_EQ(d.uuid, "unknown");
+  d = oie_disk_labels("block", "/dev/sdb");
+  EXPECT_EQ(d.tier, "unknown");
+  const std::map<std::string, double> m = {{"default", 500}, {"local", 200}};
+  EXPECT_EQ(oie_threshold(m, "local", 100), 200);
+  EXPECT_EQ(oie_threshold(m, "unknown", 100), 500);
+  EXPECT_EQ(oie_threshold({}, "local", 100), 100);
+}
+
+// Native families of one rendering: two libvirt domains (one Nova instance, one plain), one
+// Nova instance whose vcpus Go cannot parse, and a QEMU known only from its command line.
+FamilySet oie_native(double generation, double tor_active_out, double tor_active_in,
+                     double ct_entries, bool with_cpu) {
+  FamilySet set;
+  Family gen("hostflow_snapshot_generation", "h", metrics::Type::kGauge);
+  gen.add(generation);
+  set.add(std::move(gen));
+  Family ts("hostflow_snapshot_timestamp_seconds", "h", metrics::Type::kGauge);
+  ts.add(1000 + 5 * generation);
+  set.add(std::move(ts));
+  Family dur("hostflow_source_duration_seconds", "h", metrics::Type::kGauge);
+  dur.set_label_names({"source"});
+  dur.add_values({"libvirt"}, 0.25);
+  dur.add_values({"conntrack"}, 0.5);
+  set.add(std::move(dur));
+  Family info("hostflow_vm_info", "h", metrics::Type::kGauge);
+  info.set_label_names({"vm_uuid", "vm_name", "source"});
+  info.add_values({"u-nova", "instance-1", "libvirt"}, 1);
+  info.add_values({"u-plain", "plain", "libvirt"}, 1);
+  info.add_values({"u-bad", "instance-bad", "libvirt"}, 1);
+  info.add_values({"u-qemu", "foo", "cmdline"}, 1);
+  set.add(std::move(info));
+  Family vcpus("hostflow_vm_vcpus", "h", metrics::Type::kGauge);
+  vcpus.set_label_names({"vm_uuid", "vm_name"});
+  vcpus.add_values({"u-nova", "instance-1"}, 2);
+  vcpus.add_values({"u-plain", "plain"}, 1);
+  vcpus.add_values({"u-qemu", "foo"}, 8);
+  set.add(std::move(vcpus));
+  Family nova("hostflow_openstack_instance_info", "h", metrics::Type::kGauge);
+  nova.set_label_names({"vm_uuid", "domain", "project_uuid", "project_name", "user_uuid",
+                        "user_name", "flavor", "vcpus", "mem_mb", "root_type", "created_at",
+                        "metadata_version", "package_version"});
+  nova.add_values({"u-nova", "instance-1", "p1", " acme ", "us1", "", "m1.small", "2", "2048",
+                   "image", "2024-05-14 09:31:02", "1.1", "27.1.0"},
+                  1);
+  nova.add_values({"u-bad", "instance-bad", "p2", "x", "us2", "y", "f", "2.5", "1", "image", "t",
+                   "1.1", "27.1.0"},
+                  1);
+  set.add(std::move(nova));
+  if (with_cpu) {
+    Family cpu("hostflow_vm_cpu_percent", "h", metrics::Type::kGauge);
+    cpu.set_label_names({"vm_uuid", "vm_name"});
+    cpu.add_values({"u-nova", "instance-1"}, 100.0 / 3);
+    set.add(std::move(cpu));
+  }
+  Family ent("hostflow_conntrack_entries", "h", metrics::Type::kGauge);
+  ent.add(ct_entries);
+  set.add(std::move(ent));
+  const char* ob[] = {"hostflow_conntrack_ip_flows", "hostflow_outbound_unique_remotes",
+                      "hostflow_outbound_unique_dst_ports", "hostflow_outbound_new_dst_ports"};
+  for (const char* name : ob) {
+    Family f(name, "h", metrics::Type::kGauge);
+    f.set_label_names({"owner_type", "owner", "ip", "family"});
+    const bool ports = std::string_view(name).find("dst_ports") != std::string_view::npos;
+    f.add_values({"vm", "instance-1", "10.0.0.5", "ipv4"}, ports ? 0 : 21);
+    f.add_values({"vm", "plain", "10.0.0.6", "ipv4"}, ports ? 2 : 22);
+    f.add_values({"container", "instance-1", "10.0.0.7", "ipv4"}, 23);
+    set.add(std::move(f));
+  }
+  Family act("hostflow_threat_contacts_active", "h", metrics::Type::kGauge);
+  act.set_label_names({"owner_type", "owner", "list", "direction"});
+  act.add_values({"vm", "instance-1", "tor_exit", "out"}, tor_active_out);
+  act.add_values({"vm", "instance-1", "tor_exit", "in"}, tor_active_in);
+  act.add_values({"vm", "instance-1", "spamhaus", "in"}, tor_active_in);
+  set.add(std::move(act));
+  return set;
+}
+
+FamilySet oie_emit(Profile& p, const FamilySet& native) {
+  const NativeFamilies n(native);
+  FamilySet out;
+  p.emit({n, true, 1'700'000'000'000'000'000ull}, out);
+  return out;
+}
+
+ExporterConfig oie_config(Direction tor, Direction spamhaus) {
+  ExporterConfig cfg;
+  FeedSpec t;
+  t.name = "tor_exit";
+  t.direction = tor;
+  FeedSpec s;
+  s.name = "spamhaus";
+  s.direction = spamhaus;
+  cfg.conntrack.feeds.feeds = {t, s};
+  return cfg;
+}
+
+std::map<std::string, std::string> labels_of(const Family& f, std::size_t s) {
+  std::map<std::string, std::string> m;
+  for (std::size_t i = 0; i < f.label_names().size(); i++)
+    m[f.label_names()[i]] = std::string(f.label_value(s, i));
+  return m;
+}
+
+TEST(OieProfile, InstancesAreLibvirtDomainsWithTwelveLabelsAndUnparsableOnesAreSkipped) {
+  auto p = find_profile("oie")->make(oie_config(Direction::kOut, Direction::kOut));
+  const FamilySet out = oie_emit(*p, oie_native(1, 0, 0, 50, true));
+  const Family* info = find(out, "oie_instance_info");
+  ASSERT_NE(info, nullptr);
+  ASSERT_EQ(info->size(), 2u) << "the cmdline QEMU and the unparsable Nova instance are out";
+  EXPECT_EQ(info->label_names().size(), 12u);
+  std::map<std::string, std::map<std::string, std::string>> by_domain;
+  for (std::size_t s = 0; s < info->size(); s++)
+    by_domain[labels_of(*info, s)["domain"]] = labels_of(*info, s);
+  const auto nova = by_domain["instance-1"];
+  EXPECT_EQ(nova.at("metadata_version"), "27.1.0") << "<nova:package version>, not 1.1";
+  EXPECT_EQ(nova.at("project_name"), "acme");
+  EXPECT_EQ(nova.at("user_name"), "unknown");
+  EXPECT_EQ(nova.at("instance_uuid"), "u-nova");
+  const auto plain = by_domain["plain"];
+  EXPECT_EQ(plain.at("project_uuid"), "");
+  EXPECT_EQ(plain.at("flavor"), "unknown");
+  EXPECT_EQ(plain.at("vcpus"), "0");
+  EXPECT_EQ(plain.at("mem_mb"), "0");
+  // CPU rounded to five decimals, with the UUID labels.
+  const Family* cpu = find(out, "oie_cpu_percent");
+  ASSERT_NE(cpu, nullptr);
+  ASSERT_EQ(cpu->size(), 1u);
+  EXPECT_EQ(cpu->value(0), 33.33333);
+  EXPECT_EQ(labels_of(*cpu, 0)["user_uuid"], "us1");
+  // Host health counts libvirt's domains only (the unparsable one too: OIE lists it).
+  EXPECT_EQ(find(out, "oie_host_active_vms")->value(0), 3);
+  EXPECT_EQ(find(out, "oie_host_active_vcpus")->value(0), 3);
+  EXPECT_EQ(find(out, "oie_dynamic_cache_entries")->value(0), 2);
+  EXPECT_EQ(find(out, "oie_host_collection_duration_seconds")->value(0), 0.75);
+  EXPECT_EQ(find(out, "oie_host_libvirt_list_duration_seconds")->value(0), 0.25);
+  EXPECT_EQ(find(out, "oie_static_cache_entries")->value(0), 0) << "before the second cycle";
+  for (const Family& f : out.families()) EXPECT_EQ(f.name().rfind("oie_", 0), 0u) << f.name();
+}
+
+TEST(OieProfile, CpuMinZeroWritesAZeroWhereHostflowHasNoUsageYet) {
+  ExporterConfig cfg = oie_config(Direction::kOut, Direction::kOut);
+  cfg.vms.cpu_min = 0;
+  auto p = find_profile("oie")->make(cfg);
+  const FamilySet out = oie_emit(*p, oie_native(1, 0, 0, 50, false));
+  const Family* cpu = find(out, "oie_cpu_percent");
+  ASSERT_NE(cpu, nullptr);
+  EXPECT_EQ(cpu->size(), 2u);
+  for (std::size_t s = 0; s < cpu->size(); s++) EXPECT_EQ(cpu->value(s), 0);
+  // The default (10) writes nothing without a sample.
+  auto q = find_profile("oie")->make(oie_config(Direction::kOut, Direction::kOut));
+  EXPECT_EQ(find(oie_emit(*q, oie_native(1, 0, 0, 50, false)), "oie_cpu_percent"), nullptr);
+}
+
+TEST(OieProfile, ConntrackNeedsEntriesAndPortFamiliesNeedDestinationPorts) {
+  auto p = find_profile("oie")->make(oie_config(Direction::kOut, Direction::kOut));
+  FamilySet out = oie_emit(*p, oie_native(1, 0, 0, 50, true));
+  const Family* flows = find(out, "oie_conntrack_ip_flows_total");
+  ASSERT_NE(flows, nullptr);
+  EXPECT_EQ(flows->size(), 2u) << "VMs only, by their libvirt name";
+  EXPECT_EQ(flows->label_names(), (std::vector<std::string>{"domain", "family", "instance_uuid",
+                                                            "ip", "project_uuid", "user_uuid"}));
+  EXPECT_EQ(find(out, "oie_outbound_unique_remotes")->size(), 2u);
+  const Family* ports = find(out, "oie_outbound_new_dst_ports");
+  ASSERT_NE(ports, nullptr);
+  ASSERT_EQ(ports->size(), 1u) << "only the fixed IP with unique destination ports > 0";
+  EXPECT_EQ(labels_of(*ports, 0)["ip"], "10.0.0.6");
+  // An empty conntrack table: OIE looks at no flow at all.
+  auto q = find_profile("oie")->make(oie_config(Direction::kOut, Direction::kOut));
+  out = oie_emit(*q, oie_native(1, 0, 0, 0, true));
+  EXPECT_EQ(find(out, "oie_conntrack_ip_flows_total"), nullptr);
+  EXPECT_EQ(find(out, "oie_outbound_unique_remotes"), nullptr);
+}
+
+TEST(OieProfile, ContactsFollowTheConfiguredDirectionAndSumOncePerSnapshot) {
+  auto p = find_profile("oie")->make(oie_config(Direction::kAny, Direction::kOut));
+  FamilySet out = oie_emit(*p, oie_native(1, 2, 1, 50, true));
+  const Family* act = find(out, "oie_tor_exit_contact_active");
+  ASSERT_NE(act, nullptr);
+  ASSERT_EQ(act->size(), 1u);
+  EXPECT_EQ(act->value(0), 3) << "any = out + in";
+  EXPECT_EQ(labels_of(*act, 0)["direction"], "any") << "the configured direction";
+  // Spamhaus counts "out" only: its "in" contact is not OIE's, and zeros are not written.
+  EXPECT_EQ(find(out, "oie_spamhaus_contact_active"), nullptr);
+  EXPECT_EQ(find(out, "oie_spamhaus_contact"), nullptr);
+  EXPECT_EQ(find(out, "oie_tor_exit_contact")->value(0), 3);
+  // The same snapshot rendered again (a freshness flip) adds nothing; the next one adds.
+  out = oie_emit(*p, oie_native(1, 2, 1, 50, true));
+  EXPECT_EQ(find(out, "oie_tor_exit_contact")->value(0), 3);
+  out = oie_emit(*p, oie_native(2, 1, 0, 50, true));
+  EXPECT_EQ(find(out, "oie_tor_exit_contact")->value(0), 4);
+  EXPECT_EQ(find(out, "oie_tor_exit_contact_active")->value(0), 1);
+  EXPECT_EQ(find(out, "oie_static_cache_entries")->value(0), 1) << "host_active exists now";
+  // Lists that are not enabled have no families; no contact: only the running sum stays.
+  EXPECT_EQ(find(out, "oie_customlist_contact"), nullptr);
+  out = oie_emit(*p, oie_native(3, 0, 0, 50, true));
+  EXPECT_EQ(find(out, "oie_tor_exit_contact_active"), nullptr);
+  EXPECT_EQ(find(out, "oie_tor_exit_contact")->value(0), 4);
+}
+
 // ---- traffic: the Traffic Exporter (seed 000), main.go ------------------------------------------
 
 // Native families of one rendering: VMs (uuid, run/vm id, CID, received, sent) and SNIs.

@@ -71,6 +71,12 @@ void vm_families(const std::vector<Vm>& vms, const std::vector<VmDerived>& deriv
              "VM CPU use from libvirt CPU time, per vCPU, 0-100; exported at or above --cpu.min "
              "plus one trailing sample.",
              metrics::Type::kGauge);
+  Family vcpus("hostflow_vm_vcpus",
+               "vCPUs of the VM (libvirt's current count, else the Nova flavor's).",
+               metrics::Type::kGauge);
+  Family memory("hostflow_vm_memory_bytes",
+                "Memory of the VM (libvirt's balloon maximum, else the Nova flavor's).",
+                metrics::Type::kGauge);
   Family nova("hostflow_openstack_instance_info", "OpenStack Nova metadata of an instance.",
               metrics::Type::kGauge);
   Family disk_info("hostflow_vm_disk_info", "A VM disk from the domain XML.",
@@ -142,6 +148,8 @@ void vm_families(const std::vector<Vm>& vms, const std::vector<VmDerived>& deriv
               static_cast<double>(d.tx_window[w]));
     }
     if (d.cpu_percent) cpu.add(id, *d.cpu_percent);
+    if (vm.vcpus) vcpus.add(id, vm.vcpus);
+    if (vm.memory_bytes) memory.add(id, static_cast<double>(vm.memory_bytes));
     active_vcpus += vm.vcpus;
     active_mem += vm.memory_bytes;
     out_of_range += vm.out_of_range_values;
@@ -160,7 +168,8 @@ void vm_families(const std::vector<Vm>& vms, const std::vector<VmDerived>& deriv
                 {"mem_mb", l(n.memory_mb)},
                 {"root_type", l(n.root_type)},
                 {"created_at", l(n.created_at)},
-                {"metadata_version", l(n.metadata_version)}},
+                {"metadata_version", l(n.metadata_version)},
+                {"package_version", l(n.package_version)}},
                1);
     }
     for (const VmDisk& disk : vm.disks) {
@@ -193,6 +202,8 @@ void vm_families(const std::vector<Vm>& vms, const std::vector<VmDerived>& deriv
   }
   for (Family* f : {&info, &ids, &iface, &rx, &tx, &rxp, &txp, &win, &cpu, &nova, &disk_info, &rth,
                     &wth, &drb, &dwb, &drr, &dwr})
+    if (!f->empty()) out->add(std::move(*f));
+  for (Family* f : {&vcpus, &memory})
     if (!f->empty()) out->add(std::move(*f));
   for (Family& f : vnic)
     if (!f.empty()) out->add(std::move(f));
