@@ -45,6 +45,12 @@ metrics::FamilySet self_families(const ExporterCounters& c) {
                            "Traffic-window samples held for all VMs (bounded by VMs x ~720).",
                            metrics::Type::kGauge)
                         .add(static_cast<double>(c.vm_state_samples))));
+  out.add(std::move(Family("hostflow_exporter_refused_series_total",
+                           "Metric series the metric model refused since start (a second series "
+                           "of one name and labels, a family outside its area's or profile's "
+                           "prefixes, labels that do not match their family's); 0 when healthy.",
+                           metrics::Type::kCounter)
+                        .add(static_cast<double>(c.refused_series))));
   Family http("hostflow_exporter_http_errors_total",
               "HTTP connections refused or ended early, by reason.", metrics::Type::kCounter);
   http.add({{"reason", "connection_limit"}}, static_cast<double>(c.http_rejected));

@@ -2,19 +2,27 @@
 // daemonize (killed by their own pid), and reading the VM families back from the exposition.
 #pragma once
 
+#include <fcntl.h>
 #include <grp.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <set>
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -215,6 +223,47 @@ inline void ensure_user_and_groups() {
   if (!getpwnam("libvirt-qemu"))
     sh("useradd --system --no-create-home --home-dir /var/lib/libvirt --gid kvm "
        "--shell /usr/sbin/nologin libvirt-qemu");
+}
+
+// Sends `count` frames of `size` bytes out of `ifname` in netns `ns` from the host side (an
+// AF_PACKET socket opened on a thread that joined the netns).
+inline bool host_send(const std::string& ns, const std::string& ifname, int count, int size) {
+  bool ok = false;
+  std::thread t([&] {
+    const int nsfd = ::open(("/var/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
+    if (nsfd < 0 || ::setns(nsfd, CLONE_NEWNET) != 0) {
+      ADD_FAILURE() << "setns " << ns << ": " << std::strerror(errno);
+      if (nsfd >= 0) ::close(nsfd);
+      return;
+    }
+    ::close(nsfd);
+    const int s = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+    const unsigned idx = if_nametoindex(ifname.c_str());
+    if (s < 0 || idx == 0) {
+      ADD_FAILURE() << "AF_PACKET on " << ifname << ": " << std::strerror(errno);
+      if (s >= 0) ::close(s);
+      return;
+    }
+    sockaddr_ll to{};
+    to.sll_family = AF_PACKET;
+    to.sll_ifindex = static_cast<int>(idx);
+    to.sll_halen = 6;
+    std::vector<unsigned char> frame(static_cast<std::size_t>(size), 0x5a);
+    const unsigned char head[14] = {0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x77, 0x88, 0xb5};
+    std::memcpy(frame.data(), head, sizeof head);
+    int sent = 0;
+    for (int k = 0; k < count; k++) {
+      if (::sendto(s, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) ==
+          static_cast<ssize_t>(frame.size()))
+        sent++;
+      else
+        ADD_FAILURE() << "sendto: " << std::strerror(errno);
+    }
+    ::close(s);
+    ok = sent == count;
+  });
+  t.join();
+  return ok;
 }
 
 }  // namespace hostflow::test

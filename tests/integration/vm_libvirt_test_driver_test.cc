@@ -68,6 +68,7 @@ Expected expected_from_fixture() {
           {"root_type", inst.child("nova:root").attribute("type").value()},
           {"created_at", inst.child_value("nova:creationTime")},
           {"metadata_version", version},
+          {"package_version", inst.child("nova:package").attribute("version").value()},
       });
     }
     for (pugi::xml_node disk : d.child("devices").children("disk")) {

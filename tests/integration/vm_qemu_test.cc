@@ -176,47 +176,6 @@ TEST(VmQemu, TapAndMacvtapAttributedToTheirVm) {
   qb->stop();
 }
 
-// Sends `count` frames of `size` bytes out of `ifname` in netns `ns` from the host side (an
-// AF_PACKET socket opened on a thread that joined the netns).
-bool host_send(const std::string& ns, const std::string& ifname, int count, int size) {
-  bool ok = false;
-  std::thread t([&] {
-    const int nsfd = ::open(("/var/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
-    if (nsfd < 0 || ::setns(nsfd, CLONE_NEWNET) != 0) {
-      ADD_FAILURE() << "setns " << ns << ": " << std::strerror(errno);
-      if (nsfd >= 0) ::close(nsfd);
-      return;
-    }
-    ::close(nsfd);
-    const int s = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-    const unsigned idx = if_nametoindex(ifname.c_str());
-    if (s < 0 || idx == 0) {
-      ADD_FAILURE() << "AF_PACKET on " << ifname << ": " << std::strerror(errno);
-      if (s >= 0) ::close(s);
-      return;
-    }
-    sockaddr_ll to{};
-    to.sll_family = AF_PACKET;
-    to.sll_ifindex = static_cast<int>(idx);
-    to.sll_halen = 6;
-    std::vector<unsigned char> frame(static_cast<std::size_t>(size), 0x5a);
-    const unsigned char head[14] = {0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x77, 0x88, 0xb5};
-    std::memcpy(frame.data(), head, sizeof head);
-    int sent = 0;
-    for (int k = 0; k < count; k++) {
-      if (::sendto(s, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) ==
-          static_cast<ssize_t>(frame.size()))
-        sent++;
-      else
-        ADD_FAILURE() << "sendto: " << std::strerror(errno);
-    }
-    ::close(s);
-    ok = sent == count;
-  });
-  t.join();
-  return ok;
-}
-
 struct GuestStatus {
   std::uint64_t tx_frames = 0, tx_bytes = 0, rx_frames = 0, rx_bytes = 0;
 };

@@ -138,7 +138,9 @@ nlohmann::json ip_json(const std::string& args, const std::string& netns = "");
 // Percent-encodes everything but RFC 3986 unreserved characters (for query strings).
 std::string url_encode(const std::string& s);
 
-// `promtool check metrics` on `text`; returns its exit code and output.
+// `promtool check metrics` on `text`; returns its exit code and output. The naming lint on the
+// replaced tools' own names (OIE's `_total` on gauges, served exactly by --compat=oie) is waived:
+// when it is all promtool said, the result is exit 0 and no output.
 RunResult promtool_check(const std::string& text);
 
 // The invariants every exposition a test scrapes must hold (issue 12), checked with gtest
@@ -168,7 +170,8 @@ struct StackOptions {
   // Every optional exporter feature a test does not configure itself is turned on (issue 12: a
   // syscall reachable only by configuration must not hide from the suite): a threat feed fetched
   // by a host name with two addresses (127.0.0.1 and ::1) from a feed server of the Stack's own,
-  // an HAProxy log, the state directory, the admin API, CORS and a --log.file. A test that needs
+  // an HAProxy log, the state directory, the admin API, CORS, a --log.file and every
+  // compatibility profile (--compat). A test that needs
   // one of them off, or asserts on the absence of their series, sets this to false.
   // HOSTFLOW_TEST_ALL_FEATURES=0 turns it off for every Stack (diagnosis only).
   bool all_features = true;
