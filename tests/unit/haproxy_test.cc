@@ -713,6 +713,9 @@ TEST(HaproxyLine, SniMarkerFollowsTheSeedsProcessLine) {
       {"   ", LineError::kEmpty, "", 0},
       // Braces and quotes are removed, as in the fields format.
       {"8 SNI={a.com}", LineError::kNone, "a.com", 8},
+      // HAProxy's empty capture: no SNI (normalised to <none>), the line still counts (found by
+      // the fuzz target, whose check expected a non-empty SNI).
+      {"x 123SNI={}", LineError::kNone, "", 123},
   };
   for (const Case& c : cases) {
     const HaproxyLine l = parse_sni_marker_line(c.line);
@@ -722,6 +725,8 @@ TEST(HaproxyLine, SniMarkerFollowsTheSeedsProcessLine) {
     EXPECT_EQ(l.bytes_out, c.bytes) << c.line;
     EXPECT_EQ(l.bytes_in, 0u) << c.line;
   }
+  std::string name;
+  EXPECT_EQ(normalise_sni(parse_sni_marker_line("x 123SNI={}").sni_raw, &name), SniKind::kNone);
   EXPECT_EQ(parse_haproxy_format("fields"), HaproxyFormat::kFields);
   EXPECT_EQ(parse_haproxy_format("sni-marker"), HaproxyFormat::kSniMarker);
   EXPECT_FALSE(parse_haproxy_format("marker"));
