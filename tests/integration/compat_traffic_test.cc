@@ -30,16 +30,6 @@
 namespace hostflow::test {
 namespace {
 
-struct GuestStatus {
-  std::uint64_t tx_frames = 0, tx_bytes = 0, rx_frames = 0, rx_bytes = 0;
-};
-GuestStatus read_status(const std::string& path) {
-  GuestStatus g;
-  std::ifstream in(path);
-  in >> g.tx_frames >> g.tx_bytes >> g.rx_frames >> g.rx_bytes;
-  return g;
-}
-
 // qemu_network_<family>{direction, uuid}; nullopt when absent.
 std::optional<double> traffic(const Exposition& e, const std::string& family,
                               const std::string& direction, const std::string& uuid) {

@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -264,6 +265,17 @@ inline bool host_send(const std::string& ns, const std::string& ifname, int coun
   });
   t.join();
   return ok;
+}
+
+// The stand-in guest's status file (qemu_guest_helper.cc): frames and bytes it sent and received.
+struct GuestStatus {
+  std::uint64_t tx_frames = 0, tx_bytes = 0, rx_frames = 0, rx_bytes = 0;
+};
+inline GuestStatus read_status(const std::string& path) {
+  GuestStatus g;
+  std::ifstream in(path);
+  in >> g.tx_frames >> g.tx_bytes >> g.rx_frames >> g.rx_bytes;
+  return g;
 }
 
 }  // namespace hostflow::test

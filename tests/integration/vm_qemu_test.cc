@@ -176,16 +176,6 @@ TEST(VmQemu, TapAndMacvtapAttributedToTheirVm) {
   qb->stop();
 }
 
-struct GuestStatus {
-  std::uint64_t tx_frames = 0, tx_bytes = 0, rx_frames = 0, rx_bytes = 0;
-};
-GuestStatus read_status(const std::string& path) {
-  GuestStatus g;
-  std::ifstream in(path);
-  in >> g.tx_frames >> g.tx_bytes >> g.rx_frames >> g.rx_bytes;
-  return g;
-}
-
 TEST(VmQemu, DirectionWithRealBytes) {
   HF_REQUIRE(is_root(), "needs root: network namespaces and taps");
   Netns ns("hfvd");
