@@ -81,6 +81,12 @@ void add_web_flags(CLI::App& app, WebConfig& w) {
   gzip_on->excludes(gzip_off);
   app.add_flag("--web.enable-admin-api", w.enable_admin_api,
                "enable POST /reset (resets the SNI counters and the VM traffic windows)");
+  app.add_option("--web.config.file", w.config_file,
+                 "exporter-toolkit web config (YAML): TLS, client certificates, bcrypt basic auth, "
+                 "headers, rate limit; re-read when it or its certificates change");
+  app.add_flag("--web.healthy-without-auth", w.healthy_without_auth,
+               "serve /-/healthy without basic auth and rate limit (kubelet or systemd probes); "
+               "every other endpoint stays behind --web.config.file");
 }
 
 }  // namespace
@@ -120,6 +126,8 @@ Result<void> validate(ExporterConfig& cfg) {
   if (!rht.ok()) return rht.error();
   w.http.read_header_timeout = *rht;
   if (w.http.max_connections == 0) return Error{0, "--web.max-connections: must be at least 1"};
+  if (w.healthy_without_auth && w.config_file.empty())
+    return Error{0, "--web.healthy-without-auth: only means something with --web.config.file"};
 
   for (const AreaRow& row : area_table()) {
     if (!row.validate) continue;

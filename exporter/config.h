@@ -42,6 +42,9 @@ struct WebConfig {
   int cors_flag = -1;             // -1 not given, 1 --web.cors, 0 --no-web.cors
   bool gzip = true;               // --web.gzip / --no-web.gzip
   bool enable_admin_api = false;  // --web.enable-admin-api: POST /reset
+  // --web.config.file: exporter-toolkit's TLS/basic-auth file (http/web_config.h); "" = none.
+  std::string config_file;
+  bool healthy_without_auth = false;  // --web.healthy-without-auth: /-/healthy outside basic auth
 };
 
 struct ExporterConfig {

@@ -1,6 +1,7 @@
 // hostflow-exporter: runs as its own unprivileged user, maps the sampler's segment read-only and
 // serves Prometheus metrics. Reads top to bottom in startup order: flags -> validate (no I/O) ->
-// refuse root -> boot id -> areas open what they need -> bind -> drop every capability ->
+// refuse root -> boot id -> areas open what they need -> --web.config.file (TLS context: OpenSSL
+// initialised) -> bind -> drop every capability ->
 // no_new_privs + seccomp -> areas start -> poll thread -> serve.
 #include <malloc.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include "hostflow/common/version.h"
 #include "http/routes.h"
 #include "http/server.h"
+#include "http/web_gate.h"
 #include "pipeline.h"
 #include "privilege/capabilities.h"
 #include "privilege/seccomp_policy.h"
@@ -65,6 +67,7 @@ int main(int argc, char** argv) {
     he::Pipeline shown_pipeline(cfg, {});
     he::ExporterPolicyOptions needs = shown_pipeline.policy_needs();
     needs.log_file = !cfg.core.log_file.empty();
+    needs.tls = !cfg.web.config_file.empty();  // the TLS group, if the file turns TLS on
     hf::seccomp::Policy shown = he::exporter_policy(needs);
     if (!cfg.haproxy.opts.logs.empty())
       shown.notes.push_back("dirfd 3 stands for the state directory's fd, opened at start");
@@ -85,13 +88,29 @@ int main(int argc, char** argv) {
 
   he::Pipeline pipeline(cfg, *boot);
   if (auto r = pipeline.open(); !r.ok()) return fail(r.error().message());
+  // Read and checked before the filter; a broken file is a startup error.
+  std::unique_ptr<he::WebGate> gate;
+  if (!cfg.web.config_file.empty()) {
+    auto g = he::WebGate::open(cfg.web.config_file, cfg.web.healthy_without_auth);
+    if (!g.ok()) return fail(g.error().message());
+    gate = std::move(*g);
+  }
   he::ExporterPolicyOptions needs = pipeline.policy_needs();
   needs.log_file = !cfg.core.log_file.empty();
+  needs.tls = gate && gate->tls_enabled();
   const hf::seccomp::Policy policy = he::exporter_policy(needs);
   he::Routes routes(cfg.web, pipeline);
   he::HttpServer server(cfg.web.http,
                         [&](const he::HttpRequest& req) { return routes.handle(req); });
   routes.set_server(&server);
+  if (gate) {
+    routes.set_gate(gate.get());
+    if (gate->tls_enabled())
+      server.set_tls([&gate] {
+        gate->refresh();  // a rotated certificate serves from this handshake on
+        return gate->tls_context();
+      });
+  }
   if (auto r = server.bind(); !r.ok()) return fail(r.error().message());
 
   // Signals are taken by one thread with sigwait; every other thread has them blocked.
@@ -138,6 +157,7 @@ int main(int argc, char** argv) {
   hf::log::info("exporter started", {{"version", HOSTFLOW_VERSION},
                                      {"segment", cfg.core.segment},
                                      {"listen", cfg.web.http.listen_address},
+                                     {"tls", gate && gate->tls_enabled() ? "on" : "off"},
                                      {"port", std::to_string(server.port())},
                                      {"uid", std::to_string(::geteuid())}});
   server.run();

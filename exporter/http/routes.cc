@@ -77,7 +77,17 @@ HttpResponse Routes::metrics(const HttpRequest& req) const {
   c.http_evicted = hs.evicted_connections.load();
   c.http_timeouts = hs.timeouts.load();
   c.http_bad_requests = hs.bad_requests.load();
-  const std::string tail = prometheus_text(self_families(c));
+  std::string tail = prometheus_text(self_families(c));
+  if (gate_) {
+    metrics::FamilySet web = gate_->families();
+    if (gate_->tls_enabled())
+      web.add(std::move(metrics::Family("hostflow_exporter_tls_handshake_failures_total",
+                                        "TLS handshakes that failed or did not finish in time "
+                                        "(version, client certificate, plain HTTP on the port).",
+                                        metrics::Type::kCounter)
+                            .add(static_cast<double>(hs.tls_handshake_failures.load()))));
+    tail += prometheus_text(web);
+  }
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.keepalive = cur;
@@ -110,9 +120,16 @@ HttpResponse Routes::route(const HttpRequest& req) const {
 }
 
 HttpResponse Routes::handle(const HttpRequest& req) const {
-  if (web_.cors && is_cors_preflight(req)) return cors_preflight();
-  HttpResponse r = route(req);
+  if (gate_) {
+    gate_->refresh();
+    if (auto refused = gate_->admit(req)) {
+      gate_->decorate(*refused);
+      return std::move(*refused);
+    }
+  }
+  HttpResponse r = (web_.cors && is_cors_preflight(req)) ? cors_preflight() : route(req);
   if (web_.cors) add_cors_headers(r);
+  if (gate_) gate_->decorate(r);
   return r;
 }
 

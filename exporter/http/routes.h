@@ -1,7 +1,9 @@
 // The exporter's HTTP routes in one table: path, methods, what the landing page says, the
 // handler, and whether a flag enabled it. The landing page lists every enabled route; gzip of
 // the metrics (--[no-]web.gzip), CORS (--web.cors) and the admin API (--web.enable-admin-api)
-// are applied here and nowhere else. hostflow-exporter, HTTP server threads.
+// are applied here and nowhere else. With --web.config.file every request passes the WebGate
+// first (rate limit, basic auth, then the configured headers on every response).
+// hostflow-exporter, HTTP server threads.
 #pragma once
 
 #include <functional>
@@ -10,6 +12,7 @@
 
 #include "config.h"
 #include "http/server.h"
+#include "http/web_gate.h"
 #include "pipeline.h"
 
 namespace hostflow::exporter {
@@ -19,6 +22,8 @@ class Routes {
   Routes(const WebConfig& web, Pipeline& pipeline);
   // The server whose statistics /metrics and /health report (set once it exists).
   void set_server(const HttpServer* server) { server_ = server; }
+  // --web.config.file (set once, before serving; null: none).
+  void set_gate(WebGate* gate) { gate_ = gate; }
   HttpResponse handle(const HttpRequest& req) const;
 
   struct Route {
@@ -37,6 +42,7 @@ class Routes {
   WebConfig web_;
   Pipeline& pipeline_;
   const HttpServer* server_ = nullptr;
+  WebGate* gate_ = nullptr;
   std::vector<Route> routes_;
   std::string landing_;
 };

@@ -4,15 +4,18 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <list>
 #include <map>
 #include <optional>
 #include <sstream>
 
 #include "hostflow/common/log.h"
+#include "http/tls_context.h"
 
 namespace hostflow::exporter {
 
@@ -52,7 +55,17 @@ bool split_listen_address(std::string_view addr, std::string* host, std::string*
 
 namespace {
 
-class Session;
+// What the registry of connections needs of one, plain or TLS.
+class Session {
+ public:
+  virtual ~Session() = default;
+  virtual const asio::ip::address& source() const = 0;
+  // Idle, or still receiving its request: may be closed to make room for a new connection.
+  virtual bool evictable() const = 0;
+  virtual void evict() = 0;
+  virtual void start() = 0;
+  virtual void reject_busy() = 0;
+};
 
 // Every connection being served (not those only being answered 503), oldest wait first: a
 // session moves to the back when it starts waiting for a request (accept, or the end of the
@@ -73,16 +86,26 @@ asio::ip::address source_of(const asio::ip::address& a) {
   return a;
 }
 
-class Session : public std::enable_shared_from_this<Session> {
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// One connection; Stream is beast::tcp_stream (plain HTTP) or TlsStream.
+template <class Stream>
+class SessionOf : public Session, public std::enable_shared_from_this<SessionOf<Stream>> {
  public:
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
   enum class Phase { kWaitHead, kReadBody, kWriting, kClosed };
 
-  Session(tcp::socket&& s, const HttpOptions& opts, const HttpHandler& handler, HttpStats& stats,
-          Sessions& sessions)
-      : stream_(std::move(s)), opts_(opts), handler_(handler), stats_(stats), sessions_(sessions) {
+  SessionOf(tcp::socket&& s, const HttpOptions& opts, const HttpHandler& handler, HttpStats& stats,
+            Sessions& sessions, std::shared_ptr<TlsContext> tls)
+      : tls_(std::move(tls)),
+        stream_(make_stream(std::move(s), tls_.get())),
+        opts_(opts),
+        handler_(handler),
+        stats_(stats),
+        sessions_(sessions) {
     stats_.open_connections++;
     beast::error_code ec;
-    const auto ep = stream_.socket().remote_endpoint(ec);
+    const auto ep = socket().remote_endpoint(ec);
     if (!ec) {
       source_ = source_of(ep.address());
       // Built with append: GCC 12 warns falsely (-Wrestrict, PR105329) on "[" + std::string.
@@ -94,37 +117,66 @@ class Session : public std::enable_shared_from_this<Session> {
       remote_.append(":").append(std::to_string(ep.port()));
     }
   }
-  ~Session() {
+  ~SessionOf() override {
     unregister();
     stats_.open_connections--;
   }
 
-  const asio::ip::address& source() const { return source_; }
-  // Idle, or still receiving its request: may be closed to make room for a new connection.
-  bool evictable() const { return phase_ == Phase::kWaitHead || phase_ == Phase::kReadBody; }
+  const asio::ip::address& source() const override { return source_; }
+  bool evictable() const override {
+    return phase_ == Phase::kWaitHead || phase_ == Phase::kReadBody;
+  }
 
-  // Joins the registry (as the newest) and waits for the first request.
-  void start() {
+  // Joins the registry (as the newest) and waits for the first request (TLS: the handshake
+  // first, within the deadline of a request's head).
+  void start() override {
     entry_ = sessions_.order.insert(sessions_.order.end(), Sessions::Entry{this, source_});
     registered_ = true;
     sessions_.per_source[source_]++;
-    read();
+    if constexpr (kTls) {
+      phase_ = Phase::kWaitHead;
+      sessions_.order.splice(sessions_.order.end(), sessions_.order, entry_);
+      lowest().expires_after(std::min(opts_.read_header_timeout, opts_.read_timeout));
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (self->phase_ == Phase::kClosed) return;  // evicted
+                                if (ec) {
+                                  self->stats_.tls_handshake_failures++;
+                                  return self->close();
+                                }
+                                self->read();
+                              });
+    } else {
+      read();
+    }
   }
 
-  // Never registered: answers 503 and closes.
-  void reject_busy() {
+  // Never registered: answers 503 and closes (TLS: closes without a handshake).
+  void reject_busy() override {
     keep_alive_ = false;
-    write(HttpResponse::text(503, "too many connections\n"));
+    if constexpr (kTls)
+      close();
+    else
+      write(HttpResponse::text(503, "too many connections\n"));
   }
 
   // Closes the connection to make room for a new one. Its pending read completes with
   // operation_aborted and is ignored; the session ends when that handler returns.
-  void evict() {
+  void evict() override {
     stats_.evicted_connections++;
     close();
   }
 
  private:
+  static Stream make_stream(tcp::socket&& s, TlsContext* tls) {
+    if constexpr (kTls)
+      return Stream(std::move(s), tls->ctx);
+    else
+      return Stream(std::move(s));
+  }
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+  tcp::socket& socket() { return lowest().socket(); }
+
   void unregister() {
     if (!registered_) return;
     registered_ = false;
@@ -142,9 +194,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(opts_.max_header_bytes));
     parser_->body_limit(opts_.max_body_bytes);
-    stream_.expires_at(wait_start_ + std::min(opts_.read_header_timeout, opts_.read_timeout));
+    lowest().expires_at(wait_start_ + std::min(opts_.read_header_timeout, opts_.read_timeout));
     http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                               self->on_read_header(ec);
                             });
   }
@@ -152,16 +204,18 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_read_header(beast::error_code ec) {
     if (ec || parser_->is_done()) return on_read(ec);
     phase_ = Phase::kReadBody;
-    stream_.expires_at(wait_start_ + opts_.read_timeout);
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec2, std::size_t) { self->on_read(ec2); });
+    lowest().expires_at(wait_start_ + opts_.read_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec2, std::size_t) {
+                       self->on_read(ec2);
+                     });
   }
 
   void on_read(beast::error_code ec) {
     if (phase_ == Phase::kClosed) return;  // evicted while reading
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+        ec == asio::ssl::error::stream_truncated) {
       return close();
     }
     if (ec == beast::error::timeout) {
@@ -181,6 +235,7 @@ class Session : public std::enable_shared_from_this<Session> {
     r.remote = remote_;
     r.accept_encoding = std::string(req[http::field::accept_encoding]);
     r.origin = std::string(req[http::field::origin]);
+    r.authorization = std::string(req[http::field::authorization]);
     r.body = req.body();
     keep_alive_ = req.keep_alive();
     head_only_ = req.method() == http::verb::head;
@@ -216,9 +271,9 @@ class Session : public std::enable_shared_from_this<Session> {
       for (std::string_view p : resp_.parts) bufs_.emplace_back(p.data(), p.size());
       bufs_.emplace_back(resp_.owned.data(), resp_.owned.size());
     }
-    stream_.expires_after(opts_.write_timeout);
+    lowest().expires_after(opts_.write_timeout);
     asio::async_write(stream_, bufs_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec || !self->keep_alive_) return self->close();
                         self->resp_ = HttpResponse{};
                         self->read();
@@ -235,11 +290,12 @@ class Session : public std::enable_shared_from_this<Session> {
     phase_ = Phase::kClosed;
     unregister();
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();  // the socket, and the stream's timer
+    socket().shutdown(tcp::socket::shutdown_send, ec);
+    lowest().close();  // the socket, and the stream's timer
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<TlsContext> tls_;  // TLS: the context this connection was accepted with
+  Stream stream_;
   const HttpOptions& opts_;
   const HttpHandler& handler_;
   HttpStats& stats_;
@@ -279,6 +335,7 @@ struct HttpServer::Impl {
   Sessions sessions;  // before ioc: sessions destroyed with ioc's handlers unregister from it
   asio::io_context ioc{1};
   tcp::acceptor acceptor{ioc};
+  TlsProvider tls;
 
   // Makes room for a new connection from `source`: at the source's cap, closes that source's
   // oldest connection that is not writing; at the global cap, the oldest of all. False when a cap
@@ -308,8 +365,20 @@ struct HttpServer::Impl {
       } else {
         beast::error_code ignored;
         s.set_option(tcp::no_delay(true), ignored);
-        auto session = std::make_shared<Session>(std::move(s), opts, handler, stats, sessions);
-        if (make_room(session->source())) {
+        std::shared_ptr<Session> session;
+        std::shared_ptr<TlsContext> ctx = tls ? tls() : nullptr;
+        if (tls && !ctx) {
+          s.close(ignored);  // TLS configured but no context: never serve plain HTTP instead
+        } else if (ctx) {
+          session = std::make_shared<SessionOf<TlsStream>>(std::move(s), opts, handler, stats,
+                                                           sessions, std::move(ctx));
+        } else {
+          session = std::make_shared<SessionOf<beast::tcp_stream>>(std::move(s), opts, handler,
+                                                                   stats, sessions, nullptr);
+        }
+        if (!session) {
+          // closed above
+        } else if (make_room(session->source())) {
           session->start();
         } else {
           stats.rejected_connections++;
@@ -358,6 +427,10 @@ Result<void> HttpServer::bind() {
   a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Error{ec.value(), "listen " + addr + ": " + ec.message()};
   return {};
+}
+
+void HttpServer::set_tls(TlsProvider provider) {
+  impl_->tls = std::move(provider);
 }
 
 unsigned short HttpServer::port() const {

@@ -6,6 +6,10 @@
 // to make room, so idle or trickling clients cannot hold every slot; only when every connection is
 // busy writing does a new one get 503. Handlers run on the server thread and must not block:
 // /metrics serves a pre-rendered buffer.
+// With set_tls() every connection is TLS (Boost.Asio's ssl stream over OpenSSL): the handshake
+// counts as the wait for the request's head (same deadline, evictable like an idle connection),
+// and each connection takes the provider's context at accept, so a new certificate serves from
+// the next handshake on.
 // Runs in hostflow-exporter; bind() happens before the seccomp filter, run() after.
 #pragma once
 
@@ -30,6 +34,7 @@ struct HttpRequest {
   std::string remote;  // "ip:port"
   std::string accept_encoding;
   std::string origin;
+  std::string authorization;
   std::string body;
 };
 
@@ -56,7 +61,14 @@ struct HttpStats {
   std::atomic<std::uint64_t> requests{0}, rejected_connections{0}, timeouts{0}, bad_requests{0};
   std::atomic<std::uint64_t> evicted_connections{0};
   std::atomic<std::uint64_t> open_connections{0};
+  // TLS only: handshakes that failed (protocol version, no or a refused client certificate, plain
+  // HTTP sent to the TLS port) or did not finish in time.
+  std::atomic<std::uint64_t> tls_handshake_failures{0};
 };
+
+struct TlsContext;
+// The context for a new connection (http/web_gate.h keeps it current).
+using TlsProvider = std::function<std::shared_ptr<TlsContext>()>;
 
 class HttpServer {
  public:
@@ -64,6 +76,8 @@ class HttpServer {
   ~HttpServer();
   // Resolves and binds --web.listen-address; a clear error when it cannot.
   Result<void> bind();
+  // Serve TLS only (before run()).
+  void set_tls(TlsProvider provider);
   // The port actually bound (useful with port 0).
   unsigned short port() const;
   // Serves until stop(); call from one thread.

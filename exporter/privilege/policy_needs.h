@@ -13,6 +13,7 @@ struct ExporterPolicyOptions {
   // renaming within it, and fsync.
   int haproxy_state_dir_fd = -1;
   bool log_file = false;  // --log.file: reopening it on SIGHUP (openat O_WRONLY|O_APPEND|O_CREAT)
+  bool tls = false;       // --web.config.file with TLS: OpenSSL reseeding its DRBG (getrandom)
 };
 
 }  // namespace hostflow::exporter

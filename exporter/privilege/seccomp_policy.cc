@@ -215,6 +215,19 @@ seccomp::Policy exporter_policy(ExporterPolicyOptions o) {
   }
   // After the state-writes rewrite above: the HAProxy group keeps its own openat limits.
   if (o.haproxy_state_dir_fd >= 0) p.groups.push_back(haproxy_rules(o.haproxy_state_dir_fd));
+  if (o.tls) {
+    // TLS itself is read/recvmsg/sendmsg on the accepted sockets (allowed above); the context is
+    // built and OpenSSL initialised (configuration read, DRBG seeded) before the filter; a
+    // rotated certificate is read with the read-only openat above.
+    p.notes.push_back("--web.config.file with TLS: OpenSSL may reseed its random generator");
+    p.groups.push_back(Group{"TLS (only with tls_server_config in --web.config.file)",
+                             {
+                                 Rule{"getrandom",
+                                      "OpenSSL reseeds its DRBG from the kernel (handshake "
+                                      "randoms, session tickets), also after the start",
+                                      {}},
+                             }});
+  }
   if (o.feed_fetch) {
     p.notes.push_back("threat feeds with URLs enabled: outbound TCP and DNS allowed");
     p.groups.push_back(Group{
