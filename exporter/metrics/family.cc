@@ -132,6 +132,13 @@ std::string_view Family::label_value(std::size_t sample, std::size_t label) cons
   return std::string_view(arena_).substr(begin, ends_[i] - begin);
 }
 
+std::size_t Family::sample_label_bytes(std::size_t sample) const {
+  const std::size_t L = label_names_.size();
+  if (L == 0) return 0;
+  const std::uint32_t begin = sample == 0 ? 0 : ends_[sample * L - 1];
+  return ends_[sample * L + L - 1] - begin;
+}
+
 std::size_t Family::drop_duplicate_series() {
   const std::size_t n = values_.size(), L = label_names_.size();
   if (n < 2) return 0;

@@ -57,6 +57,8 @@ class Family {
   std::string_view label_value(std::size_t sample, std::size_t label) const;
   // Bytes of every label value of every sample (what an output copies, before escaping).
   std::size_t label_bytes() const { return arena_.size(); }
+  // Bytes of one sample's label values.
+  std::size_t sample_label_bytes(std::size_t sample) const;
   // Samples refused by add() (label names that differ from the family's).
   std::uint64_t mismatched() const { return mismatched_; }
 

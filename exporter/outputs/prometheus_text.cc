@@ -1,32 +1,54 @@
 #include "outputs/prometheus_text.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 namespace hostflow::exporter {
 
 namespace {
 
-// Label values escape \, " and newline; HELP escapes \ and newline. Runs without any of them
-// (nearly every value) are appended whole.
-void append_escaped(std::string& out, std::string_view v, bool quote) {
+// Bytes that need a backslash: backslash and newline everywhere, " inside a label value.
+struct Specials {
+  bool label[256] = {};
+  bool help[256] = {};
+  constexpr Specials() {
+    label['\\'] = label['\n'] = label['"'] = true;
+    help['\\'] = help['\n'] = true;
+  }
+};
+constexpr Specials kSpecials;
+
+// Writes `v` at `p`, escaped (at most 2 bytes per byte); returns the end. Nearly every value has
+// nothing to escape and is copied whole.
+char* put_escaped(char* p, std::string_view v, const bool (&special)[256]) {
   std::size_t run = 0;
   for (std::size_t i = 0; i < v.size(); i++) {
     const char c = v[i];
-    const char* esc = c == '\\' ? "\\\\" : c == '\n' ? "\\n" : quote && c == '"' ? "\\\"" : nullptr;
-    if (!esc) continue;
-    out.append(v.data() + run, i - run);
-    out.append(esc, 2);
+    if (!special[static_cast<unsigned char>(c)]) continue;
+    std::memcpy(p, v.data() + run, i - run);
+    p += i - run;
+    *p++ = '\\';
+    *p++ = c == '\n' ? 'n' : c;
     run = i + 1;
   }
-  out.append(v.data() + run, v.size() - run);
+  std::memcpy(p, v.data() + run, v.size() - run);
+  return p + (v.size() - run);
 }
 
-// Characters append_value writes for `v`: exact for integral values below 1e15 (counters and
-// most gauges), else the longest shortest-round-trip form (24, e.g. -2.2250738585072014e-308).
+char* put(char* p, std::string_view s) {
+  std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
+
+// Characters a value takes: exact for integral values below 1e15 (counters and most gauges),
+// else the longest shortest-round-trip form (24, e.g. -2.2250738585072014e-308).
+constexpr std::size_t kValueMax = 24;
 std::size_t value_chars(double v) {
-  if (!(v > -1e15 && v < 1e15) || v != static_cast<double>(static_cast<std::int64_t>(v))) return 24;
+  if (!(v > -1e15 && v < 1e15) || v != static_cast<double>(static_cast<std::int64_t>(v)))
+    return kValueMax;
   std::int64_t i = static_cast<std::int64_t>(v);
   std::size_t n = 1;
   if (i < 0) {
@@ -40,10 +62,32 @@ std::size_t value_chars(double v) {
   return n;
 }
 
-// An upper bound on the text of `families` unless label values or HELP need escaping (then the
-// string grows): the body is rendered once per snapshot into one allocation of about its own
-// size, instead of doubling its way there (which held up to 2x the body, twice during a
-// rendering: issue 13's RSS).
+char* put_value(char* p, double v) {
+  if (std::isnan(v)) return put(p, "NaN");
+  if (std::isinf(v)) return put(p, v < 0 ? "-Inf" : "+Inf");
+  return std::to_chars(p, p + kValueMax, v).ptr;
+}
+
+// The fixed text around one sample's label values: `{a="`, `",b="`, ..., `"} ` (or ` ` without
+// labels), built once per family.
+struct LabelFrame {
+  std::vector<std::string> pieces;  // one before each value, then the closing one
+  std::size_t bytes = 0;            // of every piece
+  explicit LabelFrame(const std::vector<std::string>& names) {
+    if (names.empty()) {
+      pieces.emplace_back(" ");
+    } else {
+      for (std::size_t j = 0; j < names.size(); j++)
+        pieces.push_back((j ? "\"," : "{") + names[j] + "=\"");
+      pieces.emplace_back("\"} ");
+    }
+    for (const auto& s : pieces) bytes += s.size();
+  }
+};
+
+// The text of `families` if nothing needs escaping: the body is rendered once per snapshot into
+// one allocation of about its own size, instead of doubling its way there (which held up to 2x
+// the body, twice during a rendering: issue 13's RSS). Escapes grow it as they come.
 std::size_t text_size(const std::vector<metrics::Family>& families) {
   std::size_t n = 0;
   for (const auto& f : families) {
@@ -62,55 +106,66 @@ std::size_t text_size(const std::vector<metrics::Family>& families) {
   return n;
 }
 
-void append_value(std::string& out, double v) {
-  if (std::isnan(v)) {
-    out += "NaN";
-  } else if (std::isinf(v)) {
-    out += v < 0 ? "-Inf" : "+Inf";
-  } else {
-    char buf[64];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, r.ptr);
+// A window of `out` being written through a raw pointer; reserve(n) makes room for n more bytes
+// (growing the string when an escape made the estimate short).
+class Cursor {
+ public:
+  Cursor(std::string& out, std::size_t estimate) : out_(out) {
+    const std::size_t base = out_.size();
+    out_.resize(base + estimate);
+    p_ = out_.data() + base;
   }
-}
+  char*& p() { return p_; }
+  void reserve(std::size_t n) {
+    const std::size_t used = static_cast<std::size_t>(p_ - out_.data());
+    if (out_.size() - used >= n) return;
+    out_.resize(std::max(used + n, out_.size() + out_.size() / 4));
+    p_ = out_.data() + used;
+  }
+  void finish() { out_.resize(static_cast<std::size_t>(p_ - out_.data())); }
+
+ private:
+  std::string& out_;
+  char* p_;
+};
 
 }  // namespace
 
 void write_prometheus_text(const std::vector<metrics::Family>& families, std::string* out_ptr) {
-  std::string& out = *out_ptr;
-  out.reserve(out.size() + text_size(families));
+  Cursor c(*out_ptr, text_size(families));
   for (const auto& f : families) {
+    const std::string_view name = f.name();
+    c.reserve(2 * (16 + name.size()) + 2 * f.help().size() + 8);
+    char*& p = c.p();
     if (!f.help().empty()) {
-      out += "# HELP ";
-      out += f.name();
-      out += ' ';
-      append_escaped(out, f.help(), false);
-      out += '\n';
+      p = put(p, "# HELP ");
+      p = put(p, name);
+      *p++ = ' ';
+      p = put_escaped(p, f.help(), kSpecials.help);
+      *p++ = '\n';
     }
-    out += "# TYPE ";
-    out += f.name();
-    out += ' ';
-    out += metrics::type_name(f.type());
-    out += '\n';
-    const auto& names = f.label_names();
+    p = put(p, "# TYPE ");
+    p = put(p, name);
+    *p++ = ' ';
+    p = put(p, metrics::type_name(f.type()));
+    *p++ = '\n';
+    const LabelFrame frame(f.label_names());
+    const std::size_t labels = f.label_names().size();
+    const std::size_t fixed = name.size() + frame.bytes + kValueMax + 1;
     for (std::size_t s = 0; s < f.size(); s++) {
-      out += f.name();
-      if (!names.empty()) {
-        out += '{';
-        for (std::size_t j = 0; j < names.size(); j++) {
-          if (j) out += ',';
-          out += names[j];
-          out += "=\"";
-          append_escaped(out, f.label_value(s, j), true);
-          out += '"';
-        }
-        out += '}';
+      c.reserve(fixed + 2 * f.sample_label_bytes(s));
+      char*& q = c.p();
+      q = put(q, name);
+      for (std::size_t j = 0; j < labels; j++) {
+        q = put(q, frame.pieces[j]);
+        q = put_escaped(q, f.label_value(s, j), kSpecials.label);
       }
-      out += ' ';
-      append_value(out, f.value(s));
-      out += '\n';
+      q = put(q, frame.pieces[labels]);
+      q = put_value(q, f.value(s));
+      *q++ = '\n';
     }
   }
+  c.finish();
 }
 
 std::string prometheus_text(const metrics::FamilySet& set) {

@@ -116,6 +116,26 @@ TEST(Exposition, SerializeAndFamilies) {
   EXPECT_NE(text.find("{iface=\"a\\\"b\\\\c\\nd\"} 4.5\n"), std::string::npos) << text;
 }
 
+// The writer sizes the body before writing it, assuming nothing needs escaping; label values
+// made only of escaped bytes (each doubles) make it grow mid-family, and the text stays exact.
+TEST(Exposition, AnEscapeHeavyBodyGrowsPastItsEstimateIntact) {
+  hostflow::exporter::metrics::Family f("hostflow_test_info", "Escapes \\ and \n.",
+                                        hostflow::exporter::metrics::Type::kGauge);
+  std::string expected = "# HELP hostflow_test_info Escapes \\\\ and \\n.\n";
+  expected += "# TYPE hostflow_test_info gauge\n";
+  for (int i = 0; i < 200; i++) {
+    const std::string v(static_cast<std::size_t>(100 + i), "\\\"\n"[i % 3]);
+    f.add({{"a", v}, {"b", std::to_string(i)}}, i);
+    std::string esc;
+    for (char c : v) esc += c == '\n' ? std::string("\\n") : std::string("\\") + c;
+    expected += "hostflow_test_info{a=\"" + esc + "\",b=\"" + std::to_string(i) + "\"} " +
+                std::to_string(i) + "\n";
+  }
+  hostflow::exporter::metrics::FamilySet fams;
+  fams.add(std::move(f));
+  EXPECT_EQ(hostflow::exporter::prometheus_text(fams), expected);
+}
+
 }  // namespace
 
 // The text writer over the metric model must say exactly what prometheus-cpp's TextSerializer

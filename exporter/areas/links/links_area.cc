@@ -3,14 +3,11 @@
 namespace hostflow::exporter {
 
 using metrics::Family;
-using metrics::Labels;
 
 namespace {
 
 // The stable identity of an interface series: its name and owner (see model/owners.h).
-Labels interface_labels(const Interface& i) {
-  return {{"interface", i.name}, {"owner_type", i.owner_type}, {"owner", i.owner}, {"app", i.app}};
-}
+const std::vector<std::string> kInterfaceLabels = {"interface", "owner_type", "owner", "app"};
 
 void interface_families(const Model& m, metrics::FamilySet* out) {
   struct Counter {
@@ -51,24 +48,27 @@ void interface_families(const Model& m, metrics::FamilySet* out) {
   Family mtu("hostflow_interface_mtu_bytes", "Interface MTU.", metrics::Type::kGauge);
   Family admin("hostflow_interface_admin_up",
                "1 when the interface is administratively up (IFF_UP).", metrics::Type::kGauge);
+  std::vector<std::string> info_labels = kInterfaceLabels;
+  info_labels.insert(info_labels.end(), {"ifindex", "kind", "operstate", "bridge", "mac"});
+  info.set_label_names(std::move(info_labels));
+  mtu.set_label_names(kInterfaceLabels);
+  admin.set_label_names(kInterfaceLabels);
   for (const Interface& i : m.interfaces) {
-    Labels l = interface_labels(i);
-    mtu.add(l, i.mtu);
-    admin.add(l, i.admin_up ? 1 : 0);
-    l.insert(l.end(), {{"ifindex", std::to_string(i.ifindex)},
-                       {"kind", i.kind},
-                       {"operstate", i.operstate},
-                       {"bridge", i.master},
-                       {"mac", i.mac}});
-    info.add(std::move(l), 1);
+    mtu.add_values({i.name, i.owner_type, i.owner, i.app}, i.mtu);
+    admin.add_values({i.name, i.owner_type, i.owner, i.app}, i.admin_up ? 1 : 0);
+    const std::string ifindex = std::to_string(i.ifindex);
+    info.add_values(
+        {i.name, i.owner_type, i.owner, i.app, ifindex, i.kind, i.operstate, i.master, i.mac}, 1);
   }
   out->add(std::move(info));
   out->add(std::move(mtu));
   out->add(std::move(admin));
   for (const Counter& c : kCounters) {
     Family f(c.name, c.help, metrics::Type::kCounter);
+    f.set_label_names(kInterfaceLabels);
     for (const Interface& i : m.interfaces) {
-      if (i.has_stats) f.add(interface_labels(i), static_cast<double>(i.stats.*c.field));
+      if (i.has_stats)
+        f.add_values({i.name, i.owner_type, i.owner, i.app}, static_cast<double>(i.stats.*c.field));
     }
     out->add(std::move(f));
   }

@@ -79,8 +79,12 @@ class TruenasProfile final : public Profile {
     struct Row {
       std::string interface, instance, instance_type, app, bridge, state;
     };
-    std::unordered_map<std::string_view, Row> rows;
+    // Rows in the order of hostflow_interface_info; the counters come from the same interface
+    // list, so sample s of a counter is nearly always row s (checked by name; else looked up).
+    std::vector<Row> rows;
     rows.reserve(info->size());
+    std::unordered_map<std::string_view, std::size_t> row_of;
+    row_of.reserve(info->size());
     for (std::size_t s = 0; s < info->size(); s++) {
       TruenasInput ti{name(s), owner_type(s), owner(s), kind(s), {}, {}};
       if (owner_type(s) == "container") {
@@ -92,31 +96,41 @@ class TruenasProfile final : public Profile {
       if (auto it = network.find(bridge(s)); it != network.end()) ti.bridge_network = it->second;
       TruenasLabels l = truenas_classify(ti);
       const std::string_view st = operstate(s);
-      rows.emplace(name(s), Row{std::string(name(s)), std::move(l.instance),
-                                std::move(l.instance_type), std::move(l.app),
-                                std::string(bridge(s)), std::string(st.empty() ? "unknown" : st)});
+      if (!row_of.emplace(name(s), rows.size()).second) continue;
+      rows.push_back(Row{std::string(name(s)), std::move(l.instance), std::move(l.instance_type),
+                         std::move(l.app), std::string(bridge(s)),
+                         std::string(st.empty() ? "unknown" : st)});
     }
+    auto find_row = [&](std::size_t s, std::string_view interface) -> const Row* {
+      if (s < rows.size() && rows[s].interface == interface) return &rows[s];
+      const auto it = row_of.find(interface);
+      return it == row_of.end() ? nullptr : &rows[it->second];
+    };
     for (const Counter& c : kCounters) {
       const Family* base = in.native.find(c.native);
       if (!base) continue;
       const Family* plus = c.native_plus ? in.native.find(c.native_plus) : nullptr;
+      const Column bi(base, "interface");
+      // `plus` by interface, for the samples not at the same index in both families.
       std::unordered_map<std::string_view, double> extra;
-      if (plus) {
-        const Column pi(plus, "interface");
-        for (std::size_t s = 0; s < plus->size(); s++) extra[pi(s)] = plus->value(s);
-      }
+      const Column pi(plus, "interface");
+      auto plus_value = [&](std::size_t s, std::string_view interface) -> double {
+        if (!plus) return 0;
+        if (s < plus->size() && pi(s) == interface) return plus->value(s);
+        if (extra.empty())
+          for (std::size_t t = 0; t < plus->size(); t++) extra.emplace(pi(t), plus->value(t));
+        const auto e = extra.find(interface);
+        return e == extra.end() ? 0 : e->second;
+      };
       // client_golang prints labels sorted by name; the text is the same series either way.
       Family f(c.name, c.help, metrics::Type::kCounter);
       f.set_label_names({"app", "bridge", "instance", "instance_type", "interface", "state"});
-      const Column bi(base, "interface");
       for (std::size_t s = 0; s < base->size(); s++) {
-        const auto it = rows.find(bi(s));
-        if (it == rows.end()) continue;
-        const Row& r = it->second;
-        double v = base->value(s);
-        if (plus)
-          if (auto e = extra.find(bi(s)); e != extra.end()) v += e->second;
-        f.add_values({r.app, r.bridge, r.instance, r.instance_type, r.interface, r.state}, v);
+        const std::string_view interface = bi(s);
+        const Row* r = find_row(s, interface);
+        if (!r) continue;
+        f.add_values({r->app, r->bridge, r->instance, r->instance_type, r->interface, r->state},
+                     base->value(s) + plus_value(s, interface));
       }
       out.add(std::move(f));
     }
