@@ -97,6 +97,7 @@ void add_flags(CLI::App& app, ExporterConfig& cfg) {
   for (const AreaRow& row : area_table())
     if (row.add_flags) row.add_flags(app, cfg);
   add_compat_flags(app, cfg.compat);
+  add_output_flags(app, cfg.outputs);
 }
 
 Result<void> validate(ExporterConfig& cfg) {
@@ -134,6 +135,7 @@ Result<void> validate(ExporterConfig& cfg) {
     if (auto r = row.validate(cfg); !r.ok()) return r.error();
   }
   if (auto r = validate_compat(cfg.compat); !r.ok()) return r.error();
+  if (auto r = validate_outputs(cfg.outputs); !r.ok()) return r.error();
   const auto& on = cfg.compat.profiles;
   w.cors =
       w.cors_flag >= 0 ? w.cors_flag == 1 : std::find(on.begin(), on.end(), "netprobe") != on.end();

@@ -18,6 +18,7 @@
 #include "compat/profile.h"
 #include "hostflow/common/result.h"
 #include "http/options.h"
+#include "outputs/outputs_config.h"
 
 namespace hostflow::exporter {
 
@@ -58,6 +59,8 @@ struct ExporterConfig {
   HaproxyConfig haproxy;
   // --compat: the replaced tools' own families (exporter/compat/registry.cc).
   CompatConfig compat;
+  // --output.*: the text file and the OTLP push (exporter/outputs/).
+  OutputsConfig outputs;
 };
 
 // Registers every flag: core, web, then each area's in the registry's order, then --compat.

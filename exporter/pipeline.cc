@@ -20,7 +20,7 @@ std::string format_intervals(double v) {
 }  // namespace
 
 Pipeline::Pipeline(const ExporterConfig& cfg, std::array<std::uint8_t, 16> boot_id)
-    : core_(cfg.core), boot_id_(boot_id), reader_(cfg.core.segment) {
+    : core_(cfg.core), boot_id_(boot_id), reader_(cfg.core.segment), outputs_(cfg.outputs) {
   for (const AreaRow& row : area_table()) areas_.push_back(row.make(cfg));
   for (const std::string& stem : cfg.compat.profiles) {
     const ProfileRow* row = find_profile(stem);
@@ -36,20 +36,23 @@ Pipeline::~Pipeline() = default;
 Result<void> Pipeline::open() {
   for (auto& a : areas_)
     if (auto r = a->open(); !r.ok()) return r;
-  return {};
+  return outputs_.open();
 }
 
 ExporterPolicyOptions Pipeline::policy_needs() const {
   ExporterPolicyOptions o;
   for (const auto& a : areas_) a->policy_needs(o);
+  outputs_.policy_needs(o);
   return o;
 }
 
 void Pipeline::start() {
   for (auto& a : areas_) a->start();
+  outputs_.start();
 }
 
 void Pipeline::stop() {
+  outputs_.stop();
   for (auto& a : areas_) a->stop();
 }
 
@@ -100,9 +103,15 @@ void Pipeline::render(bool fresh) {
   r->series = families.samples();
   std::string text = prometheus_text(families);
   // The families are written: freed before the gzip stream and its deflate state are made, which
-  // then reuse their memory instead of growing the heap (issue 13's RSS).
+  // then reuse their memory instead of growing the heap (issue 13's RSS). An output that reads
+  // the model itself (OTLP) keeps them until it has sent them.
+  std::shared_ptr<const metrics::FamilySet> kept;
+  if (outputs_.wants_families())
+    kept = std::make_shared<const metrics::FamilySet>(std::move(families));
   families = metrics::FamilySet();
   r->exposition = std::make_shared<const Exposition>(std::move(text));
+  // The rendering without the per-scrape tail: what the text file holds.
+  outputs_.publish(r->exposition, std::move(kept));
   if (id) {
     const Model& m = id->model;
     r->cycle = m.cycle;
@@ -215,6 +224,7 @@ ExporterCounters Pipeline::scrape_counters() {
   c.segment_truncations = segment_truncations_.load();
   c.vm_state_samples = vm_state_entries_.load();
   c.refused_series = metrics::refused_series_total();
+  c.outputs = outputs_.counters();
   return c;
 }
 

@@ -6,6 +6,28 @@ namespace hostflow::exporter {
 
 using metrics::Family;
 
+namespace {
+
+// The outputs' own state (docs/metrics.md, "Outputs"): only for the outputs enabled.
+void output_families(const OutputCounters& o, metrics::FamilySet& out) {
+  if (o.textfile) {
+    Family w("hostflow_exporter_textfile_writes_total",
+             "Writes of --output.textfile by result (ok: the file was replaced; error: it was "
+             "not, the old file stays).",
+             metrics::Type::kCounter);
+    w.add({{"result", "ok"}}, static_cast<double>(o.textfile_writes));
+    w.add({{"result", "error"}}, static_cast<double>(o.textfile_errors));
+    out.add(std::move(w));
+    out.add(std::move(Family("hostflow_exporter_textfile_last_write_timestamp_seconds",
+                             "Unix time of the last completed write of --output.textfile (0: "
+                             "none yet).",
+                             metrics::Type::kGauge)
+                          .add(o.textfile_last_success)));
+  }
+}
+
+}  // namespace
+
 metrics::FamilySet self_families(const ExporterCounters& c) {
   metrics::FamilySet out;
   if (c.snapshot_age_seconds >= 0) {
@@ -58,6 +80,7 @@ metrics::FamilySet self_families(const ExporterCounters& c) {
   http.add({{"reason", "bad_request"}}, static_cast<double>(c.http_bad_requests));
   http.add({{"reason", "evicted"}}, static_cast<double>(c.http_evicted));
   out.add(std::move(http));
+  output_families(c.outputs, out);
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "metrics/family.h"
+#include "outputs/outputs.h"
 
 namespace hostflow::exporter {
 
@@ -20,6 +21,7 @@ struct ExporterCounters {
   std::uint64_t http_rejected = 0, http_timeouts = 0, http_bad_requests = 0;
   std::uint64_t http_evicted = 0;
   std::uint64_t refused_series = 0;  // metrics::refused_series_total()
+  OutputCounters outputs;            // --output.*: writes, pushes (only those enabled)
 };
 
 metrics::FamilySet self_families(const ExporterCounters& c);

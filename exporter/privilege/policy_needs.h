@@ -13,6 +13,9 @@ struct ExporterPolicyOptions {
   // renaming within it, and fsync.
   int haproxy_state_dir_fd = -1;
   bool log_file = false;  // --log.file: reopening it on SIGHUP (openat O_WRONLY|O_APPEND|O_CREAT)
+  // >= 0 (--output.textfile given): the text file's directory fd; creating a new file in it
+  // (O_CREAT|O_EXCL|O_NOFOLLOW), fchmod, fsync, renaming and unlinking within it are allowed.
+  int textfile_dir_fd = -1;
   bool tls = false;       // --web.config.file with TLS: OpenSSL reseeding its DRBG (getrandom)
 };
 

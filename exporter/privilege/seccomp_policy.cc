@@ -89,6 +89,41 @@ Group haproxy_rules(int dirfd) {
                }};
 }
 
+// --output.textfile (exporter/outputs/textfile.cc write_now): openat(dirfd, ".NAME.tmp",
+// O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, mode), fchmod to the configured mode (the umask
+// narrowed it), write, fsync, close, renameat(dirfd, tmp, dirfd, NAME), fsync(dirfd); unlinkat of
+// the temporary file after a failure or one left by a killed write. dirfd is the text file's
+// directory, opened before the filter; a brand-new file only (never O_TRUNC, O_APPEND, O_RDWR,
+// never through a symlink).
+Group textfile_rules(int dirfd) {
+  const auto fd = static_cast<std::uint64_t>(dirfd);
+  constexpr std::uint64_t kFlagMask =
+      O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | O_EXCL | O_NOFOLLOW | O_DIRECTORY | O_PATH;
+  return Group{
+      "text file output (only with --output.textfile)",
+      {
+          Rule{"fchmod", "the new file gets --output.textfile.mode exactly", {}},
+          Rule{"fsync", "the new file, then its directory, before and after the rename", {}},
+          Rule{"openat",
+               "create the text file's temporary file in its directory",
+               {{2, kFlagMask, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+                 "O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW"}},
+               0,
+               {{0, 0xffffffffu, fd, "dirfd = the text file's directory"}}},
+          Rule{"renameat",
+               "the temporary file over the text file, both in its directory",
+               {},
+               0,
+               {{0, 0xffffffffu, fd, "olddirfd = the text file's directory"},
+                {2, 0xffffffffu, fd, "newdirfd = the text file's directory"}}},
+          Rule{"unlinkat",
+               "the temporary file after a failed write, or one a killed write left",
+               {},
+               0,
+               {{0, 0xffffffffu, fd, "dirfd = the text file's directory"}}},
+      }};
+}
+
 // socket(2) domains (arg0) for the threat feeds only: TCP to the feed over IPv4/IPv6, UDP to the
 // resolver; AF_UNIX because glibc's getaddrinfo probes the nscd socket (and libcurl's threaded
 // resolver wakes the transfer through a socketpair).
@@ -215,6 +250,7 @@ seccomp::Policy exporter_policy(ExporterPolicyOptions o) {
   }
   // After the state-writes rewrite above: the HAProxy group keeps its own openat limits.
   if (o.haproxy_state_dir_fd >= 0) p.groups.push_back(haproxy_rules(o.haproxy_state_dir_fd));
+  if (o.textfile_dir_fd >= 0) p.groups.push_back(textfile_rules(o.textfile_dir_fd));
   if (o.tls) {
     // TLS itself is read/recvmsg/sendmsg on the accepted sockets (allowed above); the context is
     // built and OpenSSL initialised (configuration read, DRBG seeded) before the filter; a

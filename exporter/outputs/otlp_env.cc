@@ -1,0 +1,118 @@
+#include "outputs/otlp_env.h"
+
+namespace hostflow::exporter {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+int hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// RFC 9110 token characters.
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if ((u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z')) continue;
+    switch (c) {
+      case '!':
+      case '#':
+      case '$':
+      case '%':
+      case '&':
+      case '\'':
+      case '*':
+      case '+':
+      case '-':
+      case '.':
+      case '^':
+      case '_':
+      case '`':
+      case '|':
+      case '~':
+        continue;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+bool fail(std::string* error, std::string msg) {
+  if (error) *error = std::move(msg);
+  return false;
+}
+
+bool decode(std::string_view in, std::string* out, std::string* error) {
+  out->clear();
+  out->reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); i++) {
+    char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) return fail(error, "truncated %XX escape");
+      const int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
+      if (hi < 0 || lo < 0) return fail(error, "bad %XX escape");
+      c = static_cast<char>(hi * 16 + lo);
+      i += 2;
+    }
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return fail(error, "control character in a value");
+    out->push_back(c);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_otel_key_values(
+    std::string_view text, std::string* error, std::size_t max_members) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (true) {
+    const std::size_t comma = text.find(',');
+    const std::string_view member = trim(text.substr(0, comma));
+    if (!member.empty()) {
+      const std::size_t eq = member.find('=');
+      if (eq == std::string_view::npos) {
+        fail(error, "a member without '=': \"" + std::string(member.substr(0, 64)) + "\"");
+        return std::nullopt;
+      }
+      const std::string_view key = trim(member.substr(0, eq));
+      if (!is_token(key)) {
+        fail(error, "a key that is empty or not an HTTP token");
+        return std::nullopt;
+      }
+      if (out.size() == max_members) {
+        fail(error, "more than " + std::to_string(max_members) + " members");
+        return std::nullopt;
+      }
+      std::string value;
+      if (!decode(trim(member.substr(eq + 1)), &value, error)) return std::nullopt;
+      out.emplace_back(std::string(key), std::move(value));
+    }
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+std::optional<std::uint32_t> parse_retry_after(std::string_view text) {
+  text = trim(text);
+  if (text.empty() || text.size() > 10) return std::nullopt;
+  std::uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return static_cast<std::uint32_t>(v > 86400 ? 86400 : v);
+}
+
+}  // namespace hostflow::exporter

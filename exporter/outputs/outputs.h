@@ -1,0 +1,52 @@
+// The output writers besides the scraped /metrics: --output.textfile and --output.otlp.*. The
+// pipeline hands every rendering here (publish); each output works on its own thread, so neither a
+// slow disk nor a down collector ever delays the poll thread or a scrape. Outputs read the metric
+// model (or its text), never an area. hostflow-exporter: open() and policy_needs() before the
+// seccomp filter, start() after it, publish() on the poll thread, counters() on HTTP threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "hostflow/common/result.h"
+#include "metrics/family.h"
+#include "outputs/exposition.h"
+#include "outputs/outputs_config.h"
+#include "privilege/policy_needs.h"
+
+namespace hostflow::exporter {
+
+class TextfileOutput;
+
+// The outputs' state for the per-scrape self-metrics (self_metrics.cc).
+struct OutputCounters {
+  bool textfile = false;
+  std::uint64_t textfile_writes = 0, textfile_errors = 0;
+  double textfile_last_success = 0;
+};
+
+class Outputs {
+ public:
+  explicit Outputs(const OutputsConfig& cfg);
+  ~Outputs();
+  Outputs(const Outputs&) = delete;
+  Outputs& operator=(const Outputs&) = delete;
+
+  Result<void> open();
+  void policy_needs(ExporterPolicyOptions& o) const;
+  void start();
+  void stop();
+  // True when an output reads the metric model itself (OTLP): the pipeline then keeps the
+  // rendering's families for publish().
+  bool wants_families() const { return false; }
+  // One rendering: its text (the exposition without the per-scrape tail) and, when
+  // wants_families(), its families.
+  void publish(const std::shared_ptr<const Exposition>& text,
+               std::shared_ptr<const metrics::FamilySet> families);
+  OutputCounters counters() const;
+
+ private:
+  std::unique_ptr<TextfileOutput> textfile_;
+};
+
+}  // namespace hostflow::exporter
