@@ -198,6 +198,34 @@ const char* kTnXml =
     "<memory unit='KiB'>1048576</memory><vcpu placement='static'>1</vcpu>"
     "<devices><interface type='bridge'><source bridge='hfbr0'/><target dev='vnet6'/>"
     "<model type='virtio'/></interface></devices></domain>";
+// For the oie profile's Nova rules: metadata written by hand with spaces, a sign and leading zeros
+// in the numbers and an empty creation time (OIE: trimmed texts, "" -> unknown, Go ints), a block
+// disk and a <source name> without a pool (OIE: disk_type/disk_uuid unknown); and a domain whose
+// <nova:vcpus> Go cannot parse (OIE skips the domain: no oie_* series, but it is an active domain).
+std::string nova_domain_xml(const char* name, const char* uuid, const char* vcpus,
+                            const char* disks) {
+  return std::string("<domain type='kvm'><name>") + name + "</name><uuid>" + uuid +
+         "</uuid><metadata><nova:instance xmlns:nova='http://openstack.org/xmlns/libvirt/nova/1.1'>"
+         "<nova:package version=' 28.0.1 '/><nova:name>hand</nova:name>"
+         "<nova:creationTime></nova:creationTime>"
+         "<nova:flavor name='  m1.tiny '><nova:memory>0512</nova:memory><nova:vcpus>" +
+         vcpus +
+         "</nova:vcpus></nova:flavor><nova:owner>"
+         "<nova:user uuid='5c5c5c5c5c5c4c5c8c5c5c5c5c5c5c5c'> carol </nova:user>"
+         "<nova:project uuid='6d6d6d6d6d6d4d6d8d6d6d6d6d6d6d6d'>acme-lab</nova:project>"
+         "</nova:owner><nova:root type='volume'/></nova:instance></metadata>"
+         "<memory unit='KiB'>524288</memory><vcpu>1</vcpu><devices>" +
+         disks + "</devices></domain>";
+}
+const char* kHandUuid = "7b7b7b7b-2c3d-4e5f-8a6b-7c8d9e0f1a2b";
+const char* kBadUuid = "8c8c8c8c-3d4e-4f50-9b7c-8d9e0f1a2b3c";
+// A QEMU known from its command line only, with a vsock CID and no run/vm/<id> (the traffic
+// profile's id CID-<n>).
+std::string cid_cmdline() {
+  using namespace std::string_literals;
+  return "/usr/bin/qemu-system-x86_64\0-name\0cidvm\0"s +
+         "-device\0vhost-vsock-pci,id=vsock0,guest-cid=42\0"s;
+}
 
 struct Inputs {
   std::map<std::string, std::string> link_bins;  // fixture name -> bytes
@@ -436,6 +464,8 @@ void build_snapshot(shm::SnapshotBuilder& b, const Inputs& in, int n) {
   b.add(test::tap_record(b, 3301, 31, kHostNs, in.tap_ifname));
   b.add(test::tap_record(b, 3402, 12, kHostNs, "hfq0"));
   b.add(test::tap_record(b, 3604, 30, kHostNs, "vnet6"));
+  b.add(test::proc_record(b, 3705, kHostNs, "qemu-system-x86\n", "0::/user.slice/session-4.scope\n",
+                          shm::kProcQemu, cid_cmdline()));
 
   // -- libvirt: the fixture's three domains, stats by hand
   {
@@ -498,6 +528,15 @@ void build_snapshot(shm::SnapshotBuilder& b, const Inputs& in, int n) {
       b.add(d);
     }
     b.add(test::domain_record(b, "6_tnvm", kTnUuid, 6, kTnXml));  // no stats
+    b.add(test::domain_record(
+        b, "hand-nova", kHandUuid, 7,
+        nova_domain_xml("hand-nova", kHandUuid, " +01 ",
+                        "<disk type='block' device='disk'><source dev='/dev/sdz'/>"
+                        "<target dev='vda' bus='virtio'/></disk>"
+                        "<disk type='network' device='disk'><source protocol='rbd' "
+                        "name='bare-volume'/><target dev='vdb' bus='virtio'/></disk>")));
+    b.add(test::domain_record(b, "bad-nova", kBadUuid, 8,
+                              nova_domain_xml("bad-nova", kBadUuid, "2x", "")));
   }
 
   // -- Docker Engine API answers, as captured from dockerd 20.10
