@@ -5,7 +5,9 @@ For every rules file: the native golden expositions (tests/golden/<area>.prom, o
 every area) are the input series of a `promtool test rules` case, and every sample of the
 profile's own golden (tests/golden/compat_<tool>.prom, the same snapshot through --compat=<tool>)
 is an expected sample of the family of that name. So the rules compute, from the native
-families, exactly what the profile serves: same series (label sets), same values.
+families, exactly what the profile serves: same series (label sets), same values. A second case
+feeds the same series as scraped from two targets with an extra target label: the rules must keep
+targets apart and keep their labels.
 
 Three kinds of exception, each listed here by name with its reason, none silent:
   NOT_REPRODUCED  families no PromQL over the native series can compute (they need the profile's
@@ -58,6 +60,21 @@ SETTINGS = {
             for l, d in _GOLDEN_DIRECTIONS.items()),
     },
 }
+# The second case: the same snapshot scraped from two targets, with a target label more than
+# Prometheus's own, so every join must keep targets apart and every label of a target. The
+# TrueNAS tool has its own `instance`: its rules keep the target's in `hostflow_target`.
+TARGETS = [{"job": "hostflow", "instance": "host-a:9471", "env": "lab"},
+           {"job": "hostflow", "instance": "host-b:9471", "env": "lab"}]
+TARGET_INSTANCE_LABEL = {"truenas": "hostflow_target"}
+
+
+def with_labels(labels, extra):
+    """`labels` ("{a="b",...}" or "") with the pairs of `extra` added in front."""
+    inner = labels[1:-1] if labels else ""
+    pairs = ",".join(f'{k}="{v}"' for k, v in extra.items())
+    return "{" + pairs + ("," + inner if inner else "") + "}"
+
+
 RECORD = re.compile(r'^\s*- record:\s*(\S+)\s*$', re.M)
 
 
@@ -91,6 +108,29 @@ def samples(path):
                 raise SystemExit(f"{path}: cannot read sample line: {line}")
             out.append((m.group(1), m.group(2) or "", m.group(3)))
     return out
+
+
+def case(native, by_family, labels_only, targets, instance_label="instance"):
+    """A promtool test case: the native series as scraped from each of `targets`, and the
+    expected samples of each family for each target; `* 0` (the name dropped) compares only the
+    series of a LABELS_ONLY family."""
+    def out_labels(t):
+        return {(instance_label if k == "instance" else k): v for k, v in t.items()}
+    return {
+        "interval": "1m",
+        "input_series": [{"series": n + with_labels(l, t) if t else n + l, "values": v}
+                         for t in targets for n, l, v in native],
+        "promql_expr_test": [
+            {"expr": f"{name} * 0", "eval_time": "0m",
+             "exp_samples": [{"labels": with_labels(s if s != "{}" else "", out_labels(t)) if t else s,
+                              "value": 0.0} for t in targets for s, v in series]}
+            if name in labels_only else
+            {"expr": name, "eval_time": "0m",
+             "exp_samples": [{"labels": name + (with_labels(s if s != "{}" else "", out_labels(t)) if t else s),
+                              "value": float(v)} for t in targets for s, v in series]}
+            for name, series in sorted(by_family.items())
+        ],
+    }
 
 
 def main():
@@ -137,20 +177,9 @@ def main():
         test = {
             "rule_files": [evaluated],
             "evaluation_interval": "1m",
-            "tests": [{
-                "interval": "1m",
-                "input_series": [{"series": n + l, "values": v} for n, l, v in native],
-                # The expected samples of a family; `* 0` (the name dropped) compares only the
-                # series of a LABELS_ONLY family.
-                "promql_expr_test": [
-                    {"expr": f"{name} * 0", "eval_time": "0m",
-                     "exp_samples": [{"labels": s, "value": 0.0} for s, v in series]}
-                    if name in labels_only else
-                    {"expr": name, "eval_time": "0m",
-                     "exp_samples": [{"labels": name + s, "value": float(v)} for s, v in series]}
-                    for name, series in sorted(by_family.items())
-                ],
-            }],
+            "tests": [case(native, by_family, labels_only, [{}])] + [
+                case(native, by_family, labels_only, TARGETS,
+                     TARGET_INSTANCE_LABEL.get(tool, "instance"))],
         }
         with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as f:
             json.dump(test, f)
