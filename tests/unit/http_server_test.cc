@@ -1,7 +1,8 @@
 // HttpServer on 127.0.0.1:0 with a real TCP client: routing, the connection limits (global and
 // per source, eviction of the oldest idle connection, 503 only when all are writing), the head
 // and read deadlines, header size limit; abuse by 200 hostile connections re-opened in a loop;
-// and split_listen_address. Every socket wait and every loop is bounded; traffic stays in
+// the same limits with TLS (a certificate from the openssl CLI, curl as the TLS client); and
+// split_listen_address. Every socket wait and every loop is bounded; traffic stays in
 // 127.0.0.0/8 (Linux routes the whole /8 to lo, so 127.0.0.2 works as a second source address).
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -22,7 +23,9 @@
 #include <gtest/gtest.h>
 
 #include "http/server.h"
+#include "http/tls_context.h"
 #include "http_abuse.h"
+#include "support.h"
 
 namespace {
 
@@ -58,7 +61,8 @@ bool closed_by_server(int fd, std::chrono::milliseconds limit) {
 // Runs a server on its own thread for the life of the object.
 class Running {
  public:
-  explicit Running(HttpOptions opts) {
+  explicit Running(HttpOptions opts,
+                   std::shared_ptr<hostflow::exporter::TlsContext> tls = nullptr) {
     opts.listen_address = "127.0.0.1:0";
     server_ = std::make_unique<HttpServer>(opts, [](const HttpRequest& r) {
       if (r.path == "/metrics") return HttpResponse::text(200, "up 1\n");
@@ -76,6 +80,7 @@ class Running {
     auto b = server_->bind();
     EXPECT_TRUE(b.ok()) << (b.ok() ? "" : b.error().message());
     port_ = server_->port();
+    if (tls) server_->set_tls([tls] { return tls; });
     thread_ = std::thread([this] { server_->run(); });
   }
   ~Running() {
@@ -508,6 +513,72 @@ TEST(HttpServer, BindErrorsAreClear) {
   auto r2 = clash.bind();
   ASSERT_FALSE(r2.ok());
   EXPECT_NE(r2.error().message().find("bind"), std::string::npos) << r2.error().message();
+}
+
+// TLS: a self-signed certificate for 127.0.0.1 from the openssl CLI, and its context.
+struct SelfSigned {
+  hostflow::test::TempDir dir;
+  std::shared_ptr<hostflow::exporter::TlsContext> ctx;
+  SelfSigned() {
+    hostflow::test::sh_ok("cd " + dir.path() +
+                          " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+                          "-nodes -keyout k.pem -out c.pem -days 1 -subj /CN=t "
+                          "-addext subjectAltName=IP:127.0.0.1 2>/dev/null");
+    hostflow::exporter::TlsServerConfig t;
+    t.enabled = true;
+    t.cert_file = dir.path() + "/c.pem";
+    t.key_file = dir.path() + "/k.pem";
+    auto r = hostflow::exporter::make_tls_context(t);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message());
+    if (r.ok()) ctx = *r;
+  }
+  // curl's status code for https://127.0.0.1:PORT/metrics (0: no HTTP answer).
+  int curl(unsigned short port) const {
+    const auto r = hostflow::test::run({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                        "--max-time", "5", "--cacert", dir.path() + "/c.pem",
+                                        "https://127.0.0.1:" + std::to_string(port) + "/metrics"});
+    return std::atoi(r.out.c_str());
+  }
+};
+
+TEST(HttpServerTls, ServesAndAHandshakeNeverStartedIsClosedAtTheHeadDeadline) {
+  SelfSigned cert;
+  ASSERT_TRUE(cert.ctx);
+  HttpOptions o;
+  o.read_header_timeout = std::chrono::milliseconds(300);
+  Running s(o, cert.ctx);
+  EXPECT_EQ(cert.curl(s.port()), 200);
+  Fd silent = connect_to(s.port());
+  const auto t0 = Clock::now();
+  EXPECT_TRUE(closed_by_server(silent.get(), std::chrono::seconds(3)));
+  EXPECT_GE(Clock::now() - t0, std::chrono::milliseconds(250));
+  EXPECT_TRUE(wait_until([&] { return s.stats().tls_handshake_failures.load() == 1; }));
+  // Plain HTTP on the TLS port: closed without an HTTP answer, counted.
+  Fd plain = connect_to(s.port());
+  ASSERT_TRUE(send_all(plain.get(), get("/metrics")));
+  EXPECT_EQ(status_line(read_response(plain.get(), std::chrono::seconds(3))), "");
+  EXPECT_TRUE(wait_until([&] { return s.stats().tls_handshake_failures.load() == 2; }));
+  EXPECT_EQ(s.stats().requests.load(), 1u);
+}
+
+TEST(HttpServerTls, AtTheCapAConnectionStillInItsHandshakeIsEvictedForANewOne) {
+  SelfSigned cert;
+  ASSERT_TRUE(cert.ctx);
+  HttpOptions o;
+  o.max_connections = 2;
+  o.read_header_timeout = std::chrono::seconds(10);  // the idle ones must outlive the test
+  o.read_timeout = std::chrono::seconds(10);
+  Running s(o, cert.ctx);
+  Fd first = connect_to(s.port());
+  ASSERT_TRUE(s.wait_open(1));
+  Fd second = connect_to(s.port());
+  ASSERT_TRUE(s.wait_open(2));
+  EXPECT_EQ(cert.curl(s.port()), 200);
+  EXPECT_TRUE(closed_by_server(first.get(), std::chrono::seconds(2)))
+      << "the connection waiting the longest is the one evicted";
+  EXPECT_FALSE(closed_by_server(second.get(), std::chrono::milliseconds(200)));
+  EXPECT_EQ(s.stats().evicted_connections.load(), 1u);
+  EXPECT_EQ(s.stats().rejected_connections.load(), 0u);
 }
 
 TEST(SplitListenAddress, GoodForms) {
