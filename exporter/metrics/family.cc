@@ -126,12 +126,6 @@ Family& Family::add_values(std::initializer_list<std::string_view> values, doubl
   return *this;
 }
 
-std::string_view Family::label_value(std::size_t sample, std::size_t label) const {
-  const std::size_t i = sample * label_names_.size() + label;
-  const std::uint32_t begin = i == 0 ? 0 : ends_[i - 1];
-  return std::string_view(arena_).substr(begin, ends_[i] - begin);
-}
-
 std::size_t Family::sample_label_bytes(std::size_t sample) const {
   const std::size_t L = label_names_.size();
   if (L == 0) return 0;

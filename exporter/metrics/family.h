@@ -54,7 +54,11 @@ class Family {
   std::size_t size() const { return values_.size(); }
   bool empty() const { return values_.empty(); }
   double value(std::size_t sample) const { return values_[sample]; }
-  std::string_view label_value(std::size_t sample, std::size_t label) const;
+  std::string_view label_value(std::size_t sample, std::size_t label) const {
+    const std::size_t i = sample * label_names_.size() + label;
+    const std::uint32_t begin = i == 0 ? 0 : ends_[i - 1];
+    return std::string_view(arena_).substr(begin, ends_[i] - begin);
+  }
   // Bytes of every label value of every sample (what an output copies, before escaping).
   std::size_t label_bytes() const { return arena_.size(); }
   // Bytes of one sample's label values.

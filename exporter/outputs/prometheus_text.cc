@@ -21,6 +21,26 @@ struct Specials {
 };
 constexpr Specials kSpecials;
 
+// Most pieces (label values, `",name="`) are a few bytes: copied with fixed-size moves that the
+// compiler inlines (two overlapping ones), not a call to memcpy per piece.
+char* put(char* p, const char* s, std::size_t n) {
+  if (n >= 8 && n <= 16) {
+    std::memcpy(p, s, 8);
+    std::memcpy(p + n - 8, s + n - 8, 8);
+  } else if (n >= 4 && n < 8) {
+    std::memcpy(p, s, 4);
+    std::memcpy(p + n - 4, s + n - 4, 4);
+  } else if (n < 4) {
+    for (std::size_t i = 0; i < n; i++) p[i] = s[i];
+  } else {
+    std::memcpy(p, s, n);
+  }
+  return p + n;
+}
+char* put(char* p, std::string_view s) {
+  return put(p, s.data(), s.size());
+}
+
 // Writes `v` at `p`, escaped (at most 2 bytes per byte); returns the end. Nearly every value has
 // nothing to escape and is copied whole.
 char* put_escaped(char* p, std::string_view v, const bool (&special)[256]) {
@@ -28,19 +48,12 @@ char* put_escaped(char* p, std::string_view v, const bool (&special)[256]) {
   for (std::size_t i = 0; i < v.size(); i++) {
     const char c = v[i];
     if (!special[static_cast<unsigned char>(c)]) continue;
-    std::memcpy(p, v.data() + run, i - run);
-    p += i - run;
+    p = put(p, v.data() + run, i - run);
     *p++ = '\\';
     *p++ = c == '\n' ? 'n' : c;
     run = i + 1;
   }
-  std::memcpy(p, v.data() + run, v.size() - run);
-  return p + (v.size() - run);
-}
-
-char* put(char* p, std::string_view s) {
-  std::memcpy(p, s.data(), s.size());
-  return p + s.size();
+  return put(p, v.data() + run, v.size() - run);
 }
 
 // Characters a value takes: exact for integral values below 1e15 (counters and most gauges),
