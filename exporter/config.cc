@@ -84,6 +84,9 @@ void add_web_flags(CLI::App& app, WebConfig& w) {
   app.add_option("--web.config.file", w.config_file,
                  "exporter-toolkit web config (YAML): TLS, client certificates, bcrypt basic auth, "
                  "headers, rate limit; re-read when it or its certificates change");
+  app.add_flag("--web.systemd-socket", w.http.systemd_socket,
+               "serve the listening socket systemd passes (socket activation, the .socket unit) "
+               "instead of binding --web.listen-address");
   app.add_flag("--web.healthy-without-auth", w.healthy_without_auth,
                "serve /-/healthy without basic auth and rate limit (kubelet or systemd probes); "
                "every other endpoint stays behind --web.config.file");

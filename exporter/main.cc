@@ -154,12 +154,14 @@ int main(int argc, char** argv) {
     stop = true;
     server.stop();
   });
-  hf::log::info("exporter started", {{"version", HOSTFLOW_VERSION},
-                                     {"segment", cfg.core.segment},
-                                     {"listen", cfg.web.http.listen_address},
-                                     {"tls", gate && gate->tls_enabled() ? "on" : "off"},
-                                     {"port", std::to_string(server.port())},
-                                     {"uid", std::to_string(::geteuid())}});
+  hf::log::info("exporter started",
+                {{"version", HOSTFLOW_VERSION},
+                 {"segment", cfg.core.segment},
+                 {"listen", cfg.web.http.systemd_socket ? std::string("systemd socket")
+                                                        : cfg.web.http.listen_address},
+                 {"tls", gate && gate->tls_enabled() ? "on" : "off"},
+                 {"port", std::to_string(server.port())},
+                 {"uid", std::to_string(::geteuid())}});
   server.run();
   stop = true;
   poller.join();

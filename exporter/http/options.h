@@ -10,6 +10,9 @@ namespace hostflow::exporter {
 
 struct HttpOptions {
   std::string listen_address = ":9471";
+  // --web.systemd-socket: serve the listening socket systemd passed (LISTEN_FDS, fd 3) instead of
+  // binding listen_address.
+  bool systemd_socket = false;
   std::size_t max_connections = 64;
   // Connections from one source address (IPv4-mapped IPv6 counts as the IPv4 address); 0 = no cap.
   std::size_t max_connections_per_source = 16;

@@ -1,5 +1,9 @@
 #include "http/server.h"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -9,6 +13,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <cstdlib>
 #include <list>
 #include <map>
 #include <optional>
@@ -396,7 +401,55 @@ HttpServer::HttpServer(HttpOptions opts, HttpHandler handler) : impl_(std::make_
 }
 HttpServer::~HttpServer() = default;
 
+namespace {
+
+// The first socket systemd passed, checked to be a listening TCP socket. The LISTEN_* variables
+// are removed, as sd_listen_fds(1) does, so nothing started later sees them.
+Result<int> systemd_socket() {
+  const char* pid = std::getenv("LISTEN_PID");
+  const char* fds = std::getenv("LISTEN_FDS");
+  if (!pid || !fds)
+    return Error{0,
+                 "--web.systemd-socket: no socket passed (LISTEN_PID/LISTEN_FDS unset: start "
+                 "the exporter from its .socket unit, or drop the flag)"};
+  const bool ours = std::to_string(::getpid()) == pid;
+  const long n = std::strtol(fds, nullptr, 10);
+  ::unsetenv("LISTEN_PID");
+  ::unsetenv("LISTEN_FDS");
+  ::unsetenv("LISTEN_FDNAMES");
+  if (!ours) return Error{0, "--web.systemd-socket: LISTEN_PID is not this process"};
+  if (n < 1) return Error{0, "--web.systemd-socket: LISTEN_FDS is " + std::string(fds)};
+  if (n > 1)
+    log::warn("--web.systemd-socket: serving only the first of the sockets passed",
+              {{"passed", std::to_string(n)}});
+  constexpr int kFirst = 3;  // SD_LISTEN_FDS_START
+  int listening = 0, type = 0, domain = 0;
+  socklen_t len = sizeof listening;
+  if (::getsockopt(kFirst, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening)
+    return Error{0, "--web.systemd-socket: fd 3 is not a listening socket"};
+  len = sizeof type;
+  ::getsockopt(kFirst, SOL_SOCKET, SO_TYPE, &type, &len);
+  len = sizeof domain;
+  ::getsockopt(kFirst, SOL_SOCKET, SO_DOMAIN, &domain, &len);
+  if (type != SOCK_STREAM || (domain != AF_INET && domain != AF_INET6))
+    return Error{0,
+                 "--web.systemd-socket: fd 3 is not a TCP socket (ListenStream=PORT or "
+                 "ADDRESS:PORT in the .socket unit)"};
+  ::fcntl(kFirst, F_SETFD, FD_CLOEXEC);
+  return domain;
+}
+
+}  // namespace
+
 Result<void> HttpServer::bind() {
+  if (impl_->opts.systemd_socket) {
+    auto domain = systemd_socket();
+    if (!domain.ok()) return domain.error();
+    beast::error_code ec;
+    impl_->acceptor.assign(*domain == AF_INET6 ? tcp::v6() : tcp::v4(), 3, ec);
+    if (ec) return Error{ec.value(), "--web.systemd-socket: " + ec.message()};
+    return {};
+  }
   std::string host, port;
   const std::string& addr = impl_->opts.listen_address;
   if (!split_listen_address(addr, &host, &port))

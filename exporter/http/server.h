@@ -74,7 +74,9 @@ class HttpServer {
  public:
   HttpServer(HttpOptions opts, HttpHandler handler);
   ~HttpServer();
-  // Resolves and binds --web.listen-address; a clear error when it cannot.
+  // Resolves and binds --web.listen-address, or with --web.systemd-socket takes the listening
+  // socket systemd passed (sd_listen_fds protocol: LISTEN_PID is us, LISTEN_FDS >= 1, the first
+  // at fd 3); a clear error when it cannot.
   Result<void> bind();
   // Serve TLS only (before run()).
   void set_tls(TlsProvider provider);

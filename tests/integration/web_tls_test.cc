@@ -438,5 +438,62 @@ TEST(WebTls, PrometheusScrapesOverTlsWithBasicAuth) {
   EXPECT_TRUE(s.stack().exporter().running()) << s.stack().exporter().log();
 }
 
+// --web.systemd-socket: systemd's own socket activation helper binds the port and passes it
+// (LISTEN_PID/LISTEN_FDS, fd 3); the exporter, as its user and under the kill filter, serves it
+// over TLS without binding anything itself.
+TEST(WebTls, TheExporterServesTheSocketSystemdPassesIt) {
+  require_tools();
+  HF_REQUIRE(have_command("systemd-socket-activate"), "systemd-socket-activate is not installed");
+  Pki pki;
+  const std::string cfg = pki.p("web.yml");
+  write_file(cfg, "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n");
+  StackOptions o;
+  Stack stack(o);
+  stack.start_sampler();
+  const int port = free_port();
+  TempDir logs;
+  std::vector<std::string> argv = {"systemd-socket-activate",
+                                   "-l",
+                                   "127.0.0.1:" + std::to_string(port),
+                                   "setpriv",
+                                   "--reuid=nobody",
+                                   "--regid=hostflow",
+                                   "--clear-groups",
+                                   "--bounding-set=-all",
+                                   "--inh-caps=-all",
+                                   "--",
+                                   HOSTFLOW_EXPORTER_BIN,
+                                   "--segment",
+                                   stack.segment(),
+                                   "--segment.poll-interval",
+                                   "50ms",
+                                   "--web.systemd-socket",
+                                   "--web.config.file",
+                                   cfg};
+  for (const auto& a : seccomp_args()) argv.push_back(a);
+  Process exporter(argv, logs.path() + "/exporter.log");
+  const std::string url = "https://127.0.0.1:" + std::to_string(port) + "/metrics";
+  const std::vector<std::string> ca = {"--cacert", pki.p("ca.crt")};
+  // The helper execs the exporter at the first connection, as systemd does.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const Reply r = curl(url, ca);
+        return r.code == 200 && r.body.find("hostflow_sampler_up 1") != std::string::npos;
+      },
+      std::chrono::seconds(20)))
+      << exporter.log();
+  check_exposition_invariants(curl(url, ca).body, "systemd socket");
+  EXPECT_NE(exporter.log().find("listen=\"systemd socket\""), std::string::npos) << exporter.log();
+  EXPECT_NE(exporter.log().find("mode=kill"), std::string::npos) << exporter.log();
+  EXPECT_TRUE(exporter.running()) << exporter.log();
+  // Without a socket passed, the flag is a clear startup error.
+  const RunResult alone = run({HOSTFLOW_EXPORTER_BIN, "--allow-root", "--segment", stack.segment(),
+                               "--web.systemd-socket"});
+  EXPECT_EQ(alone.exit_code, 1);
+  EXPECT_NE((alone.out + alone.err).find("--web.systemd-socket: no socket passed"),
+            std::string::npos)
+      << alone.out << alone.err;
+}
+
 }  // namespace
 }  // namespace hostflow::test
