@@ -133,7 +133,8 @@ int main(int argc, char** argv) {
   // What the enabled sources need after the drop; nothing else is kept.
   std::uint64_t keep_caps =
       hs::capabilities_needed([&](std::string_view n) { return enabled[std::string(n)]; });
-  hf::seccomp::Policy policy = hs::sampler_policy(keep_caps, enabled["libvirt"], enabled["docker"]);
+  hf::seccomp::Policy policy =
+      hs::sampler_policy(keep_caps, enabled["libvirt"], enabled["docker"], enabled["platform"]);
   if (print_policy) {
     std::fputs(hf::seccomp::format(policy, *mode).c_str(), stdout);
     return 0;
@@ -197,7 +198,8 @@ int main(int argc, char** argv) {
       if (e.name == n) return e.source != nullptr;
     return false;
   });
-  policy = hs::sampler_policy(keep_caps, enabled["libvirt"], enabled["docker"]);
+  policy =
+      hs::sampler_policy(keep_caps, enabled["libvirt"], enabled["docker"], enabled["platform"]);
 
   hf::shm::SnapshotBuilder builder;
   collector.run_cycle(builder);

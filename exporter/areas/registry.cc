@@ -4,6 +4,7 @@
 #include "areas/containers/containers_area.h"
 #include "areas/haproxy/haproxy_area.h"
 #include "areas/links/links_area.h"
+#include "areas/platform/platform_area.h"
 #include "areas/sampler/sampler_area.h"
 #include "areas/tc/tc_area.h"
 #include "areas/vms/vms_area.h"
@@ -40,6 +41,8 @@ std::span<const AreaRow> area_table() {
       {"haproxy", "none (HAProxy's log files, tailed by the exporter)", "none", "hostflow_haproxy_",
        "tls-traffic-per-sni-exporter---haproxylog", &add_haproxy_flags, &validate_haproxy,
        &make_haproxy_area},
+      {"platform", "platform", "Platform, PlatformFilesystems", "hostflow_platform_",
+       "platform-source-platform", nullptr, nullptr, &make_platform_area},
   };
   return kAreas;
 }

@@ -86,6 +86,10 @@ std::string_view section_name(std::uint32_t t) {
       return "conntrack";
     case shm::SectionType::kAddrs:
       return "addrs";
+    case shm::SectionType::kPlatform:
+      return "platform";
+    case shm::SectionType::kPlatformFilesystems:
+      return "platform_filesystems";
   }
   return "unknown";
 }

@@ -80,7 +80,7 @@ const std::vector<ArgLimit> kOpenFlags = {
 
 }  // namespace
 
-seccomp::Policy sampler_policy(std::uint64_t kept_caps, bool libvirt, bool docker) {
+seccomp::Policy sampler_policy(std::uint64_t kept_caps, bool libvirt, bool docker, bool platform) {
   seccomp::Policy p;
   p.name = "hostflow-sampler";
   p.notes.push_back("capabilities kept after the drop (enabled sources): " +
@@ -181,6 +181,18 @@ seccomp::Policy sampler_policy(std::uint64_t kept_caps, bool libvirt, bool docke
               }});
   } else {
     p.notes.push_back("Docker client syscalls: not allowed (--no-source.docker)");
+  }
+  if (platform) {
+    // sources/platform.cc: the size and free space of each filesystem it lists (by path: the
+    // mount points of PID 1's mountinfo under --path.rootfs). Network filesystems, whose statfs
+    // can block on a dead server, are excluded by --platform.filesystem.fs-types-exclude.
+    p.groups.push_back(
+        Group{"platform filesystems (only with --source.platform)",
+              {
+                  Rule{"statfs", "size, free and available bytes of a mount point", {}},
+              }});
+  } else {
+    p.notes.push_back("statfs(2): not allowed (--no-source.platform)");
   }
   std::vector<ArgLimit> ioctls = limits(1, 0xffffffffu, kIoctlRequests);
   if (!ioctls.empty()) p.groups.push_back(Group{"ioctl", {Rule{"ioctl", "", ioctls}}});

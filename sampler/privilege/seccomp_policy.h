@@ -12,7 +12,9 @@ namespace hostflow::sampler {
 
 // The allowlist for a sampler that keeps `kept_caps` (bit n = capability n): groups that only a
 // privileged source needs (bpf map reads with CAP_BPF) are present only when such a source is on,
-// and the libvirt client's syscalls (a unix socket to libvirtd) only with `libvirt` enabled.
-seccomp::Policy sampler_policy(std::uint64_t kept_caps, bool libvirt = false, bool docker = false);
+// and the libvirt client's syscalls (a unix socket to libvirtd) only with `libvirt` enabled;
+// statfs(2) only with the platform source.
+seccomp::Policy sampler_policy(std::uint64_t kept_caps, bool libvirt = false, bool docker = false,
+                               bool platform = false);
 
 }  // namespace hostflow::sampler

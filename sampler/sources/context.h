@@ -10,6 +10,7 @@
 #include "sources/cycle_facts.h"
 #include "sources/docker.h"
 #include "sources/libvirt.h"
+#include "sources/platform.h"
 
 namespace hostflow::sampler {
 
@@ -19,6 +20,7 @@ struct SourceOptions {
   DockerOptions docker;
   BpfOptions bpf;
   ConntrackOptions conntrack;
+  PlatformOptions platform;
 };
 
 struct SourceContext {

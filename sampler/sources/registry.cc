@@ -8,6 +8,7 @@
 #include "sources/docker.h"
 #include "sources/libvirt.h"
 #include "sources/links.h"
+#include "sources/platform.h"
 #include "sources/procs.h"
 #include "sources/taps.h"
 
@@ -37,6 +38,9 @@ std::unique_ptr<Source> docker(SourceContext& c) {
 }
 std::unique_ptr<Source> bpf(SourceContext& c) {
   return make_bpf_source(c.options.bpf);
+}
+std::unique_ptr<Source> platform(SourceContext& c) {
+  return make_platform_source(c.options.platform);
 }
 
 // A source's add_flags(CLI::App&, <Stem>Options&) / validate(<Stem>Options&), declared in its
@@ -158,6 +162,19 @@ std::span<const SourceEntry> source_table() {
        .sections = sections(kBpfCounters, kBpfAttach),
        .metric_prefix = "hostflow_tc_",
        .docs_anchor = "ebpf-tc-counters-source-bpf---sourcebpf"},
+      // PID 1's environ (container=) is a ptrace-mode read; statfs of a mount point below a
+      // directory only its owner may search (0700) needs CAP_DAC_READ_SEARCH.
+      {.name = "platform",
+       .help = "where the sampler runs (host, Proxmox, LXC guest, container) and the host's CPU, "
+               "memory, filesystems and processes (/proc, statfs)",
+       .enabled_by_default = true,
+       .make = &platform,
+       .capabilities = caps(CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH),
+       .add_flags = &flags_of<&SourceOptions::platform>,
+       .validate = &validate_of<&SourceOptions::platform>,
+       .sections = sections(kPlatform, kPlatformFilesystems),
+       .metric_prefix = "hostflow_platform_",
+       .docs_anchor = "platform-source-platform"},
   };
   return kSources;
 }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "areas/platform/platform_model.h"
 #include "areas/tc/tc_model.h"
 #include "hostflow/shm/snapshot.h"
 #include "identity/interfaces.h"
@@ -73,5 +74,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   rates.update(tc, 1);
   rates.update(tc, 2);
   for (const auto& i : tc.interfaces) sink += i.name.size() + (i.active ? 1 : 0);
+  // Platform: a kind whenever the section is there; every family renders without refusals of
+  // label-name mismatches (duplicate filesystems are the FamilySet's to refuse).
+  const auto pm = hostflow::exporter::build_platform_model(*snap);
+  if (pm.present && pm.kind.kind.empty()) __builtin_trap();
+  hostflow::exporter::metrics::FamilySet fams;
+  hostflow::exporter::platform_families(pm, &fams);
+  sink += pm.filesystems.size();
   return sink == 0x7fffffff ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 // make_segment_seeds DIR: writes seed segment files for fuzz_segment_reader, made with the real
 // builder and publish(): a valid two-slot segment with links (masters, a duplicate, odd names)
-// and sources, one formatted but never published, and one with only the empty arena.
+// and sources, one formatted but never published, one with only the empty arena, and one with the
+// platform sections (a Proxmox host's facts and filesystems, one of them failed).
 // Regenerate with: build/tests/fuzz/make_segment_seeds tests/fuzz/corpus/segment_reader
 #include <cstdio>
 #include <fstream>
@@ -79,6 +80,36 @@ void add_links(SnapshotBuilder& b, std::uint64_t g) {
   b.add(f);
 }
 
+void add_platform(SnapshotBuilder& b) {
+  PlatformRecord p{};
+  p.facts = kPlatformPveMount | kPlatformPveVersion | kPlatformPid1Container;
+  p.collected = kPlatformCpu | kPlatformMemory | kPlatformMemAvailable | kPlatformFilesystem |
+                kPlatformProcesses;
+  p.pid1_container = b.add_string("lxc\xff", 256);
+  p.osrelease = b.add_string("6.8.12-4-pve", 256);
+  p.clk_tck = 100;
+  for (std::uint64_t i = 0; i < 10; i++) p.cpu_ticks[i] = 1000 * i;
+  p.mem_total = 1ull << 34;
+  p.mem_free = 1ull << 30;
+  p.mem_available = 1ull << 33;
+  p.processes = 321;
+  b.add(p);
+  const char* mps[] = {"/", "/etc/pve", "/mnt/a\x01b"};
+  for (int i = 0; i < 3; i++) {
+    PlatformFilesystemRecord f{};
+    f.device = b.add_string(i == 1 ? "/dev/fuse" : "/dev/sda1", 256);
+    f.mountpoint = b.add_string(mps[i], 4096);
+    f.fstype = b.add_string(i == 1 ? "fuse" : "ext4", 64);
+    f.dev_major = 8;
+    f.dev_minor = static_cast<std::uint32_t>(i);
+    f.size_bytes = 1ull << 36;
+    f.free_bytes = 1ull << 35;
+    f.avail_bytes = 1ull << 34;
+    f.statfs_errno = i == 2 ? 5 : 0;
+    b.add(f);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -104,6 +135,14 @@ int main(int argc, char** argv) {
     b.touch<LinkRecord>();
     ok &= publish_into(f, b, 1);
     ok &= write(dir + "/empty-links.seg", f);
+  }
+  {
+    auto f = fresh();
+    SnapshotBuilder b;
+    add_links(b, 1);
+    add_platform(b);
+    ok &= publish_into(f, b, 1);
+    ok &= write(dir + "/platform.seg", f);
   }
   return ok ? 0 : 1;
 }

@@ -642,6 +642,49 @@ void build_snapshot(shm::SnapshotBuilder& b, const Inputs& in, int n) {
     b.add(a);
   }
 
+  // -- platform: a Proxmox host (pmxcfs mounted, pveversion there), its CPU, memory, filesystems
+  {
+    shm::PlatformRecord p{};
+    p.facts = shm::kPlatformPveMount | shm::kPlatformPveVersion | shm::kPlatformPid1EnvUnreadable;
+    p.collected = shm::kPlatformCpu | shm::kPlatformMemory | shm::kPlatformMemAvailable |
+                  shm::kPlatformFilesystem | shm::kPlatformProcesses;
+    p.osrelease = b.add_string("6.8.12-4-pve", 256);
+    p.clk_tck = 100;
+    const std::uint64_t ticks[10] = {
+        120'000 + k * 150, 300, 45'000 + k * 40, 9'800'000 + k * 800, 1'200, 0, 700 + k * 2, 0,
+        30'000 + k * 100,  0};
+    std::copy(std::begin(ticks), std::end(ticks), p.cpu_ticks);
+    p.mem_total = 67'108'864ull * 1024;
+    p.mem_free = 8'388'608ull * 1024;
+    p.mem_available = 41'943'040ull * 1024;
+    p.mem_buffers = 524'288ull * 1024;
+    p.mem_cached = 30'408'704ull * 1024;
+    p.swap_total = 8'388'608ull * 1024;
+    p.swap_free = 8'000'000ull * 1024;
+    p.processes = 612 + k;
+    b.add(p);
+    auto fs = [&](const char* dev, const char* mp, const char* type, std::uint64_t size,
+                  std::uint64_t free, std::uint64_t avail, std::uint32_t flags, int err) {
+      shm::PlatformFilesystemRecord f{};
+      f.device = b.add_string(dev, 256);
+      f.mountpoint = b.add_string(mp, 4096);
+      f.fstype = b.add_string(type, 64);
+      f.size_bytes = size;
+      f.free_bytes = free;
+      f.avail_bytes = avail;
+      f.files = size / 4096;
+      f.files_free = free / 4096;
+      f.flags = flags;
+      f.statfs_errno = err;
+      b.add(f);
+    };
+    fs("rpool/ROOT/pve-1", "/", "zfs", 100ull << 30, (60ull << 30) - k * 4096, 60ull << 30, 0, 0);
+    fs("/dev/fuse", "/etc/pve", "fuse", 128ull << 20, 120ull << 20, 120ull << 20, 0, 0);
+    fs("/dev/sdb1", "/mnt/backup disk", "ext4", 2ull << 40, 1ull << 40,
+       (1ull << 40) - (100ull << 30), shm::kFsReadOnly, 0);
+    fs("/dev/sdc1", "/mnt/gone", "xfs", 0, 0, 0, 0, EIO);
+  }
+
   // -- the sources' status
   const std::uint64_t runs = 720 + k;
   b.add(source(b, "procs", runs, 9'500, 8, 0, real));
@@ -652,6 +695,7 @@ void build_snapshot(shm::SnapshotBuilder& b, const Inputs& in, int n) {
   b.add(source(b, "libvirt", runs, 12'000, 3, 2, real));
   b.add(source(b, "docker", runs, 4'000, 3, 0, real));
   b.add(source(b, "bpf", runs, 250, 5, 0, real));
+  b.add(source(b, "platform", runs, 900, 5, 0, real));
 }
 
 // ---- segment file ------------------------------------------------------------------------------

@@ -26,7 +26,8 @@ inline constexpr std::uint64_t kMagic = 0x31574c4654534f48ull;  // "HOSTFLW1" li
 inline constexpr std::uint16_t kSchemaMajor = 1;
 // Minor 1: procs, taps, domains, LinkRecord.tap_dev. Minor 2: netns section, LinkRecord.netnsid.
 // Minor 3: docker, conntrack, addrs, bpf_counters and bpf_attach sections.
-inline constexpr std::uint16_t kSchemaMinor = 3;
+// Minor 4: platform and platform_filesystems sections.
+inline constexpr std::uint16_t kSchemaMinor = 4;
 
 inline constexpr std::uint32_t kSlotCount = 2;
 inline constexpr std::uint64_t kHeaderSize = 4096;
@@ -89,19 +90,21 @@ static_assert(offsetof(SlotHeader, payload_size) == 40);
 static_assert(offsetof(SlotHeader, section_count) == 48);
 
 enum class SectionType : std::uint32_t {
-  kArena = 1,         // bytes; StrRef targets
-  kSources = 2,       // SourceStatusRecord
-  kLinks = 3,         // LinkRecord
-  kProcs = 4,         // ProcRecord
-  kTaps = 5,          // TapRecord
-  kDomains = 6,       // DomainRecord
-  kDomainParams = 7,  // DomainParamRecord (typed stats of the domains, in domain order)
-  kNetns = 8,         // NetnsRecord
-  kDocker = 9,        // DockerRecord
-  kConntrack = 10,    // ConntrackRecord
-  kAddrs = 11,        // AddrRecord
-  kBpfCounters = 12,  // BpfCounterRecord (TC counters per selected interface)
-  kBpfAttach = 13,    // BpfAttachRecord (one: the TC program and its attachments)
+  kArena = 1,                 // bytes; StrRef targets
+  kSources = 2,               // SourceStatusRecord
+  kLinks = 3,                 // LinkRecord
+  kProcs = 4,                 // ProcRecord
+  kTaps = 5,                  // TapRecord
+  kDomains = 6,               // DomainRecord
+  kDomainParams = 7,          // DomainParamRecord (typed stats of the domains, in domain order)
+  kNetns = 8,                 // NetnsRecord
+  kDocker = 9,                // DockerRecord
+  kConntrack = 10,            // ConntrackRecord
+  kAddrs = 11,                // AddrRecord
+  kBpfCounters = 12,          // BpfCounterRecord (TC counters per selected interface)
+  kBpfAttach = 13,            // BpfAttachRecord (one: the TC program and its attachments)
+  kPlatform = 14,             // PlatformRecord (one: where the sampler runs, host CPU/memory)
+  kPlatformFilesystems = 15,  // PlatformFilesystemRecord (the host's real filesystems)
 };
 
 enum SectionFlags : std::uint16_t {
@@ -520,6 +523,103 @@ static_assert(offsetof(AddrRecord, ifa_flags) == 20);
 static_assert(offsetof(AddrRecord, address) == 24);
 static_assert(offsetof(AddrRecord, present) == 40);
 
+// ---- sections kPlatform + kPlatformFilesystems (sampler/sources/platform.cc) -------------------
+
+// Facts for "where am I" (systemd's detect_container order; the exporter classifies them).
+enum PlatformFacts : std::uint32_t {
+  kPlatformProcVz = 1u << 0,             // <procfs>/vz exists
+  kPlatformProcBc = 1u << 1,             // <procfs>/bc exists (only outside an OpenVZ container)
+  kPlatformContainerManager = 1u << 2,   // <rootfs>/run/host/container-manager was read
+  kPlatformSystemdContainer = 1u << 3,   // <rootfs>/run/systemd/container was read
+  kPlatformPid1Container = 1u << 4,      // PID 1's environment has container=
+  kPlatformPid1EnvUnreadable = 1u << 5,  // <procfs>/1/environ could not be read
+  kPlatformContainerenv = 1u << 6,       // <rootfs>/run/.containerenv exists (Podman)
+  kPlatformDockerenv = 1u << 7,          // <rootfs>/.dockerenv exists
+  kPlatformPveMount = 1u << 8,           // /etc/pve is a FUSE mount in PID 1's mountinfo (pmxcfs)
+  kPlatformPveVersion = 1u << 9,         // <rootfs>/usr/bin/pveversion exists
+};
+
+// Which collectors (--platform.collectors) ran and succeeded this cycle.
+enum PlatformCollectors : std::uint32_t {
+  kPlatformCpu = 1u << 0,           // cpu_ticks from <procfs>/stat
+  kPlatformMemory = 1u << 1,        // mem_* from <procfs>/meminfo
+  kPlatformFilesystem = 1u << 2,    // the kPlatformFilesystems section
+  kPlatformProcesses = 1u << 3,     // processes: numeric entries of <procfs>
+  kPlatformMemAvailable = 1u << 8,  // meminfo had MemAvailable (kernels >= 3.14)
+};
+
+// /proc/stat's "cpu" line, in its order (USER_HZ ticks; divide by clk_tck).
+enum class PlatformCpuMode : std::uint32_t {
+  kUser = 0,
+  kNice,
+  kSystem,
+  kIdle,
+  kIowait,
+  kIrq,
+  kSoftirq,
+  kSteal,
+  kGuest,
+  kGuestNice,
+  kCount
+};
+
+struct PlatformRecord {
+  std::uint32_t facts;          // 0   PlatformFacts
+  std::uint32_t collected;      // 4   PlatformCollectors
+  StrRef container_manager;     // 8   first line of /run/host/container-manager (raw)
+  StrRef systemd_container;     // 16  first line of /run/systemd/container (raw)
+  StrRef pid1_container;        // 24  value of container= in PID 1's environment (raw)
+  StrRef osrelease;             // 32  <procfs>/sys/kernel/osrelease (WSL says so there)
+  std::uint64_t clk_tck;        // 40  sysconf(_SC_CLK_TCK)
+  std::uint64_t cpu_ticks[10];  // 48  PlatformCpuMode order, summed over CPUs
+  std::uint64_t mem_total;      // 128 bytes (meminfo's kB * 1024)
+  std::uint64_t mem_free;       // 136
+  std::uint64_t mem_available;  // 144
+  std::uint64_t mem_buffers;    // 152
+  std::uint64_t mem_cached;     // 160 Cached (page cache, without SwapCached)
+  std::uint64_t swap_total;     // 168
+  std::uint64_t swap_free;      // 176
+  std::uint64_t processes;      // 184 numeric entries of <procfs> (thread groups)
+};
+static_assert(std::is_trivially_copyable_v<PlatformRecord>);
+static_assert(sizeof(PlatformRecord) == 192);
+static_assert(offsetof(PlatformRecord, container_manager) == 8);
+static_assert(offsetof(PlatformRecord, osrelease) == 32);
+static_assert(offsetof(PlatformRecord, clk_tck) == 40);
+static_assert(offsetof(PlatformRecord, cpu_ticks) == 48);
+static_assert(offsetof(PlatformRecord, mem_total) == 128);
+static_assert(offsetof(PlatformRecord, swap_free) == 176);
+static_assert(offsetof(PlatformRecord, processes) == 184);
+
+enum PlatformFilesystemFlags : std::uint32_t {
+  kFsReadOnly = 1u << 0,  // mounted read-only (mount options "ro")
+};
+
+// One filesystem from PID 1's mountinfo that passed the filters, with its statfs figures.
+struct PlatformFilesystemRecord {
+  StrRef device;              // 0   mount source (raw, octal escapes decoded)
+  StrRef mountpoint;          // 8   as in mountinfo (not prefixed with --path.rootfs)
+  StrRef fstype;              // 16
+  std::uint32_t dev_major;    // 24
+  std::uint32_t dev_minor;    // 28
+  std::uint64_t size_bytes;   // 32  f_blocks * f_frsize
+  std::uint64_t free_bytes;   // 40  f_bfree * f_frsize (root's reserve included)
+  std::uint64_t avail_bytes;  // 48  f_bavail * f_frsize (what an unprivileged user can use)
+  std::uint64_t files;        // 56  f_files
+  std::uint64_t files_free;   // 64  f_ffree
+  std::int32_t statfs_errno;  // 72  0, or why statfs failed (figures are 0 then)
+  std::uint32_t flags;        // 76  PlatformFilesystemFlags
+};
+static_assert(std::is_trivially_copyable_v<PlatformFilesystemRecord>);
+static_assert(sizeof(PlatformFilesystemRecord) == 80);
+static_assert(offsetof(PlatformFilesystemRecord, fstype) == 16);
+static_assert(offsetof(PlatformFilesystemRecord, dev_major) == 24);
+static_assert(offsetof(PlatformFilesystemRecord, size_bytes) == 32);
+static_assert(offsetof(PlatformFilesystemRecord, avail_bytes) == 48);
+static_assert(offsetof(PlatformFilesystemRecord, files_free) == 64);
+static_assert(offsetof(PlatformFilesystemRecord, statfs_errno) == 72);
+static_assert(offsetof(PlatformFilesystemRecord, flags) == 76);
+
 // The record type and current version of each known section, for the builder and the validator.
 template <class T>
 struct SectionTraits;
@@ -584,6 +684,16 @@ struct SectionTraits<AddrRecord> {
   static constexpr SectionType type = SectionType::kAddrs;
   static constexpr std::uint16_t version = 1;
 };
+template <>
+struct SectionTraits<PlatformRecord> {
+  static constexpr SectionType type = SectionType::kPlatform;
+  static constexpr std::uint16_t version = 1;
+};
+template <>
+struct SectionTraits<PlatformFilesystemRecord> {
+  static constexpr SectionType type = SectionType::kPlatformFilesystems;
+  static constexpr std::uint16_t version = 1;
+};
 
 // Smallest record size a reader accepts for a known section (later minors may append fields).
 constexpr std::uint32_t min_record_size(SectionType t) {
@@ -614,6 +724,10 @@ constexpr std::uint32_t min_record_size(SectionType t) {
       return sizeof(ConntrackRecord);
     case SectionType::kAddrs:
       return sizeof(AddrRecord);
+    case SectionType::kPlatform:
+      return sizeof(PlatformRecord);
+    case SectionType::kPlatformFilesystems:
+      return sizeof(PlatformFilesystemRecord);
   }
   return 1;  // unknown (newer minor): skipped by readers, still bounds-checked
 }

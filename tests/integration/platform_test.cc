@@ -1,0 +1,228 @@
+// Issue 15 (platform): the real sampler and exporter, under seccomp kill mode, against what the
+// test reads itself: /proc/meminfo and /proc/stat, `df -B1` of the same mount points (a tmpfs
+// and a bind mount the test makes), a count of /proc/[0-9]*, and `systemd-detect-virt
+// --container` for where this machine runs. Then one fixture root per kind (plain host,
+// Proxmox, LXC guest, Docker; tests/fixtures/platform/<kind>) through --path.procfs and
+// --path.rootfs.
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "lab.h"
+#include "support.h"
+
+namespace hostflow::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// MemTotal etc. of /proc/meminfo, in bytes.
+std::map<std::string, double> meminfo(const std::string& path = "/proc/meminfo") {
+  std::map<std::string, double> out;
+  std::istringstream in(read_file(path));
+  std::string key, unit;
+  double v = 0;
+  while (in >> key >> v) {
+    std::getline(in, unit);
+    key.pop_back();  // ':'
+    out[key] = unit.find("kB") != std::string::npos ? v * 1024 : v;
+  }
+  return out;
+}
+
+// The "cpu" line of /proc/stat: user ticks.
+double cpu_user_ticks() {
+  std::istringstream in(read_file("/proc/stat"));
+  std::string cpu;
+  double user = 0;
+  in >> cpu >> user;
+  return user;
+}
+
+std::size_t count_pids() {
+  std::size_t n = 0;
+  DIR* d = ::opendir("/proc");
+  while (const dirent* e = ::readdir(d)) n += (e->d_name[0] >= '1' && e->d_name[0] <= '9');
+  ::closedir(d);
+  return n;
+}
+
+// `df -B1` of one mount point: size, used, avail.
+struct Df {
+  double size = -1, used = -1, avail = -1;
+};
+Df df(const std::string& mountpoint) {
+  Df d;
+  std::istringstream in(sh_ok("df -B1 --output=size,used,avail '" + mountpoint + "' | tail -n 1"));
+  in >> d.size >> d.used >> d.avail;
+  return d;
+}
+
+std::optional<double> fs_value(const Exposition& e, const std::string& metric,
+                               const std::string& mountpoint) {
+  return value_where(e, "hostflow_platform_filesystem_" + metric, "mountpoint", mountpoint);
+}
+
+TEST(Platform, HostMemoryCpuProcessesAndFilesystemsEqualWhatTheKernelSays) {
+  HF_REQUIRE(is_root(), "needs root: mounts");
+  HF_REQUIRE(have_command("df") && have_command("findmnt"), "df/findmnt not installed");
+  // A tmpfs of a known size (nothing writes to it: df's figures are exact) and a bind mount of
+  // it elsewhere (same device: left out by default).
+  TempDir dir;
+  const std::string tmpfs = dir.path() + "/hf15 tmp", bind = dir.path() + "/hf15bind";
+  fs::create_directories(tmpfs);
+  fs::create_directories(bind);
+  sh_ok("mount -t tmpfs -o size=12m hf15tmpfs '" + tmpfs + "' && mount --bind '" + tmpfs + "' '" +
+        bind + "'");
+  struct Unmount {
+    std::string a, b;
+    ~Unmount() { sh("umount '" + b + "'; umount '" + a + "'"); }
+  } unmount{tmpfs, bind};
+  HF_REQUIRE(sh("findmnt --task 1 -rn '" + tmpfs + "'").exit_code == 0,
+             "PID 1 is in another mount namespace: its mountinfo does not show the test's mounts");
+
+  StackOptions o;
+  o.sampler_args = seccomp_args();
+  o.exporter_args = seccomp_args();
+  Stack s(o);
+  s.start_sampler();
+  s.start_exporter();
+  ASSERT_TRUE(s.wait_fresh()) << stack_logs(s);
+
+  const double user0 = cpu_user_ticks();
+  const std::size_t pids0 = count_pids();
+  const auto mem0 = meminfo();
+  auto e = scrape_after_now(s);
+  ASSERT_TRUE(e) << stack_logs(s);
+  const double user1 = cpu_user_ticks();
+  const std::size_t pids1 = count_pids();
+  const auto mem1 = meminfo();
+  EXPECT_EQ(source_state(*e, "platform"), "ok");
+
+  // Where: the same answer as systemd's own tool.
+  const auto virt = sh("systemd-detect-virt --container");
+  std::string want_virt = virt.out.substr(0, virt.out.find('\n'));
+  const auto info = series_where(*e, "hostflow_platform_info", "virtualization", want_virt);
+  EXPECT_FALSE(info.empty()) << "systemd-detect-virt --container says " << want_virt;
+  if (!info.empty()) {
+    EXPECT_EQ(info.at("kind"), want_virt == "none"  ? "host"
+                               : want_virt == "lxc" ? "lxc_guest"
+                                                    : "container");
+  }
+
+  // Memory: MemTotal exactly; the moving figures between the test's two reads (± 64 MiB).
+  EXPECT_EQ(e->get("hostflow_platform_memory_total_bytes"), mem0.at("MemTotal"));
+  EXPECT_EQ(e->get("hostflow_platform_swap_total_bytes"), mem0.at("SwapTotal"));
+  const double slack = 64.0 * 1024 * 1024;
+  for (const auto& [metric, key] : std::map<std::string, std::string>{
+           {"hostflow_platform_memory_free_bytes", "MemFree"},
+           {"hostflow_platform_memory_available_bytes", "MemAvailable"}}) {
+    const auto v = e->get(metric);
+    ASSERT_TRUE(v) << metric;
+    EXPECT_GE(*v, std::min(mem0.at(key), mem1.at(key)) - slack) << metric;
+    EXPECT_LE(*v, std::max(mem0.at(key), mem1.at(key)) + slack) << metric;
+  }
+  const auto used = e->get("hostflow_platform_memory_used_bytes");
+  const auto avail = e->get("hostflow_platform_memory_available_bytes");
+  ASSERT_TRUE(used && avail);
+  EXPECT_EQ(*used, mem0.at("MemTotal") - *avail) << "used = MemTotal - MemAvailable";
+
+  // CPU: the sampler's user seconds lie between the test's two reads of /proc/stat.
+  const double hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  const auto user = value_where(*e, "hostflow_platform_cpu_seconds_total", "mode", "user");
+  ASSERT_TRUE(user);
+  EXPECT_GE(*user, user0 / hz - 5.0);  // collected up to ~2 cycles before the first read
+  EXPECT_LE(*user, user1 / hz);
+
+  // Processes: /proc/[0-9]* counted here before and after (others start processes meanwhile).
+  const auto procs = e->get("hostflow_platform_processes");
+  ASSERT_TRUE(procs);
+  EXPECT_GE(*procs, static_cast<double>(std::min(pids0, pids1)) - 20);
+  EXPECT_LE(*procs, static_cast<double>(std::max(pids0, pids1)) + 20);
+
+  // Filesystems: the tmpfs with df's exact figures; the bind mount of it left out; / as df says.
+  EXPECT_EQ(fs_value(*e, "size_bytes", tmpfs), df(tmpfs).size);
+  EXPECT_EQ(fs_value(*e, "avail_bytes", tmpfs), df(tmpfs).avail);
+  EXPECT_EQ(fs_value(*e, "used_bytes", tmpfs), df(tmpfs).used);
+  EXPECT_EQ(fs_value(*e, "free_bytes", tmpfs), df(tmpfs).avail);  // tmpfs reserves nothing
+  const auto t = series_where(*e, "hostflow_platform_filesystem_size_bytes", "mountpoint", tmpfs);
+  EXPECT_EQ(t.count("device") ? t.at("device") : "", "hf15tmpfs");
+  EXPECT_EQ(t.count("fstype") ? t.at("fstype") : "", "tmpfs");
+  EXPECT_FALSE(fs_value(*e, "size_bytes", bind)) << "a bind mount of a listed device";
+  const Df root = df("/");
+  EXPECT_EQ(fs_value(*e, "size_bytes", "/"), root.size);
+  const auto root_avail = fs_value(*e, "avail_bytes", "/");
+  ASSERT_TRUE(root_avail);
+  EXPECT_NEAR(*root_avail, root.avail, 512.0 * 1024 * 1024) << "others write to / meanwhile";
+  // Every exported filesystem is a mount findmnt shows for PID 1 with the same device and type,
+  // and none is a pseudo filesystem.
+  const std::string mounts = sh_ok("findmnt --task 1 -rn -o TARGET,FSTYPE,SOURCE");
+  std::size_t listed = 0;
+  for (const auto& [key, v] : e->family("hostflow_platform_filesystem_size_bytes")) {
+    const auto l = series_labels(key);
+    std::string target = l.at("mountpoint");
+    for (std::size_t p; (p = target.find(' ')) != std::string::npos;)
+      target.replace(p, 1, "\\x20");  // findmnt -r escapes spaces so
+    EXPECT_NE(mounts.find(target + " " + l.at("fstype") + " " + l.at("device")), std::string::npos)
+        << key;
+    for (const char* pseudo : {"proc", "sysfs", "cgroup", "cgroup2", "devpts", "nsfs", "devtmpfs"})
+      EXPECT_NE(l.at("fstype"), pseudo) << key;
+    listed++;
+  }
+  EXPECT_GE(listed, 2u);
+}
+
+// A copy of tests/fixtures/platform/<kind> with what the sampler needs of a procfs besides the
+// fixture: the boot id (staleness) and a 1/ns/net that is the sampler's own (no setns).
+std::string fixture_root(const TempDir& dir, const std::string& kind) {
+  const std::string root = dir.path() + "/" + kind;
+  fs::copy(fs::path(HOSTFLOW_FIXTURES_DIR) / "platform" / kind, root, fs::copy_options::recursive);
+  fs::create_directories(root + "/proc/sys/kernel/random");
+  // (procfs files say size 0: copied by reading, not with copy_file)
+  std::ofstream(root + "/proc/sys/kernel/random/boot_id")
+      << read_file("/proc/sys/kernel/random/boot_id");
+  fs::create_directories(root + "/proc/1/ns");
+  fs::create_symlink("/proc/self/ns/net", root + "/proc/1/ns/net");
+  return root;
+}
+
+TEST(Platform, EachFixtureRootIsDetectedAsItsKindThroughThePathFlags) {
+  HF_REQUIRE(is_root(), "needs root: the sampler's capabilities");
+  struct Want {
+    std::string root, kind, virt;
+  };
+  TempDir dir;
+  for (const Want& w :
+       {Want{"plain", "host", "none"}, Want{"proxmox", "proxmox", "none"},
+        Want{"lxc_guest", "lxc_guest", "lxc"}, Want{"docker", "container", "docker"}}) {
+    SCOPED_TRACE(w.root);
+    const std::string root = fixture_root(dir, w.root);
+    StackOptions o;
+    o.sampler_args = {"--path.procfs=" + root + "/proc", "--path.rootfs=" + root + "/root"};
+    for (const char* off : {"procs", "taps", "links", "addrs", "conntrack", "libvirt", "docker"})
+      o.sampler_args.push_back(std::string("--no-source.") + off);
+    for (const auto& a : seccomp_args()) o.sampler_args.push_back(a);
+    o.exporter_args = seccomp_args();
+    Stack s(o);
+    s.start_sampler();
+    s.start_exporter();
+    ASSERT_TRUE(s.wait_fresh()) << stack_logs(s);
+    const Exposition e = s.scrape();
+    const auto info = series_where(e, "hostflow_platform_info", "kind", w.kind);
+    ASSERT_FALSE(info.empty()) << stack_logs(s);
+    EXPECT_EQ(info.at("virtualization"), w.virt);
+    // The figures are the fixture's, not this machine's.
+    const auto mem = meminfo(root + "/proc/meminfo");
+    EXPECT_EQ(e.get("hostflow_platform_memory_total_bytes"), mem.at("MemTotal"));
+    EXPECT_EQ(e.get("hostflow_platform_memory_used_bytes"),
+              mem.at("MemTotal") - mem.at("MemAvailable"));
+    EXPECT_EQ(e.get("hostflow_platform_processes"), 4);  // 1, 100, 200, 201
+  }
+}
+
+}  // namespace
+}  // namespace hostflow::test
