@@ -10,9 +10,6 @@ namespace hostflow::exporter {
 
 struct HttpOptions {
   std::string listen_address = ":9471";
-  // --web.systemd-socket: serve the listening socket systemd passed (LISTEN_FDS, fd 3) instead of
-  // binding listen_address.
-  bool systemd_socket = false;
   std::size_t max_connections = 64;
   // Connections from one source address (IPv4-mapped IPv6 counts as the IPv4 address); 0 = no cap.
   std::size_t max_connections_per_source = 16;
@@ -24,6 +21,9 @@ struct HttpOptions {
   std::chrono::milliseconds write_timeout{30'000};  // for one response
   std::size_t max_header_bytes = 8 * 1024;
   std::size_t max_body_bytes = 64 * 1024;
+  // --web.systemd-socket: serve the listening socket systemd passed (LISTEN_FDS, fd 3) instead of
+  // binding listen_address. Last: aggregate initialisers list the fields above in order.
+  bool systemd_socket = false;
 };
 
 }  // namespace hostflow::exporter
