@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "config.h"
@@ -57,6 +58,9 @@ int main(int argc, char** argv) {
   he::ExporterConfig cfg;
   he::add_flags(app, cfg);
   CLI11_PARSE(app, argc, argv);
+  // The OTEL_* variables the OTLP output honours (flags win: validate() resolves them, no I/O).
+  for (const std::string& name : he::otlp_environment_names())
+    if (const char* v = std::getenv(name.c_str())) cfg.outputs.otlp.env[name] = v;
   if (cfg.core.version) {
     std::printf("hostflow-exporter %s (%s)\n", HOSTFLOW_VERSION, HOSTFLOW_REVISION);
     return 0;

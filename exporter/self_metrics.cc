@@ -24,6 +24,42 @@ void output_families(const OutputCounters& o, metrics::FamilySet& out) {
                              metrics::Type::kGauge)
                           .add(o.textfile_last_success)));
   }
+  if (o.otlp) {
+    auto counter = [&](const char* name, const char* help, std::uint64_t v) {
+      out.add(std::move(Family(name, help, metrics::Type::kCounter).add(static_cast<double>(v))));
+    };
+    counter("hostflow_exporter_otlp_exports_total",
+            "OTLP export requests the collector accepted (2xx).", o.otlp_exports);
+    Family failed("hostflow_exporter_otlp_export_failures_total",
+                  "OTLP export requests given up, by reason (rejected: a status that is not "
+                  "retried, e.g. 400; retries_exhausted: 429/502/503/504 or no answer until the "
+                  "retries ran out).",
+                  metrics::Type::kCounter);
+    failed.add({{"reason", "rejected"}}, static_cast<double>(o.otlp_rejected));
+    failed.add({{"reason", "retries_exhausted"}}, static_cast<double>(o.otlp_exhausted));
+    out.add(std::move(failed));
+    counter("hostflow_exporter_otlp_retries_total",
+            "OTLP export attempts after a retryable outcome (429, 502, 503, 504, no answer).",
+            o.otlp_retries);
+    counter("hostflow_exporter_otlp_dropped_total",
+            "OTLP export requests dropped unsent because the queue was full "
+            "(--output.otlp.queue-size) or the exporter stopped.",
+            o.otlp_dropped);
+    counter("hostflow_exporter_otlp_sent_bytes_total",
+            "Bytes of OTLP request bodies sent (compressed when gzip is on), retries included.",
+            o.otlp_bytes);
+    out.add(std::move(Family("hostflow_exporter_otlp_queue_length",
+                             "OTLP export requests waiting to be sent.", metrics::Type::kGauge)
+                          .add(static_cast<double>(o.otlp_queued))));
+    out.add(std::move(Family("hostflow_exporter_otlp_last_success_timestamp_seconds",
+                             "Unix time the collector last accepted an export (0: never).",
+                             metrics::Type::kGauge)
+                          .add(o.otlp_last_success)));
+    out.add(std::move(Family("hostflow_exporter_otlp_encode_duration_seconds",
+                             "Time the last push took to convert and encode the rendering.",
+                             metrics::Type::kGauge)
+                          .add(o.otlp_last_encode)));
+  }
 }
 
 }  // namespace

@@ -13,7 +13,10 @@ while read -r purpose pkg; do
   case "$purpose" in ''|'#'*) continue ;; esac
   for w in "${want[@]}"; do
     if [ "$purpose" = "$w" ]; then
-      if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+      # Also satisfied by an installed package that Provides it (NodeSource's nodejs provides npm).
+      if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" &&
+        ! dpkg-query -W -f='${Provides}\n' 2>/dev/null | tr ',' '\n' | sed 's/ (.*//; s/^ *//' |
+        grep -qx "$pkg"; then
         missing+=("$pkg")
       fi
     fi

@@ -14,6 +14,9 @@ BUILD=${BUILD:-build-test}
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 
 scripts/install-deps.sh build test
+# Third-party test inputs from npm (pinned in tests/otlp/package-lock.json): the OpenTelemetry
+# project's .proto files the OTLP tests decode hostflow's requests with.
+(cd tests/otlp && npm ci --no-audit --no-fund --ignore-scripts >/dev/null)
 # The tree as the committed .clang-format has it (a check, never a rewrite: --fix does that).
 scripts/check-format.sh
 getent group hostflow >/dev/null || groupadd --system hostflow

@@ -17,12 +17,17 @@
 namespace hostflow::exporter {
 
 class TextfileOutput;
+class OtlpOutput;
 
 // The outputs' state for the per-scrape self-metrics (self_metrics.cc).
 struct OutputCounters {
   bool textfile = false;
   std::uint64_t textfile_writes = 0, textfile_errors = 0;
   double textfile_last_success = 0;
+  bool otlp = false;
+  std::uint64_t otlp_exports = 0, otlp_rejected = 0, otlp_exhausted = 0, otlp_retries = 0,
+                otlp_dropped = 0, otlp_queued = 0, otlp_bytes = 0;
+  double otlp_last_success = 0, otlp_last_encode = 0;
 };
 
 class Outputs {
@@ -38,7 +43,7 @@ class Outputs {
   void stop();
   // True when an output reads the metric model itself (OTLP): the pipeline then keeps the
   // rendering's families for publish().
-  bool wants_families() const { return false; }
+  bool wants_families() const { return otlp_ != nullptr; }
   // One rendering: its text (the exposition without the per-scrape tail) and, when
   // wants_families(), its families.
   void publish(const std::shared_ptr<const Exposition>& text,
@@ -47,6 +52,7 @@ class Outputs {
 
  private:
   std::unique_ptr<TextfileOutput> textfile_;
+  std::unique_ptr<OtlpOutput> otlp_;
 };
 
 }  // namespace hostflow::exporter

@@ -244,13 +244,6 @@ Result<void> resolve_otlp(OtlpConfig& o) {
   return {};
 }
 
-namespace {
-// Until the push thread exists (next step of issue 15), an endpoint is refused, not ignored.
-bool otlp_push_built() {
-  return false;
-}
-}  // namespace
-
 const std::vector<std::string>& otlp_environment_names() {
   static const std::vector<std::string> names(std::begin(kEnvNames), std::end(kEnvNames));
   return names;
@@ -301,8 +294,6 @@ void add_output_flags(CLI::App& app, OutputsConfig& cfg) {
 Result<void> validate_outputs(OutputsConfig& cfg) {
   if (auto r = validate_textfile(cfg.textfile); !r.ok()) return r;
   if (auto r = resolve_otlp(cfg.otlp); !r.ok()) return r;
-  if (cfg.otlp.enabled && !otlp_push_built())
-    return Error{0, "--output.otlp.endpoint: the OTLP push is not built into this version"};
   if (cfg.otlp.enabled && cfg.otlp.grpc)
     return Error{0,
                  "--output.otlp.protocol: grpc is not built into this version; use "

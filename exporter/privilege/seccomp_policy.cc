@@ -264,10 +264,14 @@ seccomp::Policy exporter_policy(ExporterPolicyOptions o) {
                                       {}},
                              }});
   }
-  if (o.feed_fetch) {
-    p.notes.push_back("threat feeds with URLs enabled: outbound TCP and DNS allowed");
+  if (o.feed_fetch || o.otlp_push) {
+    if (o.feed_fetch)
+      p.notes.push_back("threat feeds with URLs enabled: outbound TCP and DNS allowed");
+    if (o.otlp_push)
+      p.notes.push_back("OTLP push enabled (--output.otlp.endpoint): outbound TCP and DNS allowed");
     p.groups.push_back(Group{
-        "threat feed downloads (only with a --<list>.enable that has a URL)",
+        "outbound HTTP(S) with libcurl (only with a --<list>.enable that has a URL, or "
+        "--output.otlp.endpoint)",
         {
             Rule{"bind", "glibc's resolver binds its UDP socket on some paths", {}},
             Rule{"connect", "the feed server, the DNS resolver, glibc's nscd probe", {}},

@@ -1,0 +1,328 @@
+// --output.otlp.* over HTTP/protobuf (issue 15), the exporter under its seccomp filter in kill mode
+// with every feature on. The pushed requests are decoded by `protoc --decode` with the
+// OpenTelemetry project's own .proto files (npm, tests/otlp/package.json), so a wrong field number
+// or type fails; the decoded values equal the exporter's /metrics of the same snapshot. A receiver
+// answering 503 with Retry-After and then 200 gets each request's data once (the retry waits for
+// Retry-After); one answering 400 is never retried. Label `daemon`.
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "lab.h"
+#include "support.h"
+
+namespace hostflow::test {
+namespace {
+
+std::string slurp(const std::string& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A receiver (tests/otlp/receiver.py) in MODE, on a port of its own.
+struct Receiver {
+  TempDir dir;
+  Process proc;
+  int port = 0;
+  explicit Receiver(const std::string& mode) {
+    proc = Process({"python3", HOSTFLOW_OTLP_RECEIVER, dir.path(), mode}, dir.path() + "/out.log");
+    wait_until([&] { return !slurp(dir.path() + "/port").empty(); }, std::chrono::seconds(10));
+    port = std::atoi(slurp(dir.path() + "/port").c_str());
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
+  struct Entry {
+    int n = 0, status = 0;
+    std::string sha, path, content_type;
+    double t = 0;
+  };
+  std::vector<Entry> log() const {
+    std::vector<Entry> out;
+    std::istringstream in(slurp(dir.path() + "/log"));
+    Entry e;
+    while (in >> e.n >> e.status >> e.sha >> e.t >> e.path >> e.content_type) out.push_back(e);
+    return out;
+  }
+  std::string body(int n) const { return dir.path() + "/req-" + std::to_string(n) + ".bin"; }
+};
+
+// protoc's text format of the request, with the official definitions.
+std::string decode(const std::string& body_path) {
+  const std::string protos = HOSTFLOW_OTLP_PROTOS;
+  const RunResult r =
+      run({"sh", "-c",
+           "protoc -I '" + protos +
+               "' --decode=opentelemetry.proto.collector.metrics.v1."
+               "ExportMetricsServiceRequest "
+               "opentelemetry/proto/collector/metrics/v1/metrics_service.proto < '" +
+               body_path + "'"},
+          std::chrono::seconds(30));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out;
+}
+
+// A C-escaped string of protoc's text format.
+std::string unescape(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); i++) {
+    if (s[i] != '\\' || i + 1 == s.size()) {
+      out += s[i];
+      continue;
+    }
+    const char c = s[++i];
+    if (c >= '0' && c <= '7') {
+      int v = 0, k = 0;
+      while (k < 3 && i < s.size() && s[i] >= '0' && s[i] <= '7') v = v * 8 + (s[i++] - '0'), k++;
+      i--;
+      out += static_cast<char>(v);
+    } else {
+      out += c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c;
+    }
+  }
+  return out;
+}
+
+struct Decoded {
+  std::map<std::string, double> series;         // name{sorted labels,}
+  std::map<std::string, std::string> kind;      // name -> gauge | sum-monotonic | sum
+  std::map<std::string, std::string> unit;      // name -> unit
+  std::map<std::string, std::string> resource;  // attributes
+  std::uint64_t min_start = UINT64_MAX, max_time = 0;
+  bool cumulative = true;  // every sum's temporality
+  std::size_t points = 0;
+};
+
+// Reads protoc's text output: blocks `name {` ... `}`, fields `key: value`.
+Decoded parse_decoded(const std::string& text) {
+  Decoded d;
+  std::vector<std::string> stack;
+  std::string metric, kv_key, kv_value, unit;
+  std::map<std::string, std::string> attrs;
+  double value = 0;
+  bool monotonic = false;
+  std::istringstream in(text);
+  std::string line;
+  auto in_block = [&](const char* b) {
+    return std::find(stack.begin(), stack.end(), b) != stack.end();
+  };
+  while (std::getline(in, line)) {
+    const std::size_t a = line.find_first_not_of(' ');
+    if (a == std::string::npos) continue;
+    line = line.substr(a);
+    if (line.size() > 2 && line.compare(line.size() - 2, 2, " {") == 0) {
+      stack.push_back(line.substr(0, line.size() - 2));
+      if (stack.back() == "data_points") attrs.clear(), value = 0;
+      if (stack.back() == "metrics") monotonic = false;
+      continue;
+    }
+    if (line == "}") {
+      const std::string closed = stack.back();
+      stack.pop_back();
+      if (closed == "attributes") {
+        if (in_block("data_points"))
+          attrs[kv_key] = kv_value;
+        else if (in_block("resource"))
+          d.resource[kv_key] = kv_value;
+      } else if (closed == "data_points") {
+        std::string k = metric + "{";
+        for (const auto& [n, v] : attrs) k += n + "=\"" + v + "\",";
+        d.series[k + "}"] = value;
+        d.points++;
+      } else if (closed == "sum") {
+        d.kind[metric] = monotonic ? "sum-monotonic" : "sum";
+      } else if (closed == "gauge") {
+        d.kind[metric] = "gauge";
+      }
+      continue;
+    }
+    const std::size_t colon = line.find(": ");
+    if (colon == std::string::npos) continue;
+    const std::string key = line.substr(0, colon);
+    std::string val = line.substr(colon + 2);
+    if (val.size() >= 2 && val.front() == '"') val = unescape(val.substr(1, val.size() - 2));
+    if (!stack.empty() && stack.back() == "metrics") {
+      if (key == "name") metric = val;
+      if (key == "unit") d.unit[metric] = val;
+    } else if (key == "key") {
+      kv_key = val;
+    } else if (key == "string_value") {
+      kv_value = val;
+    } else if (key == "as_double") {
+      value = std::stod(val);
+    } else if (key == "start_time_unix_nano") {
+      d.min_start = std::min<std::uint64_t>(d.min_start, std::stoull(val));
+    } else if (key == "time_unix_nano") {
+      d.max_time = std::max<std::uint64_t>(d.max_time, std::stoull(val));
+    } else if (key == "is_monotonic") {
+      monotonic = val == "true";
+    } else if (key == "aggregation_temporality") {
+      d.cumulative &= val == "AGGREGATION_TEMPORALITY_CUMULATIVE";
+    }
+  }
+  return d;
+}
+
+std::map<std::string, double> canonical(const Exposition& e) {
+  std::map<std::string, double> out;
+  for (const auto& [key, v] : e.series) {
+    std::string k = series_name(key) + "{";
+    for (const auto& [n, l] : series_labels(key)) k += n + "=\"" + l + "\",";
+    out[k + "}"] = v;
+  }
+  return out;
+}
+
+bool is_tail(const std::string& key) {
+  return key.rfind("hostflow_exporter_", 0) == 0 ||
+         key.rfind("hostflow_snapshot_age_seconds", 0) == 0 || key.rfind("process_", 0) == 0;
+}
+
+std::string diff(const std::map<std::string, double>& a, const std::map<std::string, double>& b) {
+  std::string out;
+  int n = 0;
+  for (const auto& [k, v] : a) {
+    auto it = b.find(k);
+    if ((it == b.end() || it->second != v) && n++ < 8)
+      out += "  " + k + " " + std::to_string(v) + " vs " +
+             (it == b.end() ? std::string("missing") : std::to_string(it->second)) + "\n";
+  }
+  for (const auto& [k, v] : b)
+    if (!a.count(k) && n++ < 16) out += "  only in the second: " + k + "\n";
+  return out;
+}
+
+void require_tools() {
+  HF_REQUIRE(is_root(), "needs root: creates network namespaces and links");
+  HF_REQUIRE(have_command("protoc"), "protoc (protobuf-compiler) is not installed");
+  HF_REQUIRE(have_command("python3"), "python3 is not installed");
+  HF_REQUIRE(std::ifstream(std::string(HOSTFLOW_OTLP_PROTOS) +
+                           "/opentelemetry/proto/metrics/v1/metrics.proto")
+                 .good(),
+             "the OpenTelemetry .proto files are not installed: (cd tests/otlp && npm ci)");
+}
+
+TEST(Otlp, PushesDecodedWithTheOfficialProtosEqualTheExportersOwnScrape) {
+  require_tools();
+  Receiver rx("ok");
+  Topology t;
+  StackOptions o = in_netns(t.ns.name(), "3s");
+  o.exporter_args = {"--output.otlp.endpoint=" + rx.url(), "--output.otlp.interval=500ms"};
+  Stack stack(o);
+  stack.start_sampler();
+  stack.start_exporter();
+  ASSERT_TRUE(stack.wait_fresh(0, std::chrono::seconds(20))) << stack_logs(stack);
+
+  // The latest request and /metrics, until both show one rendering.
+  Decoded d;
+  std::map<std::string, double> own, own_rendering;
+  bool same = false;
+  for (int attempt = 0; attempt < 20 && !same; attempt++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    const auto log = rx.log();
+    if (log.empty()) continue;
+    own = canonical(stack.scrape());
+    d = parse_decoded(decode(rx.body(log.back().n)));
+    if (rx.log().size() != log.size()) continue;  // a newer push arrived meanwhile
+    own_rendering.clear();
+    for (const auto& [k, v] : own)
+      if (!is_tail(k)) own_rendering[k] = v;
+    same = own_rendering == d.series;
+  }
+  ASSERT_TRUE(same) << "never equal\n" << diff(d.series, own_rendering) << stack_logs(stack);
+  EXPECT_GT(d.points, 50u);
+  EXPECT_EQ(d.series.at("hostflow_sampler_up{}"), 1);
+  // The receiver saw the standard path and content type.
+  for (const auto& e : rx.log()) {
+    EXPECT_EQ(e.path, "/v1/metrics");
+    EXPECT_EQ(e.content_type, "application/x-protobuf");
+    EXPECT_EQ(e.status, 200);
+  }
+  // Types, units and times as the compatibility spec says.
+  EXPECT_EQ(d.kind.at("hostflow_interface_receive_bytes_total"), "sum-monotonic");
+  EXPECT_EQ(d.unit.at("hostflow_interface_receive_bytes_total"), "By");
+  EXPECT_EQ(d.kind.at("hostflow_sampler_up"), "gauge");
+  EXPECT_EQ(d.kind.at("hostflow_build_info"), "sum");  // an info series: non-monotonic Sum
+  EXPECT_TRUE(d.cumulative);
+  EXPECT_GT(d.min_start, 1'600'000'000'000'000'000ull);
+  EXPECT_LE(d.min_start, d.max_time);
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  EXPECT_EQ(d.resource["service.name"], "hostflow-exporter");
+  EXPECT_EQ(d.resource["host.name"], host);
+  EXPECT_EQ(d.resource["service.instance.id"], host);
+  // Push state in the self-metrics.
+  EXPECT_GE(own["hostflow_exporter_otlp_exports_total{}"], 1);
+  EXPECT_EQ(own["hostflow_exporter_otlp_export_failures_total{reason=\"rejected\",}"], 0);
+  EXPECT_GT(own["hostflow_exporter_otlp_last_success_timestamp_seconds{}"], 1.6e9);
+  EXPECT_TRUE(stack.exporter().running()) << stack.exporter().log();
+}
+
+TEST(Otlp, A503WithRetryAfterThenA200DeliversTheDataOnce) {
+  require_tools();
+  Receiver rx("503-once");
+  Topology t;
+  StackOptions o = in_netns(t.ns.name(), "1s");
+  o.exporter_args = {"--output.otlp.endpoint=" + rx.url(), "--output.otlp.interval=300ms",
+                     "--output.otlp.compression=none"};
+  Stack stack(o);
+  stack.start_sampler();
+  stack.start_exporter();
+  ASSERT_TRUE(stack.wait_fresh(0, std::chrono::seconds(20))) << stack_logs(stack);
+  ASSERT_TRUE(wait_until([&] { return rx.log().size() >= 4; }, std::chrono::seconds(30)))
+      << stack_logs(stack);
+  const auto log = rx.log();
+  ASSERT_EQ(log[0].status, 503);
+  // The retry is the same data, sent no earlier than Retry-After (2 s) later.
+  ASSERT_EQ(log[1].status, 200);
+  EXPECT_EQ(log[1].sha, log[0].sha);
+  EXPECT_GE(log[1].t - log[0].t, 1.95);
+  // Every accepted request's data arrived once.
+  std::set<std::string> accepted;
+  for (const auto& e : log) {
+    if (e.status == 200) {
+      EXPECT_TRUE(accepted.insert(e.sha).second) << "delivered twice: " << e.n;
+    }
+  }
+  // And it decodes with the official definitions.
+  EXPECT_EQ(parse_decoded(decode(rx.body(1))).series.count("hostflow_sampler_up{}"), 1u);
+  const auto own = canonical(stack.scrape());
+  EXPECT_GE(own.at("hostflow_exporter_otlp_retries_total{}"), 1);
+  EXPECT_EQ(own.at("hostflow_exporter_otlp_export_failures_total{reason=\"retries_exhausted\",}"),
+            0);
+  EXPECT_TRUE(stack.exporter().running()) << stack.exporter().log();
+}
+
+TEST(Otlp, A400IsNotRetried) {
+  require_tools();
+  Receiver rx("400");
+  Topology t;
+  StackOptions o = in_netns(t.ns.name(), "1s");
+  o.exporter_args = {"--output.otlp.endpoint=" + rx.url(), "--output.otlp.interval=300ms"};
+  Stack stack(o);
+  stack.start_sampler();
+  stack.start_exporter();
+  ASSERT_TRUE(stack.wait_fresh(0, std::chrono::seconds(20))) << stack_logs(stack);
+  ASSERT_TRUE(wait_until([&] { return rx.log().size() >= 3; }, std::chrono::seconds(30)))
+      << stack_logs(stack);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // time a retry would have had
+  const auto log = rx.log();
+  std::set<std::string> seen;
+  for (const auto& e : log) {
+    EXPECT_EQ(e.status, 400);
+    EXPECT_TRUE(seen.insert(e.sha).second) << "request " << e.n << " was a retry";
+  }
+  const auto own = canonical(stack.scrape());
+  EXPECT_EQ(own.at("hostflow_exporter_otlp_retries_total{}"), 0);
+  EXPECT_GE(own.at("hostflow_exporter_otlp_export_failures_total{reason=\"rejected\",}"), 3);
+  EXPECT_EQ(own.at("hostflow_exporter_otlp_exports_total{}"), 0);
+  EXPECT_TRUE(stack.exporter().running()) << stack.exporter().log();
+}
+
+}  // namespace
+}  // namespace hostflow::test
