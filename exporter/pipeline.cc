@@ -212,6 +212,7 @@ ExporterCounters Pipeline::scrape_counters() {
   ExporterCounters c;
   auto cur = current();
   c.scrapes = ++scrapes_;
+  if (auto p = read_self_process_stats(); p.ok()) c.process = p.value();
   if (cur && cur->has_snapshot) {
     c.snapshot_age_seconds =
         cur->same_boot

@@ -1,5 +1,6 @@
 #include "self_metrics.h"
 
+#include "metrics/process.h"
 #include "snapshot/segment_reader.h"
 
 namespace hostflow::exporter {
@@ -88,6 +89,7 @@ metrics::FamilySet self_families(const ExporterCounters& c) {
               static_cast<double>(c.reads_by_status[s]));
   }
   out.add(std::move(reads));
+  if (c.process) metrics::process_families(*c.process, "process_", "", out);
   out.add(std::move(Family("hostflow_exporter_segment_remaps_total",
                            "Times the segment file was replaced (sampler restart or growth) and "
                            "remapped.",

@@ -211,8 +211,9 @@ seccomp::Policy exporter_policy(ExporterPolicyOptions o) {
                 Rule{"timerfd_settime", "Asio's deadline timers", {}},
                 Rule{"write", "log lines; the eventfd that wakes the loop", {}},
             }},
-      Group{"segment (read-only)",
+      Group{"segment and /proc/self (read-only)",
             {
+                Rule{"getdents64", "process_open_fds: listing /proc/self/fd at each scrape", {}},
                 Rule{"lseek", "", {}},
                 Rule{"newfstatat", "stat()/fstat(): has the sampler replaced the file?", {}},
                 Rule{"openat", "the segment and HAProxy logs, read-only", kReadOnly},

@@ -1,8 +1,11 @@
 // The exporter runs as an unprivileged user and serves; as root it refuses unless told otherwise.
 #include <grp.h>
 #include <pwd.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "lab.h"
@@ -97,6 +100,70 @@ TEST(ExporterUser, RefusesRootWithoutAllowRoot) {
       },
       std::chrono::seconds(10)))
       << p.log();
+}
+
+// The process_* figures every exporter serves about itself, against the kernel's own view of
+// that process read by the test (as root): VmRSS and VmSize of /proc/PID/status, the entries of
+// /proc/PID/fd, the soft limit in /proc/PID/limits, utime + stime and the start time from
+// /proc/PID/stat with /proc/stat's btime. Under the exporter's seccomp filter in kill mode.
+TEST(ExporterUser, ProcessMetricsEqualTheKernelsFiguresForTheExporter) {
+  HF_REQUIRE(is_root(), "needs root: creates a network namespace and switches users");
+  Netns ns("hfp");
+  quiet_netns(ns);
+  Stack stack(in_netns(ns.name()));
+  stack.start_sampler();
+  stack.start_exporter();
+  ASSERT_TRUE(stack.wait_fresh()) << stack.sampler().log() << stack.exporter().log();
+  const pid_t pid = stack.exporter().pid();
+  const std::string proc = "/proc/" + std::to_string(pid);
+  auto kb = [&](const char* field) {
+    const auto v = status_field(pid, field);
+    return v.empty() ? -1.0 : std::stod(v[0]) * 1024;
+  };
+  auto stat_fields = [&] {
+    std::ifstream in(proc + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    std::istringstream f(text.substr(text.rfind(')') + 2));
+    std::vector<std::string> v{"", "", ""};  // fields 1 and 2 skipped: v[3] is field 3
+    for (std::string x; f >> x;) v.push_back(x);
+    return v;
+  };
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  auto cpu = [&] {
+    const auto v = stat_fields();
+    return (std::stod(v[14]) + std::stod(v[15])) / ticks;
+  };
+  // The exporter reads its figures while it answers and keeps allocating as it writes the
+  // answer (a sanitizer build's quarantine grows its RSS at every scrape): the kernel's VmRSS is
+  // read by the test just before and just after the scrape, and the exporter's value must lie
+  // between the two, within a page.
+  stack.scrape();
+  const double r0 = kb("VmRSS"), v0 = kb("VmSize"), cpu_before = cpu();
+  const Exposition e = stack.scrape();
+  const double rss = kb("VmRSS"), vsz = kb("VmSize"), cpu_after = cpu();
+  ASSERT_TRUE(e.get("process_resident_memory_bytes")) << stack.exporter().log();
+  EXPECT_GE(*e.get("process_resident_memory_bytes"), r0 - 4096);
+  EXPECT_LE(*e.get("process_resident_memory_bytes"), rss + 4096);
+  EXPECT_GE(*e.get("process_virtual_memory_bytes"), v0 - 4096);
+  EXPECT_LE(*e.get("process_virtual_memory_bytes"), vsz + 4096);
+  EXPECT_GE(*e.get("process_cpu_seconds_total"), cpu_before - 1e-9);
+  EXPECT_LE(*e.get("process_cpu_seconds_total"), cpu_after + 1e-9);
+  std::size_t fds = 0;
+  for ([[maybe_unused]] const auto& f : std::filesystem::directory_iterator(proc + "/fd")) fds++;
+  // The exporter counted while answering: its /proc/self/fd directory was open then, and the
+  // scrape's connection may since have closed.
+  EXPECT_NEAR(*e.get("process_open_fds"), static_cast<double>(fds), 2);
+  std::ifstream limits(proc + "/limits");
+  double max_fds = -1;
+  for (std::string line; std::getline(limits, line);)
+    if (line.rfind("Max open files", 0) == 0) max_fds = std::stod(line.substr(26));
+  EXPECT_EQ(*e.get("process_max_fds"), max_fds);
+  std::ifstream pstat("/proc/stat");
+  double btime = 0;
+  for (std::string line; std::getline(pstat, line);)
+    if (line.rfind("btime ", 0) == 0) btime = std::stod(line.substr(6));
+  EXPECT_NEAR(*e.get("process_start_time_seconds"), btime + std::stod(stat_fields()[22]) / ticks,
+              0.01);
 }
 
 }  // namespace

@@ -1,8 +1,11 @@
-// common/: label sanitising and UTF-8 validation, durations, log line formatting.
+// common/: label sanitising and UTF-8 validation, durations, log line formatting, the process_*
+// figures of /proc/self.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -15,6 +18,7 @@
 
 #include "hostflow/common/clock.h"
 #include "hostflow/common/log.h"
+#include "hostflow/common/process_stats.h"
 #include "hostflow/common/sanitize.h"
 
 namespace {
@@ -390,4 +394,82 @@ TEST(Units, FlagChecksNameTheFlagTheBoundAndWhatWasGiven) {
   EXPECT_EQ(hostflow::format_duration(90s), "1m30s");
   EXPECT_EQ(hostflow::format_duration(250ms), "250ms");
   EXPECT_EQ(hostflow::format_duration(49h), "2d1h");
+}
+
+namespace {
+
+// A field of /proc/self/status ("VmRSS:     1234 kB") in kB.
+long status_kb(const std::string& field) {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+  return -1;
+}
+
+}  // namespace
+
+TEST(ProcessStats, StatFieldsAreReadAfterTheLastParenthesisOfTheCommandName) {
+  const auto st = hostflow::parse_proc_pid_stat(
+      "77 (a) b) (c\n) R 1 77 77 0 -1 4194560 10 0 0 0 250 125 0 0 20 0 3 0 9000 4096000 512 "
+      "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n");
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->utime, 250u);
+  EXPECT_EQ(st->stime, 125u);
+  EXPECT_EQ(st->starttime, 9000u);
+  EXPECT_EQ(st->vsize, 4096000u);
+  EXPECT_EQ(st->rss, 512);
+  EXPECT_FALSE(hostflow::parse_proc_pid_stat("77 (x) R 1 2"));            // cut short
+  EXPECT_FALSE(hostflow::parse_proc_pid_stat("77 x R 1 2 3 4 5 6 7 8"));  // no name
+  EXPECT_FALSE(hostflow::parse_proc_pid_stat(
+      "1 (x) R 1 1 1 0 -1 0 0 0 0 0 ten 1 0 0 20 0 1 0 1 1 1\n"));  // utime not a number
+}
+
+TEST(ProcessStats, StatusFieldsAreKibibytesOfTheirOwnLine) {
+  const std::string status =
+      "Name:\tx\nVmPeak:\t  9000 kB\nVmSize:\t  8000 kB\nVmRSS:\t   512 kB\n";
+  EXPECT_EQ(hostflow::parse_status_kb(status, "VmRSS"), 512u * 1024);
+  EXPECT_EQ(hostflow::parse_status_kb(status, "VmSize"), 8000u * 1024);
+  EXPECT_FALSE(hostflow::parse_status_kb(status, "VmSwap"));
+  EXPECT_FALSE(hostflow::parse_status_kb("VmRSS:\t12 MB\n", "VmRSS"));  // not kB
+  EXPECT_FALSE(hostflow::parse_status_kb("VmRSS:\t99999999999999999999 kB\n", "VmRSS"));
+}
+
+TEST(ProcessStats, BootTimeAndOpenFileLimitComeFromTheirLines) {
+  EXPECT_EQ(hostflow::parse_boot_time("cpu  1 2 3\nbtime 1764806400\nprocesses 9\n"), 1764806400u);
+  EXPECT_FALSE(hostflow::parse_boot_time("cpu 1\nbtimes 5\n"));
+  EXPECT_EQ(hostflow::parse_max_open_files(
+                "Limit                     Soft Limit           Hard Limit           Units     \n"
+                "Max open files            1024                 524288               files     \n"),
+            1024u);
+  EXPECT_EQ(hostflow::parse_max_open_files("Max open files            unlimited            "
+                                           "unlimited            files\n"),
+            0u);
+  EXPECT_FALSE(hostflow::parse_max_open_files("Max processes 5 5\n"));
+}
+
+// The figures of this very process against what the kernel says elsewhere: VmRSS and VmSize in
+// /proc/self/status, the entries of /proc/self/fd, getrlimit, and the clock.
+TEST(ProcessStats, OwnFiguresEqualProcSelfStatusFdsAndRlimit) {
+  const auto p = hostflow::read_self_process_stats();
+  ASSERT_TRUE(p.ok()) << p.error().message();
+  const long rss_kb = status_kb("VmRSS"), vsz_kb = status_kb("VmSize");
+  ASSERT_GT(rss_kb, 0);
+  // Read a moment apart by a process that allocates as it goes (a sanitizer build), and the
+  // kernel reads its RSS counters per CPU without summing them (up to 32 pages per CPU and
+  // counter off): 1 MiB. Pages or kB mistaken for bytes are off by 1000x or more.
+  EXPECT_NEAR(static_cast<double>(p.value().resident_bytes), rss_kb * 1024.0, 1 << 20);
+  EXPECT_NEAR(static_cast<double>(p.value().virtual_bytes), vsz_kb * 1024.0, 1 << 20);
+  std::size_t fds = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) fds++;
+  // The directory iterator holds one fd of its own, as read_self_process_stats did.
+  EXPECT_EQ(p.value().open_fds, fds);
+  rlimit rl{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &rl), 0);
+  EXPECT_EQ(p.value().max_fds, rl.rlim_cur == RLIM_INFINITY ? 0 : rl.rlim_cur);
+  const double now = static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
+  EXPECT_LE(p.value().start_time_seconds, now + 1);
+  EXPECT_GT(p.value().start_time_seconds, now - 3600);  // this test binary started just now
+  EXPECT_GE(p.value().cpu_seconds, 0);
 }
