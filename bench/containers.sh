@@ -12,6 +12,9 @@
 #     also runs that exporter binary (several: colon-separated, HOSTFLOW_COMPARE_LABELS names them)
 #     on the same segment at the same time, own ports and state dirs, and prints all side by side
 #     with ratios: CPU per snapshot, render wall median, gzip scrapes, RSS (bench/compare_exporters.sh)
+#   OTLP=1 bench/containers.sh   also pushes every rendering over OTLP/HTTP (gzip) to a stand-in
+#     collector (tests/otlp/receiver.py) in the bench netns, every second, and prints the push's
+#     conversion + encoding time next to the render time (issue 15: <= 25 %), medians of 1 s samples
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$here/build-release}
@@ -75,9 +78,17 @@ ip netns exec "$host" "$BUILD/sampler/hostflow-sampler" --segment "$dir/segment"
 spid=$!; pids="$pids $spid"
 for _ in $(seq 100); do [ -e "$dir/segment" ] && break; sleep 0.1; done
 state_args=()
+otlp_args=()
+if [ -n "${OTLP:-}" ]; then
+  mkdir -p "$dir/otlp"
+  ip netns exec "$host" python3 "$here/tests/otlp/receiver.py" "$dir/otlp" ok &
+  pids="$pids $!"
+  for _ in $(seq 100); do [ -e "$dir/otlp/port" ] && break; sleep 0.1; done
+  otlp_args=(--output.otlp.endpoint "http://127.0.0.1:$(cat "$dir/otlp/port")" --output.otlp.interval 1s)
+fi
 [ -n "$COMPARE" ] && { install -d -o hostflow -g hostflow "$dir/state-new"; state_args=(--state.dir "$dir/state-new"); }
 ip netns exec "$host" setpriv --reuid=hostflow --regid=hostflow --clear-groups --bounding-set=-all --inh-caps=-all -- \
-  "$BUILD/exporter/hostflow-exporter" --segment "$dir/segment" --web.listen-address 127.0.0.1:19473 --log.level warn "${state_args[@]}" &
+  "$BUILD/exporter/hostflow-exporter" --segment "$dir/segment" --web.listen-address 127.0.0.1:19473 --log.level warn "${state_args[@]}" "${otlp_args[@]}" &
 epid=$!; pids="$pids $epid"
 if [ -n "$COMPARE" ]; then
   CMP_NS=$host CMP_SEGMENT=$dir/segment CMP_SCRAPE_BENCH=$BUILD/bench/hostflow-scrape-bench
@@ -89,7 +100,17 @@ cpu_ns() { local s=0; for t in /proc/"$1"/task/*/schedstat; do s=$((s + $(cut -d
 for _ in $(seq 100); do [ -n "$(metric hostflow_snapshot_generation)" ] && break; sleep 0.2; done
 sleep 3
 g0=$(metric hostflow_snapshot_generation); c0=$(cpu_ns "$spid"); e0=$(cpu_ns "$epid")
-sleep "$CYCLE_WINDOW"
+if [ -n "${OTLP:-}" ]; then
+  # One sample a second of the last render and the last push encoding (both wall, one thread each).
+  for _ in $(seq "$CYCLE_WINDOW"); do
+    ip netns exec "$host" curl -s http://127.0.0.1:19473/metrics |
+      awk '$1 == "hostflow_exporter_render_duration_seconds" {r = $2}
+           $1 == "hostflow_exporter_otlp_encode_duration_seconds" {e = $2} END {print r, e}' >> "$dir/otlp_samples"
+    sleep 1
+  done
+else
+  sleep "$CYCLE_WINDOW"
+fi
 [ -n "${PERF_EXPORTER:-}" ] && perf record -g -o "$PERF_EXPORTER" -p "$epid" -- sleep 5 >/dev/null 2>&1
 [ -n "${PERF_SAMPLER:-}" ] && perf record -g -o "$PERF_SAMPLER" -p "$spid" -- sleep 5 >/dev/null 2>&1
 g1=$(metric hostflow_snapshot_generation); c1=$(cpu_ns "$spid"); e1=$(cpu_ns "$epid")
@@ -107,6 +128,12 @@ echo "exporter render: $(awk '$1 == "hostflow_exporter_render_duration_seconds" 
 echo "exporter CPU per snapshot (copy + model + attribution + render, all threads): $(awk -v a="$e0" -v b="$e1" -v c="$cycles" 'BEGIN { printf "%.2f ms", (b - a) / c / 1e6 }')"
 echo "scrape (gzip, curl time_total): $(awk -v t="$scrape" 'BEGIN { printf "%.2f ms", t * 1000 }')"
 echo "exposition: $(wc -c <<<"$m") bytes plain"
+if [ -n "${OTLP:-}" ]; then
+  med() { sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+  r=$(awk '{print $1}' "$dir/otlp_samples" | med); e=$(awk '$2 > 0 {print $2}' "$dir/otlp_samples" | med)
+  echo "otlp push: encode (convert + protobuf + gzip) $(awk -v e="$e" 'BEGIN { printf "%.2f ms", e * 1000 }') median vs render $(awk -v r="$r" 'BEGIN { printf "%.2f ms", r * 1000 }') median = $(awk -v e="$e" -v r="$r" 'BEGIN { printf "%.0f %%", 100 * e / r }') of the render"
+  echo "otlp pushes accepted: $(metric hostflow_exporter_otlp_exports_total), bytes sent: $(metric hostflow_exporter_otlp_sent_bytes_total), last request body (plain): $(ls -S "$dir"/otlp/req-*.bin | head -1 | xargs stat -c %s) bytes"
+fi
 echo "rss_kb: sampler=$(awk '/^VmRSS:/ {print $2}' /proc/$spid/status) exporter=$(awk '/^VmRSS:/ {print $2}' /proc/$epid/status)"
 if [ -n "$COMPARE" ]; then
   cmp_wait_ready
