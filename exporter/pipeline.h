@@ -69,7 +69,7 @@ class Pipeline {
   std::vector<std::unique_ptr<Area>> areas_;        // one per registry row, in its order
   std::vector<std::unique_ptr<Profile>> profiles_;  // --compat, in compat/registry.cc's order
   std::vector<const ProfileRow*> profile_rows_;
-  Outputs outputs_;  // --output.*: each rendering is handed to them
+  Outputs outputs_;                         // --output.*: each rendering is handed to them
   bool native_ = true;                      // --compat.native
   std::atomic<bool> profile_reset_{false};  // POST /reset, for the poll thread
   std::shared_ptr<const Identity> identity_;
