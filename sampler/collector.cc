@@ -2,6 +2,7 @@
 
 #include "hostflow/common/clock.h"
 #include "hostflow/common/log.h"
+#include "hostflow/common/process_stats.h"
 
 namespace hostflow::sampler {
 
@@ -71,6 +72,21 @@ void Collector::run_cycle(shm::SnapshotBuilder& out) {
     s.last_success_real_ns = e.last_success_real_ns;
     s.items = e.items;
     out.add(s);
+  }
+  // Its own figures last, so the cycle's work is in them (hostflow_sampler_process_*).
+  if (auto p = read_self_process_stats(); p.ok()) {
+    out.touch<shm::SamplerProcessRecord>();
+    shm::SamplerProcessRecord r{};
+    r.cpu_ns = static_cast<std::uint64_t>(p.value().cpu_seconds * 1e9);
+    r.resident_bytes = p.value().resident_bytes;
+    r.virtual_bytes = p.value().virtual_bytes;
+    r.open_fds = p.value().open_fds;
+    r.max_fds = p.value().max_fds;
+    r.start_real_ns = static_cast<std::uint64_t>(p.value().start_time_seconds * 1e9);
+    out.add(r);
+  } else if (!process_error_logged_) {
+    process_error_logged_ = true;
+    log::warn("own process figures unreadable", {{"err", p.error().message()}});
   }
 }
 

@@ -1,6 +1,7 @@
 // Collector: runs the enabled sources once per cycle into a SnapshotBuilder and keeps each
 // source's status (ok/absent/failed, duration, errors, last success), which it publishes as the
-// kSources section. One failing source never stops the others. Runs in hostflow-sampler.
+// kSources section, and its own process figures (kSamplerProcess). One failing source never
+// stops the others. Runs in hostflow-sampler.
 #pragma once
 
 #include <memory>
@@ -36,6 +37,7 @@ class Collector {
 
  private:
   std::vector<Entry> entries_;
+  bool process_error_logged_ = false;  // /proc/self unreadable: logged once
 };
 
 }  // namespace hostflow::sampler

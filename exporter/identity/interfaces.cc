@@ -90,6 +90,8 @@ std::string_view section_name(std::uint32_t t) {
       return "platform";
     case shm::SectionType::kPlatformFilesystems:
       return "platform_filesystems";
+    case shm::SectionType::kSamplerProcess:
+      return "sampler_process";
   }
   return "unknown";
 }
@@ -206,6 +208,17 @@ Model build_model(const shm::Snapshot& snap) {
     st.last_success_real_ns = s.last_success_real_ns;
     st.items = s.items;
     m.sources.push_back(std::move(st));
+  }
+  for (const auto& r : snap.records<shm::SamplerProcessRecord>()) {
+    ProcessStats p;
+    p.cpu_seconds = static_cast<double>(r.cpu_ns) / 1e9;
+    p.resident_bytes = r.resident_bytes;
+    p.virtual_bytes = r.virtual_bytes;
+    p.open_fds = r.open_fds;
+    p.max_fds = r.max_fds;
+    p.start_time_seconds = static_cast<double>(r.start_real_ns) / 1e9;
+    m.sampler_process = p;
+    break;  // one record; a second would be a corrupt segment's
   }
   for (auto t :
        {shm::SectionType::kLinks, shm::SectionType::kProcs, shm::SectionType::kTaps,

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "hostflow/common/process_stats.h"
 #include "hostflow/shm/snapshot.h"
 
 namespace hostflow::exporter {
@@ -57,6 +59,7 @@ struct Model {
   std::uint64_t invalid_refs = 0;     // StrRefs outside the arena (a corrupt or hostile snapshot)
   bool has_vm_sources = false;        // procs or libvirt sections present: render VM families
   std::uint64_t duplicate_links = 0;  // repeated (netns, ifindex), ignored
+  std::optional<ProcessStats> sampler_process;  // the sampler's own figures (kSamplerProcess)
 };
 
 Model build_model(const shm::Snapshot& snap);

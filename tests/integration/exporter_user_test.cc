@@ -166,5 +166,59 @@ TEST(ExporterUser, ProcessMetricsEqualTheKernelsFiguresForTheExporter) {
               0.01);
 }
 
+// The sampler's own figures, which it reads from /proc/self in each cycle and publishes (the
+// exporter cannot read a root process's /proc entries), served as hostflow_sampler_process_*,
+// against the kernel's view of the sampler read by the test. The sampler reads them before it
+// publishes, and publishing touches memory: the figure of cycle N+1 lies between the VmRSS the
+// test reads while the sampler sleeps after cycle N and the one after cycle N+1 (a page of
+// slack each way).
+TEST(ExporterUser, SamplerProcessMetricsEqualTheKernelsFiguresForTheSampler) {
+  HF_REQUIRE(is_root(), "needs root: creates a network namespace");
+  Netns ns("hfq");
+  quiet_netns(ns);
+  StackOptions o = in_netns(ns.name());
+  o.interval = "2s";
+  Stack stack(o);
+  stack.start_sampler();
+  stack.start_exporter();
+  ASSERT_TRUE(stack.wait_fresh()) << stack.sampler().log() << stack.exporter().log();
+  const pid_t pid = stack.sampler().pid();
+  auto kb = [&](const char* field) {
+    const auto v = status_field(pid, field);
+    return v.empty() ? -1.0 : std::stod(v[0]) * 1024;
+  };
+  // Right after a new snapshot appears, the sampler sleeps until the next cycle.
+  auto next_snapshot = [&] {
+    const double g = stack.scrape().get("hostflow_snapshot_generation").value_or(0);
+    Exposition e;
+    EXPECT_TRUE(wait_until(
+        [&] {
+          e = stack.scrape();
+          return e.get("hostflow_snapshot_generation").value_or(0) > g;
+        },
+        std::chrono::seconds(10)));
+    return e;
+  };
+  next_snapshot();
+  const double r0 = kb("VmRSS"), v0 = kb("VmSize");
+  const Exposition e = next_snapshot();
+  const double rss = kb("VmRSS"), vsz = kb("VmSize");
+  ASSERT_TRUE(e.get("hostflow_sampler_process_resident_memory_bytes")) << stack.exporter().log();
+  EXPECT_GE(*e.get("hostflow_sampler_process_resident_memory_bytes"), r0 - 4096);
+  EXPECT_LE(*e.get("hostflow_sampler_process_resident_memory_bytes"), rss + 4096);
+  EXPECT_GE(*e.get("hostflow_sampler_process_virtual_memory_bytes"), v0 - 4096);
+  EXPECT_LE(*e.get("hostflow_sampler_process_virtual_memory_bytes"), vsz + 4096);
+  std::size_t fds = 0;
+  for ([[maybe_unused]] const auto& f :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd"))
+    fds++;
+  // The sampler counted with its /proc/self/fd directory open (one more than now).
+  EXPECT_EQ(*e.get("hostflow_sampler_process_open_fds"), static_cast<double>(fds + 1));
+  EXPECT_GT(*e.get("hostflow_sampler_process_max_fds"), 0);
+  EXPECT_NEAR(*e.get("hostflow_sampler_process_start_time_seconds"),
+              *e.get("hostflow_sampler_start_time_seconds"), 1.0);
+  EXPECT_GT(*e.get("hostflow_sampler_process_cpu_seconds_total"), 0);
+}
+
 }  // namespace
 }  // namespace hostflow::test

@@ -1,6 +1,7 @@
 #include "areas/sampler/sampler_area.h"
 
 #include "hostflow/common/version.h"
+#include "metrics/process.h"
 #include "snapshot/segment_reader.h"
 
 namespace hostflow::exporter {
@@ -46,6 +47,9 @@ void source_families(const Model& m, metrics::FamilySet* out) {
   for (const SectionDrop& d : m.drops)
     drops.add({{"section", d.section}}, static_cast<double>(d.dropped));
   out->add(std::move(drops));
+  if (m.sampler_process)
+    metrics::process_families(*m.sampler_process, "hostflow_sampler_process_", " (the sampler)",
+                              *out);
 }
 
 class SamplerArea final : public Area {

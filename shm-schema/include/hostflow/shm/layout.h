@@ -105,6 +105,7 @@ enum class SectionType : std::uint32_t {
   kBpfAttach = 13,            // BpfAttachRecord (one: the TC program and its attachments)
   kPlatform = 14,             // PlatformRecord (one: where the sampler runs, host CPU/memory)
   kPlatformFilesystems = 15,  // PlatformFilesystemRecord (the host's real filesystems)
+  kSamplerProcess = 17,       // SamplerProcessRecord (one: the sampler's own process figures)
 };
 
 enum SectionFlags : std::uint16_t {
@@ -695,6 +696,30 @@ struct SectionTraits<PlatformFilesystemRecord> {
   static constexpr std::uint16_t version = 1;
 };
 
+// ---- section kSamplerProcess (sampler/collector.cc) --------------------------------------------
+
+// The sampler's own process figures (common/process_stats.h), read from /proc/self each cycle:
+// the exporter serves them as hostflow_sampler_process_* (it cannot read a root process's /proc
+// entries).
+struct SamplerProcessRecord {
+  std::uint64_t cpu_ns;          // 0   utime + stime of every thread
+  std::uint64_t resident_bytes;  // 8   VmRSS
+  std::uint64_t virtual_bytes;   // 16  VmSize
+  std::uint64_t open_fds;        // 24  entries of /proc/self/fd
+  std::uint64_t max_fds;         // 32  soft RLIMIT_NOFILE; 0 = unlimited
+  std::uint64_t start_real_ns;   // 40  Unix time; 0 = unknown
+};
+static_assert(std::is_trivially_copyable_v<SamplerProcessRecord>);
+static_assert(sizeof(SamplerProcessRecord) == 48);
+static_assert(offsetof(SamplerProcessRecord, open_fds) == 24);
+static_assert(offsetof(SamplerProcessRecord, start_real_ns) == 40);
+
+template <>
+struct SectionTraits<SamplerProcessRecord> {
+  static constexpr SectionType type = SectionType::kSamplerProcess;
+  static constexpr std::uint16_t version = 1;
+};
+
 // Smallest record size a reader accepts for a known section (later minors may append fields).
 constexpr std::uint32_t min_record_size(SectionType t) {
   switch (t) {
@@ -728,6 +753,8 @@ constexpr std::uint32_t min_record_size(SectionType t) {
       return sizeof(PlatformRecord);
     case SectionType::kPlatformFilesystems:
       return sizeof(PlatformFilesystemRecord);
+    case SectionType::kSamplerProcess:
+      return sizeof(SamplerProcessRecord);
   }
   return 1;  // unknown (newer minor): skipped by readers, still bounds-checked
 }
