@@ -16,7 +16,7 @@ struct ExporterCounters {
   double snapshot_age_seconds = -1;  // -1: no snapshot ever read
   std::uint64_t scrapes = 0;
   double render_seconds = 0;
-  std::optional<ProcessStats> process;  // /proc/self at scrape time (none: unreadable)
+  std::optional<ProcessStats> process;    // /proc/self at scrape time (none: unreadable)
   std::uint64_t reads_by_status[6] = {};  // indexed by ReadStatus
   std::uint64_t remaps = 0;
   std::uint64_t segment_truncations = 0;
