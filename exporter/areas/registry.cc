@@ -41,8 +41,8 @@ std::span<const AreaRow> area_table() {
       {"haproxy", "none (HAProxy's log files, tailed by the exporter)", "none", "hostflow_haproxy_",
        "tls-traffic-per-sni-exporter---haproxylog", &add_haproxy_flags, &validate_haproxy,
        &make_haproxy_area},
-      {"platform", "platform", "Platform, PlatformFilesystems", "hostflow_platform_",
-       "platform-source-platform", nullptr, nullptr, &make_platform_area},
+      {"platform", "platform", "Platform, PlatformFilesystems, PlatformContainers",
+       "hostflow_platform_", "platform-source-platform", nullptr, nullptr, &make_platform_area},
   };
   return kAreas;
 }

@@ -92,6 +92,8 @@ std::string_view section_name(std::uint32_t t) {
       return "platform_filesystems";
     case shm::SectionType::kSamplerProcess:
       return "sampler_process";
+    case shm::SectionType::kPlatformContainers:
+      return "platform_containers";
   }
   return "unknown";
 }

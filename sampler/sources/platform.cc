@@ -1,5 +1,6 @@
 #include "sources/platform.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -20,7 +21,7 @@ namespace hostflow::sampler {
 
 void add_flags(CLI::App& app, PlatformOptions& opts) {
   app.add_option("--platform.collectors", opts.collectors,
-                 "what the platform source reads: cpu, memory, filesystem, processes "
+                 "what the platform source reads: cpu, memory, filesystem, processes, lxc "
                  "(comma-separated)")
       ->delimiter(',')
       ->capture_default_str();
@@ -62,9 +63,11 @@ Result<void> validate(PlatformOptions& opts) {
       opts.mask |= shm::kPlatformFilesystem;
     } else if (c == "processes") {
       opts.mask |= shm::kPlatformProcesses;
+    } else if (c == "lxc") {
+      opts.mask |= shm::kPlatformLxc;
     } else if (!c.empty()) {
       return Error{EINVAL, "--platform.collectors: unknown collector '" + c +
-                               "' (want cpu, memory, filesystem, processes)"};
+                               "' (want cpu, memory, filesystem, processes, lxc)"};
     }
   }
   struct P {
@@ -230,6 +233,30 @@ std::vector<MountEntry> parse_mountinfo(std::string_view text, std::size_t cap) 
   return out;
 }
 
+std::optional<std::uint64_t> keyed_value(std::string_view text, std::string_view key) {
+  while (!text.empty()) {
+    std::string_view line = next_line(text);
+    if (next_field(line) != key) continue;
+    return to_u64(next_field(line));
+  }
+  return std::nullopt;
+}
+
+std::optional<std::uint64_t> single_value(std::string_view text) {
+  std::string_view line = next_line(text);
+  return to_u64(next_field(line));
+}
+
+std::int32_t min_pid(std::string_view procs) {
+  std::int32_t best = 0;
+  while (!procs.empty()) {
+    const auto v = to_u64(next_line(procs));
+    if (v && *v > 0 && *v <= INT32_MAX && (best == 0 || static_cast<std::int32_t>(*v) < best))
+      best = static_cast<std::int32_t>(*v);
+  }
+  return best;
+}
+
 std::optional<std::string_view> environ_value(std::string_view env, std::string_view key) {
   while (!env.empty()) {
     const std::size_t nul = env.find('\0');
@@ -267,6 +294,7 @@ namespace {
 
 constexpr std::size_t kMaxFilesystems = 4096;
 constexpr std::size_t kMaxMountinfoBytes = 16u << 20;
+constexpr std::size_t kMaxContainers = 4096;
 
 class PlatformSource final : public Source {
  public:
@@ -281,6 +309,10 @@ class PlatformSource final : public Source {
     if (!root.ok()) return root.error();
     root_ = std::move(*root);
     rootfs_ = paths.rootfs == "/" ? std::string() : paths.rootfs;
+    procfs_ = paths.procfs;
+    // LXC cgroups: absent (no cgroup mount) is not an error, there are simply no containers.
+    if (auto cg = UniqueFd::open(paths.sysfs + "/fs/cgroup", O_RDONLY | O_DIRECTORY); cg.ok())
+      cgroup_ = std::move(*cg);
     while (!rootfs_.empty() && rootfs_.back() == '/') rootfs_.pop_back();
     const long hz = ::sysconf(_SC_CLK_TCK);
     clk_tck_ = hz > 0 ? static_cast<std::uint64_t>(hz) : 100;
@@ -344,6 +376,11 @@ class PlatformSource final : public Source {
         if (out.add(filesystem(out, mounts[chosen[k]]))) n++;
       }
       r.collected |= shm::kPlatformFilesystem;
+    }
+    if ((opts_.mask & shm::kPlatformLxc) && cgroup_.valid()) {
+      out.touch<shm::PlatformContainerRecord>();
+      n += containers(out);
+      r.collected |= shm::kPlatformLxc;
     }
     out.add(r);
     if (opts_.mask != 0 && (r.collected & opts_.mask) == 0)
@@ -415,9 +452,140 @@ class PlatformSource final : public Source {
 
   static std::string_view first_line(std::string_view s) { return s.substr(0, s.find('\n')); }
 
+  // The subdirectories of `dirfd`/`path` (at most kMaxContainers).
+  static std::vector<std::string> subdirs(int dirfd, const std::string& path) {
+    std::vector<std::string> out;
+    const int fd = ::openat(dirfd, path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return out;
+    DIR* d = ::fdopendir(fd);
+    if (!d) {
+      ::close(fd);
+      return out;
+    }
+    while (const dirent* e = ::readdir(d)) {
+      if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
+      if (out.size() >= kMaxContainers) break;
+      out.emplace_back(e->d_name);
+    }
+    ::closedir(d);
+    return out;
+  }
+
+  std::optional<std::uint64_t> cg_value(const std::string& path) {
+    if (!read_small(cgroup_.get(), path, 4096, &buf_)) return std::nullopt;
+    return single_value(buf_);
+  }
+  std::optional<std::uint64_t> cg_keyed(const std::string& path, std::string_view key) {
+    if (!read_small(cgroup_.get(), path, 64 * 1024, &buf_)) return std::nullopt;
+    return keyed_value(buf_, key);
+  }
+  // The smallest pid in `dir`/cgroup.procs and below (LXC nests: lxc/<vmid>/ns/init.scope).
+  std::int32_t init_pid(const std::string& dir, int depth) {
+    std::int32_t best = 0;
+    if (read_small(cgroup_.get(), dir + "/cgroup.procs", 1u << 20, &buf_)) best = min_pid(buf_);
+    if (depth == 0) return best;
+    for (const std::string& sub : subdirs(cgroup_.get(), dir)) {
+      const std::int32_t p = init_pid(dir + "/" + sub, depth - 1);
+      if (p && (!best || p < best)) best = p;
+    }
+    return best;
+  }
+
+  // One record per LXC container (Proxmox lxc/<vmid>, plain LXC/Incus lxc.payload.<name>).
+  std::size_t containers(shm::SnapshotBuilder& out) {
+    struct stat st {};
+    const bool v2 = ::fstatat(cgroup_.get(), "cgroup.controllers", &st, 0) == 0;
+    // v1/hybrid: one hierarchy per controller (cpuacct may be joined with cpu).
+    const std::string mem = v2 ? "" : "memory/";
+    std::string cpu = "cpuacct/";
+    if (!v2 && ::fstatat(cgroup_.get(), "cpuacct", &st, 0) != 0) cpu = "cpu,cpuacct/";
+    const std::string pids = v2 ? "" : "pids/";
+    struct Ct {
+      std::string id, rel;  // rel: the container's cgroup below each hierarchy
+      bool proxmox;
+    };
+    std::vector<Ct> cts;
+    for (const std::string& vmid : subdirs(cgroup_.get(), mem + "lxc")) {
+      if (vmid.find_first_not_of("0123456789") == std::string::npos)
+        cts.push_back({vmid, "lxc/" + vmid, true});
+    }
+    for (const std::string& d : subdirs(cgroup_.get(), v2 ? "." : "memory")) {
+      if (d.rfind("lxc.payload.", 0) == 0 && d.size() > 12) cts.push_back({d.substr(12), d, false});
+    }
+    std::size_t n = 0;
+    for (const Ct& c : cts) {
+      shm::PlatformContainerRecord r{};
+      r.id = out.add_string(c.id, 256);
+      if (c.proxmox) r.flags |= shm::kCtProxmox;
+      if (v2) r.flags |= shm::kCtCgroupV2;
+      const std::string m = mem + c.rel + "/";
+      const auto usage = cg_value(m + (v2 ? "memory.current" : "memory.usage_in_bytes"));
+      const auto cache = cg_keyed(m + "memory.stat", v2 ? "file" : "total_cache");
+      if (usage && cache) {
+        r.flags |= shm::kCtHasMemory;
+        r.memory_usage = *usage;
+        r.memory_cache = *cache;
+      }
+      // v1 says "no limit" with a page-rounded LONG_MAX.
+      if (const auto lim = cg_value(m + (v2 ? "memory.max" : "memory.limit_in_bytes"));
+          lim && *lim < (1ull << 62)) {
+        r.flags |= shm::kCtHasLimit;
+        r.memory_limit = *lim;
+      }
+      if (v2) {
+        if (const auto sw = cg_value(m + "memory.swap.current")) {
+          r.flags |= shm::kCtHasSwap;
+          r.swap_usage = *sw;
+        }
+      } else if (const auto memsw = cg_value(m + "memory.memsw.usage_in_bytes"); memsw && usage) {
+        r.flags |= shm::kCtHasSwap;
+        r.swap_usage = *memsw > *usage ? *memsw - *usage : 0;
+      }
+      if (v2) {
+        if (const auto us = cg_keyed(c.rel + "/cpu.stat", "usage_usec")) {
+          r.flags |= shm::kCtHasCpu;
+          r.cpu_usage_ns = *us * 1000;
+        }
+      } else if (const auto ns = cg_value(cpu + c.rel + "/cpuacct.usage")) {
+        r.flags |= shm::kCtHasCpu;
+        r.cpu_usage_ns = *ns;
+      }
+      if (const auto p = cg_value(pids + c.rel + "/pids.current")) {
+        r.flags |= shm::kCtHasPids;
+        r.pids_current = *p;
+      }
+      r.init_pid = init_pid((v2 ? "" : pids) + c.rel, 3);
+      if (r.init_pid > 0) {
+        struct statfs sf {};
+        const std::string root = procfs_ + "/" + std::to_string(r.init_pid) + "/root/";
+        if (::statfs(root.c_str(), &sf) == 0) {
+          const auto fr = static_cast<std::uint64_t>(sf.f_frsize ? sf.f_frsize : sf.f_bsize);
+          r.flags |= shm::kCtHasRootfs;
+          r.rootfs_size = static_cast<std::uint64_t>(sf.f_blocks) * fr;
+          r.rootfs_free = static_cast<std::uint64_t>(sf.f_bfree) * fr;
+          r.rootfs_avail = static_cast<std::uint64_t>(sf.f_bavail) * fr;
+        } else {
+          r.rootfs_errno = errno;
+        }
+      }
+      // Proxmox's config (root:www-data 0640): raw bytes, the exporter reads hostname: from it.
+      if (c.proxmox) {
+        bool truncated = false;
+        if (read_small(root_.get(), "etc/pve/lxc/" + c.id + ".conf", 64 * 1024, &buf_,
+                       &truncated)) {
+          r.flags |= shm::kCtConfigRead | (truncated ? shm::kCtConfigTruncated : 0u);
+          r.config = out.add_string(buf_, 64 * 1024);
+        }
+      }
+      if (out.add(r)) n++;
+    }
+    return n;
+  }
+
   PlatformOptions opts_;
   UniqueFd proc_, root_;
-  std::string rootfs_;
+  std::string rootfs_, procfs_;
+  UniqueFd cgroup_;
   std::uint64_t clk_tck_ = 100;
   std::string buf_;
   std::vector<int> pids_;

@@ -8,6 +8,11 @@
 //     (exporter/areas/platform/platform_detect.h): file contents are copied raw and bounded.
 //   - cpu: the "cpu" line of <procfs>/stat; memory: <procfs>/meminfo; processes: the numeric
 //     entries of <procfs>;
+//   - lxc: each LXC container's cgroup (Proxmox's <sysfs>/fs/cgroup[/<controller>]/lxc/<vmid>,
+//   plain
+//     LXC/Incus lxc.payload.<name>; cgroup v2, v1 and hybrid): memory used and cache, limit, swap,
+//     CPU time, pids.current, statfs of its init's <procfs>/<pid>/root/, and (Proxmox) the raw
+//     bytes of <rootfs>/etc/pve/lxc/<vmid>.conf, parsed in the exporter;
 //   - filesystem: <procfs>/1/mountinfo, filtered (--platform.filesystem.*: pseudo and network
 //     filesystems and duplicate mounts of one device out by default), then statfs() of
 //     <rootfs><mountpoint> for each. statfs on an unreachable network filesystem blocks in the
@@ -39,7 +44,7 @@ class App;
 namespace hostflow::sampler {
 
 struct PlatformOptions {
-  std::vector<std::string> collectors{"cpu", "memory", "filesystem", "processes"};
+  std::vector<std::string> collectors{"cpu", "memory", "filesystem", "processes", "lxc"};
   // node_exporter's defaults (collector/filesystem_linux.go) plus network filesystems, whose
   // statfs can block on a dead server.
   std::string mount_points_exclude =
@@ -85,6 +90,13 @@ struct MountEntry {
 std::vector<MountEntry> parse_mountinfo(std::string_view text, std::size_t cap = 1u << 16);
 // proc(5)'s octal escapes (\040 space, \011 tab, \012 newline, \134 backslash).
 std::string unescape_mount_field(std::string_view field);
+
+// The number after `key` on a "key value" line (cgroup memory.stat, cpu.stat), or nullopt.
+std::optional<std::uint64_t> keyed_value(std::string_view text, std::string_view key);
+// A one-number cgroup file (memory.current, pids.current...): nullopt for "max" or junk.
+std::optional<std::uint64_t> single_value(std::string_view text);
+// The smallest pid of a cgroup.procs file (0 when none).
+std::int32_t min_pid(std::string_view procs);
 
 // The value of `key` in a NUL-separated environment block, or nullopt.
 std::optional<std::string_view> environ_value(std::string_view environ, std::string_view key);

@@ -162,7 +162,8 @@ std::span<const SourceEntry> source_table() {
        .sections = sections(kBpfCounters, kBpfAttach),
        .metric_prefix = "hostflow_tc_",
        .docs_anchor = "ebpf-tc-counters-source-bpf---sourcebpf"},
-      // PID 1's environ (container=) is a ptrace-mode read; statfs of a mount point below a
+      // PID 1's environ (container=) and an LXC init's /proc/<pid>/root are ptrace-mode
+      // accesses; statfs of a mount point below a
       // directory only its owner may search (0700) needs CAP_DAC_READ_SEARCH.
       {.name = "platform",
        .help = "where the sampler runs (host, Proxmox, LXC guest, container) and the host's CPU, "
@@ -172,7 +173,7 @@ std::span<const SourceEntry> source_table() {
        .capabilities = caps(CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH),
        .add_flags = &flags_of<&SourceOptions::platform>,
        .validate = &validate_of<&SourceOptions::platform>,
-       .sections = sections(kPlatform, kPlatformFilesystems),
+       .sections = sections(kPlatform, kPlatformFilesystems, kPlatformContainers),
        .metric_prefix = "hostflow_platform_",
        .docs_anchor = "platform-source-platform"},
   };

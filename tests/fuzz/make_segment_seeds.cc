@@ -1,7 +1,7 @@
 // make_segment_seeds DIR: writes seed segment files for fuzz_segment_reader, made with the real
 // builder and publish(): a valid two-slot segment with links (masters, a duplicate, odd names)
 // and sources, one formatted but never published, one with only the empty arena, and one with the
-// platform sections (a Proxmox host's facts and filesystems, one of them failed).
+// platform sections (a Proxmox host's facts, filesystems -- one of them failed -- and containers).
 // Regenerate with: build/tests/fuzz/make_segment_seeds tests/fuzz/corpus/segment_reader
 #include <cstdio>
 #include <fstream>
@@ -108,6 +108,20 @@ void add_platform(SnapshotBuilder& b) {
     f.statfs_errno = i == 2 ? 5 : 0;
     b.add(f);
   }
+  PlatformContainerRecord c{};
+  c.id = b.add_string("101", 256);
+  c.config = b.add_string("hostname: ct\xff\n[snap]\nhostname: old\n", 65536);
+  c.flags = kCtProxmox | kCtCgroupV2 | kCtHasMemory | kCtHasLimit | kCtHasCpu | kCtHasPids |
+            kCtConfigRead;
+  c.init_pid = 4242;
+  c.memory_usage = 1ull << 29;
+  c.memory_cache = 1ull << 30;  // more cache than usage: used is clamped at 0
+  c.memory_limit = 1ull << 31;
+  c.cpu_usage_ns = 7;
+  c.pids_current = 23;
+  b.add(c);
+  c.id = b.add_string("", 256);  // no id: skipped by the exporter
+  b.add(c);
 }
 
 }  // namespace

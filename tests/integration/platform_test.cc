@@ -224,5 +224,129 @@ TEST(Platform, EachFixtureRootIsDetectedAsItsKindThroughThePathFlags) {
   }
 }
 
+// ---- Per LXC container (issue 15, item 3): real busybox containers on this hybrid-v1 host ----
+
+// One busybox LXC container in its own lxcpath (offline template, no network). With `vmid`, it
+// uses Proxmox's cgroup layout (lxc/<vmid>); else plain LXC's lxc.payload.<name>.
+struct LxcContainer {
+  std::string lxcpath, name, vmid;
+  LxcContainer(const std::string& dir, std::string n, std::string id = "")
+      : lxcpath(dir), name(std::move(n)), vmid(std::move(id)) {
+    std::string conf = "lxc.net.0.type = empty\nlxc.apparmor.profile = unconfined\n";
+    if (!vmid.empty()) {
+      conf += "lxc.cgroup.relative = 0\nlxc.cgroup.dir.container = lxc/" + vmid +
+              "\nlxc.cgroup.dir.monitor = lxc.monitor/" + vmid + "\n";
+    }
+    std::ofstream(dir + "/" + name + ".conf") << conf;
+    sh_ok("lxc-create -P '" + lxcpath + "' -t busybox -n " + name + " -f '" + dir + "/" + name +
+          ".conf' >/dev/null 2>&1");
+  }
+  ~LxcContainer() {
+    stop();
+    sh("lxc-destroy -P '" + lxcpath + "' -n " + name + " >/dev/null 2>&1");
+    // LXC leaves its (empty) cgroup directories in every hierarchy: ours, then the parents
+    // when nobody else's are left in them.
+    const std::string mine = vmid.empty() ? "" : " $c/lxc/" + vmid + " $c/lxc.monitor/" + vmid;
+    sh("for c in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do rmdir" + mine +
+       " 2>/dev/null; rmdir $c/lxc $c/lxc.monitor $c/lxc.pivot 2>/dev/null; done; true");
+  }
+  void start() { sh_ok("lxc-start -P '" + lxcpath + "' -n " + name + " -d"); }
+  void stop() { sh("lxc-stop -P '" + lxcpath + "' -n " + name + " -k >/dev/null 2>&1"); }
+  int pid() const {
+    const auto r = sh("lxc-info -P '" + lxcpath + "' -n " + name + " -pH");
+    return std::atoi(r.out.c_str());
+  }
+  std::string cg(const std::string& controller) const {
+    return "/sys/fs/cgroup/" + controller + "/" +
+           (vmid.empty() ? "lxc.payload." + name : "lxc/" + vmid);
+  }
+  std::string id() const { return vmid.empty() ? name : vmid; }
+};
+
+double file_number(const std::string& path) {
+  return std::stod(read_file(path));
+}
+double stat_key(const std::string& path, const std::string& key) {
+  std::istringstream in(read_file(path));
+  std::string k;
+  double v = 0;
+  while (in >> k >> v)
+    if (k == key) return v;
+  return -1;
+}
+
+TEST(Platform, LxcContainersFiguresEqualTheirCgroupFilesAndStatfsAndFollowStartStop) {
+  HF_REQUIRE(is_root(), "needs root: LXC containers");
+  HF_REQUIRE(have_command("lxc-create") && have_command("busybox"),
+             "lxc / busybox-static not installed (scripts/packages.txt)");
+  HF_REQUIRE(fs::exists("/sys/fs/cgroup/memory/memory.stat"),
+             "no cgroup v1 memory hierarchy (this test is the hybrid-v1 case; v2 is fixtures)");
+  TempDir dir;
+  const std::string tag = std::to_string(::getpid() % 100000);
+  LxcContainer plain(dir.path(), "hf15p" + tag);
+  LxcContainer pve(dir.path(), "hf15x" + tag, std::to_string(900000 + ::getpid() % 90000));
+  plain.start();
+  pve.start();
+  ASSERT_TRUE(
+      wait_until([&] { return plain.pid() > 0 && pve.pid() > 0; }, std::chrono::seconds(10)));
+
+  StackOptions o;
+  o.sampler_args = seccomp_args();
+  o.exporter_args = seccomp_args();
+  Stack s(o);
+  s.start_sampler();
+  s.start_exporter();
+  ASSERT_TRUE(s.wait_fresh()) << stack_logs(s);
+  auto e = scrape_after_now(s);
+  ASSERT_TRUE(e) << stack_logs(s);
+
+  for (const LxcContainer* c : {&plain, &pve}) {
+    SCOPED_TRACE(c->name);
+    const auto info = series_where(*e, "hostflow_platform_container_info", "container_id", c->id());
+    ASSERT_FALSE(info.empty()) << stack_logs(s);
+    EXPECT_EQ(info.at("layout"), c->vmid.empty() ? "lxc" : "proxmox");
+    EXPECT_EQ(info.at("cgroup"), "v1");
+    // Proxmox layout without /etc/pve/lxc/<vmid>.conf: CT<vmid>.
+    EXPECT_EQ(info.at("name"), c->vmid.empty() ? c->name : "CT" + c->vmid);
+    auto v = [&](const std::string& m) {
+      return value_where(*e, "hostflow_platform_container_" + m, "container_id", c->id());
+    };
+    // An idle busybox: the cgroup files read now equal what the sampler read (± 1 MiB of
+    // kernel bookkeeping).
+    const double used = file_number(c->cg("memory") + "/memory.usage_in_bytes") -
+                        stat_key(c->cg("memory") + "/memory.stat", "total_cache");
+    ASSERT_TRUE(v("memory_used_bytes"));
+    EXPECT_NEAR(*v("memory_used_bytes"), used, 1 << 20);
+    EXPECT_EQ(v("processes"), file_number(c->cg("pids") + "/pids.current"));
+    const double cpu = file_number(c->cg("cpuacct") + "/cpuacct.usage") / 1e9;
+    ASSERT_TRUE(v("cpu_seconds_total"));
+    EXPECT_LE(*v("cpu_seconds_total"), cpu);
+    EXPECT_NEAR(*v("cpu_seconds_total"), cpu, 0.5);
+    // Root filesystem: statfs of its init's root, as `stat -f` reports it.
+    std::istringstream st(
+        sh_ok("stat -f -c '%S %b %f %a' /proc/" + std::to_string(c->pid()) + "/root/"));
+    double bs = 0, blocks = 0, bfree = 0, bavail = 0;
+    st >> bs >> blocks >> bfree >> bavail;
+    EXPECT_EQ(v("rootfs_size_bytes"), bs * blocks);
+    ASSERT_TRUE(v("rootfs_avail_bytes"));
+    EXPECT_NEAR(*v("rootfs_avail_bytes"), bs * bavail, 512.0 * 1024 * 1024);
+  }
+
+  // Stopped: its series go; started again: back.
+  plain.stop();
+  e = scrape_after_now(s);
+  ASSERT_TRUE(e);
+  EXPECT_TRUE(
+      series_where(*e, "hostflow_platform_container_info", "container_id", plain.id()).empty());
+  EXPECT_FALSE(
+      series_where(*e, "hostflow_platform_container_info", "container_id", pve.id()).empty());
+  plain.start();
+  ASSERT_TRUE(wait_until([&] { return plain.pid() > 0; }, std::chrono::seconds(10)));
+  e = scrape_after_now(s);
+  ASSERT_TRUE(e);
+  EXPECT_FALSE(
+      series_where(*e, "hostflow_platform_container_info", "container_id", plain.id()).empty());
+}
+
 }  // namespace
 }  // namespace hostflow::test

@@ -8,7 +8,10 @@
 #include <filesystem>
 
 #include "areas/platform/platform_detect.h"
+#include "areas/platform/platform_model.h"
+#include "areas/platform/pve_config.h"
 #include "hostflow/shm/builder.h"
+#include "outputs/prometheus_text.h"
 #include "snapshot_builders.h"
 #include "sources/platform.h"
 #include "support.h"
@@ -132,6 +135,7 @@ Collected collect_root(const std::string& kind) {
   sampler::SamplerPaths paths;
   paths.procfs = (kFixtures / "platform" / kind / "proc").string();
   paths.rootfs = (kFixtures / "platform" / kind / "root").string();
+  paths.sysfs = (kFixtures / "platform" / kind / "sys").string();
   auto src = sampler::make_platform_source(validated());
   auto o = src->open(paths);
   EXPECT_TRUE(o.ok()) << o.error().message();
@@ -214,6 +218,51 @@ TEST(PlatformDetection, SystemdOrderDecidesBetweenConflictingFacts) {
   EXPECT_EQ(classify_platform(pve).kind, "host");
   pve.facts |= shm::kPlatformPveMount;
   EXPECT_EQ(classify_platform(pve).kind, "proxmox");
+}
+
+// ---- LXC containers: cgroup v2 (Proxmox's) from the fixture tree ----
+
+TEST(PlatformContainers, ProxmoxV2FiguresAreTheCgroupFilesAndTheNameIsTheConfigsHostname) {
+  const Collected c = collect_root("proxmox");
+  ASSERT_TRUE(c.snap);
+  const auto m = exporter::build_platform_model(*c.snap);
+  ASSERT_TRUE(m.has_containers);
+  ASSERT_EQ(m.containers.size(), 2u);
+  const auto& ct = m.containers[0];
+  EXPECT_EQ(ct.id, "101");
+  EXPECT_EQ(ct.name, "web-frontend");  // not the snapshot's web-old
+  const auto& r = ct.rec;
+  EXPECT_TRUE(r.flags & shm::kCtProxmox);
+  EXPECT_TRUE(r.flags & shm::kCtCgroupV2);
+  EXPECT_EQ(r.memory_usage, 536870912u);  // memory.current
+  EXPECT_EQ(r.memory_cache, 184549376u);  // memory.stat file
+  EXPECT_EQ(r.memory_limit, 2147483648u);
+  EXPECT_EQ(r.swap_usage, 4194304u);
+  EXPECT_EQ(r.cpu_usage_ns, 734512345000u);
+  EXPECT_EQ(r.pids_current, 23u);
+  EXPECT_EQ(r.init_pid, 4242);                // lxc/101/ns/init.scope: LXC nests the payload
+  EXPECT_FALSE(r.flags & shm::kCtHasRootfs);  // no /proc/4242 in the fixture
+  const auto& web = m.containers[1];
+  EXPECT_EQ(web.id, "web1");
+  EXPECT_EQ(web.name, "web1");
+  EXPECT_FALSE(web.rec.flags & shm::kCtProxmox);
+  EXPECT_FALSE(web.rec.flags & shm::kCtHasLimit);  // memory.max "max"
+  // Rendered: used = current - file.
+  exporter::metrics::FamilySet fams;
+  exporter::platform_families(m, &fams);
+  const std::string text = exporter::prometheus_text(fams);
+  EXPECT_NE(text.find("hostflow_platform_container_memory_used_bytes{container_id=\"101\","
+                      "name=\"web-frontend\"} 352321536"),
+            std::string::npos)
+      << text;
+}
+
+TEST(PlatformContainers, PveHostnameIsTheCurrentConfigsTrimmedAndBounded) {
+  using exporter::parse_pve_hostname;
+  EXPECT_EQ(parse_pve_hostname("arch: amd64\nhostname:  ct-a \r\n"), "ct-a");
+  EXPECT_EQ(parse_pve_hostname("[snap]\nhostname: old\n"), "");
+  EXPECT_EQ(parse_pve_hostname("hostnamex: no\n"), "");
+  EXPECT_EQ(parse_pve_hostname("hostname: " + std::string(400, 'a')).size(), 253u);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "areas/platform/platform_model.h"
 
+#include "areas/platform/pve_config.h"
 #include "hostflow/common/sanitize.h"
 
 namespace hostflow::exporter {
@@ -36,6 +37,21 @@ PlatformModel build_platform_model(const shm::Snapshot& s) {
     f.rec = r;
     m.filesystems.push_back(std::move(f));
   }
+  m.has_containers = s.section(shm::SectionType::kPlatformContainers) != nullptr;
+  for (const auto& r : s.records<shm::PlatformContainerRecord>()) {
+    PlatformContainer c;
+    c.rec = r;
+    c.id = sanitize_label(str_or_empty(s, r.id));
+    if (c.id.empty()) continue;
+    if (r.flags & shm::kCtProxmox) {
+      if (r.flags & shm::kCtConfigRead)
+        c.name = sanitize_label(parse_pve_hostname(str_or_empty(s, r.config)));
+      if (c.name.empty()) c.name = "CT" + c.id;
+    } else {
+      c.name = c.id;
+    }
+    m.containers.push_back(std::move(c));
+  }
   return m;
 }
 
@@ -44,6 +60,71 @@ namespace {
 // node_exporter's mode names, in /proc/stat's order (guest time is also in user and nice).
 constexpr const char* kCpuModes[] = {"user",   "nice", "system",  "idle",
                                      "iowait", "irq",  "softirq", "steal"};
+
+}  // namespace
+
+namespace {
+
+// Per LXC container on this host, as Proxmox computes the figures.
+void container_families(const PlatformModel& m, metrics::FamilySet* out) {
+  auto l = [](const PlatformContainer& c) -> Labels {
+    return {{"container_id", c.id}, {"name", c.name}};
+  };
+  Family info("hostflow_platform_container_info",
+              "An LXC container on this host: layout is proxmox (cgroup lxc/<vmid>) or lxc "
+              "(lxc.payload.<name>); cgroup is v1 or v2.",
+              metrics::Type::kGauge);
+  Family used("hostflow_platform_container_memory_used_bytes",
+              "Memory used without the page cache: v2 memory.current - memory.stat file, v1 "
+              "memory.usage_in_bytes - memory.stat total_cache.",
+              metrics::Type::kGauge);
+  Family cache("hostflow_platform_container_memory_cache_bytes",
+               "Page cache charged to the container (v2 memory.stat file, v1 total_cache).",
+               metrics::Type::kGauge);
+  Family limit("hostflow_platform_container_memory_limit_bytes",
+               "Memory limit (v2 memory.max, v1 memory.limit_in_bytes); absent when unlimited.",
+               metrics::Type::kGauge);
+  Family swap("hostflow_platform_container_swap_used_bytes",
+              "Swap used (v2 memory.swap.current, v1 memory.memsw.usage_in_bytes - usage).",
+              metrics::Type::kGauge);
+  Family cpu("hostflow_platform_container_cpu_seconds_total",
+             "CPU time of the container (v2 cpu.stat usage_usec, v1 cpuacct.usage).",
+             metrics::Type::kCounter);
+  Family procs("hostflow_platform_container_processes", "Tasks in the container (pids.current).",
+               metrics::Type::kGauge);
+  Family rsize("hostflow_platform_container_rootfs_size_bytes",
+               "Size of the container's root filesystem (statfs of its init's /proc/<pid>/root).",
+               metrics::Type::kGauge);
+  Family rused("hostflow_platform_container_rootfs_used_bytes",
+               "Used space of the root filesystem: size - free.", metrics::Type::kGauge);
+  Family ravail("hostflow_platform_container_rootfs_avail_bytes",
+                "Space available to unprivileged users on the root filesystem (f_bavail).",
+                metrics::Type::kGauge);
+  for (const PlatformContainer& c : m.containers) {
+    const auto& r = c.rec;
+    Labels li = l(c);
+    li.push_back({"layout", (r.flags & shm::kCtProxmox) ? "proxmox" : "lxc"});
+    li.push_back({"cgroup", (r.flags & shm::kCtCgroupV2) ? "v2" : "v1"});
+    info.add(li, 1);
+    if (r.flags & shm::kCtHasMemory) {
+      used.add(l(c), static_cast<double>(
+                         r.memory_usage > r.memory_cache ? r.memory_usage - r.memory_cache : 0));
+      cache.add(l(c), static_cast<double>(r.memory_cache));
+    }
+    if (r.flags & shm::kCtHasLimit) limit.add(l(c), static_cast<double>(r.memory_limit));
+    if (r.flags & shm::kCtHasSwap) swap.add(l(c), static_cast<double>(r.swap_usage));
+    if (r.flags & shm::kCtHasCpu) cpu.add(l(c), static_cast<double>(r.cpu_usage_ns) / 1e9);
+    if (r.flags & shm::kCtHasPids) procs.add(l(c), static_cast<double>(r.pids_current));
+    if (r.flags & shm::kCtHasRootfs) {
+      rsize.add(l(c), static_cast<double>(r.rootfs_size));
+      rused.add(l(c), static_cast<double>(
+                          r.rootfs_size > r.rootfs_free ? r.rootfs_size - r.rootfs_free : 0));
+      ravail.add(l(c), static_cast<double>(r.rootfs_avail));
+    }
+  }
+  for (Family* f : {&info, &used, &cache, &limit, &swap, &cpu, &procs, &rsize, &rused, &ravail})
+    out->add(std::move(*f));
+}
 
 }  // namespace
 
@@ -163,6 +244,7 @@ void platform_families(const PlatformModel& m, metrics::FamilySet* out) {
     out->add(std::move(ro));
     out->add(std::move(err));
   }
+  if (m.has_containers) container_families(m, out);
 }
 
 }  // namespace hostflow::exporter

@@ -17,12 +17,20 @@ struct PlatformFilesystem {
   shm::PlatformFilesystemRecord rec{};
 };
 
+struct PlatformContainer {
+  std::string id;    // vmid or LXC name (sanitized)
+  std::string name;  // Proxmox hostname:, else CT<vmid> / the LXC name (sanitized)
+  shm::PlatformContainerRecord rec{};
+};
+
 struct PlatformModel {
   bool present = false;  // the snapshot has a Platform record
   PlatformKind kind;
   shm::PlatformRecord rec{};
   bool has_filesystems = false;  // the PlatformFilesystems section is there (collector on)
   std::vector<PlatformFilesystem> filesystems;
+  bool has_containers = false;  // the PlatformContainers section is there (collector lxc on)
+  std::vector<PlatformContainer> containers;
 };
 
 PlatformModel build_platform_model(const shm::Snapshot& s);

@@ -26,8 +26,8 @@ inline constexpr std::uint64_t kMagic = 0x31574c4654534f48ull;  // "HOSTFLW1" li
 inline constexpr std::uint16_t kSchemaMajor = 1;
 // Minor 1: procs, taps, domains, LinkRecord.tap_dev. Minor 2: netns section, LinkRecord.netnsid.
 // Minor 3: docker, conntrack, addrs, bpf_counters and bpf_attach sections.
-// Minor 4: platform and platform_filesystems sections.
-inline constexpr std::uint16_t kSchemaMinor = 4;
+// Minor 4: platform and platform_filesystems sections. Minor 5: platform_containers section.
+inline constexpr std::uint16_t kSchemaMinor = 5;
 
 inline constexpr std::uint32_t kSlotCount = 2;
 inline constexpr std::uint64_t kHeaderSize = 4096;
@@ -106,6 +106,7 @@ enum class SectionType : std::uint32_t {
   kPlatform = 14,             // PlatformRecord (one: where the sampler runs, host CPU/memory)
   kPlatformFilesystems = 15,  // PlatformFilesystemRecord (the host's real filesystems)
   kSamplerProcess = 17,       // SamplerProcessRecord (one: the sampler's own process figures)
+  kPlatformContainers = 16,   // PlatformContainerRecord (LXC containers on this host)
 };
 
 enum SectionFlags : std::uint16_t {
@@ -546,6 +547,7 @@ enum PlatformCollectors : std::uint32_t {
   kPlatformMemory = 1u << 1,        // mem_* from <procfs>/meminfo
   kPlatformFilesystem = 1u << 2,    // the kPlatformFilesystems section
   kPlatformProcesses = 1u << 3,     // processes: numeric entries of <procfs>
+  kPlatformLxc = 1u << 4,           // the kPlatformContainers section (LXC cgroups)
   kPlatformMemAvailable = 1u << 8,  // meminfo had MemAvailable (kernels >= 3.14)
 };
 
@@ -621,6 +623,45 @@ static_assert(offsetof(PlatformFilesystemRecord, files_free) == 64);
 static_assert(offsetof(PlatformFilesystemRecord, statfs_errno) == 72);
 static_assert(offsetof(PlatformFilesystemRecord, flags) == 76);
 
+enum PlatformContainerFlags : std::uint32_t {
+  kCtProxmox = 1u << 0,     // Proxmox layout: <cgroup>/lxc/<vmid>; else lxc.payload.<name>
+  kCtCgroupV2 = 1u << 1,    // figures from the unified hierarchy (else v1 controllers)
+  kCtHasMemory = 1u << 2,   // memory_usage and memory_cache read
+  kCtHasLimit = 1u << 3,    // memory_limit read and not "max"/unlimited
+  kCtHasSwap = 1u << 4,     // swap_usage read
+  kCtHasCpu = 1u << 5,      // cpu_usage_ns read
+  kCtHasPids = 1u << 6,     // pids_current read
+  kCtHasRootfs = 1u << 7,   // rootfs_* from statfs of /proc/<init_pid>/root
+  kCtConfigRead = 1u << 8,  // config holds /etc/pve/lxc/<vmid>.conf (raw)
+  kCtConfigTruncated = 1u << 9,
+};
+
+// One LXC container's cgroup figures (--platform.collectors lxc), as Proxmox computes them.
+struct PlatformContainerRecord {
+  StrRef id;                   // 0   vmid (Proxmox layout) or the LXC name (raw directory name)
+  StrRef config;               // 8   /etc/pve/lxc/<vmid>.conf, raw (parsed in the exporter)
+  std::uint32_t flags;         // 16  PlatformContainerFlags
+  std::int32_t init_pid;       // 20  smallest pid in the container's cgroups (0 = none)
+  std::uint64_t memory_usage;  // 24  v2 memory.current, v1 memory.usage_in_bytes
+  std::uint64_t memory_cache;  // 32  v2 memory.stat file, v1 memory.stat total_cache
+  std::uint64_t memory_limit;  // 40  v2 memory.max, v1 memory.limit_in_bytes
+  std::uint64_t swap_usage;    // 48  v2 memory.swap.current, v1 memsw.usage - usage
+  std::uint64_t cpu_usage_ns;  // 56  v2 cpu.stat usage_usec * 1000, v1 cpuacct.usage
+  std::uint64_t pids_current;  // 64  pids.current
+  std::uint64_t rootfs_size;   // 72  statfs of /proc/<init_pid>/root/, bytes
+  std::uint64_t rootfs_free;   // 80
+  std::uint64_t rootfs_avail;  // 88
+  std::int32_t rootfs_errno;   // 96
+  std::uint32_t reserved;      // 100
+};
+static_assert(std::is_trivially_copyable_v<PlatformContainerRecord>);
+static_assert(sizeof(PlatformContainerRecord) == 104);
+static_assert(offsetof(PlatformContainerRecord, flags) == 16);
+static_assert(offsetof(PlatformContainerRecord, memory_usage) == 24);
+static_assert(offsetof(PlatformContainerRecord, cpu_usage_ns) == 56);
+static_assert(offsetof(PlatformContainerRecord, rootfs_size) == 72);
+static_assert(offsetof(PlatformContainerRecord, rootfs_errno) == 96);
+
 // The record type and current version of each known section, for the builder and the validator.
 template <class T>
 struct SectionTraits;
@@ -695,6 +736,11 @@ struct SectionTraits<PlatformFilesystemRecord> {
   static constexpr SectionType type = SectionType::kPlatformFilesystems;
   static constexpr std::uint16_t version = 1;
 };
+template <>
+struct SectionTraits<PlatformContainerRecord> {
+  static constexpr SectionType type = SectionType::kPlatformContainers;
+  static constexpr std::uint16_t version = 1;
+};
 
 // ---- section kSamplerProcess (sampler/collector.cc) --------------------------------------------
 
@@ -755,6 +801,8 @@ constexpr std::uint32_t min_record_size(SectionType t) {
       return sizeof(PlatformFilesystemRecord);
     case SectionType::kSamplerProcess:
       return sizeof(SamplerProcessRecord);
+    case SectionType::kPlatformContainers:
+      return sizeof(PlatformContainerRecord);
   }
   return 1;  // unknown (newer minor): skipped by readers, still bounds-checked
 }
