@@ -168,21 +168,6 @@ Decoded parse_decoded(const std::string& text) {
   return d;
 }
 
-std::map<std::string, double> canonical(const Exposition& e) {
-  std::map<std::string, double> out;
-  for (const auto& [key, v] : e.series) {
-    std::string k = series_name(key) + "{";
-    for (const auto& [n, l] : series_labels(key)) k += n + "=\"" + l + "\",";
-    out[k + "}"] = v;
-  }
-  return out;
-}
-
-bool is_tail(const std::string& key) {
-  return key.rfind("hostflow_exporter_", 0) == 0 ||
-         key.rfind("hostflow_snapshot_age_seconds", 0) == 0 || key.rfind("process_", 0) == 0;
-}
-
 std::string diff(const std::map<std::string, double>& a, const std::map<std::string, double>& b) {
   std::string out;
   int n = 0;
@@ -226,12 +211,12 @@ TEST(Otlp, PushesDecodedWithTheOfficialProtosEqualTheExportersOwnScrape) {
     std::this_thread::sleep_for(std::chrono::milliseconds(700));
     const auto log = rx.log();
     if (log.empty()) continue;
-    own = canonical(stack.scrape());
+    own = canonical_series(stack.scrape());
     d = parse_decoded(decode(rx.body(log.back().n)));
     if (rx.log().size() != log.size()) continue;  // a newer push arrived meanwhile
     own_rendering.clear();
     for (const auto& [k, v] : own)
-      if (!is_tail(k)) own_rendering[k] = v;
+      if (!is_scrape_tail(k)) own_rendering[k] = v;
     same = own_rendering == d.series;
   }
   ASSERT_TRUE(same) << "never equal\n" << diff(d.series, own_rendering) << stack_logs(stack);
@@ -291,7 +276,7 @@ TEST(Otlp, A503WithRetryAfterThenA200DeliversTheDataOnce) {
   }
   // And it decodes with the official definitions.
   EXPECT_EQ(parse_decoded(decode(rx.body(1))).series.count("hostflow_sampler_up{}"), 1u);
-  const auto own = canonical(stack.scrape());
+  const auto own = canonical_series(stack.scrape());
   EXPECT_GE(own.at("hostflow_exporter_otlp_retries_total{}"), 1);
   EXPECT_EQ(own.at("hostflow_exporter_otlp_export_failures_total{reason=\"retries_exhausted\",}"),
             0);
@@ -317,7 +302,7 @@ TEST(Otlp, A400IsNotRetried) {
     EXPECT_EQ(e.status, 400);
     EXPECT_TRUE(seen.insert(e.sha).second) << "request " << e.n << " was a retry";
   }
-  const auto own = canonical(stack.scrape());
+  const auto own = canonical_series(stack.scrape());
   EXPECT_EQ(own.at("hostflow_exporter_otlp_retries_total{}"), 0);
   EXPECT_GE(own.at("hostflow_exporter_otlp_export_failures_total{reason=\"rejected\",}"), 3);
   EXPECT_EQ(own.at("hostflow_exporter_otlp_exports_total{}"), 0);

@@ -22,23 +22,6 @@ std::string slurp(const std::string& p) {
   return ss.str();
 }
 
-// Series keyed by name and sorted labels (node_exporter re-serialises: its label order is its own).
-std::map<std::string, double> canonical(const Exposition& e) {
-  std::map<std::string, double> out;
-  for (const auto& [key, v] : e.series) {
-    std::string k = series_name(key) + "{";
-    for (const auto& [n, l] : series_labels(key)) k += n + "=\"" + l + "\",";
-    out[k + "}"] = v;
-  }
-  return out;
-}
-
-// The per-scrape tail (self_metrics.cc, the process_* collector): in /metrics, never in the file.
-bool is_tail(const std::string& key) {
-  return key.rfind("hostflow_exporter_", 0) == 0 ||
-         key.rfind("hostflow_snapshot_age_seconds", 0) == 0 || key.rfind("process_", 0) == 0;
-}
-
 // node_exporter's own families (its textfile collector's, Go's, its process's).
 bool is_node_exporters(const std::string& key) {
   for (const char* p : {"node_", "go_", "process_", "promhttp_"})
@@ -105,16 +88,16 @@ TEST(Textfile, NodeExporterReadsItCleanAndItsValuesEqualTheExportersOwnScrape) {
   for (int attempt = 0; attempt < 10 && !same; attempt++) {
     file_text = slurp(file);
     node_text = http_get(node_url).body;
-    own_series = canonical(stack.scrape());
+    own_series = canonical_series(stack.scrape());
     const std::string file_again = slurp(file);
     if (file_again != file_text) continue;
-    file_series = canonical(parse_exposition(file_text));
+    file_series = canonical_series(parse_exposition(file_text));
     node_series.clear();
-    for (const auto& [k, v] : canonical(parse_exposition(node_text)))
+    for (const auto& [k, v] : canonical_series(parse_exposition(node_text)))
       if (!is_node_exporters(k)) node_series[k] = v;
     own_rendering.clear();
     for (const auto& [k, v] : own_series)
-      if (!is_tail(k)) own_rendering[k] = v;
+      if (!is_scrape_tail(k)) own_rendering[k] = v;
     same = node_series == file_series && own_rendering == file_series;
   }
   check_exposition_invariants(file_text, "the text file");
@@ -134,7 +117,7 @@ TEST(Textfile, NodeExporterReadsItCleanAndItsValuesEqualTheExportersOwnScrape) {
     has_veth |= k.find("interface=\"" + t.veth + "\"") != std::string::npos;
   EXPECT_TRUE(has_veth);
   // The tail is not in the file; /metrics has it.
-  for (const auto& [k, v] : file_series) EXPECT_FALSE(is_tail(k)) << k;
+  for (const auto& [k, v] : file_series) EXPECT_FALSE(is_scrape_tail(k)) << k;
   EXPECT_TRUE(own_series.count("hostflow_exporter_textfile_writes_total{result=\"ok\",}"));
   EXPECT_GE(own_series["hostflow_exporter_textfile_writes_total{result=\"ok\",}"], 1);
   EXPECT_EQ(own_series["hostflow_exporter_textfile_writes_total{result=\"error\",}"], 0);

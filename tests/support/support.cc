@@ -408,6 +408,21 @@ std::map<std::string, std::string> series_labels(const std::string& key) {
   return out;
 }
 
+std::map<std::string, double> canonical_series(const Exposition& e) {
+  std::map<std::string, double> out;
+  for (const auto& [key, v] : e.series) {
+    std::string k = series_name(key) + "{";
+    for (const auto& [n, l] : series_labels(key)) k += n + "=\"" + l + "\",";
+    out[k + "}"] = v;
+  }
+  return out;
+}
+
+bool is_scrape_tail(const std::string& key) {
+  return key.rfind("hostflow_exporter_", 0) == 0 ||
+         key.rfind("hostflow_snapshot_age_seconds", 0) == 0 || key.rfind("process_", 0) == 0;
+}
+
 nlohmann::json ip_json(const std::string& args, const std::string& netns) {
   const std::string cmd =
       "ip " + (netns.empty() ? std::string() : "-n " + netns + " ") + "-j " + args;

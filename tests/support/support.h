@@ -130,6 +130,12 @@ std::string series_name(const std::string& key);
 // The labels of a series key as written by the exposition ("name{a=\"x\"}" -> {a: x}), with
 // \\, \" and \n unescaped.
 std::map<std::string, std::string> series_labels(const std::string& key);
+// Series keyed by name and sorted labels: the same series whatever order a writer put its labels
+// in (node_exporter re-serialises; the OTLP decoder's attributes have their own order).
+std::map<std::string, double> canonical_series(const Exposition& e);
+// A series of the exporter's per-scrape tail (self_metrics.cc, the process_* figures): in
+// /metrics, never in a rendering's other outputs (text file, OTLP).
+bool is_scrape_tail(const std::string& key);
 
 // `ip -j ARGS` (inside `netns` with -n when not empty), parsed with nlohmann_json. A failing
 // command or unparsable output fails the test and returns an empty array.
