@@ -13,13 +13,13 @@ struct ExporterPolicyOptions {
   // renaming within it, and fsync.
   int haproxy_state_dir_fd = -1;
   bool log_file = false;  // --log.file: reopening it on SIGHUP (openat O_WRONLY|O_APPEND|O_CREAT)
+  bool tls = false;       // --web.config.file with TLS: OpenSSL reseeding its DRBG (getrandom)
   // >= 0 (--output.textfile given): the text file's directory fd; creating a new file in it
   // (O_CREAT|O_EXCL|O_NOFOLLOW), fchmod, fsync, renaming and unlinking within it are allowed.
   int textfile_dir_fd = -1;
   // --output.otlp.endpoint (or OTEL_EXPORTER_OTLP_*): outbound HTTP(S) with libcurl, like
   // feed_fetch (the same rule group).
   bool otlp_push = false;
-  bool tls = false;       // --web.config.file with TLS: OpenSSL reseeding its DRBG (getrandom)
 };
 
 }  // namespace hostflow::exporter
