@@ -29,8 +29,9 @@ TEST(Compat, OnlyProfilesServesNoNativeFamily) {
   for (const auto& [key, v] : e.series) names.insert(series_name(key));
   std::size_t profile_families = 0;
   for (const auto& n : names) {
-    // The per-scrape tail (exporter/self_metrics.cc) stays.
-    const bool self = n.rfind("hostflow_exporter_", 0) == 0 || n == "hostflow_snapshot_age_seconds";
+    // The per-scrape tail (exporter/self_metrics.cc: the exporter's own counters and its
+    // process_* figures) stays.
+    const bool self = is_scrape_tail(n);
     const bool profile = n.rfind("net_interface_", 0) == 0 || n.rfind("netprobe_", 0) == 0 ||
                          n.rfind("oie_", 0) == 0 || n.rfind("qemu_network_", 0) == 0 ||
                          n.rfind("haproxy_sni_", 0) == 0;
