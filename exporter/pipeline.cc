@@ -212,7 +212,11 @@ ExporterCounters Pipeline::scrape_counters() {
   ExporterCounters c;
   auto cur = current();
   c.scrapes = ++scrapes_;
-  if (auto p = read_self_process_stats(); p.ok()) c.process = p.value();
+  if (auto p = read_self_process_stats(); p.ok())
+    c.process = p.value();
+  else if (!process_error_logged_.exchange(true))
+    log::warn("own process figures unreadable: no process_* metrics",
+              {{"err", p.error().message()}});
   if (cur && cur->has_snapshot) {
     c.snapshot_age_seconds =
         cur->same_boot

@@ -80,6 +80,7 @@ class Pipeline {
   std::atomic<std::uint64_t> reads_[6] = {};
   std::atomic<std::uint64_t> remaps_{0};
   std::atomic<std::uint64_t> segment_truncations_{0};
+  std::atomic<bool> process_error_logged_{false};  // /proc/self unreadable (process_*): once
   bool segment_unusable_ = false;  // the last read found the segment missing or invalid
   std::atomic<std::uint64_t> vm_state_entries_{0};
 };
