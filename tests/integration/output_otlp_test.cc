@@ -19,13 +19,6 @@
 namespace hostflow::test {
 namespace {
 
-std::string slurp(const std::string& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // A receiver (tests/otlp/receiver.py) in MODE, on a port of its own.
 struct Receiver {
   TempDir dir;
@@ -33,8 +26,9 @@ struct Receiver {
   int port = 0;
   explicit Receiver(const std::string& mode) {
     proc = Process({"python3", HOSTFLOW_OTLP_RECEIVER, dir.path(), mode}, dir.path() + "/out.log");
-    wait_until([&] { return !slurp(dir.path() + "/port").empty(); }, std::chrono::seconds(10));
-    port = std::atoi(slurp(dir.path() + "/port").c_str());
+    wait_until([&] { return !read_file_if_exists(dir.path() + "/port").empty(); },
+               std::chrono::seconds(10));
+    port = std::atoi(read_file_if_exists(dir.path() + "/port").c_str());
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
   struct Entry {
@@ -44,7 +38,7 @@ struct Receiver {
   };
   std::vector<Entry> log() const {
     std::vector<Entry> out;
-    std::istringstream in(slurp(dir.path() + "/log"));
+    std::istringstream in(read_file_if_exists(dir.path() + "/log"));
     Entry e;
     while (in >> e.n >> e.status >> e.sha >> e.t >> e.path >> e.content_type) out.push_back(e);
     return out;

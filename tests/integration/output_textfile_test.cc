@@ -15,13 +15,6 @@
 namespace hostflow::test {
 namespace {
 
-std::string slurp(const std::string& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // node_exporter's own families (its textfile collector's, Go's, its process's).
 bool is_node_exporters(const std::string& key) {
   for (const char* p : {"node_", "go_", "process_", "promhttp_"})
@@ -86,10 +79,10 @@ TEST(Textfile, NodeExporterReadsItCleanAndItsValuesEqualTheExportersOwnScrape) {
   std::string file_text, node_text;
   bool same = false;
   for (int attempt = 0; attempt < 10 && !same; attempt++) {
-    file_text = slurp(file);
+    file_text = read_file_if_exists(file);
     node_text = http_get(node_url).body;
     own_series = canonical_series(stack.scrape());
-    const std::string file_again = slurp(file);
+    const std::string file_again = read_file_if_exists(file);
     if (file_again != file_text) continue;
     file_series = canonical_series(parse_exposition(file_text));
     node_series.clear();
@@ -141,16 +134,18 @@ TEST(Textfile, AReaderLoopNeverSeesAPartialFile) {
   stack.start_sampler();
   stack.start_exporter();
   ASSERT_TRUE(stack.wait_fresh(0, std::chrono::seconds(20))) << stack_logs(stack);
-  ASSERT_TRUE(
-      wait_until([&] { return slurp(file).find("hostflow_sampler_up 1\n") != std::string::npos; },
-                 std::chrono::seconds(10)));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return read_file_if_exists(file).find("hostflow_sampler_up 1\n") != std::string::npos;
+      },
+      std::chrono::seconds(10)));
 
   std::set<std::string> generations;
   std::size_t reads = 0, bad = 0;
   std::string first_bad;
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(4);
   while (std::chrono::steady_clock::now() < end) {
-    const std::string text = slurp(file);
+    const std::string text = read_file_if_exists(file);
     reads++;
     const Exposition e = parse_exposition(text);
     // Whole: ends with a newline, every line parses, the generation and sampler_up are there.

@@ -122,6 +122,12 @@ std::string read_file(const std::string& path) {
   return bytes;
 }
 
+std::string read_file_if_exists(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
 std::string unique_name(const std::string& prefix, std::size_t max_len) {
   static std::atomic<int> counter{0};
   std::string s = prefix + std::to_string(::getpid() % 100000) + "x" + std::to_string(counter++);

@@ -52,6 +52,10 @@ std::string unique_name(const std::string& prefix, std::size_t max_len = 15);
 // test goes on with "" (so it also reports what else differs).
 std::string read_file(const std::string& path);
 
+// The same for a file that may not exist yet (a poll waiting for it to appear, or for a log file
+// a logrotate step has just moved away): "" without a failure while it is absent.
+std::string read_file_if_exists(const std::string& path);
+
 class TempDir {
  public:
   TempDir();
