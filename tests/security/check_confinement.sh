@@ -38,8 +38,9 @@ unit_copy() {
 }
 # All values of KEY= in a unit, in order, one line each.
 unit_values() { sed -n "s/^$2=//p" "$1"; }
-# The unit's ExecStart arguments (after the binary).
-exec_args() { unit_values "$1" ExecStart | head -1 | cut -d' ' -f2-; }
+# The unit's ExecStart arguments (after the binary), without $ARGS (EnvironmentFile=, empty as
+# the package ships /etc/default/hostflow-*).
+exec_args() { unit_values "$1" ExecStart | head -1 | cut -s -d' ' -f2- | sed 's/\$ARGS//; s/\${ARGS}//'; }
 # Capability names, lower case, sorted, one per line.
 norm_caps() { tr ' ,' '\n\n' | sed '/^$/d' | tr 'A-Z' 'a-z' | sort -u; }
 # Expands syscall-filter groups recursively.
