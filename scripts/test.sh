@@ -17,6 +17,9 @@ scripts/install-deps.sh build test
 # Third-party test inputs from npm (pinned in tests/otlp/package-lock.json): the OpenTelemetry
 # project's .proto files the OTLP tests decode hostflow's requests with.
 (cd tests/otlp && npm ci --no-audit --no-fund --ignore-scripts >/dev/null)
+# The Kubernetes API schema (kubernetes-models, pinned in tests/kubernetes/package-lock.json) the
+# DaemonSet and kustomize base are validated against offline.
+(cd tests/kubernetes && npm ci --no-audit --no-fund --ignore-scripts >/dev/null)
 # The tree as the committed .clang-format has it (a check, never a rewrite: --fix does that).
 scripts/check-format.sh
 getent group hostflow >/dev/null || groupadd --system hostflow
