@@ -4,6 +4,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -206,6 +207,47 @@ Topology::Topology() {
         " nud permanent");
   for (const auto& d : {veth, bridge, port, ifb}) sh_ok(n + "link set " + d + " up");
   for (const auto& d : {veth_peer, port_peer}) sh_ok(p + "link set " + d + " up");
+}
+
+Prometheus::Prometheus(const std::string& scrape_configs, bool scrape_itself) : port_(free_port()) {
+  const std::string cfg = dir_.path() + "/prometheus.yml";
+  std::ofstream out(cfg);
+  out << "global:\n"
+         "  scrape_interval: 1s\n"
+         "  evaluation_interval: 1s\n"
+         "scrape_configs:\n"
+      << scrape_configs;
+  if (scrape_itself)
+    out << "  - job_name: prometheus\n"
+           "    static_configs:\n"
+           "      - targets: ['127.0.0.1:"
+        << port_ << "']\n";
+  out.close();
+  proc_ =
+      Process({"prometheus", "--config.file=" + cfg, "--storage.tsdb.path=" + dir_.path() + "/data",
+               "--web.listen-address=127.0.0.1:" + std::to_string(port_)},
+              dir_.path() + "/prometheus.log");
+}
+
+std::string Prometheus::static_job(int target_port) {
+  return "  - job_name: hostflow\n"
+         "    scrape_timeout: 1s\n"
+         "    static_configs:\n"
+         "      - targets: ['127.0.0.1:" +
+         std::to_string(target_port) + "']\n";
+}
+
+std::optional<nlohmann::json> Prometheus::query(const std::string& q) {
+  const HttpResult r = http_get("http://127.0.0.1:" + std::to_string(port_) +
+                                "/api/v1/query?query=" + url_encode(q));
+  if (r.status != 200) return std::nullopt;
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  if (j.is_discarded() || j.value("status", "") != "success") return std::nullopt;
+  return j["data"]["result"];
+}
+
+double sample_value(const nlohmann::json& series) {
+  return std::stod(series["value"][1].get<std::string>());
 }
 
 }  // namespace hostflow::test

@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "support.h"
 
 namespace hostflow::test {
@@ -87,5 +89,28 @@ std::optional<double> value_where(const Exposition& e, const std::string& metric
                                   const std::string& label, const std::string& value);
 // The state ("ok", "absent", ...) hostflow_source_state says `source` is in ("" when none).
 std::string source_state(const Exposition& e, const std::string& source);
+
+// A real Prometheus (2.42) on a free loopback port with its own TSDB in a temporary directory,
+// scraping every 1s. `scrape_configs` is the YAML list under `scrape_configs:` (indented by two
+// spaces); use dir() for files it refers to (file_sd). With `scrape_itself` a job "prometheus"
+// scrapes its own /metrics too (prometheus_target_* figures become queryable). Killed on
+// destruction.
+class Prometheus {
+ public:
+  explicit Prometheus(const std::string& scrape_configs, bool scrape_itself = false);
+  // A scrape config for one static target, job "hostflow", scrape_timeout 1s.
+  static std::string static_job(int target_port);
+  // The `result` array of an instant query, or nullopt when the API did not answer "success".
+  std::optional<nlohmann::json> query(const std::string& q);
+  Process& process() { return proc_; }
+  const std::string& dir() const { return dir_.path(); }
+
+ private:
+  TempDir dir_;
+  int port_;
+  Process proc_;
+};
+// The value of one series of an instant query's result.
+double sample_value(const nlohmann::json& series);
 
 }  // namespace hostflow::test

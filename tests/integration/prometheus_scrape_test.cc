@@ -1,8 +1,5 @@
 // A real Prometheus (2.42) scrapes the exporter: the target is up and the stored counter is the
 // kernel's. Label `daemon`.
-#include <fstream>
-#include <nlohmann/json.hpp>
-
 #include "lab.h"
 #include "support.h"
 
@@ -10,45 +7,6 @@ namespace hostflow::test {
 namespace {
 
 constexpr int kPings = 20;
-
-class Prometheus {
- public:
-  explicit Prometheus(int target_port) : port_(free_port()) {
-    const std::string cfg = dir_.path() + "/prometheus.yml";
-    std::ofstream(cfg) << "global:\n"
-                          "  scrape_interval: 1s\n"
-                          "  evaluation_interval: 1s\n"
-                          "scrape_configs:\n"
-                          "  - job_name: hostflow\n"
-                          "    scrape_timeout: 1s\n"
-                          "    static_configs:\n"
-                          "      - targets: ['127.0.0.1:"
-                       << target_port << "']\n";
-    proc_ = Process(
-        {"prometheus", "--config.file=" + cfg, "--storage.tsdb.path=" + dir_.path() + "/data",
-         "--web.listen-address=127.0.0.1:" + std::to_string(port_)},
-        dir_.path() + "/prometheus.log");
-  }
-  // The `result` array of an instant query, or nullopt when the API did not answer "success".
-  std::optional<nlohmann::json> query(const std::string& q) {
-    const HttpResult r = http_get("http://127.0.0.1:" + std::to_string(port_) +
-                                  "/api/v1/query?query=" + url_encode(q));
-    if (r.status != 200) return std::nullopt;
-    auto j = nlohmann::json::parse(r.body, nullptr, false);
-    if (j.is_discarded() || j.value("status", "") != "success") return std::nullopt;
-    return j["data"]["result"];
-  }
-  Process& process() { return proc_; }
-
- private:
-  TempDir dir_;
-  int port_;
-  Process proc_;
-};
-
-double sample_value(const nlohmann::json& series) {
-  return std::stod(series["value"][1].get<std::string>());
-}
 
 TEST(Prometheus, ScrapesTheExporterAndStoresTheKernelsCounter) {
   HF_REQUIRE(is_root(), "needs root: creates network namespaces and links");
@@ -71,7 +29,7 @@ TEST(Prometheus, ScrapesTheExporterAndStoresTheKernelsCounter) {
   ASSERT_GE(kernel_rx, static_cast<std::uint64_t>(kPings) * 98);  // 84-byte echo + 14 Ethernet
 
   // Every scrape Prometheus makes from here on sees a snapshot taken after the traffic.
-  Prometheus prom(stack.port());
+  Prometheus prom(Prometheus::static_job(stack.port()));
   const std::string series_q =
       "hostflow_interface_receive_bytes_total{interface=\"" + t.veth + "\"}";
   std::optional<nlohmann::json> up, series;
