@@ -32,5 +32,9 @@ if [ "$FUZZ_SECONDS" -gt 0 ] && [ -x tests/fuzz/run.sh ]; then
   tests/fuzz/run.sh "$FUZZ_SECONDS"
 fi
 
+# The Debian package (its own Release build directory; tests/package check it, label package).
+HOSTFLOW_DEB=$(scripts/package.sh | tail -1)
+export HOSTFLOW_DEB
+
 cd "$BUILD"
 HOSTFLOW_TEST_STRICT=1 ctest --output-on-failure --timeout 600 "$@"
