@@ -12,17 +12,20 @@
 #     --tag        image name (default hostflow:<version from hostflow-exporter --version>)
 #     --tar        keep the root filesystem tar here (default: a temporary file)
 #     --no-import  only write the tar (with --tar)
+#     --strip-debug  copy the binaries without debug sections (objcopy --strip-debug; the tests'
+#                  sanitizer build carries ~300 MB of them)
 # DOCKER (default "docker") is the client command, e.g. DOCKER="docker -H unix:///run/x.sock".
 # Needs python3 (the tar) and ldd; no registry, no network, no root.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-BUILD=build-release TAG="" TAR="" IMPORT=1
+BUILD=build-release TAG="" TAR="" IMPORT=1 STRIP=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) BUILD=$2; shift 2 ;;
     --tag) TAG=$2; shift 2 ;;
     --tar) TAR=$2; shift 2 ;;
     --no-import) IMPORT=0; shift ;;
+    --strip-debug) STRIP=1; shift ;;
     *) echo "image: unknown argument $1 (see the header of $0)" >&2; exit 2 ;;
   esac
 done
@@ -43,12 +46,19 @@ trap 'rm -rf "$WORK"' EXIT
 
 # Every file of the image as "source<TAB>path in the image": the binaries, then each library
 # ldd resolves (and the dynamic loader), each once.
+SRC_SAMPLER=$SAMPLER SRC_EXPORTER=$EXPORTER
+if [ "$STRIP" = 1 ]; then
+  SRC_SAMPLER=$WORK/hostflow-sampler SRC_EXPORTER=$WORK/hostflow-exporter
+  objcopy --strip-debug "$SAMPLER" "$SRC_SAMPLER"
+  objcopy --strip-debug "$EXPORTER" "$SRC_EXPORTER"
+fi
 {
-  printf '%s\t/usr/sbin/hostflow-sampler\n' "$SAMPLER"
-  printf '%s\t/usr/sbin/hostflow-exporter\n' "$EXPORTER"
+  printf '%s\t/usr/sbin/hostflow-sampler\n' "$SRC_SAMPLER"
+  printf '%s\t/usr/sbin/hostflow-exporter\n' "$SRC_EXPORTER"
+  # ldd prints "FILE:" headers for several files: not libraries.
   ldd "$SAMPLER" "$EXPORTER" | awk '
     $2 == "=>" && $3 ~ /^\// { print $3 }
-    $1 ~ /^\// { print $1 }' | sort -u | while read -r lib; do
+    $1 ~ /^\// && $1 !~ /:$/ { print $1 }' | sort -u | while read -r lib; do
     # Debian 12 is merged-/usr: /lib/x86_64-linux-gnu/X is /usr/lib/x86_64-linux-gnu/X.
     case "$lib" in /lib/*|/lib64/*) dest=/usr$lib ;; *) dest=$lib ;; esac
     printf '%s\t%s\n' "$(readlink -f "$lib")" "$dest"
