@@ -179,6 +179,19 @@ TEST(DashboardRules, EveryExpressionReturnsDataFromARealStackAndOnlyTheProvokedA
     EXPECT_TRUE(values.count(label == "job" ? "hostflow" : instance)) << q << " -> " << r->dump();
   }
 
+  // A recorded value against the kernel: W's conntrack entries (the recording rule over its
+  // fixed IPs, as Prometheus stored it) equal what `conntrack -L` lists in H for W's addresses.
+  // The flows are long-lived (TCP held open, UDP timeout 600 s): the table does not move.
+  const std::string w_owner = lab.holder_cgroup.substr(lab.holder_cgroup.rfind('/') + 1);
+  std::size_t kernel_w = 0;
+  for (const CtEntry& c : conntrack_list(lab.h.name()))
+    for (const char* ip : {"10.66.1.2", "fd66:1::2"})
+      if (c.src == ip || c.reply_src == ip) kernel_w++;
+  EXPECT_GE(kernel_w, 8u);  // the 8 flows W opened
+  auto w = prom.query("instance_owner:hostflow_conntrack_ip_flows:sum{owner=\"" + w_owner + "\"}");
+  ASSERT_TRUE(w && w->size() == 1) << describe(w);
+  EXPECT_EQ(sample_value((*w)[0]), static_cast<double>(kernel_w)) << describe(w);
+
   // Alerts: valid PromQL over names that exist, silent on this healthy stack, except the contact
   // the scenario made.
   for (const auto& [name, expr] : alerts) {
@@ -195,6 +208,7 @@ TEST(DashboardRules, EveryExpressionReturnsDataFromARealStackAndOnlyTheProvokedA
         EXPECT_EQ(s["metric"].value("list", ""), "emergingthreats") << s.dump();
         EXPECT_EQ(s["metric"].value("direction", ""), "out") << s.dump();
         EXPECT_EQ(s["metric"].value("owner_type", ""), "netns") << s.dump();
+        EXPECT_EQ(s["metric"].value("owner", ""), w_owner) << s.dump();
       }
     } else {
       EXPECT_TRUE(r->empty()) << name << " would fire on a healthy stack: " << r->dump();
