@@ -5,7 +5,7 @@
 // the image's non-root user with no capability, the sampler with only its sources' capabilities,
 // both under their own seccomp filters in kill mode. The exporter's /metrics is compared with the
 // kernel's counters of that namespace (`ip -s link` in it) and the confinement with /proc.
-// Label `docker`.
+// Label `image`.
 #include <sys/stat.h>
 #include <unistd.h>
 
