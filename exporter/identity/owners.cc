@@ -6,6 +6,7 @@
 #include "hostflow/common/sanitize.h"
 #include "identity/cgroup.h"
 #include "identity/docker_json.h"
+#include "identity/pve_config.h"
 
 namespace hostflow::exporter {
 namespace {
@@ -109,6 +110,20 @@ Attribution attribute(const shm::Snapshot& snap, Model& m, const std::vector<Vm>
     return it != nsid_key.end() ? it->second : (1ull << 63) | static_cast<std::uint32_t>(nsid);
   };
 
+  // LXC containers the platform area names (raw id -> name): their veths carry the same name.
+  std::map<std::string, std::string, std::less<>> lxc_names;
+  for (const auto& r : snap.records<shm::PlatformContainerRecord>()) {
+    const std::string_view id = snap.str(r.id).value_or(std::string_view{});
+    std::string name =
+        lxc_container_name(id, r.flags & shm::kCtProxmox, r.flags & shm::kCtConfigRead,
+                           snap.str(r.config).value_or(std::string_view{}));
+    if (!name.empty()) lxc_names.emplace(std::string(id), std::move(name));
+  }
+  auto lxc_name = [&](std::string_view id) -> const std::string* {
+    auto it = lxc_names.find(id);
+    return it == lxc_names.end() ? nullptr : &it->second;
+  };
+
   // One owner per netns: the first process (lowest pid) in a known runtime's cgroup, else the
   // first process's cgroup leaf (or comm).
   // (The host's own namespace is not a workload: QEMU processes there have a cgroup copied too.)
@@ -129,6 +144,7 @@ Attribution attribute(const shm::Snapshot& snap, Model& m, const std::vector<Vm>
       c.runtime = o.runtime;
       c.id = sanitize_label(o.id, kNameCap);
       c.cgroup = sanitize_label(o.path, 512);
+      if (const std::string* n = o.runtime == "lxc" ? lxc_name(o.id) : nullptr) c.name = *n;
     } else if (c.owner_type.empty()) {
       c.owner_type = "netns";
       c.cgroup = sanitize_label(o.path, 512);
@@ -222,7 +238,8 @@ Attribution attribute(const shm::Snapshot& snap, Model& m, const std::vector<Vm>
         i.owner = id;
       } else if (auto cid = proxmox_vmid(i.name, "veth"); !cid.empty() && i.kind == "veth") {
         i.owner_type = "container";
-        i.owner = cid;
+        const std::string* n = lxc_name(cid);
+        i.owner = n ? *n : cid;
       }
     }
     if (i.app.empty() && on_bridge && i.owner_type != "host") i.app = network_app(*on_bridge);

@@ -7,7 +7,11 @@
 //   veth whose netns has no process -> unknown ("orphan"), app from its bridge
 //   bridge                          -> bridge (its Docker network's name when it is one)
 //   everything else                 -> host
-// Names are only a last hint: Proxmox tap<vmid>i<n> / veth<vmid>i<n> give a vmid.
+// An LXC container the platform area lists (PlatformContainers) has the name that area gives it
+// (identity/pve_config.h: Proxmox hostname, else CT<vmid>; else its LXC name), so its veths and
+// its hostflow_platform_container_* series carry the same name.
+// Names are only a last hint: Proxmox tap<vmid>i<n> / veth<vmid>i<n> give a vmid (a container's
+// named as above when the platform area lists it).
 // App: the Compose project label ("ix-" stripped), else the app of the Docker network of the
 // bridge the interface is on ("ix-<app>_<suffix>" or the network's Compose label).
 // Pure: built from a validated Snapshot and the model. hostflow-exporter.

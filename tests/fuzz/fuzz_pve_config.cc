@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "areas/platform/pve_config.h"
+#include "identity/pve_config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view in(reinterpret_cast<const char*>(data), size);

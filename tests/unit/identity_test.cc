@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <pugixml.hpp>
 
+#include "areas/platform/platform_model.h"
 #include "identity/addresses.h"
 #include "identity/identity.h"
 #include "identity/interfaces.h"
@@ -443,6 +444,67 @@ TEST(Attribute, TwoContainersThatWouldGetTheSameNameGetUniqueOnes) {
   EXPECT_EQ(vd->owner, docker->name);
   EXPECT_EQ(vl->owner_type, "container");
   EXPECT_EQ(vl->owner, lxc->name);
+}
+
+// An LXC container as the sampler's platform source lists it (PlatformContainers).
+shm::PlatformContainerRecord platform_ct(shm::SnapshotBuilder& b, std::string_view id,
+                                         std::uint32_t flags, std::string_view conf = {}) {
+  shm::PlatformContainerRecord r{};
+  r.id = b.add_string(id, 256);
+  if (!conf.empty()) {
+    r.config = b.add_string(conf, 65536);
+    flags |= shm::kCtConfigRead;
+  }
+  r.flags = flags;
+  return r;
+}
+
+TEST(Attribute, LxcContainersVethsCarryTheNameThePlatformAreaGivesThem) {
+  // Proxmox CT 101 (hostname from its config) and CT 102 (config unreadable: CT102), each in
+  // lxc/<vmid>; a plain LXC container; and CT 103 whose namespace has no process we saw, known
+  // only by its veth's name (veth103i0).
+  constexpr std::uint64_t kCt101 = 4026532801, kCt102 = 4026532802, kPlain = 4026532803;
+  shm::SnapshotBuilder b;
+  add_host_basics(b);
+  b.add(host_veth(b, "veth101i0", 4, 1));
+  b.add(host_veth(b, "veth102i0", 5, 2));
+  b.add(host_veth(b, "vethplain", 6, 3));
+  b.add(host_veth(b, "veth103i0", 7, 4));
+  b.add(test::netns_record(kCt101, 1, 5101, 1, 0, 0));
+  b.add(test::netns_record(kCt102, 2, 5102, 1, 0, 0));
+  b.add(test::netns_record(kPlain, 3, 5103, 1, 0, 0));
+  b.add(test::proc_record(b, 5101, kCt101, "init\n", "0::/lxc/101/ns/init.scope\n", 0));
+  b.add(test::proc_record(b, 5102, kCt102, "init\n", "0::/lxc/102/ns\n", 0));
+  b.add(test::proc_record(b, 5103, kPlain, "init\n", "0::/lxc.payload.db1\n", 0));
+  b.add(shm::PlatformRecord{});
+  b.add(platform_ct(b, "101", shm::kCtProxmox, "arch: amd64\nhostname: web01\n"));
+  b.add(platform_ct(b, "102", shm::kCtProxmox));
+  b.add(platform_ct(b, "db1", 0));
+  b.add(platform_ct(b, "103", shm::kCtProxmox, "hostname: idle03\n"));
+  auto snap = test::read_back(b);
+  ASSERT_TRUE(snap);
+  const Attributed a = attributed(b);
+  // The platform area's names, computed by it from the same snapshot: the independent side.
+  std::map<std::string, std::string> platform;
+  for (const PlatformContainer& c : build_platform_model(*snap).containers) platform[c.id] = c.name;
+  ASSERT_EQ(platform.size(), 4u);
+  EXPECT_EQ(platform["101"], "web01");
+  EXPECT_EQ(platform["102"], "CT102");
+  EXPECT_EQ(platform["db1"], "db1");
+  for (const auto& [ifname, id] : std::map<std::string, std::string>{{"veth101i0", "101"},
+                                                                     {"veth102i0", "102"},
+                                                                     {"vethplain", "db1"},
+                                                                     {"veth103i0", "103"}}) {
+    const Interface* i = a.host(ifname);
+    ASSERT_NE(i, nullptr) << ifname;
+    EXPECT_EQ(i->owner_type, "container") << ifname;
+    EXPECT_EQ(i->owner, platform[id]) << ifname;
+  }
+  const Container* ct101 = a.container_in(kCt101);
+  ASSERT_NE(ct101, nullptr);
+  EXPECT_EQ(ct101->runtime, "lxc");
+  EXPECT_EQ(ct101->id, "101");
+  EXPECT_EQ(ct101->name, "web01");
 }
 
 // ---- build_vms() -------------------------------------------------------------------------------

@@ -9,7 +9,7 @@
 
 #include "areas/platform/platform_detect.h"
 #include "areas/platform/platform_model.h"
-#include "areas/platform/pve_config.h"
+#include "identity/pve_config.h"
 #include "hostflow/shm/builder.h"
 #include "outputs/prometheus_text.h"
 #include "snapshot_builders.h"

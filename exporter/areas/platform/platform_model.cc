@@ -1,7 +1,7 @@
 #include "areas/platform/platform_model.h"
 
-#include "areas/platform/pve_config.h"
 #include "hostflow/common/sanitize.h"
+#include "identity/pve_config.h"
 
 namespace hostflow::exporter {
 
@@ -43,13 +43,8 @@ PlatformModel build_platform_model(const shm::Snapshot& s) {
     c.rec = r;
     c.id = sanitize_label(str_or_empty(s, r.id));
     if (c.id.empty()) continue;
-    if (r.flags & shm::kCtProxmox) {
-      if (r.flags & shm::kCtConfigRead)
-        c.name = sanitize_label(parse_pve_hostname(str_or_empty(s, r.config)));
-      if (c.name.empty()) c.name = "CT" + c.id;
-    } else {
-      c.name = c.id;
-    }
+    c.name = lxc_container_name(str_or_empty(s, r.id), r.flags & shm::kCtProxmox,
+                                r.flags & shm::kCtConfigRead, str_or_empty(s, r.config));
     m.containers.push_back(std::move(c));
   }
   return m;

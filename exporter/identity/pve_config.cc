@@ -1,4 +1,6 @@
-#include "areas/platform/pve_config.h"
+#include "identity/pve_config.h"
+
+#include "hostflow/common/sanitize.h"
 
 namespace hostflow::exporter {
 
@@ -20,6 +22,14 @@ std::string parse_pve_hostname(std::string_view conf) {
     return std::string(v.substr(0, 253));
   }
   return {};
+}
+
+std::string lxc_container_name(std::string_view id, bool proxmox, bool config_read,
+                               std::string_view conf) {
+  const std::string sid = sanitize_label(id);
+  if (sid.empty() || !proxmox) return sid;
+  std::string name = config_read ? sanitize_label(parse_pve_hostname(conf)) : std::string();
+  return name.empty() ? "CT" + sid : name;
 }
 
 }  // namespace hostflow::exporter
