@@ -85,6 +85,18 @@ contents)
       fail "hostflow-$w.service's ExecStart= does not end in \$ARGS"
   done
   echo "units, sysusers and profiles equal the tree's; /etc/default files with ARGS=\"\""
+  # The packaged sysusers.d file makes the user and both groups (systemd-sysusers --root on an
+  # empty passwd database; it exits 0 even when a line names a group that does not exist).
+  mkdir -p "$tmp/sysroot/etc" "$tmp/sysroot/usr/lib/sysusers.d"
+  for f in passwd group shadow gshadow; do : >"$tmp/sysroot/etc/$f"; done
+  cp "$tmp/root/usr/lib/sysusers.d/hostflow.conf" "$tmp/sysroot/usr/lib/sysusers.d/"
+  out=$(systemd-sysusers --root="$tmp/sysroot" hostflow.conf 2>&1) || fail "systemd-sysusers: $out"
+  grep -qi 'not found\|fail\|invalid' <<<"$out" && fail "systemd-sysusers said: $out"
+  grep -q '^hostflow-exporter:x:[0-9]*:[0-9]*:.*:/usr/sbin/nologin$' "$tmp/sysroot/etc/passwd" ||
+    fail "sysusers made no user hostflow-exporter with nologin: $(cat "$tmp/sysroot/etc/passwd")"
+  grep -q '^hostflow:x:[0-9]*:hostflow-exporter$' "$tmp/sysroot/etc/group" ||
+    fail "sysusers made no group hostflow with hostflow-exporter in it: $(cat "$tmp/sysroot/etc/group")"
+  echo "sysusers.d/hostflow.conf makes user hostflow-exporter, in group hostflow"
 
   conffiles=$(sort "$tmp/root/DEBIAN/conffiles")
   want=$(printf '%s\n' /etc/apparmor.d/usr.sbin.hostflow-exporter /etc/apparmor.d/usr.sbin.hostflow-sampler \

@@ -8,8 +8,9 @@
 #   apparmor-caps     each profile's capabilities are a subset of its unit's bounding set
 #   unit-caps         the sampler unit's CapabilityBoundingSet= equals what the code keeps for the
 #                     unit's flags; the exporter's is empty
-#   unit-syscalls     every syscall of each in-process allowlist survives the unit's
-#                     SystemCallFilter= lines applied in order (a later ~@group removes earlier ones)
+#   unit-syscalls     every syscall of each in-process allowlist, and seccomp(2) that installs it,
+#                     survives the unit's SystemCallFilter= lines applied in order (a later ~@group
+#                     removes earlier ones)
 # Exit 0 pass, 1 fail, 77 skip (a tool is missing; a failure under HOSTFLOW_TEST_STRICT=1).
 set -uo pipefail
 check=$1 src=$2 sampler=$3 exporter=$4
@@ -125,7 +126,9 @@ unit-syscalls)
       fi
       first=0
     done < <(unit_values "$u" SystemCallFilter)
-    policy=$("${bin_of[$w]}" $(exec_args "$u") --print-seccomp-policy | sed -n 's/^allow \([a-z0-9_]*\).*/\1/p' | sort -u)
+    # seccomp itself: the call that installs the allowlist (libseccomp's API level probe, too).
+    policy=$({ echo seccomp; "${bin_of[$w]}" $(exec_args "$u") --print-seccomp-policy |
+      sed -n 's/^allow \([a-z0-9_]*\).*/\1/p'; } | sort -u)
     missing=""
     for s in $policy; do [ -n "${allowed[$s]:-}" ] || missing+=" $s"; done
     [ -z "$missing" ] || fail "${unit_of[$w]}: SystemCallFilter= denies what the in-process allowlist needs:$missing"
