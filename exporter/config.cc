@@ -80,7 +80,12 @@ void add_web_flags(CLI::App& app, WebConfig& w) {
       "never gzip the metrics (default: gzip when the client accepts it)");
   gzip_on->excludes(gzip_off);
   app.add_flag("--web.enable-admin-api", w.enable_admin_api,
-               "enable POST /reset (resets the SNI counters and the VM traffic windows)");
+               "enable POST /reset (resets the SNI counters and the VM traffic windows), POST "
+               "/collect (wakes the sampler for a cycle now) and setting /debug/log-level");
+  app.add_option("--web.collect-timeout", w.collect_timeout_text,
+                 "how long POST /collect waits for the new snapshot to be rendered before it "
+                 "answers 202 (admin API)")
+      ->capture_default_str();
   app.add_option("--web.config.file", w.config_file,
                  "exporter-toolkit web config (YAML): TLS, client certificates, bcrypt basic auth, "
                  "headers, rate limit; re-read when it or its certificates change");
@@ -129,6 +134,10 @@ Result<void> validate(ExporterConfig& cfg) {
                                     std::chrono::milliseconds(100));
   if (!rht.ok()) return rht.error();
   w.http.read_header_timeout = *rht;
+  const auto ct = duration_flag_ms("--web.collect-timeout", w.collect_timeout_text,
+                                   std::chrono::milliseconds(100), std::chrono::seconds(60));
+  if (!ct.ok()) return ct.error();
+  w.collect_timeout = *ct;
   if (w.http.max_connections == 0) return Error{0, "--web.max-connections: must be at least 1"};
   if (w.healthy_without_auth && w.config_file.empty())
     return Error{0, "--web.healthy-without-auth: only means something with --web.config.file"};

@@ -42,7 +42,10 @@ struct WebConfig {
   bool cors = false;              // resolved by validate(): --web.cors, --no-web.cors, --compat
   int cors_flag = -1;             // -1 not given, 1 --web.cors, 0 --no-web.cors
   bool gzip = true;               // --web.gzip / --no-web.gzip
-  bool enable_admin_api = false;  // --web.enable-admin-api: POST /reset
+  bool enable_admin_api = false;  // --web.enable-admin-api: POST /reset, /collect, log level
+  // --web.collect-timeout: how long POST /collect waits for the new snapshot before its 202.
+  std::string collect_timeout_text = "5s";
+  std::chrono::milliseconds collect_timeout{5'000};
   // --web.config.file: exporter-toolkit's TLS/basic-auth file (http/web_config.h); "" = none.
   std::string config_file;
   bool healthy_without_auth = false;  // --web.healthy-without-auth: /-/healthy outside basic auth

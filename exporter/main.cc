@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <thread>
 
 #include "config.h"
@@ -72,9 +73,12 @@ int main(int argc, char** argv) {
     he::ExporterPolicyOptions needs = shown_pipeline.policy_needs();
     needs.log_file = !cfg.core.log_file.empty();
     needs.tls = !cfg.web.config_file.empty();  // the TLS group, if the file turns TLS on
+    needs.wake_dir_fd = cfg.web.enable_admin_api ? 3 : -1;
     hf::seccomp::Policy shown = he::exporter_policy(needs);
-    if (!cfg.haproxy.opts.logs.empty())
-      shown.notes.push_back("dirfd 3 stands for the state directory's fd, opened at start");
+    if (!cfg.haproxy.opts.logs.empty() || cfg.web.enable_admin_api)
+      shown.notes.push_back(
+          "dirfd 3 stands for the directory fd opened at start (the state directory, the "
+          "segment's for the wake channel)");
     std::fputs(hf::seccomp::format(shown, mode).c_str(), stdout);
     return 0;
   }
@@ -99,11 +103,22 @@ int main(int argc, char** argv) {
     if (!g.ok()) return fail(g.error().message());
     gate = std::move(*g);
   }
+  // POST /collect: the segment's directory, where the sampler's wake FIFO is opened per request.
+  std::optional<he::WakeWriter> wake;
+  if (cfg.web.enable_admin_api) {
+    auto w = he::WakeWriter::open(cfg.core.segment);
+    if (w.ok())
+      wake = std::move(*w);
+    else
+      hf::log::warn("POST /collect will answer 503", {{"err", w.error().message()}});
+  }
   he::ExporterPolicyOptions needs = pipeline.policy_needs();
   needs.log_file = !cfg.core.log_file.empty();
   needs.tls = gate && gate->tls_enabled();
+  needs.wake_dir_fd = wake ? wake->dir_fd() : -1;
   const hf::seccomp::Policy policy = he::exporter_policy(needs);
   he::Routes routes(cfg.web, pipeline);
+  if (wake) routes.set_wake(&*wake);
   he::HttpServer server(cfg.web.http,
                         [&](const he::HttpRequest& req) { return routes.handle(req); });
   routes.set_server(&server);

@@ -115,6 +115,7 @@ void Pipeline::render(bool fresh) {
   if (id) {
     const Model& m = id->model;
     r->cycle = m.cycle;
+    r->generation = m.generation;
     r->has_snapshot = true;
     r->publish_mono_ns = m.publish_mono_ns;
     r->publish_real_ns = m.publish_real_ns;

@@ -34,6 +34,8 @@ struct Rendered {
   std::string not_ready_reason;
   std::size_t series = 0;   // samples in the rendered snapshot families (for /health)
   std::uint64_t cycle = 0;  // the sampler's cycle of the snapshot (collections, for /health)
+  // Its publish generation (POST /collect's answer).
+  std::uint64_t generation = 0;
 };
 
 class Pipeline {

@@ -88,6 +88,16 @@ void Collector::run_cycle(shm::SnapshotBuilder& out) {
     process_error_logged_ = true;
     log::warn("own process figures unreadable", {{"err", p.error().message()}});
   }
+  if (wake_) {
+    out.touch<shm::SamplerWakeRecord>();
+    shm::SamplerWakeRecord w{};
+    w.requests_total = wake_->requests();
+    w.cycles_total = wake_->cycles();
+    w.rate_limited_total = wake_->rate_limited();
+    w.min_interval_ns = wake_->min_interval_ns();
+    w.last_cycle_real_ns = wake_->last_cycle_real_ns();
+    out.add(w);
+  }
 }
 
 }  // namespace hostflow::sampler

@@ -1,7 +1,7 @@
 // Collector: runs the enabled sources once per cycle into a SnapshotBuilder and keeps each
 // source's status (ok/absent/failed, duration, errors, last success), which it publishes as the
-// kSources section, and its own process figures (kSamplerProcess). One failing source never
-// stops the others. Runs in hostflow-sampler.
+// kSources section, its own process figures (kSamplerProcess) and its wake channel's
+// (kSamplerWake). One failing source never stops the others. Runs in hostflow-sampler.
 #pragma once
 
 #include <memory>
@@ -11,6 +11,7 @@
 
 #include "hostflow/shm/builder.h"
 #include "source.h"
+#include "wake.h"
 
 namespace hostflow::sampler {
 
@@ -34,10 +35,13 @@ class Collector {
   void run_cycle(shm::SnapshotBuilder& out);
 
   const std::vector<Entry>& entries() const { return entries_; }
+  // The wake channel's limiter, whose figures each cycle publishes (kSamplerWake); null: none.
+  void set_wake(const WakeLimiter* wake) { wake_ = wake; }
 
  private:
   std::vector<Entry> entries_;
   bool process_error_logged_ = false;  // /proc/self unreadable: logged once
+  const WakeLimiter* wake_ = nullptr;
 };
 
 }  // namespace hostflow::sampler

@@ -4,11 +4,13 @@
 // dropped (logged before and after) -> no_new_privs + seccomp -> loop. --check does everything
 // up to the loop. The sources and their own flags are the table in sources/registry.cc.
 #include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -26,6 +28,7 @@
 #include "privilege/seccomp_policy.h"
 #include "publish/segment_file.h"
 #include "sources/registry.h"
+#include "wake.h"
 
 #ifdef HOSTFLOW_SANITIZE
 // Sanitizer builds: LeakSanitizer's exit-time check ptraces this process from a cloned task,
@@ -51,11 +54,21 @@ int fail(const std::string& what) {
   return 1;
 }
 
-// Sleeps until the absolute monotonic time `ns`; returns early when a stop signal arrived.
-void sleep_until(std::uint64_t ns) {
-  timespec ts{static_cast<time_t>(ns / 1'000'000'000ull), static_cast<long>(ns % 1'000'000'000ull)};
-  while (!g_stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+// Waits until the monotonic time `until_ns` or until `fd` (>= 0) is readable, whichever comes
+// first; returns early when a stop signal arrived. True when `fd` is readable.
+bool wait_until(std::uint64_t until_ns, int fd) {
+  while (!g_stop) {
+    const std::uint64_t now = hf::mono_ns();
+    if (now >= until_ns) return false;
+    const std::uint64_t left = until_ns - now;
+    const timespec ts{static_cast<time_t>(left / 1'000'000'000ull),
+                      static_cast<long>(left % 1'000'000'000ull)};
+    pollfd p{fd, POLLIN, 0};
+    const int n = ::ppoll(fd >= 0 ? &p : nullptr, fd >= 0 ? 1 : 0, &ts, nullptr);
+    if (n > 0) return true;
+    if (n < 0 && errno != EINTR) return false;  // not expected; the next tick comes anyway
   }
+  return false;
 }
 
 }  // namespace
@@ -69,7 +82,8 @@ int main(int argc, char** argv) {
   std::string log_level = "info", log_format = "logfmt";
   hs::SamplerPaths paths;
   std::string seccomp_mode = "kill", user;
-  bool check = false, version = false, no_seccomp = false, print_policy = false;
+  std::string wake_min_interval_s = "1s";
+  bool check = false, version = false, no_seccomp = false, print_policy = false, no_wake = false;
   std::uint64_t cycles = 0;
   app.add_option("--segment", segment, "segment file (created by the sampler)")
       ->capture_default_str();
@@ -88,6 +102,12 @@ int main(int argc, char** argv) {
   app.add_option("--log.level", log_level, "debug, info, notice, warn or error")
       ->capture_default_str();
   app.add_option("--log.format", log_format, "logfmt or json")->capture_default_str();
+  app.add_option("--wake.min-interval", wake_min_interval_s,
+                 "at most one extra cycle per this long when woken through <segment>.wake "
+                 "(POST /collect on the exporter's admin API); requests in between share the next")
+      ->capture_default_str();
+  app.add_flag("--no-wake", no_wake,
+               "create no wake channel (<segment>.wake): cycles only every --interval");
   app.add_option("--cycles", cycles, "stop after this many cycles (0 = run until signalled)")
       ->capture_default_str();
   // Every source's switch (--source.<name>) and its own flags (--<name>.*), in the table's order.
@@ -146,6 +166,11 @@ int main(int argc, char** argv) {
   if (!interval.ok()) return fail(interval.error().message());
   const auto interval_ns = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(interval.value()).count());
+  const auto wake_min = hf::duration_flag_ms("--wake.min-interval", wake_min_interval_s,
+                                             std::chrono::milliseconds(100));
+  if (!wake_min.ok()) return fail(wake_min.error().message());
+  hs::WakeLimiter wake_limit(static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(wake_min.value()).count()));
 
   hf::shm::SegmentMeta meta;
   meta.writer_pid = static_cast<std::uint32_t>(::getpid());
@@ -201,11 +226,23 @@ int main(int argc, char** argv) {
   policy =
       hs::sampler_policy(keep_caps, enabled["libvirt"], enabled["docker"], enabled["platform"]);
 
+  // The first segment, while we may still need privilege to create it. --check writes a test
+  // file beside the real one (never replacing a running sampler's segment) and removes it.
+  const std::string segment_path =
+      check ? segment + ".check." + std::to_string(::getpid()) : segment;
+  // The wake channel, beside the segment (sampler/wake.h): made while we may still chown it,
+  // before the first cycle so that every snapshot has its figures.
+  std::unique_ptr<hs::WakeChannel> wake;
+  if (!no_wake) {
+    auto w = hs::WakeChannel::create(hs::wake_path(segment_path), gid);
+    if (!w.ok()) return fail(w.error().message() + " (or run with --no-wake)");
+    wake = std::move(*w);
+    collector.set_wake(&wake_limit);
+  }
+
   hf::shm::SnapshotBuilder builder;
   collector.run_cycle(builder);
 
-  // The first segment, while we may still need privilege to create it. --check writes a test
-  // file beside the real one (never replacing a running sampler's segment) and removes it.
   std::uint64_t generation = 1, cycle = 1;
   auto info = [&](std::uint32_t sections) {
     hf::shm::PublishInfo i;
@@ -216,13 +253,13 @@ int main(int argc, char** argv) {
     i.section_count = sections;
     return i;
   };
-  const std::string segment_path =
-      check ? segment + ".check." + std::to_string(::getpid()) : segment;
   auto payload = builder.encode();
   auto seg = hs::SegmentFile::create(hs::SegmentOptions{segment_path, gid, 0640, meta},
                                      info(builder.section_count()), payload);
-  if (!seg.ok()) return fail("segment: " + seg.error().message());
-
+  if (!seg.ok()) {
+    if (check && wake) ::unlink(wake->path().c_str());
+    return fail("segment: " + seg.error().message());
+  }
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigaction(SIGTERM, &sa, nullptr);
@@ -231,6 +268,7 @@ int main(int argc, char** argv) {
   // ---- Drop: keep only the capabilities the opened sources need. ----
   auto fail_check = [&](const std::string& what) {
     if (check) ::unlink(segment_path.c_str());
+    if (check && wake) ::unlink(wake->path().c_str());
     return fail(what);
   };
   if (auto r = hs::drop_privileges(hs::PrivilegePlan{keep_caps, gid, *user_id}); !r.ok())
@@ -256,6 +294,12 @@ int main(int argc, char** argv) {
     payload = builder.encode();
     const auto published = (*seg)->publish(info(builder.section_count()), payload);
     ::unlink(segment_path.c_str());
+    if (wake) {
+      wake->drain();  // under the filter, as the loop does
+      ::unlink(wake->path().c_str());
+      std::printf("wake channel %s: created, drained under the filter\n",
+                  hs::wake_path(segment).c_str());
+    }
     bool ok = published.ok();
     for (const auto& e : collector.entries()) {
       std::printf("source %-10s %-8s %s\n", e.name.c_str(),
@@ -273,17 +317,41 @@ int main(int argc, char** argv) {
   hf::log::info("sampler started", {{"version", HOSTFLOW_VERSION},
                                     {"segment", segment},
                                     {"interval", interval_s},
+                                    {"wake", wake ? wake->path() : std::string("off")},
                                     {"pid", std::to_string(::getpid())}});
 
   // ---- The loop. ----
+  // A cycle runs at each tick of the --interval grid, or earlier when the wake channel asked for
+  // one and --wake.min-interval allows it. While a wake-up cycle waits for the limit the channel
+  // is not polled (a flooding writer cannot keep the loop busy); before every cycle it is
+  // drained, so requests that arrived before the cycle are served by it.
   const std::uint64_t start = hf::mono_ns();
   std::uint64_t tick = 1;
   while (!g_stop && (cycles == 0 || cycle < cycles)) {
     // Next tick on the interval grid; skip ticks we overran instead of bunching cycles up.
-    const std::uint64_t now = hf::mono_ns();
+    std::uint64_t now = hf::mono_ns();
     while (start + tick * interval_ns <= now) tick++;
-    sleep_until(start + tick * interval_ns);
+    const std::uint64_t next_tick = start + tick * interval_ns;
+    bool extra = false;
+    while (!g_stop) {
+      const bool watch = wake && !wake_limit.pending();
+      const std::uint64_t until =
+          wake_limit.pending() ? std::min(next_tick, wake_limit.earliest()) : next_tick;
+      const bool readable = wait_until(until, watch ? wake->fd() : -1);
+      now = hf::mono_ns();
+      if (readable) wake_limit.requested(wake->drain(), now);
+      if (now >= next_tick) break;
+      if (wake_limit.due(now)) {
+        extra = true;
+        break;
+      }
+    }
     if (g_stop) break;
+    if (wake) wake_limit.requested(wake->drain(), now);
+    if (extra)
+      wake_limit.wake_cycle_ran(now, hf::real_ns());
+    else
+      wake_limit.regular_cycle_ran();
     cycle++;
     generation++;
     builder.reset();

@@ -1,6 +1,16 @@
 #include "http/admin.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "hostflow/common/clock.h"
 #include "hostflow/common/log.h"
+#include "hostflow/shm/layout.h"
 
 namespace hostflow::exporter {
 
@@ -65,6 +75,99 @@ HttpResponse admin_log_level(const HttpRequest& req) {
       log::level() == log::Level::kError ? log::Level::kError : log::Level::kWarn;
   log::write(audit, "log level changed", {{"client", req.remote}, {"from", before}, {"to", level}});
   return HttpResponse::text(200, "log level set to " + level + "\n");
+}
+
+Result<WakeWriter> WakeWriter::open(const std::string& segment) {
+  const std::size_t slash = segment.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : segment.substr(0, slash + 1);
+  const std::string name = (slash == std::string::npos ? segment : segment.substr(slash + 1)) +
+                           std::string(shm::kWakeSuffix);
+  auto fd = UniqueFd::open(dir, O_PATH | O_DIRECTORY);
+  if (!fd.ok()) return Error{fd.error().code, "wake channel directory: " + fd.error().message()};
+  return WakeWriter(std::move(*fd), name);
+}
+
+WakeWriter::Sent WakeWriter::wake(std::string* why) const {
+  // Exactly the flags the seccomp rule allows (O_CLOEXEC is added by UniqueFd and not checked).
+  auto fd = UniqueFd::openat(dir_.get(), name_, O_WRONLY | O_NONBLOCK | O_NOFOLLOW);
+  if (!fd.ok()) {
+    *why = fd.error().message();
+    const int e = fd.error().code;
+    return e == ENOENT || e == ENXIO ? Sent::kAbsent : Sent::kRefused;
+  }
+  struct stat st {};
+  if (::fstat(fd->get(), &st) != 0 || !S_ISFIFO(st.st_mode)) {
+    *why = name_ + " is not a FIFO";
+    return Sent::kRefused;
+  }
+  const char byte = 'w';  // the sampler never looks at it
+  const ssize_t n = ::write(fd->get(), &byte, 1);
+  if (n == 1) return Sent::kWoken;
+  if (n < 0 && errno == EAGAIN) return Sent::kFull;
+  *why = std::string("write: ") + std::strerror(errno);
+  return n < 0 && errno == EPIPE ? Sent::kAbsent : Sent::kRefused;
+}
+
+namespace {
+std::string snapshot_json(const char* status, const RenderedSnapshot& s, double waited) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "{\"status\":\"%s\",\"generation\":%llu,\"timestamp_seconds\":%.3f,"
+                "\"waited_seconds\":%.3f}\n",
+                status, static_cast<unsigned long long>(s.generation),
+                static_cast<double>(s.publish_real_ns) / 1e9, waited);
+  return buf;
+}
+}  // namespace
+
+HttpResponse admin_collect(const HttpRequest& req, const WakeWriter* wake,
+                           std::function<RenderedSnapshot()> current,
+                           std::chrono::milliseconds timeout) {
+  if (req.method != "POST") {
+    auto r = HttpResponse::text(405, "method not allowed: POST /collect\n");
+    r.headers.emplace_back("Allow", "POST");
+    return r;
+  }
+  if (!req.origin.empty()) {
+    log::warn("collect refused: request from a web page",
+              {{"client", req.remote}, {"origin", req.origin}});
+    return HttpResponse::text(403, "forbidden: cross-origin request\n");
+  }
+  const RenderedSnapshot before = current();
+  std::string why = "the wake channel was not opened at start-up";
+  const WakeWriter::Sent sent = wake ? wake->wake(&why) : WakeWriter::Sent::kRefused;
+  if (sent == WakeWriter::Sent::kAbsent || sent == WakeWriter::Sent::kRefused) {
+    log::warn("collect failed: the sampler cannot be woken",
+              {{"client", req.remote}, {"err", why}});
+    return HttpResponse::text(503, sent == WakeWriter::Sent::kAbsent
+                                       ? "sampler not reachable: not running, or started with "
+                                         "--no-wake (" +
+                                             why + ")\n"
+                                       : "sampler cannot be woken: " + why + "\n");
+  }
+  log::info("collect requested", {{"client", req.remote},
+                                  {"wake", sent == WakeWriter::Sent::kWoken ? "sent" : "pending"}});
+  const std::uint64_t t0 = mono_ns();
+  const std::uint64_t deadline =
+      t0 + static_cast<std::uint64_t>(std::chrono::nanoseconds(timeout).count());
+  HttpResponse r;
+  r.pending = [before, current = std::move(current), t0, deadline](HttpResponse& out) {
+    const RenderedSnapshot now = current();
+    const bool fresh =
+        now.has_snapshot && (!before.has_snapshot || now.generation != before.generation ||
+                             now.publish_mono_ns != before.publish_mono_ns ||
+                             now.publish_real_ns != before.publish_real_ns);
+    const std::uint64_t t = mono_ns();
+    const double waited = static_cast<double>(t - t0) / 1e9;
+    if (fresh) {
+      out = HttpResponse::text(200, snapshot_json("collected", now, waited), "application/json");
+      return true;
+    }
+    if (t < deadline) return false;
+    out = HttpResponse::text(202, snapshot_json("pending", now, waited), "application/json");
+    return true;
+  };
+  return r;
 }
 
 }  // namespace hostflow::exporter

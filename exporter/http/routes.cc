@@ -45,6 +45,18 @@ Routes::Routes(const WebConfig& web, Pipeline& pipeline) : web_(web), pipeline_(
         {"/debug/log-level", "GET, HEAD, POST",
          "the log level; POST ?level=debug|info|notice|warn|error sets it (admin API)",
          [](const HttpRequest& r) { return admin_log_level(r); }});
+    routes_.push_back({"/collect", "POST",
+                       "wake the sampler for a cycle now; answers once it is rendered (admin API)",
+                       [this](const HttpRequest& r) {
+                         return admin_collect(
+                             r, wake_,
+                             [this] {
+                               auto cur = pipeline_.current();
+                               return RenderedSnapshot{cur->has_snapshot, cur->generation,
+                                                       cur->publish_mono_ns, cur->publish_real_ns};
+                             },
+                             web_.collect_timeout);
+                       }});
   }
   landing_ = landing_page();
   routes_.push_back({"/", "GET, HEAD", "", [this](const HttpRequest&) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config.h"
+#include "http/admin.h"
 #include "http/server.h"
 #include "http/web_gate.h"
 #include "pipeline.h"
@@ -24,6 +25,8 @@ class Routes {
   void set_server(const HttpServer* server) { server_ = server; }
   // --web.config.file (set once, before serving; null: none).
   void set_gate(WebGate* gate) { gate_ = gate; }
+  // The sampler's wake channel for POST /collect (set once, before serving; null: 503).
+  void set_wake(const WakeWriter* wake) { wake_ = wake; }
   HttpResponse handle(const HttpRequest& req) const;
 
   struct Route {
@@ -43,6 +46,7 @@ class Routes {
   Pipeline& pipeline_;
   const HttpServer* server_ = nullptr;
   WebGate* gate_ = nullptr;
+  const WakeWriter* wake_ = nullptr;
   std::vector<Route> routes_;
   std::string landing_;
 };

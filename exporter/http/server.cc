@@ -9,6 +9,7 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -98,7 +99,7 @@ template <class Stream>
 class SessionOf : public Session, public std::enable_shared_from_this<SessionOf<Stream>> {
  public:
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
-  enum class Phase { kWaitHead, kReadBody, kWriting, kClosed };
+  enum class Phase { kWaitHead, kReadBody, kWaiting, kWriting, kClosed };
 
   SessionOf(tcp::socket&& s, const HttpOptions& opts, const HttpHandler& handler, HttpStats& stats,
             Sessions& sessions, std::shared_ptr<TlsContext> tls)
@@ -252,7 +253,38 @@ class SessionOf : public Session, public std::enable_shared_from_this<SessionOf<
       log::error("http handler failed", {{"path", r.path}, {"err", e.what()}});
       resp = HttpResponse::text(500, "internal error\n");
     }
+    if (resp.pending) return wait_for(std::move(resp.pending));
     write(std::move(resp));
+  }
+
+  // A handler's answer that is not ready yet: polled on this thread with a timer until it is.
+  // Not evictable meanwhile (like a response being written); the handler bounds the wait.
+  void wait_for(std::function<bool(HttpResponse&)> pending) {
+    phase_ = Phase::kWaiting;
+    pending_ = std::move(pending);
+    if (!wait_timer_) wait_timer_.emplace(socket().get_executor());
+    poll_pending();
+  }
+
+  void poll_pending() {
+    if (phase_ != Phase::kWaiting) return;  // closed meanwhile
+    HttpResponse ready;
+    bool done = true;
+    try {
+      done = pending_(ready);
+    } catch (const std::exception& e) {
+      log::error("http handler failed", {{"err", e.what()}});
+      ready = HttpResponse::text(500, "internal error\n");
+    }
+    if (done) {
+      pending_ = nullptr;
+      ready.pending = nullptr;
+      return write(std::move(ready));
+    }
+    wait_timer_->expires_after(std::chrono::milliseconds(10));
+    wait_timer_->async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (!ec) self->poll_pending();
+    });
   }
 
   void write(HttpResponse resp) {
@@ -297,6 +329,7 @@ class SessionOf : public Session, public std::enable_shared_from_this<SessionOf<
     beast::error_code ec;
     socket().shutdown(tcp::socket::shutdown_send, ec);
     lowest().close();  // the socket, and the stream's timer
+    if (wait_timer_) wait_timer_->cancel();
   }
 
   std::shared_ptr<TlsContext> tls_;  // TLS: the context this connection was accepted with
@@ -315,6 +348,8 @@ class SessionOf : public Session, public std::enable_shared_from_this<SessionOf<
   std::string head_bytes_;
   bool head_only_ = false;
   HttpResponse resp_;
+  std::function<bool(HttpResponse&)> pending_;  // kWaiting: the handler's answer-to-be
+  std::optional<asio::steady_timer> wait_timer_;
   std::vector<asio::const_buffer> bufs_;
   std::string remote_;
   bool keep_alive_ = false;

@@ -5,7 +5,8 @@
 // oldest connection that is not writing a response (idle, or still sending its request) is closed
 // to make room, so idle or trickling clients cannot hold every slot; only when every connection is
 // busy writing does a new one get 503. Handlers run on the server thread and must not block:
-// /metrics serves a pre-rendered buffer.
+// /metrics serves a pre-rendered buffer; a handler that has to wait returns a `pending` response
+// the server polls with a timer.
 // With set_tls() every connection is TLS (Boost.Asio's ssl stream over OpenSSL): the handshake
 // counts as the wait for the request's head (same deadline, evictable like an idle connection),
 // and each connection takes the provider's context at accept, so a new certificate serves from
@@ -47,6 +48,10 @@ struct HttpResponse {
   std::vector<std::string_view> parts;
   std::string owned;
   std::shared_ptr<const void> keepalive;
+  // Non-empty: not the answer yet (POST /collect waits for the next snapshot). The server calls
+  // it on its own thread every 10 ms until it returns true, having filled in
+  // the response to send; it must not block and must give an answer by its own deadline.
+  std::function<bool(HttpResponse&)> pending;
 
   static HttpResponse text(unsigned status, std::string body,
                            std::string content_type = "text/plain; charset=utf-8");

@@ -94,6 +94,8 @@ std::string_view section_name(std::uint32_t t) {
       return "sampler_process";
     case shm::SectionType::kPlatformContainers:
       return "platform_containers";
+    case shm::SectionType::kSamplerWake:
+      return "sampler_wake";
   }
   return "unknown";
 }
@@ -221,6 +223,10 @@ Model build_model(const shm::Snapshot& snap) {
     p.start_time_seconds = static_cast<double>(r.start_real_ns) / 1e9;
     m.sampler_process = p;
     break;  // one record; a second would be a corrupt segment's
+  }
+  for (const auto& r : snap.records<shm::SamplerWakeRecord>()) {
+    m.sampler_wake = r;
+    break;  // likewise
   }
   for (auto t :
        {shm::SectionType::kLinks, shm::SectionType::kProcs, shm::SectionType::kTaps,

@@ -60,6 +60,7 @@ struct Model {
   bool has_vm_sources = false;        // procs or libvirt sections present: render VM families
   std::uint64_t duplicate_links = 0;  // repeated (netns, ifindex), ignored
   std::optional<ProcessStats> sampler_process;  // the sampler's own figures (kSamplerProcess)
+  std::optional<shm::SamplerWakeRecord> sampler_wake;  // its wake channel's (kSamplerWake)
 };
 
 Model build_model(const shm::Snapshot& snap);

@@ -20,6 +20,12 @@ struct ExporterPolicyOptions {
   // --output.otlp.endpoint (or OTEL_EXPORTER_OTLP_*): outbound HTTP(S) with libcurl, like
   // feed_fetch (the same rule group).
   bool otlp_push = false;
+  // --output.otlp.protocol=grpc: grpc++'s own threads, pollers and wake-ups on top of otlp_push
+  // (seccomp_policy.cc, the "OTLP over gRPC" group).
+  bool otlp_grpc = false;
+  // >= 0 (--web.enable-admin-api): the segment's directory fd (O_PATH); opening the sampler's
+  // wake FIFO in it write-only and non-blocking is allowed (POST /collect).
+  int wake_dir_fd = -1;
 };
 
 }  // namespace hostflow::exporter

@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -122,6 +123,27 @@ Group textfile_rules(int dirfd) {
                0,
                {{0, 0xffffffffu, fd, "dirfd = the text file's directory"}}},
       }};
+}
+
+// POST /collect (http/admin.cc WakeWriter::wake): openat(dirfd, "<segment>.wake",
+// O_WRONLY|O_NONBLOCK|O_NOFOLLOW|O_CLOEXEC), fstat, write one byte, close (fstat, write and close
+// are allowed above). dirfd is the segment's directory, opened O_PATH before the filter. Write-only
+// and never creating, truncating or appending: in that directory only the sampler's wake FIFO is
+// writable by the exporter's group (the unit's 0750 root:hostflow and the FIFO's 0620), and
+// O_NONBLOCK means a missing reader or a full pipe is an error, never a wait.
+Group wake_rules(int dirfd) {
+  constexpr std::uint64_t kFlagMask = O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | O_EXCL |
+                                      O_NOFOLLOW | O_DIRECTORY | O_PATH | O_NONBLOCK;
+  return Group{"sampler wake channel (only with --web.enable-admin-api: POST /collect)",
+               {
+                   Rule{"openat",
+                        "open the sampler's wake FIFO write-only, non-blocking",
+                        {{2, kFlagMask, O_WRONLY | O_NONBLOCK | O_NOFOLLOW,
+                          "O_WRONLY|O_NONBLOCK|O_NOFOLLOW"}},
+                        0,
+                        {{0, 0xffffffffu, static_cast<std::uint64_t>(dirfd),
+                          "dirfd = the segment's directory"}}},
+               }};
 }
 
 // socket(2) domains (arg0) for the threat feeds only: TCP to the feed over IPv4/IPv6, UDP to the
@@ -252,6 +274,7 @@ seccomp::Policy exporter_policy(ExporterPolicyOptions o) {
   // After the state-writes rewrite above: the HAProxy group keeps its own openat limits.
   if (o.haproxy_state_dir_fd >= 0) p.groups.push_back(haproxy_rules(o.haproxy_state_dir_fd));
   if (o.textfile_dir_fd >= 0) p.groups.push_back(textfile_rules(o.textfile_dir_fd));
+  if (o.wake_dir_fd >= 0) p.groups.push_back(wake_rules(o.wake_dir_fd));
   if (o.tls) {
     // TLS itself is read/recvmsg/sendmsg on the accepted sockets (allowed above); the context is
     // built and OpenSSL initialised (configuration read, DRBG seeded) before the filter; a
@@ -298,6 +321,24 @@ seccomp::Policy exporter_policy(ExporterPolicyOptions o) {
                   {2, 0xffffffffu, NETLINK_ROUTE, "protocol NETLINK_ROUTE"}}},
             Rule{"socketpair", "libcurl's threaded resolver",
                  limits(0, 0xffffffffu, kFeedSocketpairDomains)},
+        }});
+  }
+  if (o.otlp_grpc) {
+    // grpc++ (exporter/outputs/otlp_grpc.cc) on top of the outbound group above: its channel is
+    // made on the OTLP push thread, under the filter, and runs threads of its own (timer manager,
+    // executor, the native resolver's getaddrinfo) around an epoll poller woken by an eventfd.
+    p.notes.push_back("OTLP over gRPC (--output.otlp.protocol=grpc): grpc++'s threads and poller");
+    p.groups.push_back(Group{
+        "OTLP over gRPC (only with --output.otlp.protocol=grpc)",
+        {
+            Rule{"epoll_create1", "grpc's epoll1 poller, made at the first channel", {}},
+            Rule{"eventfd2", "grpc wakes its poller through an eventfd", {}},
+            Rule{"prctl",
+                 "grpc names each of its threads (pthread_setname_np on itself)",
+                 {{0, 0xffffffffu, PR_SET_NAME, "PR_SET_NAME"}}},
+            Rule{"sched_getparam", "grpc's thread start reads its scheduling (read-only)", {}},
+            Rule{"sched_getscheduler", "grpc's thread start reads its policy (read-only)", {}},
+            Rule{"uname", "grpc checks the kernel version for TCP features it may use", {}},
         }});
   }
 #ifdef HOSTFLOW_SANITIZE

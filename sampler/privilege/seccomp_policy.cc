@@ -89,12 +89,11 @@ seccomp::Policy sampler_policy(std::uint64_t kept_caps, bool libvirt, bool docke
       Group{"process",
             {
                 Rule{"clock_gettime", "when the vDSO is not used", {}},
-                Rule{"clock_nanosleep", "waiting for the next interval", {}},
                 Rule{"exit", "", {}},
                 Rule{"exit_group", "", {}},
                 Rule{"futex", "mutexes and the libvirt worker's condition variable", {}},
                 Rule{"getpid", "names the temporary segment file", {}},
-                Rule{"restart_syscall", "clock_nanosleep interrupted by SIGTERM/SIGINT", {}},
+                Rule{"restart_syscall", "poll (docker) interrupted by SIGTERM/SIGINT", {}},
                 Rule{"rt_sigreturn", "return from the SIGTERM/SIGINT handler", {}},
             }},
       Group{"memory",
@@ -141,6 +140,12 @@ seccomp::Policy sampler_policy(std::uint64_t kept_caps, bool libvirt, bool docke
       Group{"logging",
             {
                 Rule{"write", "stderr log lines, --check report on stdout", {}},
+            }},
+      // sampler/wake.h: the loop sleeps in ppoll until the next tick, watching the wake channel
+      // (a FIFO opened before the filter) when it has one; read (above) drains it.
+      Group{"interval and wake channel",
+            {
+                Rule{"ppoll", "waiting for the next tick or a byte on the wake channel", {}},
             }},
   };
   if (libvirt) {

@@ -11,6 +11,26 @@ using metrics::Labels;
 
 namespace {
 
+// The sampler's wake channel (POST /collect), as the sampler counts it (sampler/wake.h).
+void wake_families(const shm::SamplerWakeRecord& w, metrics::FamilySet* out) {
+  auto one = [&](const char* name, const char* help, metrics::Type type, double v) {
+    out->add(std::move(Family(name, help, type).add(v)));
+  };
+  one("hostflow_sampler_wake_requests_total",
+      "Wake-up requests (bytes) the sampler read from its wake channel (POST /collect).",
+      metrics::Type::kCounter, static_cast<double>(w.requests_total));
+  one("hostflow_sampler_wake_cycles_total",
+      "Extra sampler cycles run because of wake-up requests (requests arriving together share "
+      "one).",
+      metrics::Type::kCounter, static_cast<double>(w.cycles_total));
+  one("hostflow_sampler_wake_rate_limited_total",
+      "Extra cycles that waited for the sampler's --wake.min-interval before running.",
+      metrics::Type::kCounter, static_cast<double>(w.rate_limited_total));
+  one("hostflow_sampler_wake_min_interval_seconds",
+      "The sampler's --wake.min-interval: at most one extra cycle per this long.",
+      metrics::Type::kGauge, static_cast<double>(w.min_interval_ns) / 1e9);
+}
+
 void source_families(const Model& m, metrics::FamilySet* out) {
   Family up("hostflow_source_up", "1 when the source's last run succeeded.", metrics::Type::kGauge);
   Family state("hostflow_source_state",
@@ -50,6 +70,7 @@ void source_families(const Model& m, metrics::FamilySet* out) {
   if (m.sampler_process)
     metrics::process_families(*m.sampler_process, "hostflow_sampler_process_", " (the sampler)",
                               *out);
+  if (m.sampler_wake) wake_families(*m.sampler_wake, out);
 }
 
 class SamplerArea final : public Area {

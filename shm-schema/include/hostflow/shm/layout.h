@@ -27,7 +27,8 @@ inline constexpr std::uint16_t kSchemaMajor = 1;
 // Minor 1: procs, taps, domains, LinkRecord.tap_dev. Minor 2: netns section, LinkRecord.netnsid.
 // Minor 3: docker, conntrack, addrs, bpf_counters and bpf_attach sections.
 // Minor 4: platform and platform_filesystems sections. Minor 5: platform_containers section.
-inline constexpr std::uint16_t kSchemaMinor = 5;
+// Minor 6: sampler_wake section.
+inline constexpr std::uint16_t kSchemaMinor = 6;
 
 inline constexpr std::uint32_t kSlotCount = 2;
 inline constexpr std::uint64_t kHeaderSize = 4096;
@@ -107,6 +108,7 @@ enum class SectionType : std::uint32_t {
   kPlatformFilesystems = 15,  // PlatformFilesystemRecord (the host's real filesystems)
   kSamplerProcess = 17,       // SamplerProcessRecord (one: the sampler's own process figures)
   kPlatformContainers = 16,   // PlatformContainerRecord (LXC containers on this host)
+  kSamplerWake = 18,          // SamplerWakeRecord (one: the wake channel's figures, if it exists)
 };
 
 enum SectionFlags : std::uint16_t {
@@ -766,6 +768,30 @@ struct SectionTraits<SamplerProcessRecord> {
   static constexpr std::uint16_t version = 1;
 };
 
+// ---- section kSamplerWake (sampler/wake.h, published by sampler/collector.cc) ------------------
+
+// The wake channel (the FIFO POST /collect writes a byte into, sampler/wake.h): what came in, what
+// it caused, and the rate limit. Present only when the sampler has the channel (not --no-wake).
+// The channel's path is the segment's plus this suffix (both processes derive it from --segment).
+inline constexpr std::string_view kWakeSuffix = ".wake";
+struct SamplerWakeRecord {
+  std::uint64_t requests_total;      // 0   bytes read from the channel (content ignored)
+  std::uint64_t cycles_total;        // 8   extra cycles run because of them
+  std::uint64_t rate_limited_total;  // 16  of those, cycles that waited for --wake.min-interval
+  std::uint64_t min_interval_ns;     // 24  --wake.min-interval
+  std::uint64_t last_cycle_real_ns;  // 32  Unix time of the last extra cycle; 0 = none yet
+};
+static_assert(std::is_trivially_copyable_v<SamplerWakeRecord>);
+static_assert(sizeof(SamplerWakeRecord) == 40);
+static_assert(offsetof(SamplerWakeRecord, rate_limited_total) == 16);
+static_assert(offsetof(SamplerWakeRecord, last_cycle_real_ns) == 32);
+
+template <>
+struct SectionTraits<SamplerWakeRecord> {
+  static constexpr SectionType type = SectionType::kSamplerWake;
+  static constexpr std::uint16_t version = 1;
+};
+
 // Smallest record size a reader accepts for a known section (later minors may append fields).
 constexpr std::uint32_t min_record_size(SectionType t) {
   switch (t) {
@@ -803,6 +829,8 @@ constexpr std::uint32_t min_record_size(SectionType t) {
       return sizeof(SamplerProcessRecord);
     case SectionType::kPlatformContainers:
       return sizeof(PlatformContainerRecord);
+    case SectionType::kSamplerWake:
+      return sizeof(SamplerWakeRecord);
   }
   return 1;  // unknown (newer minor): skipped by readers, still bounds-checked
 }
