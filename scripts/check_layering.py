@@ -23,7 +23,7 @@ EXPORTER = {
     "metrics": set(),
     "areas": {"identity", "metrics", "snapshot"},
     "compat": {"metrics"},
-    "outputs": {"metrics", "opentelemetry"},  # opentelemetry/: protoc's code from proto/
+    "outputs": {"metrics", "opentelemetry", "google"},  # opentelemetry/, google/rpc: protoc's code from proto/
     "privilege": set(),
     "http": {"outputs", "metrics", "areas", "identity", "snapshot", "privilege", "pipeline.h", "self_metrics.h"},
 }

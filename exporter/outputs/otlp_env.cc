@@ -1,5 +1,8 @@
 #include "outputs/otlp_env.h"
 
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+
 namespace hostflow::exporter {
 
 namespace {
@@ -113,6 +116,35 @@ std::optional<std::uint32_t> parse_retry_after(std::string_view text) {
     v = v * 10 + static_cast<std::uint64_t>(c - '0');
   }
   return static_cast<std::uint32_t>(v > 86400 ? 86400 : v);
+}
+
+std::optional<std::uint32_t> parse_grpc_retry_delay(std::string_view status_details) {
+  google::rpc::Status status;
+  if (!status.ParseFromArray(status_details.data(), static_cast<int>(status_details.size())))
+    return std::nullopt;
+  for (const google::protobuf::Any& any : status.details()) {
+    google::rpc::RetryInfo info;
+    if (!any.Is<google::rpc::RetryInfo>() || !any.UnpackTo(&info)) continue;
+    const std::int64_t s = info.retry_delay().seconds();
+    const std::int32_t n = info.retry_delay().nanos();
+    if (s < 0 || n < 0) return std::nullopt;
+    const std::int64_t up = s + (n > 0 ? 1 : 0);
+    return static_cast<std::uint32_t>(up > 86400 ? 86400 : up);
+  }
+  return std::nullopt;
+}
+
+bool is_grpc_metadata_key(std::string_view key) {
+  if (key.empty() || key.size() > 256) return false;
+  std::string lower;
+  for (char c : key) {
+    const char l = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    if (!((l >= 'a' && l <= 'z') || (l >= '0' && l <= '9') || l == '-' || l == '_' || l == '.'))
+      return false;
+    lower.push_back(l);
+  }
+  if (lower.rfind("grpc-", 0) == 0) return false;
+  return lower.size() < 4 || lower.compare(lower.size() - 4, 4, "-bin") != 0;
 }
 
 }  // namespace hostflow::exporter

@@ -90,8 +90,13 @@ Result<void> OtlpOutput::open() {
   for (const std::string* f : {&cfg_.ca_file, &cfg_.cert_file, &cfg_.key_file})
     if (!f->empty() && ::access(f->c_str(), R_OK) != 0)
       return Error::from_errno("--output.otlp: " + *f);
-  curl_ = curl_easy_init();
-  if (!curl_) return Error{0, "--output.otlp: curl_easy_init failed"};
+  if (cfg_.grpc) {
+    grpc_ = std::make_unique<OtlpGrpcClient>(cfg_);
+    if (auto r = grpc_->open(); !r.ok()) return r;
+  } else {
+    curl_ = curl_easy_init();
+    if (!curl_) return Error{0, "--output.otlp: curl_easy_init failed"};
+  }
   // Resource attributes: service.name, service.instance.id and host.name unless
   // OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME set them (validate_outputs put those first).
   char host[256] = {};
@@ -119,17 +124,18 @@ std::string OtlpOutput::encode(const metrics::FamilySet& families,
   to_otlp(families, resource_, OtlpStamp{start_ns_, time_unix_nano}, req);
   std::string body;
   req->SerializeToString(&body);
-  return cfg_.gzip ? gzip(body) : body;
+  return cfg_.gzip && !cfg_.grpc ? gzip(body) : body;
 }
 
 void OtlpOutput::start() {
-  if (thread_.joinable() || !curl_) return;
+  if (thread_.joinable() || (!curl_ && !grpc_)) return;
   stopping_ = false;
   thread_ = std::thread([this] { run(); });
 }
 
 void OtlpOutput::stop() {
   stopping_ = true;
+  if (grpc_) grpc_->cancel();
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
@@ -143,6 +149,14 @@ void OtlpOutput::submit(std::shared_ptr<const metrics::FamilySet> families,
 
 OtlpOutput::Outcome OtlpOutput::send(const Request& r, std::uint32_t* retry_after_s,
                                      std::string* detail) {
+  Outcome o =
+      grpc_ ? grpc_->send(r.body, retry_after_s, detail) : send_http(r, retry_after_s, detail);
+  *retry_after_s = std::min(*retry_after_s, kMaxRetryAfterS);
+  return o;
+}
+
+OtlpOutput::Outcome OtlpOutput::send_http(const Request& r, std::uint32_t* retry_after_s,
+                                          std::string* detail) {
   CURL* c = static_cast<CURL*>(curl_);
   Attempt a;
   a.stopping = &stopping_;

@@ -1,11 +1,13 @@
-// --output.otlp.*: pushes the latest rendering's families over OTLP/HTTP (protobuf) with libcurl,
-// every --output.otlp.interval, from a thread of its own. Export requests wait in a bounded queue
-// (--output.otlp.queue-size; when full the oldest is dropped and counted); only retryable outcomes
-// are retried (HTTP 429, 502, 503, 504, a failed connection or a timeout), with exponential
-// backoff (1 s doubling to 32 s, at most 5 retries) or the server's Retry-After (capped at 5 min);
-// any other status (e.g. 400) is a counted failure, never retried. A down collector never
-// blocks the poll thread or a scrape: they only hand over a shared_ptr. hostflow-exporter: open()
-// before the seccomp filter (libcurl, OpenSSL and the resolver's modules loaded), the rest after.
+// --output.otlp.*: pushes the latest rendering's families over OTLP, HTTP/protobuf with libcurl or
+// gRPC with grpc++ (outputs/otlp_grpc.h), every --output.otlp.interval, from a thread of its own.
+// Export requests wait in a bounded queue (--output.otlp.queue-size; when full the oldest is
+// dropped and counted); only retryable outcomes are retried (HTTP 429, 502, 503, 504, a failed
+// connection or a timeout; gRPC: the codes otlp_grpc.h lists), with exponential backoff (1 s
+// doubling to 32 s, at most 5 retries) or the server's Retry-After / RetryInfo (capped at 5 min);
+// any other status (e.g. HTTP 400, gRPC INVALID_ARGUMENT) is a counted failure, never retried. A
+// down collector never blocks the poll thread or a scrape: they only hand over a shared_ptr.
+// hostflow-exporter: open() before the seccomp filter (libcurl, OpenSSL and the resolver's modules
+// loaded, PEM files read), the rest after.
 #pragma once
 
 #include <atomic>
@@ -19,6 +21,7 @@
 
 #include "hostflow/common/result.h"
 #include "metrics/family.h"
+#include "outputs/otlp_grpc.h"
 #include "outputs/outputs_config.h"
 
 namespace hostflow::exporter {
@@ -30,9 +33,10 @@ struct OtlpStats {
   std::uint64_t retries = 0;           // attempts after the first
   std::uint64_t dropped = 0;           // requests dropped from a full queue (or at stop)
   std::uint64_t queued = 0;            // requests waiting now
-  std::uint64_t bytes = 0;             // request bodies sent (as sent: gzip when on)
-  double last_success_seconds = 0;     // Unix time of the last accepted export, 0: none
-  double last_encode_seconds = 0;      // wall time of the last conversion + encoding
+  std::uint64_t bytes = 0;  // request bodies sent (HTTP: as sent, gzip when on; gRPC: before
+                            // gRPC's own compression)
+  double last_success_seconds = 0;  // Unix time of the last accepted export, 0: none
+  double last_encode_seconds = 0;   // wall time of the last conversion + encoding
 };
 
 class OtlpOutput {
@@ -49,9 +53,10 @@ class OtlpOutput {
   // The latest rendering (poll thread); the push thread converts it at its next interval.
   void submit(std::shared_ptr<const metrics::FamilySet> families, std::uint64_t time_unix_nano);
   OtlpStats stats() const;
+  bool grpc() const { return cfg_.grpc; }
 
-  // One request body for `families` (protobuf, gzip when configured): the conversion and
-  // encoding a push does (bench and tests).
+  // One request body for `families` (protobuf; gzip when configured over HTTP, gRPC compresses
+  // itself): the conversion and encoding a push does (bench and tests).
   std::string encode(const metrics::FamilySet& families, std::uint64_t time_unix_nano) const;
 
  private:
@@ -60,14 +65,16 @@ class OtlpOutput {
     int attempts = 0;
     std::uint64_t not_before_mono_ns = 0;
   };
-  enum class Outcome { kAccepted, kRetry, kRejected, kStopped };
+  using Outcome = OtlpOutcome;
   void run();
   Outcome send(const Request& r, std::uint32_t* retry_after_s, std::string* detail);
+  Outcome send_http(const Request& r, std::uint32_t* retry_after_s, std::string* detail);
 
   OtlpConfig cfg_;
   KeyValues resource_;
   std::uint64_t start_ns_;
-  void* curl_ = nullptr;  // CURL*, used by the push thread only
+  void* curl_ = nullptr;                  // CURL*, used by the push thread only (HTTP)
+  std::unique_ptr<OtlpGrpcClient> grpc_;  // gRPC
   std::thread thread_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -27,6 +27,7 @@ Result<void> Outputs::open() {
 void Outputs::policy_needs(ExporterPolicyOptions& o) const {
   if (textfile_) o.textfile_dir_fd = textfile_->dir_fd();
   if (otlp_) o.otlp_push = true;
+  if (otlp_ && otlp_->grpc()) o.otlp_grpc = true;
 }
 
 void Outputs::start() {

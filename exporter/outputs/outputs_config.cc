@@ -168,6 +168,12 @@ Result<void> resolve_otlp(OtlpConfig& o) {
     auto kv = parse_otel_key_values(headers, &err);
     if (!kv) return Error{0, hfrom + ": " + err};
     o.header_list = std::move(*kv);
+    if (o.grpc)
+      for (const auto& [k, v] : o.header_list)
+        if (!is_grpc_metadata_key(k))
+          return Error{0, hfrom + ": \"" + k +
+                              "\" cannot be gRPC metadata (want letters, digits, '-', '_', '.'; "
+                              "not grpc-*, not *-bin)"};
   }
 
   std::string tfrom;
@@ -294,10 +300,6 @@ void add_output_flags(CLI::App& app, OutputsConfig& cfg) {
 Result<void> validate_outputs(OutputsConfig& cfg) {
   if (auto r = validate_textfile(cfg.textfile); !r.ok()) return r;
   if (auto r = resolve_otlp(cfg.otlp); !r.ok()) return r;
-  if (cfg.otlp.enabled && cfg.otlp.grpc)
-    return Error{0,
-                 "--output.otlp.protocol: grpc is not built into this version; use "
-                 "http/protobuf"};
   return {};
 }
 

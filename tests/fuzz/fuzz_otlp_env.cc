@@ -1,7 +1,8 @@
 // Fuzz target: the OTLP output's string parsers (exporter/outputs/otlp_env.h) on arbitrary bytes:
-// OTEL_EXPORTER_OTLP_HEADERS / OTEL_RESOURCE_ATTRIBUTES lists and Retry-After. Checks their
-// promises: keys are non-empty HTTP tokens, decoded values carry no control character (no header
-// splitting), at most the member cap, and a Retry-After never above one day.
+// OTEL_EXPORTER_OTLP_HEADERS / OTEL_RESOURCE_ATTRIBUTES lists, Retry-After and a gRPC error's
+// google.rpc.Status details (RetryInfo). Checks their promises: keys are non-empty HTTP tokens,
+// decoded values carry no control character (no header splitting), at most the member cap, and a
+// Retry-After or RetryInfo delay never above one day.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -25,5 +26,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     __builtin_trap();  // a refusal says why
   }
   if (auto s = hostflow::exporter::parse_retry_after(in); s && *s > 86400) __builtin_trap();
+  if (auto d = hostflow::exporter::parse_grpc_retry_delay(in); d && *d > 86400) __builtin_trap();
   return 0;
 }

@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "outputs/otlp_env.h"
 #include "outputs/outputs_config.h"
 #include "outputs/textfile.h"
@@ -234,6 +236,51 @@ TEST(RetryAfter, ReadsDeltaSecondsOnly) {
   EXPECT_FALSE(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"));
   EXPECT_FALSE(parse_retry_after("-1"));
   EXPECT_FALSE(parse_retry_after(""));
+}
+
+TEST(OtlpConfig, GrpcIsAcceptedAndItsHeadersMustBeValidMetadataKeys) {
+  OutputsConfig c;
+  c.otlp.endpoint = "https://collector:4317";
+  c.otlp.protocol = "grpc";
+  c.otlp.headers = "Authorization=Bearer%20x,x-tenant=a";
+  ASSERT_TRUE(validate_outputs(c).ok());
+  EXPECT_TRUE(c.otlp.grpc);
+  EXPECT_TRUE(c.otlp.tls);
+  for (const char* bad : {"grpc-timeout=1", "x-data-bin=1", "a!b=1"}) {
+    OutputsConfig b;
+    b.otlp.endpoint = "http://collector:4317";
+    b.otlp.protocol = "grpc";
+    b.otlp.headers = bad;
+    EXPECT_FALSE(validate_outputs(b).ok()) << bad;
+    b.otlp.protocol = "http/protobuf";
+    EXPECT_TRUE(validate_outputs(b).ok()) << bad;  // fine as HTTP headers
+  }
+}
+
+// google.rpc.Status with `details`, serialized as a gRPC server sends it.
+std::string status_with(const std::vector<google::protobuf::Message*>& details) {
+  google::rpc::Status st;
+  st.set_code(8);
+  for (auto* d : details) st.add_details()->PackFrom(*d);
+  return st.SerializeAsString();
+}
+
+TEST(GrpcRetryDelay, IsTheRetryInfoDelayRoundedUpAndNothingElse) {
+  google::rpc::RetryInfo info;
+  info.mutable_retry_delay()->set_seconds(2);
+  info.mutable_retry_delay()->set_nanos(500'000'000);
+  google::rpc::Status other;  // a detail of another type first
+  other.set_message("not a RetryInfo");
+  EXPECT_EQ(parse_grpc_retry_delay(status_with({&other, &info})), 3u);
+  info.mutable_retry_delay()->set_nanos(0);
+  EXPECT_EQ(parse_grpc_retry_delay(status_with({&info})), 2u);
+  info.mutable_retry_delay()->set_seconds(10'000'000);
+  EXPECT_EQ(parse_grpc_retry_delay(status_with({&info})), 86400u);
+  info.mutable_retry_delay()->set_seconds(-1);
+  EXPECT_FALSE(parse_grpc_retry_delay(status_with({&info})));
+  EXPECT_FALSE(parse_grpc_retry_delay(status_with({&other})));
+  EXPECT_FALSE(parse_grpc_retry_delay(""));
+  EXPECT_FALSE(parse_grpc_retry_delay("\xff\xff\xff"));
 }
 
 }  // namespace
