@@ -47,7 +47,8 @@ void output_families(const OutputCounters& o, metrics::FamilySet& out) {
             "(--output.otlp.queue-size) or the exporter stopped.",
             o.otlp_dropped);
     counter("hostflow_exporter_otlp_sent_bytes_total",
-            "Bytes of OTLP request bodies sent (compressed when gzip is on), retries included.",
+            "Bytes of OTLP request bodies sent (HTTP: compressed when gzip is on; gRPC: before "
+            "gRPC's compression), retries included.",
             o.otlp_bytes);
     out.add(std::move(Family("hostflow_exporter_otlp_queue_length",
                              "OTLP export requests waiting to be sent.", metrics::Type::kGauge)
