@@ -20,7 +20,12 @@ std::string format_intervals(double v) {
 }  // namespace
 
 Pipeline::Pipeline(const ExporterConfig& cfg, std::array<std::uint8_t, 16> boot_id)
-    : core_(cfg.core), boot_id_(boot_id), reader_(cfg.core.segment), outputs_(cfg.outputs) {
+    : cfg_(cfg),
+      start_real_ns_(real_ns()),
+      core_(cfg.core),
+      boot_id_(boot_id),
+      reader_(cfg.core.segment),
+      outputs_(cfg.outputs) {
   for (const AreaRow& row : area_table()) areas_.push_back(row.make(cfg));
   for (const std::string& stem : cfg.compat.profiles) {
     const ProfileRow* row = find_profile(stem);
@@ -66,6 +71,42 @@ std::shared_ptr<const Rendered> Pipeline::current() const {
   return current_;
 }
 
+namespace {
+
+// What /collectors and /status say about a rendering, from its native families: each area's
+// families and samples, and the platform area's hostflow_platform_info and collectors.
+void note_areas(const metrics::FamilySet& families, Rendered& r) {
+  const auto rows = area_table();
+  r.areas.assign(rows.size(), AreaRendering{});
+  // A platform collector was read when its first family was rendered (areas/platform).
+  static constexpr std::pair<const char*, const char*> kCollectors[] = {
+      {"cpu", "hostflow_platform_cpu_seconds_total"},
+      {"memory", "hostflow_platform_memory_total_bytes"},
+      {"filesystem", "hostflow_platform_filesystem_size_bytes"},
+      {"processes", "hostflow_platform_processes"},
+      {"lxc", "hostflow_platform_container_info"},
+  };
+  for (const metrics::Family& f : families.families()) {
+    for (std::size_t i = 0; i < rows.size(); i++) {
+      if (!row_owns(rows[i], f.name())) continue;
+      r.areas[i].families++;
+      r.areas[i].series += f.size();
+      break;
+    }
+    if (f.name() == "hostflow_platform_info" && f.size() > 0) {
+      const auto& names = f.label_names();
+      for (std::size_t l = 0; l < names.size(); l++) {
+        if (names[l] == "kind") r.platform_kind = f.label_value(0, l);
+        if (names[l] == "virtualization") r.platform_virtualization = f.label_value(0, l);
+      }
+    }
+    for (const auto& [collector, family] : kCollectors)
+      if (f.name() == family) r.platform_collected.emplace_back(collector);
+  }
+}
+
+}  // namespace
+
 void Pipeline::render(bool fresh) {
   const std::uint64_t t0 = mono_ns();
   auto r = std::make_shared<Rendered>();
@@ -82,6 +123,7 @@ void Pipeline::render(bool fresh) {
         first, [&](const std::string& name) { return row_owns(rows[i], name); },
         "outside its area's metric prefixes");
   }
+  note_areas(families, *r);
   if (!profiles_.empty()) {
     // The profiles read the native families of this rendering (compat/profile.h).
     metrics::FamilySet compat;
@@ -113,6 +155,7 @@ void Pipeline::render(bool fresh) {
   // The rendering without the per-scrape tail: what the text file holds.
   outputs_.publish(r->exposition, std::move(kept));
   if (id) {
+    r->identity = identity_;
     const Model& m = id->model;
     r->cycle = m.cycle;
     r->generation = m.generation;

@@ -24,6 +24,11 @@
 
 namespace hostflow::exporter {
 
+// What one area rendered (for /collectors): its families and samples.
+struct AreaRendering {
+  std::size_t families = 0, series = 0;
+};
+
 struct Rendered {
   std::shared_ptr<const Exposition> exposition;
   bool fresh = false;
@@ -36,6 +41,13 @@ struct Rendered {
   std::uint64_t cycle = 0;  // the sampler's cycle of the snapshot (collections, for /health)
   // Its publish generation (POST /collect's answer).
   std::uint64_t generation = 0;
+  // For /status and /collectors (http/status.h): the snapshot's identity (sources, interval; null
+  // before the first), what each area rendered (area_table()'s order), and the platform area's
+  // hostflow_platform_info labels and collectors whose families were rendered.
+  std::shared_ptr<const Identity> identity;
+  std::vector<AreaRendering> areas;
+  std::string platform_kind, platform_virtualization;
+  std::vector<std::string> platform_collected;
 };
 
 class Pipeline {
@@ -61,10 +73,17 @@ class Pipeline {
   // counters), and so does every profile whose tool had a reset; the poll thread acts on it at
   // its next poll.
   void request_reset();
+  // For /status (HTTP threads): the configuration it was made with, when it was made, and the
+  // outputs' state (not counted as a scrape).
+  const ExporterConfig& config() const { return cfg_; }
+  std::uint64_t start_real_ns() const { return start_real_ns_; }
+  OutputCounters output_counters() const { return outputs_.counters(); }
 
  private:
   void render(bool fresh);
 
+  ExporterConfig cfg_;  // as validated (for /status)
+  std::uint64_t start_real_ns_ = 0;
   CoreConfig core_;
   std::array<std::uint8_t, 16> boot_id_;
   SegmentReader reader_;

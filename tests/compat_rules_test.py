@@ -59,13 +59,18 @@ SETTINGS = {
             f'label_replace(label_replace(vector(1), "list", "{l}", "", ""), "direction", "{d}", "", "")'
             for l, d in _GOLDEN_DIRECTIONS.items()),
     },
+    # The golden scenario's --compat.platform.hostname (render_scenario).
+    "platform": {
+        "hostflow_compat:platform_hostname": 'label_replace(vector(1), "host_name", "pve104", "", "")',
+    },
 }
 # The second case: the same snapshot scraped from two targets, with a target label more than
 # Prometheus's own, so every join must keep targets apart and every label of a target. The
-# TrueNAS tool has its own `instance`: its rules keep the target's in `hostflow_target`.
+# TrueNAS tool and seed 003 have their own `instance`: their rules keep the target's in
+# `hostflow_target`.
 TARGETS = [{"job": "hostflow", "instance": "host-a:9471", "env": "lab"},
            {"job": "hostflow", "instance": "host-b:9471", "env": "lab"}]
-TARGET_INSTANCE_LABEL = {"truenas": "hostflow_target"}
+TARGET_INSTANCE_LABEL = {"truenas": "hostflow_target", "platform": "hostflow_target"}
 
 
 def with_labels(labels, extra):

@@ -47,6 +47,9 @@ void add_compat_flags(CLI::App& app, CompatConfig& cfg) {
                  "serve hostflow's own families too (false: only the --compat profiles and the "
                  "exporter's self-metrics)")
       ->capture_default_str();
+  app.add_option("--compat.platform.hostname", cfg.platform_hostname,
+                 "host_name of --compat=platform's series for this machine (default: the "
+                 "exporter's host name at start, as seed 003's gethostname())");
 }
 
 Result<void> validate_compat(CompatConfig& cfg) {

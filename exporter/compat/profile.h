@@ -74,6 +74,9 @@ struct CompatConfig {
   std::string profiles_text;          // --compat: comma-separated stems
   std::vector<std::string> profiles;  // validated, in the table's order
   bool native = true;                 // --compat.native: also serve hostflow's own families
+  // --compat.platform.hostname: the platform profile's host_name (seed 003's gethostname());
+  // "" = the exporter's host name at start.
+  std::string platform_hostname;
 };
 
 void add_compat_flags(CLI::App& app, CompatConfig& cfg);

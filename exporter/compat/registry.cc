@@ -2,6 +2,7 @@
 
 #include "compat/netprobe/netprobe_profile.h"
 #include "compat/oie/oie_profile.h"
+#include "compat/platform/platform_profile.h"
 #include "compat/traffic/traffic_profile.h"
 #include "compat/truenas/truenas_profile.h"
 
@@ -17,6 +18,11 @@ std::span<const ProfileRow> profile_table() {
       {"traffic", "Traffic Exporter (seed 000)", "haproxy_sni_ qemu_network_", "traffic",
        &make_traffic_profile},
       {"oie", "OpenStack Instance Exporter (seed 002)", "oie_", "oie", &make_oie_profile},
+      {"platform", "Platform-Agnostic Metrics Exporter (seed 003)",
+       "node_memory_usage_bytes node_memory_free_bytes node_memory_available_bytes "
+       "node_memory_total_bytes node_filesystem_usage_bytes node_filesystem_avail_bytes "
+       "node_filesystem_size_bytes node_processes_total",
+       "platform", &make_platform_profile},
   };
   return kProfiles;
 }

@@ -30,6 +30,7 @@ HttpResponse health_response(const HealthInput& in) {
       {"status", in.fresh ? "ok" : "stale"},
       {"timestamp", rfc3339(in.now_real_ns)},
       {"server", server},
+      {"exporter_healthy", in.exporter_healthy},
   };
   if (!in.fresh) doc["reason"] = in.reason;
   // dump() replaces invalid UTF-8 in the reason instead of throwing.

@@ -1,5 +1,6 @@
-// GET /health: NetProbe's health document (JSON), and the CORS wrapper of --web.cors.
-// hostflow-exporter, on the HTTP server thread: builds a few hundred bytes from counters.
+// GET /health: NetProbe's health document (JSON) with seed 003's exporter_healthy, and the CORS
+// wrapper of --web.cors. hostflow-exporter, on the HTTP server thread: builds a few hundred bytes
+// from counters.
 #pragma once
 
 #include <cstdint>
@@ -18,11 +19,12 @@ struct HealthInput {
   std::size_t metrics = 0;        // samples in the current exposition (snapshot part)
   std::uint64_t collections = 0;  // the sampler's cycles in this run (0: no snapshot yet)
   std::uint64_t last_collection_real_ns = 0;  // when the served snapshot was published
+  bool exporter_healthy = true;               // seed 003's: every output is (http/status.h)
 };
 
 // {"status":"ok"|"stale","timestamp":RFC 3339,"server":{"running":true,"port":..,"requests":..,
-//  "metrics":..,"collections":..,"last_collection":RFC 3339 or null},"reason":".."}; 200 when
-// fresh, 503 when not.
+//  "metrics":..,"collections":..,"last_collection":RFC 3339 or null},"exporter_healthy":bool,
+//  "reason":".."}; 200 when fresh, 503 when not.
 HttpResponse health_response(const HealthInput& in);
 
 // RFC 3339 UTC with second precision ("2023-12-07T10:30:00Z").

@@ -4,6 +4,7 @@
 #include "hostflow/common/version.h"
 #include "http/admin.h"
 #include "http/health.h"
+#include "http/status.h"
 #include "outputs/prometheus_text.h"
 
 namespace hostflow::exporter {
@@ -31,10 +32,21 @@ Routes::Routes(const WebConfig& web, Pipeline& pipeline) : web_(web), pipeline_(
   routes_.push_back({"/health", "GET, HEAD", "status, requests served, metrics, collections (JSON)",
                      [this](const HttpRequest&) {
                        auto cur = pipeline_.current();
-                       return health_response({cur->fresh, cur->not_ready_reason, real_ns(),
-                                               server_->port(), server_->stats().requests.load(),
-                                               cur->series, cur->cycle, cur->publish_real_ns});
+                       const std::uint64_t now = real_ns();
+                       return health_response(
+                           {cur->fresh, cur->not_ready_reason, now, server_->port(),
+                            server_->stats().requests.load(), cur->series, cur->cycle,
+                            cur->publish_real_ns,
+                            exporter_healthy(pipeline_.config(), pipeline_.output_counters(),
+                                             pipeline_.start_real_ns(), now)});
                      }});
+  routes_.push_back({"/status", "GET, HEAD",
+                     "platform, sampler, sources, areas, outputs and versions (JSON)",
+                     [this](const HttpRequest&) { return status_response(pipeline_, real_ns()); }});
+  routes_.push_back(
+      {"/collectors", "GET, HEAD",
+       "the platform collectors and the areas, enabled or not, and their state (JSON)",
+       [this](const HttpRequest&) { return collectors_response(pipeline_); }});
   if (web_.enable_admin_api) {
     routes_.push_back({"/reset", "POST",
                        "forget the VM traffic windows and the SNI counters (admin API)",

@@ -54,6 +54,8 @@ OutputCounters Outputs::counters() const {
     c.textfile_writes = s.writes;
     c.textfile_errors = s.errors;
     c.textfile_last_success = s.last_success_seconds;
+    c.textfile_last_error_time = s.last_error_seconds;
+    c.textfile_last_error = s.last_error;
   }
   if (otlp_) {
     const OtlpStats s = otlp_->stats();

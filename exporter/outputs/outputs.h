@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "hostflow/common/result.h"
 #include "metrics/family.h"
@@ -24,6 +25,8 @@ struct OutputCounters {
   bool textfile = false;
   std::uint64_t textfile_writes = 0, textfile_errors = 0;
   double textfile_last_success = 0;
+  double textfile_last_error_time = 0;  // Unix time of the last failed write (0: none)
+  std::string textfile_last_error;      // its error text (/status)
   bool otlp = false;
   std::uint64_t otlp_exports = 0, otlp_rejected = 0, otlp_exhausted = 0, otlp_retries = 0,
                 otlp_dropped = 0, otlp_queued = 0, otlp_bytes = 0;

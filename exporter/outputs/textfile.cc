@@ -121,6 +121,11 @@ void TextfileOutput::run() {
       failing_ = false;
     } else {
       errors_++;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        last_error_time_ = static_cast<double>(real_ns()) / 1e9;
+        last_error_ = r.error().message();
+      }
       if (!failing_)
         log::error("text file not written", {{"path", cfg_.path}, {"err", r.error().message()}});
       failing_ = true;
@@ -129,7 +134,14 @@ void TextfileOutput::run() {
 }
 
 TextfileStats TextfileOutput::stats() const {
-  return TextfileStats{writes_.load(), errors_.load(), last_success_.load()};
+  TextfileStats s;
+  s.writes = writes_.load();
+  s.errors = errors_.load();
+  s.last_success_seconds = last_success_.load();
+  std::lock_guard<std::mutex> lock(mu_);
+  s.last_error_seconds = last_error_time_;
+  s.last_error = last_error_;
+  return s;
 }
 
 }  // namespace hostflow::exporter

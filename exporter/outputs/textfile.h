@@ -25,6 +25,8 @@ namespace hostflow::exporter {
 struct TextfileStats {
   std::uint64_t writes = 0, errors = 0;
   double last_success_seconds = 0;  // Unix time of the last completed write, 0: none yet
+  double last_error_seconds = 0;    // Unix time of the last failed write, 0: none yet
+  std::string last_error;           // what failed then (errno text), "" before any failure
 };
 
 class TextfileOutput {
@@ -60,6 +62,8 @@ class TextfileOutput {
   bool failing_ = false;  // the last write failed (log once per failure streak)
   std::atomic<std::uint64_t> writes_{0}, errors_{0};
   std::atomic<double> last_success_{0};
+  double last_error_time_ = 0;  // guarded by mu_, as last_error_
+  std::string last_error_;
 };
 
 }  // namespace hostflow::exporter

@@ -504,7 +504,8 @@ bool is_utf8(const std::string& s, std::size_t* bad_at) {
 // promtool's naming lint on names the replaced tools chose and users' dashboards know: their
 // compatibility profiles (docs/compat.md) serve them exactly, so only these two naming problems
 // of these prefixes are accepted; anything else promtool says still fails.
-constexpr const char* kFixedToolPrefixes[] = {"oie_"};
+// node_processes_total: seed 003's gauge (docs/compat.md#platform).
+constexpr const char* kFixedToolPrefixes[] = {"oie_", "node_processes_total"};
 std::string unexpected_lint(const std::string& out) {
   std::string rest;
   std::istringstream in(out);
@@ -652,7 +653,7 @@ std::vector<std::string> Stack::all_features_args() {
   if (!given("--log.file")) args.insert(args.end(), {"--log.file", all + "/state/exporter.log"});
   // Every compatibility profile at once (issue 14): each scrape's invariants (promtool, no
   // duplicate series) then hold with all of them on.
-  if (!given("--compat")) args.push_back("--compat=truenas,netprobe,oie,traffic");
+  if (!given("--compat")) args.push_back("--compat=truenas,netprobe,oie,traffic,platform");
   if (!given("--web.cors") && !given("--no-web.cors")) args.push_back("--web.cors");
   if (!given("--tor.") && !given("--spamhaus.") && !given("--emergingthreats.") &&
       !given("--customlist.")) {

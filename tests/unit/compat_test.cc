@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "compat/netprobe/netprobe_profile.h"
+#include "compat/platform/platform_profile.h"
 #include "compat/registry.h"
 #include "compat/truenas/truenas_profile.h"
 #include "config.h"
@@ -641,6 +642,143 @@ TEST(TrafficProfile, ResetZeroesTheProfilesTotalsNotTheNativeOnes) {
   // A native total below the baseline is another VM under that id: counted from zero.
   out = traffic_emit(*p, traffic_native({{"u9", "vm-1", "", 40, 5}}), 120);
   EXPECT_EQ(traffic_value(out, "qemu_network_total_bytes", "rx", "vm-1"), 40);
+}
+
+// ---- platform ----------------------------------------------------------------------------------
+
+TEST(PlatformProfile, ContainerIdFollowsExtractContainerIdsRulesInOrder) {
+  // Rule 1: df /'s device "…subvol-<digits>-disk-<digits>…" (re.search, leftmost).
+  EXPECT_EQ(platform_seed_container_id("rpool/data/subvol-101-disk-0", "ct7"), "101");
+  EXPECT_EQ(platform_seed_container_id("subvol-x-disk-1/subvol-202-disk-12", "h"), "202");
+  EXPECT_EQ(platform_seed_container_id("subvol-303-disk-", "host"), "unknown");
+  // Rule 3: the first run of digits of the host name, taken only with 3 or more.
+  EXPECT_EQ(platform_seed_container_id("/dev/sda1", "pve104"), "104");
+  EXPECT_EQ(platform_seed_container_id("/dev/sda1", "pve-01-node1234"), "unknown");
+  EXPECT_EQ(platform_seed_container_id("/dev/mapper/pve-vm--101--disk--0", "web"), "unknown");
+  EXPECT_EQ(platform_seed_container_id("", "12345"), "12345");
+}
+
+FamilySet native_platform(bool with_limit) {
+  FamilySet set;
+  auto one = [&](const char* name, double v) {
+    Family f(name, "h", metrics::Type::kGauge);
+    f.add(v);
+    set.add(std::move(f));
+  };
+  Family info("hostflow_platform_info", "h", metrics::Type::kGauge);
+  info.add({{"kind", "proxmox"}, {"virtualization", "none"}}, 1);
+  set.add(std::move(info));
+  one("hostflow_platform_memory_total_bytes", 16000);
+  one("hostflow_platform_memory_free_bytes", 2000);
+  one("hostflow_platform_memory_available_bytes", 9000);
+  one("hostflow_platform_memory_buffers_bytes", 500);
+  one("hostflow_platform_memory_cached_bytes", 6000);
+  one("hostflow_platform_processes", 321);
+  for (const char* fig : {"size", "avail", "used"}) {
+    Family f(std::string("hostflow_platform_filesystem_") + fig + "_bytes", "h",
+             metrics::Type::kGauge);
+    f.set_label_names({"device", "mountpoint", "fstype"});
+    const double base = fig == std::string("size") ? 1000 : fig == std::string("avail") ? 300 : 600;
+    f.add_values({"/dev/sdb1", "/srv", "ext4"}, base * 10);
+    f.add_values({"rpool/data/subvol-555-disk-0", "/", "zfs"}, base);
+    set.add(std::move(f));
+  }
+  Family ci("hostflow_platform_container_info", "h", metrics::Type::kGauge);
+  ci.set_label_names({"container_id", "name", "layout", "cgroup"});
+  ci.add_values({"101", "web101", "proxmox", "v2"}, 1);
+  set.add(std::move(ci));
+  auto per_ct = [&](const char* name, double v) {
+    Family f(name, "h", metrics::Type::kGauge);
+    f.set_label_names({"container_id", "name"});
+    f.add_values({"101", "web101"}, v);
+    set.add(std::move(f));
+  };
+  per_ct("hostflow_platform_container_memory_used_bytes", 700);
+  if (with_limit) per_ct("hostflow_platform_container_memory_limit_bytes", 2048);
+  per_ct("hostflow_platform_container_processes", 23);
+  per_ct("hostflow_platform_container_rootfs_size_bytes", 8000);
+  per_ct("hostflow_platform_container_rootfs_used_bytes", 3000);
+  per_ct("hostflow_platform_container_rootfs_avail_bytes", 5000);
+  return set;
+}
+
+// The value of `family` for the series whose container_id is `id`.
+double platform_value(const FamilySet& out, std::string_view family, std::string_view id) {
+  const Family* f = find(out, family);
+  EXPECT_NE(f, nullptr) << family;
+  if (!f) return -1;
+  const Column cid(f, "container_id");
+  for (std::size_t s = 0; s < f->size(); s++)
+    if (cid(s) == id) return f->value(s);
+  ADD_FAILURE() << family << " has no series for container_id " << id;
+  return -1;
+}
+
+TEST(PlatformProfile, TheMachineUsesTheSeedsMeminfoRuleAndOnlyTheRootFilesystem) {
+  const FamilySet set = native_platform(true);
+  const NativeFamilies native(set);
+  ExporterConfig cfg;
+  cfg.compat.platform_hostname = "pve";
+  auto p = make_platform_profile(cfg);
+  FamilySet out;
+  p->emit({native, true, 0}, out);
+  // container_id from the root filesystem's ZFS subvolume name.
+  EXPECT_EQ(platform_value(out, "node_memory_usage_bytes", "555"), 16000 - 2000 - 500 - 6000);
+  EXPECT_EQ(platform_value(out, "node_memory_free_bytes", "555"), 2000 + 500 + 6000);
+  EXPECT_EQ(platform_value(out, "node_memory_available_bytes", "555"), 9000);
+  EXPECT_EQ(platform_value(out, "node_memory_total_bytes", "555"), 16000);
+  EXPECT_EQ(platform_value(out, "node_processes_total", "555"), 321);
+  const Family* size = find(out, "node_filesystem_size_bytes");
+  ASSERT_NE(size, nullptr);
+  ASSERT_EQ(size->size(), 2u);  // the machine's "/" and the container's root
+  const Column host(size, "host_name"), inst(size, "instance"), mp(size, "mountpoint"),
+      dev(size, "device"), type(size, "fstype");
+  EXPECT_EQ(host(0), "pve");
+  EXPECT_EQ(inst(0), "pve:555");
+  EXPECT_EQ(mp(0), "/");
+  EXPECT_EQ(dev(0), "rpool/data/subvol-555-disk-0");
+  EXPECT_EQ(type(0), "zfs");
+  EXPECT_EQ(size->value(0), 1000);
+  EXPECT_EQ(platform_value(out, "node_filesystem_usage_bytes", "555"), 600);
+  EXPECT_EQ(platform_value(out, "node_filesystem_avail_bytes", "555"), 300);
+  EXPECT_EQ(size->label_names(), (std::vector<std::string>{"host_name", "container_id", "instance",
+                                                           "device", "mountpoint", "fstype"}));
+}
+
+TEST(PlatformProfile, EachContainerIsWhatTheSeedInsideItWouldReportWithoutPageCache) {
+  const FamilySet set = native_platform(true);
+  const NativeFamilies native(set);
+  auto p = make_platform_profile(ExporterConfig{});
+  FamilySet out;
+  p->emit({native, true, 0}, out);
+  EXPECT_EQ(platform_value(out, "node_memory_usage_bytes", "101"), 700);
+  EXPECT_EQ(platform_value(out, "node_memory_total_bytes", "101"), 2048);
+  EXPECT_EQ(platform_value(out, "node_memory_free_bytes", "101"), 2048 - 700);
+  EXPECT_EQ(platform_value(out, "node_memory_available_bytes", "101"), 2048 - 700);
+  EXPECT_EQ(platform_value(out, "node_processes_total", "101"), 23);
+  EXPECT_EQ(platform_value(out, "node_filesystem_size_bytes", "101"), 8000);
+  EXPECT_EQ(platform_value(out, "node_filesystem_usage_bytes", "101"), 3000);
+  EXPECT_EQ(platform_value(out, "node_filesystem_avail_bytes", "101"), 5000);
+  const Family* used = find(out, "node_memory_usage_bytes");
+  const Column host(used, "host_name"), inst(used, "instance");
+  EXPECT_EQ(host(1), "web101");
+  EXPECT_EQ(inst(1), "web101:101");
+  // Without a limit, the host's MemTotal (what lxcfs shows the container).
+  const FamilySet unlimited = native_platform(false);
+  const NativeFamilies n2(unlimited);
+  FamilySet out2;
+  p->emit({n2, true, 0}, out2);
+  EXPECT_EQ(platform_value(out2, "node_memory_total_bytes", "101"), 16000);
+  EXPECT_EQ(platform_value(out2, "node_memory_free_bytes", "101"), 16000 - 700);
+}
+
+TEST(PlatformProfile, NothingWithoutAFreshPlatformSnapshot) {
+  FamilySet empty;
+  const NativeFamilies native(empty);
+  auto p = make_platform_profile(ExporterConfig{});
+  FamilySet out;
+  p->emit({native, false, 0}, out);
+  EXPECT_TRUE(out.families().empty());
 }
 
 }  // namespace

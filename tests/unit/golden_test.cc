@@ -647,7 +647,7 @@ void build_snapshot(shm::SnapshotBuilder& b, const Inputs& in, int n) {
     shm::PlatformRecord p{};
     p.facts = shm::kPlatformPveMount | shm::kPlatformPveVersion | shm::kPlatformPid1EnvUnreadable;
     p.collected = shm::kPlatformCpu | shm::kPlatformMemory | shm::kPlatformMemAvailable |
-                  shm::kPlatformFilesystem | shm::kPlatformProcesses;
+                  shm::kPlatformFilesystem | shm::kPlatformProcesses | shm::kPlatformLxc;
     p.osrelease = b.add_string("6.8.12-4-pve", 256);
     p.clk_tck = 100;
     const std::uint64_t ticks[10] = {
@@ -683,6 +683,30 @@ void build_snapshot(shm::SnapshotBuilder& b, const Inputs& in, int n) {
     fs("/dev/sdb1", "/mnt/backup disk", "ext4", 2ull << 40, 1ull << 40,
        (1ull << 40) - (100ull << 30), shm::kFsReadOnly, 0);
     fs("/dev/sdc1", "/mnt/gone", "xfs", 0, 0, 0, 0, EIO);
+    // Two LXC containers (collector lxc): Proxmox CT 101 (cgroup v2, limit, config read) and a
+    // plain LXC container without a memory limit (v1), for the platform profile's per-container
+    // series.
+    auto ct = [&](const char* id, const char* conf, std::uint32_t flags, std::uint64_t usage,
+                  std::uint64_t cache, std::uint64_t limit, std::uint64_t pids) {
+      shm::PlatformContainerRecord c{};
+      c.id = b.add_string(id, 256);
+      if (conf) c.config = b.add_string(conf, 65536);
+      c.flags = flags | shm::kCtHasMemory | shm::kCtHasCpu | shm::kCtHasPids | shm::kCtHasRootfs;
+      c.init_pid = 4100;
+      c.memory_usage = usage + k * 4096;
+      c.memory_cache = cache;
+      c.memory_limit = limit;
+      c.cpu_usage_ns = 81'250'000'000ull + k * 400'000'000ull;
+      c.pids_current = pids;
+      c.rootfs_size = 8ull << 30;
+      c.rootfs_free = (5ull << 30) - k * 8192;
+      c.rootfs_avail = (5ull << 30) - k * 8192;
+      b.add(c);
+    };
+    ct("101", "arch: amd64\nhostname: web101\nmemory: 2048\n",
+       shm::kCtProxmox | shm::kCtCgroupV2 | shm::kCtConfigRead | shm::kCtHasLimit, 700ull << 20,
+       200ull << 20, 2048ull << 20, 23);
+    ct("build", nullptr, 0, 300ull << 20, 100ull << 20, 0, 9);
   }
 
   // -- the sources' status
@@ -788,6 +812,8 @@ Rendering render_scenario() {
   cfg.conntrack.feature.flows.min = 1;
   cfg.conntrack.feature.flows.outbound = true;
   cfg.conntrack.feature.host_threats = true;
+  // The platform profile's host_name (seed 003's rule takes a 3-digit run of it as container_id).
+  cfg.compat.platform_hostname = "pve104";
   for (const ex::ProfileRow& r : ex::profile_table())
     cfg.compat.profiles_text +=
         std::string(cfg.compat.profiles_text.empty() ? "" : ",") + std::string(r.stem);
