@@ -6,7 +6,8 @@
 # Checks, in order: apt install -> both units active, /-/ready 200 (curl inside); the exporter
 # runs as hostflow-exporter with no capabilities, the sampler with exactly the set its code says
 # it keeps; restart of the sampler -> the exporter is restarted with it and ready again; stop of
-# the sampler -> BindsTo stops the exporter; online systemd-analyze security within 0.2 of the
+# the sampler -> the exporter stops too (Requires=); a killed sampler is restarted, and the
+# exporter with it (BindsTo= would stop it for good); online systemd-analyze security within 0.2 of the
 # offline figure; upgrade to a repacked higher version -> both restarted (new MainPIDs), state
 # and an edited conffile kept; apt purge -> no file, user, group, unit state or directory of
 # hostflow left (a before/after listing of /etc, /usr, /var/lib, /var/log, /run).
@@ -184,20 +185,37 @@ have=$(capsh --decode="$(status_field "$spid" CapEff)" | sed 's/.*=//' | tr ',' 
 [ "$(status_field "$epid" Seccomp)" = 2 ] || fail "exporter not under a seccomp filter"
 step "exporter uid $euid (hostflow-exporter) with no capabilities; sampler uid 0 gid $gid with {$have}; both seccomp"
 
-# 3. Restarting the sampler restarts the exporter (BindsTo= propagates it); it is ready again.
+# 3. Restarting the sampler restarts the exporter (Requires= propagates it); it is ready again.
 inside systemctl restart hostflow-sampler || fail "systemctl restart hostflow-sampler"
 spid2=$(mainpid hostflow-sampler) epid2=$(mainpid hostflow-exporter)
 [ "$spid2" != "$spid" ] && [ "$spid2" != 0 ] || fail "the sampler's MainPID did not change ($spid -> $spid2)"
 [ "$(active hostflow-exporter)" = active ] || fail "the exporter is $(active hostflow-exporter) after a sampler restart"
-[ "$epid2" != "$epid" ] || fail "the exporter was not restarted with the sampler (BindsTo=; docs/packaging.md)"
+[ "$epid2" != "$epid" ] || fail "the exporter was not restarted with the sampler (Requires=; docs/packaging.md)"
 wait_ready "after systemctl restart hostflow-sampler"
 step "restart of the sampler: sampler $spid -> $spid2, exporter $epid -> $epid2, /-/ready 200"
 
-# 4. Stopping the sampler stops the exporter (BindsTo=); starting the exporter brings both back.
+# 3b. A sampler that dies (SIGKILL) is restarted by systemd (Restart=on-failure), and the
+# exporter with it (Requires= propagates the restart; BindsTo= would stop it for good); ready
+# again with no operator action.
+epid=$(mainpid hostflow-exporter)
+inside sh -c "kill -KILL $spid2" || fail "cannot kill the sampler"
+spid3=""
+for _ in $(seq 100); do
+  spid3=$(mainpid hostflow-sampler)
+  [ "$spid3" != "$spid2" ] && [ "$spid3" != 0 ] && [ "$(active hostflow-sampler)" = active ] && break
+  sleep 0.1
+done
+[ "$spid3" != "$spid2" ] && [ "$spid3" != 0 ] || fail "systemd did not restart the killed sampler ($spid2 -> $spid3)"
+wait_ready "after the sampler was killed"
+[ "$(active hostflow-exporter)" = active ] || fail "the exporter is $(active hostflow-exporter) after the sampler was killed"
+epid3=$(mainpid hostflow-exporter)
+step "sampler killed: restarted $spid2 -> $spid3, exporter $epid -> $epid3, active, /-/ready 200"
+
+# 4. Stopping the sampler stops the exporter (Requires=); starting the exporter brings both back.
 inside systemctl stop hostflow-sampler || fail "systemctl stop hostflow-sampler"
-[ "$(active hostflow-exporter)" != active ] || fail "the exporter still runs with the sampler stopped (BindsTo=)"
+[ "$(active hostflow-exporter)" != active ] || fail "the exporter still runs with the sampler stopped (Requires=)"
 inside systemctl start hostflow-exporter || fail "systemctl start hostflow-exporter"
-[ "$(active hostflow-sampler)" = active ] || fail "starting the exporter did not start the sampler (BindsTo=)"
+[ "$(active hostflow-sampler)" = active ] || fail "starting the exporter did not start the sampler (Requires=)"
 wait_ready "after stop of the sampler and start of the exporter"
 step "stop of the sampler stops the exporter; starting the exporter starts both"
 
