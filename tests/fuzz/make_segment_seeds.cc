@@ -1,7 +1,8 @@
 // make_segment_seeds DIR: writes seed segment files for fuzz_segment_reader, made with the real
 // builder and publish(): a valid two-slot segment with links (masters, a duplicate, odd names)
 // and sources, one formatted but never published, one with only the empty arena, and one with the
-// platform sections (a Proxmox host's facts, filesystems -- one of them failed -- and containers).
+// platform sections (a Proxmox host's facts, filesystems -- one of them failed -- and containers),
+// and one with the sampler's own sections (its process figures and its wake channel's).
 // Regenerate with: build/tests/fuzz/make_segment_seeds tests/fuzz/corpus/segment_reader
 #include <cstdio>
 #include <fstream>
@@ -157,6 +158,17 @@ int main(int argc, char** argv) {
     add_platform(b);
     ok &= publish_into(f, b, 1);
     ok &= write(dir + "/platform.seg", f);
+  }
+  {
+    auto f = fresh();
+    SnapshotBuilder b;
+    add_links(b, 1);
+    b.touch<SamplerProcessRecord>();
+    b.add(SamplerProcessRecord{1'500'000'000ull, 8u << 20, 64u << 20, 12, 1024, 1'733'000'000ull});
+    b.touch<SamplerWakeRecord>();
+    b.add(SamplerWakeRecord{100, 2, 1, 1'000'000'000ull, 1'733'000'001'000'000'000ull});
+    ok &= publish_into(f, b, 3);
+    ok &= write(dir + "/sampler-wake.seg", f);
   }
   return ok ? 0 : 1;
 }
