@@ -230,6 +230,22 @@ Decoded latest_push_equal_to_scrape(Stack& stack, const Receiver& rx,
   return d;
 }
 
+// Every request the receiver logged went to `path` with `detail` (HTTP: the content type) and got
+// `ok`; the self-metrics (`own`) count accepted pushes, no rejection and a last success.
+void expect_every_push_accepted(Stack& stack, const Receiver& rx,
+                                std::map<std::string, double>& own, const std::string& path,
+                                const std::string& detail, int ok) {
+  for (const auto& e : rx.log()) {
+    EXPECT_EQ(e.path, path);
+    EXPECT_EQ(e.content_type, detail);
+    EXPECT_EQ(e.status, ok);
+  }
+  EXPECT_GE(own["hostflow_exporter_otlp_exports_total{}"], 1);
+  EXPECT_EQ(own["hostflow_exporter_otlp_export_failures_total{reason=\"rejected\",}"], 0);
+  EXPECT_GT(own["hostflow_exporter_otlp_last_success_timestamp_seconds{}"], 1.6e9);
+  EXPECT_TRUE(stack.exporter().running()) << stack.exporter().log();
+}
+
 // Types, units, times and resource attributes as OpenTelemetry's Prometheus compatibility says.
 void expect_otlp_shape(const Decoded& d) {
   EXPECT_GT(d.points, 50u);
@@ -264,16 +280,7 @@ TEST(Otlp, PushesDecodedWithTheOfficialProtosEqualTheExportersOwnScrape) {
   if (HasFailure()) return;
   expect_otlp_shape(d);
   // The receiver saw the standard path and content type.
-  for (const auto& e : rx.log()) {
-    EXPECT_EQ(e.path, "/v1/metrics");
-    EXPECT_EQ(e.content_type, "application/x-protobuf");
-    EXPECT_EQ(e.status, 200);
-  }
-  // Push state in the self-metrics.
-  EXPECT_GE(own["hostflow_exporter_otlp_exports_total{}"], 1);
-  EXPECT_EQ(own["hostflow_exporter_otlp_export_failures_total{reason=\"rejected\",}"], 0);
-  EXPECT_GT(own["hostflow_exporter_otlp_last_success_timestamp_seconds{}"], 1.6e9);
-  EXPECT_TRUE(stack.exporter().running()) << stack.exporter().log();
+  expect_every_push_accepted(stack, rx, own, "/v1/metrics", "application/x-protobuf", 200);
 }
 
 // A Stack whose exporter pushes to `endpoint` with `args`, fresh; nullopt-free: fails the test.
@@ -395,14 +402,9 @@ TEST(Otlp, GrpcOverMutualTlsToANameWithTwoAddressesDecodedByGrpcJsEqualsTheExpor
   if (HasFailure()) return;
   expect_otlp_shape(d);
   // The official method, the header as metadata, gzip as gRPC's message compression.
-  for (const auto& e : rx.log()) {
-    EXPECT_EQ(e.path, "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export");
-    EXPECT_EQ(e.content_type, "header=yes=really,encoding=gzip");
-    EXPECT_EQ(e.status, 0);
-  }
-  EXPECT_GE(own["hostflow_exporter_otlp_exports_total{}"], 1);
-  EXPECT_EQ(own["hostflow_exporter_otlp_export_failures_total{reason=\"rejected\",}"], 0);
-  EXPECT_TRUE(p.stack->exporter().running()) << p.stack->exporter().log();
+  expect_every_push_accepted(*p.stack, rx, own,
+                             "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+                             "header=yes=really,encoding=gzip", 0);
 }
 
 constexpr int kGrpcOk = 0, kGrpcInvalidArgument = 3, kGrpcResourceExhausted = 8,
