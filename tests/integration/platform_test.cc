@@ -6,10 +6,12 @@
 // --path.rootfs.
 #include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "lab.h"
@@ -230,9 +232,10 @@ TEST(Platform, EachFixtureRootIsDetectedAsItsKindThroughThePathFlags) {
 // uses Proxmox's cgroup layout (lxc/<vmid>); else plain LXC's lxc.payload.<name>.
 struct LxcContainer {
   std::string lxcpath, name, vmid;
-  LxcContainer(const std::string& dir, std::string n, std::string id = "")
+  LxcContainer(const std::string& dir, std::string n, std::string id = "",
+               const std::string& extra_conf = "")
       : lxcpath(dir), name(std::move(n)), vmid(std::move(id)) {
-    std::string conf = "lxc.net.0.type = empty\nlxc.apparmor.profile = unconfined\n";
+    std::string conf = "lxc.net.0.type = empty\nlxc.apparmor.profile = unconfined\n" + extra_conf;
     if (!vmid.empty()) {
       conf += "lxc.cgroup.relative = 0\nlxc.cgroup.dir.container = lxc/" + vmid +
               "\nlxc.cgroup.dir.monitor = lxc.monitor/" + vmid + "\n";
@@ -346,6 +349,139 @@ TEST(Platform, LxcContainersFiguresEqualTheirCgroupFilesAndStatfsAndFollowStartS
   ASSERT_TRUE(e);
   EXPECT_FALSE(
       series_where(*e, "hostflow_platform_container_info", "container_id", plain.id()).empty());
+}
+
+// --compat=platform (issue 15, item 4): seed 003's node_* families for this machine and for
+// real busybox LXC containers (one Proxmox-layout with a memory limit, one plain without), under
+// seccomp kill mode, against what the test reads itself: /proc/meminfo, `df -B1 /` and findmnt,
+// a count of /proc/[0-9]*, the containers' cgroup files and `stat -f` of their init's root, and
+// gethostname() with the seed's container-id rules written here as regular expressions.
+TEST(Platform, CompatProfileServesSeed003sFamiliesForThisMachineAndEachLxcContainer) {
+  HF_REQUIRE(is_root(), "needs root: LXC containers");
+  HF_REQUIRE(have_command("lxc-create") && have_command("busybox"),
+             "lxc / busybox-static not installed (scripts/packages.txt)");
+  HF_REQUIRE(fs::exists("/sys/fs/cgroup/memory/memory.stat"),
+             "no cgroup v1 memory hierarchy (this test is the hybrid-v1 case; v2 is fixtures)");
+  HF_REQUIRE(have_command("df") && have_command("findmnt"), "df/findmnt not installed");
+  TempDir dir;
+  const std::string tag = std::to_string(::getpid() % 100000);
+  const std::string vmid = std::to_string(800000 + ::getpid() % 90000);
+  LxcContainer plain(dir.path(), "hf15c" + tag);
+  LxcContainer pve(dir.path(), "hf15y" + tag, vmid, "lxc.cgroup.memory.limit_in_bytes = 256M\n");
+  plain.start();
+  pve.start();
+  ASSERT_TRUE(
+      wait_until([&] { return plain.pid() > 0 && pve.pid() > 0; }, std::chrono::seconds(10)));
+
+  StackOptions o;
+  o.sampler_args = seccomp_args();
+  o.exporter_args = seccomp_args();
+  o.exporter_args.push_back("--compat=platform");
+  Stack s(o);
+  s.start_sampler();
+  s.start_exporter();
+  ASSERT_TRUE(s.wait_fresh()) << stack_logs(s);
+  const auto mem0 = meminfo();
+  const std::size_t pids0 = count_pids();
+  auto e = scrape_after_now(s);
+  ASSERT_TRUE(e) << stack_logs(s);
+  const auto mem1 = meminfo();
+  const std::size_t pids1 = count_pids();
+
+  // This machine: host_name is the host name (the exporter's, the same UTS namespace).
+  char host[256] = {};
+  ASSERT_EQ(::gethostname(host, sizeof host - 1), 0);
+  const std::string root_src = sh_ok("findmnt --task 1 -rn -o SOURCE /");
+  const std::string root_type = sh_ok("findmnt --task 1 -rn -o FSTYPE /");
+  const std::string device = root_src.substr(0, root_src.find('\n'));
+  const std::string fstype = root_type.substr(0, root_type.find('\n'));
+  std::smatch m;
+  std::string want_id = "unknown";
+  const std::string hostname = host;
+  if (std::regex_search(device, m, std::regex("subvol-([0-9]+)-disk-[0-9]+")))
+    want_id = m[1];
+  else if (std::regex_search(hostname, m, std::regex("[0-9]+")) && m[0].length() >= 3)
+    want_id = m[0];
+  const auto self = series_where(*e, "node_memory_total_bytes", "host_name", hostname);
+  ASSERT_FALSE(self.empty()) << "no series with host_name=" << hostname;
+  EXPECT_EQ(self.at("container_id"), want_id);
+  EXPECT_EQ(self.at("instance"), hostname + ":" + want_id);
+  auto mine = [&](const std::string& metric) {
+    return value_where(*e, metric, "instance", hostname + ":" + want_id);
+  };
+  EXPECT_EQ(mine("node_memory_total_bytes"), mem0.at("MemTotal"));
+  // The seed's rule: used = MemTotal - MemFree - Buffers - Cached (moving: within the test's two
+  // reads, ± 64 MiB); free = total - used; available = MemAvailable.
+  auto seed_used = [](const std::map<std::string, double>& mi) {
+    return mi.at("MemTotal") - mi.at("MemFree") - mi.at("Buffers") - mi.at("Cached");
+  };
+  const double slack = 64.0 * 1024 * 1024;
+  const auto used = mine("node_memory_usage_bytes");
+  const auto free = mine("node_memory_free_bytes");
+  const auto avail = mine("node_memory_available_bytes");
+  ASSERT_TRUE(used && free && avail);
+  EXPECT_GE(*used, std::min(seed_used(mem0), seed_used(mem1)) - slack);
+  EXPECT_LE(*used, std::max(seed_used(mem0), seed_used(mem1)) + slack);
+  EXPECT_EQ(*free, mem0.at("MemTotal") - *used);
+  EXPECT_GE(*avail, std::min(mem0.at("MemAvailable"), mem1.at("MemAvailable")) - slack);
+  EXPECT_LE(*avail, std::max(mem0.at("MemAvailable"), mem1.at("MemAvailable")) + slack);
+  const auto procs = mine("node_processes_total");
+  ASSERT_TRUE(procs);
+  EXPECT_GE(*procs, static_cast<double>(std::min(pids0, pids1)) - 20);
+  EXPECT_LE(*procs, static_cast<double>(std::max(pids0, pids1)) + 20);
+  // Only "/", with df's figures and findmnt's device and type.
+  const auto root =
+      series_where(*e, "node_filesystem_size_bytes", "instance", hostname + ":" + want_id);
+  ASSERT_FALSE(root.empty());
+  EXPECT_EQ(root.at("mountpoint"), "/");
+  EXPECT_EQ(root.at("device"), device);
+  EXPECT_EQ(root.at("fstype"), fstype);
+  const Df d = df("/");
+  EXPECT_EQ(mine("node_filesystem_size_bytes"), d.size);
+  ASSERT_TRUE(mine("node_filesystem_avail_bytes"));
+  EXPECT_NEAR(*mine("node_filesystem_avail_bytes"), d.avail, 512.0 * 1024 * 1024);
+  std::size_t machine_roots = 0;
+  for (const auto& [key, v] : e->family("node_filesystem_size_bytes"))
+    machine_roots += series_labels(key).at("mountpoint") != "/";
+  EXPECT_EQ(machine_roots, 0u) << "the seed reports only df /";
+
+  // Each container: host_name its name (CT<vmid> without /etc/pve), container_id its id.
+  for (const LxcContainer* c : {&plain, &pve}) {
+    SCOPED_TRACE(c->name);
+    const std::string name = c->vmid.empty() ? c->name : "CT" + c->vmid;
+    const auto l = series_where(*e, "node_memory_usage_bytes", "container_id", c->id());
+    ASSERT_FALSE(l.empty()) << stack_logs(s);
+    EXPECT_EQ(l.at("host_name"), name);
+    EXPECT_EQ(l.at("instance"), name + ":" + c->id());
+    auto v = [&](const std::string& metric) {
+      return value_where(*e, metric, "container_id", c->id());
+    };
+    const double cg_used = file_number(c->cg("memory") + "/memory.usage_in_bytes") -
+                           stat_key(c->cg("memory") + "/memory.stat", "total_cache");
+    ASSERT_TRUE(v("node_memory_usage_bytes"));
+    EXPECT_NEAR(*v("node_memory_usage_bytes"), cg_used, 1 << 20);
+    // The limit from memory.limit_in_bytes; none: the host's MemTotal.
+    const double total = c->vmid.empty() ? mem0.at("MemTotal")
+                                         : file_number(c->cg("memory") + "/memory.limit_in_bytes");
+    if (!c->vmid.empty()) {
+      EXPECT_EQ(total, 256.0 * 1024 * 1024);
+    }
+    EXPECT_EQ(v("node_memory_total_bytes"), total);
+    EXPECT_EQ(v("node_memory_free_bytes"), total - *v("node_memory_usage_bytes"));
+    EXPECT_EQ(v("node_memory_available_bytes"), total - *v("node_memory_usage_bytes"));
+    EXPECT_EQ(v("node_processes_total"), file_number(c->cg("pids") + "/pids.current"));
+    std::istringstream st(
+        sh_ok("stat -f -c '%S %b %f %a' /proc/" + std::to_string(c->pid()) + "/root/"));
+    double bs = 0, blocks = 0, bfree = 0, bavail = 0;
+    st >> bs >> blocks >> bfree >> bavail;
+    EXPECT_EQ(v("node_filesystem_size_bytes"), bs * blocks);
+    ASSERT_TRUE(v("node_filesystem_usage_bytes") && v("node_filesystem_avail_bytes"));
+    EXPECT_NEAR(*v("node_filesystem_usage_bytes"), bs * (blocks - bfree), 512.0 * 1024 * 1024);
+    EXPECT_NEAR(*v("node_filesystem_avail_bytes"), bs * bavail, 512.0 * 1024 * 1024);
+    EXPECT_EQ(
+        series_where(*e, "node_filesystem_size_bytes", "container_id", c->id()).at("mountpoint"),
+        "/");
+  }
 }
 
 }  // namespace
