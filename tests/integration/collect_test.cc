@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -75,6 +76,16 @@ StackOptions slow_sampler() {
   return o;
 }
 
+// A Stack with both processes started and a fresh snapshot served (null after a reported failure).
+std::unique_ptr<Stack> started(const StackOptions& o) {
+  auto s = std::make_unique<Stack>(o);
+  s->start_sampler();
+  s->start_exporter();
+  if (s->wait_fresh()) return s;
+  ADD_FAILURE() << "no fresh snapshot\n" << stack_logs(*s);
+  return nullptr;
+}
+
 // A command run as the exporter's user, as Stack runs the exporter (nobody, group hostflow).
 std::string as_exporter_user(const std::string& cmd) {
   return "setpriv --reuid=nobody --regid=hostflow --clear-groups --bounding-set=-all "
@@ -85,10 +96,9 @@ std::string as_exporter_user(const std::string& cmd) {
 TEST(Collect, APostRendersANewSnapshotWithinOneSecondWhileTheSamplerIntervalIsThirtySeconds) {
   HF_REQUIRE(is_root(), "needs root: runs the sampler");
   HF_REQUIRE(have_command("curl"), "curl is not installed");
-  Stack stack(slow_sampler());
-  stack.start_sampler();
-  stack.start_exporter();
-  ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
+  const auto owned = started(slow_sampler());
+  ASSERT_TRUE(owned);
+  Stack& stack = *owned;
   const Counts before = counts(stack);
   EXPECT_EQ(before.wake_cycles, 0);
 
@@ -129,11 +139,10 @@ TEST(Collect, AHundredRequestsInASecondCauseAtMostTheRateLimitsCycles) {
   // 100 requests at once from one address: room for all of them to wait.
   o.exporter_args.insert(o.exporter_args.end(),
                          {"--web.max-connections", "200", "--web.max-connections-per-source", "0"});
-  Stack stack(o);
-  const Clock::time_point started = Clock::now();
-  stack.start_sampler();
-  stack.start_exporter();
-  ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
+  const Clock::time_point t_start = Clock::now();
+  const auto owned = started(o);
+  ASSERT_TRUE(owned);
+  Stack& stack = *owned;
   const Counts before = counts(stack);
 
   std::string cmd =
@@ -165,7 +174,7 @@ TEST(Collect, AHundredRequestsInASecondCauseAtMostTheRateLimitsCycles) {
   EXPECT_EQ(after.wake_requests - before.wake_requests, 100);
   // The other two counts agree: every published snapshot ran the platform source once, and no
   // 30 s tick fell in the window (it started < 30 s after the sampler).
-  ASSERT_LT(seconds_since(started), 29.0) << "too slow to rule out a regular tick";
+  ASSERT_LT(seconds_since(t_start), 29.0) << "too slow to rule out a regular tick";
   EXPECT_EQ(after.generation - before.generation, cycles);
   EXPECT_EQ(after.platform_runs - before.platform_runs, cycles);
   const Exposition e = stack.scrape();
@@ -176,10 +185,9 @@ TEST(Collect, AHundredRequestsInASecondCauseAtMostTheRateLimitsCycles) {
 TEST(Collect, IsAnAdminEndpointThatOnlyAcceptsAPostAndRefusesWebPages) {
   HF_REQUIRE(is_root(), "needs root: runs the sampler");
   HF_REQUIRE(have_command("curl"), "curl is not installed");
-  Stack stack(slow_sampler());
-  stack.start_sampler();
-  stack.start_exporter();
-  ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
+  const auto owned = started(slow_sampler());
+  ASSERT_TRUE(owned);
+  Stack& stack = *owned;
   const std::string url = stack.url("/collect");
   EXPECT_NE(http_get(stack.url("/")).body.find("POST /collect"), std::string::npos);
   const RunResult get = sh("curl -s -i -m 5 '" + url + "'");
@@ -204,10 +212,9 @@ TEST(Collect, WithoutTheAdminApiThereIsNoEndpointAndTheSamplerIsNeverWoken) {
   HF_REQUIRE(have_command("curl"), "curl is not installed");
   StackOptions o = slow_sampler();
   o.all_features = false;  // no --web.enable-admin-api
-  Stack stack(o);
-  stack.start_sampler();
-  stack.start_exporter();
-  ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
+  const auto owned = started(o);
+  ASSERT_TRUE(owned);
+  Stack& stack = *owned;
   const Counts before = counts(stack);
   // As /reset without the flag: POST is 405 (no POST route), GET 404.
   EXPECT_EQ(post(stack.url("/collect")).code, 405);
@@ -226,10 +233,9 @@ TEST(Collect, ASamplerWithoutTheWakeChannelIsNotWokenAndThePostSaysSo) {
   HF_REQUIRE(have_command("curl"), "curl is not installed");
   StackOptions o = slow_sampler();
   o.sampler_args.push_back("--no-wake");
-  Stack stack(o);
-  stack.start_sampler();
-  stack.start_exporter();
-  ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
+  const auto owned = started(o);
+  ASSERT_TRUE(owned);
+  Stack& stack = *owned;
   struct stat st {};
   EXPECT_NE(::stat((stack.segment() + ".wake").c_str(), &st), 0);
   const auto gen = stack.scrape().get("hostflow_snapshot_generation");
@@ -247,10 +253,9 @@ TEST(Collect,
   HF_REQUIRE(is_root(), "needs root: runs the sampler");
   HF_REQUIRE(have_command("curl") && have_command("setpriv") && have_command("/usr/bin/python3"),
              "curl, setpriv or python3 missing");
-  Stack stack(slow_sampler());
-  stack.start_sampler();
-  stack.start_exporter();
-  ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
+  const auto owned = started(slow_sampler());
+  ASSERT_TRUE(owned);
+  Stack& stack = *owned;
   const std::string fifo = stack.segment() + ".wake";
   struct stat st {};
   ASSERT_EQ(::stat(fifo.c_str(), &st), 0);
@@ -320,10 +325,9 @@ TEST(Collect, SaysAcceptedWhenNoSnapshotCameInTimeUnavailableWithoutASamplerAndW
   HF_REQUIRE(have_command("curl"), "curl is not installed");
   StackOptions o = slow_sampler();
   o.exporter_args.insert(o.exporter_args.end(), {"--web.collect-timeout", "500ms"});
-  Stack stack(o);
-  stack.start_sampler();
-  stack.start_exporter();
-  ASSERT_TRUE(stack.wait_fresh()) << stack_logs(stack);
+  const auto owned = started(o);
+  ASSERT_TRUE(owned);
+  Stack& stack = *owned;
   const std::string url = stack.url("/collect");
   ASSERT_EQ(post(url).code, 200);
 
