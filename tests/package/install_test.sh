@@ -12,7 +12,7 @@
 # and an edited conffile kept; apt purge -> no file, user, group, unit state or directory of
 # hostflow left (a before/after listing of /etc, /usr, /var/lib, /var/log, /run).
 # The root filesystem (with curl and the package's dependencies, as the container has no network)
-# is cached in /var/cache/hostflow-lab (HOSTFLOW_LAB_CACHE); making it takes ~2.5 minutes once.
+# is cached in /var/cache/hostflow-lab (HOSTFLOW_LAB_CACHE); making it takes ~1-2 minutes once.
 # Exit 0 pass, 1 fail, 77 skip (not root, a tool missing; a failure under HOSTFLOW_TEST_STRICT=1).
 set -uo pipefail
 src=$1
