@@ -266,6 +266,36 @@ struct LxcContainer {
   std::string id() const { return vmid.empty() ? name : vmid; }
 };
 
+// Why this machine cannot run real LXC containers for these tests ("" when it can).
+std::string lxc_missing() {
+  if (!is_root()) return "needs root: LXC containers";
+  if (!have_command("lxc-create") || !have_command("busybox"))
+    return "lxc / busybox-static not installed (scripts/packages.txt)";
+  if (!fs::exists("/sys/fs/cgroup/memory/memory.stat"))
+    return "no cgroup v1 memory hierarchy (this test is the hybrid-v1 case; v2 is fixtures)";
+  return "";
+}
+
+// Starts the containers and waits until each has an init pid.
+bool start_all(std::initializer_list<LxcContainer*> cs) {
+  for (LxcContainer* c : cs) c->start();
+  return wait_until(
+      [&] {
+        for (LxcContainer* c : cs)
+          if (c->pid() <= 0) return false;
+        return true;
+      },
+      std::chrono::seconds(10));
+}
+
+// Both daemons under their seccomp filters (kill mode unless HOSTFLOW_TEST_SECCOMP says).
+StackOptions kill_mode_stack() {
+  StackOptions o;
+  o.sampler_args = seccomp_args();
+  o.exporter_args = seccomp_args();
+  return o;
+}
+
 double file_number(const std::string& path) {
   return std::stod(read_file(path));
 }
@@ -279,23 +309,14 @@ double stat_key(const std::string& path, const std::string& key) {
 }
 
 TEST(Platform, LxcContainersFiguresEqualTheirCgroupFilesAndStatfsAndFollowStartStop) {
-  HF_REQUIRE(is_root(), "needs root: LXC containers");
-  HF_REQUIRE(have_command("lxc-create") && have_command("busybox"),
-             "lxc / busybox-static not installed (scripts/packages.txt)");
-  HF_REQUIRE(fs::exists("/sys/fs/cgroup/memory/memory.stat"),
-             "no cgroup v1 memory hierarchy (this test is the hybrid-v1 case; v2 is fixtures)");
+  HF_REQUIRE(lxc_missing().empty(), lxc_missing());
   TempDir dir;
   const std::string tag = std::to_string(::getpid() % 100000);
   LxcContainer plain(dir.path(), "hf15p" + tag);
   LxcContainer pve(dir.path(), "hf15x" + tag, std::to_string(900000 + ::getpid() % 90000));
-  plain.start();
-  pve.start();
-  ASSERT_TRUE(
-      wait_until([&] { return plain.pid() > 0 && pve.pid() > 0; }, std::chrono::seconds(10)));
+  ASSERT_TRUE(start_all({&plain, &pve}));
 
-  StackOptions o;
-  o.sampler_args = seccomp_args();
-  o.exporter_args = seccomp_args();
+  StackOptions o = kill_mode_stack();
   Stack s(o);
   s.start_sampler();
   s.start_exporter();
@@ -357,25 +378,16 @@ TEST(Platform, LxcContainersFiguresEqualTheirCgroupFilesAndStatfsAndFollowStartS
 // a count of /proc/[0-9]*, the containers' cgroup files and `stat -f` of their init's root, and
 // gethostname() with the seed's container-id rules written here as regular expressions.
 TEST(Platform, CompatProfileServesSeed003sFamiliesForThisMachineAndEachLxcContainer) {
-  HF_REQUIRE(is_root(), "needs root: LXC containers");
-  HF_REQUIRE(have_command("lxc-create") && have_command("busybox"),
-             "lxc / busybox-static not installed (scripts/packages.txt)");
-  HF_REQUIRE(fs::exists("/sys/fs/cgroup/memory/memory.stat"),
-             "no cgroup v1 memory hierarchy (this test is the hybrid-v1 case; v2 is fixtures)");
+  HF_REQUIRE(lxc_missing().empty(), lxc_missing());
   HF_REQUIRE(have_command("df") && have_command("findmnt"), "df/findmnt not installed");
   TempDir dir;
   const std::string tag = std::to_string(::getpid() % 100000);
   const std::string vmid = std::to_string(800000 + ::getpid() % 90000);
   LxcContainer plain(dir.path(), "hf15c" + tag);
   LxcContainer pve(dir.path(), "hf15y" + tag, vmid, "lxc.cgroup.memory.limit_in_bytes = 256M\n");
-  plain.start();
-  pve.start();
-  ASSERT_TRUE(
-      wait_until([&] { return plain.pid() > 0 && pve.pid() > 0; }, std::chrono::seconds(10)));
+  ASSERT_TRUE(start_all({&plain, &pve}));
 
-  StackOptions o;
-  o.sampler_args = seccomp_args();
-  o.exporter_args = seccomp_args();
+  StackOptions o = kill_mode_stack();
   o.exporter_args.push_back("--compat=platform");
   Stack s(o);
   s.start_sampler();
