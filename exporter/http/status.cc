@@ -164,7 +164,7 @@ json outputs_json(const ExporterConfig& cfg, const OutputCounters& out, std::uin
     const OtlpConfig& o = cfg.outputs.otlp;
     list.push_back({
         {"name", "otlp"},
-        {"endpoint", o.url},
+        {"endpoint", url_for_display(o.url)},
         {"protocol", o.grpc ? "grpc" : "http/protobuf"},
         {"interval_seconds", std::chrono::duration<double>(o.interval).count()},
         {"exports", out.otlp_exports},
@@ -181,6 +181,16 @@ json outputs_json(const ExporterConfig& cfg, const OutputCounters& out, std::uin
 }
 
 }  // namespace
+
+std::string url_for_display(std::string_view url) {
+  const std::size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  const std::size_t host = scheme + 3;
+  const std::size_t end = std::min(url.find_first_of("/?#", host), url.size());
+  const std::size_t at = url.substr(0, end).rfind('@');
+  if (at == std::string_view::npos || at < host) return std::string(url);
+  return std::string(url.substr(0, host)) + "***" + std::string(url.substr(at));
+}
 
 bool exporter_healthy(const ExporterConfig& cfg, const OutputCounters& out,
                       std::uint64_t start_real_ns, std::uint64_t now_real_ns) {
@@ -243,7 +253,7 @@ HttpResponse status_response(const Pipeline& p, std::uint64_t now_real_ns) {
       {"exporter",
        {{"healthy", healthy},
         {"prometheus_file", out.textfile ? json(cfg.outputs.textfile.path) : json(nullptr)},
-        {"otlp_endpoint", out.otlp ? json(cfg.outputs.otlp.url) : json(nullptr)}}},
+        {"otlp_endpoint", out.otlp ? json(url_for_display(cfg.outputs.otlp.url)) : json(nullptr)}}},
   };
   if (!cur->fresh) doc["reason"] = cur->not_ready_reason;
   return json_response(200, doc);
