@@ -8,15 +8,18 @@ here=$(cd "$(dirname "$0")" && pwd)
 want=("$@")
 [ ${#want[@]} -gt 0 ] || want=(build)
 
+# What installed packages provide (NodeSource's nodejs provides npm), read once: a `grep -q` at the
+# end of a pipe from dpkg-query would make dpkg-query die of SIGPIPE, which pipefail reports as
+# "not provided" (CI once tried to install npm over NodeSource's nodejs that way).
+provided=$(dpkg-query -W -f='${Provides}\n' 2>/dev/null | tr ',' '\n' | sed 's/ (.*//; s/^ *//' | sort -u)
 missing=()
 while read -r purpose pkg; do
   case "$purpose" in ''|'#'*) continue ;; esac
   for w in "${want[@]}"; do
     if [ "$purpose" = "$w" ]; then
-      # Also satisfied by an installed package that Provides it (NodeSource's nodejs provides npm).
-      if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" &&
-        ! dpkg-query -W -f='${Provides}\n' 2>/dev/null | tr ',' '\n' | sed 's/ (.*//; s/^ *//' |
-        grep -qx "$pkg"; then
+      # Also satisfied by an installed package that Provides it.
+      status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+      if [ "$status" != "install ok installed" ] && ! grep -qxF "$pkg" <<<"$provided"; then
         missing+=("$pkg")
       fi
     fi
