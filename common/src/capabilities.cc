@@ -102,9 +102,17 @@ Result<std::string> drop_capabilities(const DropOptions& o) {
           return Error::from_errno("dropping cap_" + std::to_string(c) + " from the bounding set");
       }
     } else if (o.require_empty_bounding) {
-      return Error{EPERM,
-                   "cannot clear the capability bounding set without CAP_SETPCAP (start as "
-                   "root, or set CapabilityBoundingSet= in the unit)"};
+      // It cannot shrink without CAP_SETPCAP (a unit's CapabilityBoundingSet= granted a source
+      // that then could not open, e.g. bpf on a kernel without it). What is left is inert once
+      // no_new_privs is set: no execve gains a capability beyond the permitted set then, and
+      // the permitted set only shrinks below.
+      if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        return Error::from_errno(
+            "setting no_new_privs (the bounding set cannot be cleared "
+            "without CAP_SETPCAP)");
+      warning = "capability bounding set keeps " + names(before.bounding & ~o.keep) +
+                ", which no enabled source uses (no CAP_SETPCAP to clear it): inert under "
+                "no_new_privs, which is now set";
     } else {
       warning = "capability bounding set not empty (" + names(before.bounding) +
                 ") and no CAP_SETPCAP to clear it: start with an empty bounding set "
@@ -171,8 +179,11 @@ Result<std::string> drop_capabilities(const DropOptions& o) {
     return Error{0, "capability drop did not take: eff=" + hex(after.effective) +
                         " prm=" + hex(after.permitted) + " amb=" + hex(after.ambient) +
                         " (wanted " + hex(o.keep) + ")"};
-  if ((after.bounding & ~o.keep) != 0 && o.require_empty_bounding)
-    return Error{0, "bounding set still holds " + names(after.bounding & ~o.keep)};
+  // What is left in the bounding set must be inert: no_new_privs (step 1 set it).
+  if ((after.bounding & ~o.keep) != 0 && o.require_empty_bounding &&
+      ::prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+    return Error{0, "bounding set still holds " + names(after.bounding & ~o.keep) +
+                        " and no_new_privs is not set"};
   return warning;
 }
 

@@ -39,6 +39,7 @@ Result<void> drop_privileges(const PrivilegePlan& plan) {
   o.require_empty_bounding = true;
   auto r = caps::drop_capabilities(o);
   if (!r.ok()) return Error{r.error().code, "capability drop: " + r.error().message()};
+  if (!r->empty()) log::warn("capabilities", {{"warning", *r}});
   caps::log_sets("after", caps::current());
   return {};
 }

@@ -220,5 +220,55 @@ TEST(ExporterUser, SamplerProcessMetricsEqualTheKernelsFiguresForTheSampler) {
   EXPECT_GT(*e.get("hostflow_sampler_process_cpu_seconds_total"), 0);
 }
 
+// As the shipped unit starts it (CapabilityBoundingSet= + AmbientCapabilities= naming bpf's
+// CAP_BPF, locked securebits, segment group, no CAP_SETPCAP), but with the bpf source off — what
+// an operator gets on a host whose kernel cannot load the program. The sampler cannot shrink its
+// bounding set; it starts anyway, keeps CAP_BPF out of its permitted set and sets no_new_privs,
+// under which the bit left in the bounding set can never be regained.
+TEST(SamplerPrivilege, AUnitsBoundingSetWithACapabilityNoEnabledSourceUsesStillStartsItInert) {
+  HF_REQUIRE(is_root(), "needs root: creates a network namespace and starts as the unit does");
+  HF_REQUIRE(have_command("setpriv"), "setpriv (util-linux) is not installed");
+  Netns ns("hfb");
+  quiet_netns(ns);
+  const std::string unit_caps = "+bpf,+dac_read_search,+net_admin,+sys_ptrace";
+  StackOptions o = in_netns(ns.name());
+  o.sampler_prefix = {"setpriv",
+                      "--regid=hostflow",
+                      "--clear-groups",
+                      "--securebits=+noroot,+noroot_locked,+no_setuid_fixup,"
+                      "+no_setuid_fixup_locked,+keep_caps_locked",
+                      "--inh-caps=-all," + unit_caps,
+                      "--ambient-caps=-all," + unit_caps,
+                      "--bounding-set=-all," + unit_caps,
+                      "--"};
+  Stack stack(o);
+  stack.start_sampler();
+  stack.start_exporter();
+  ASSERT_TRUE(stack.wait_fresh()) << stack.sampler().log() << stack.exporter().log();
+  EXPECT_EQ(stack.scrape().get("hostflow_sampler_up"), 1);
+
+  const pid_t pid = stack.sampler().pid();
+  auto caps = [&](const char* field) {
+    const auto v = status_field(pid, field);
+    return v.size() == 1 ? std::stoull(v[0], nullptr, 16) : ~0ull;
+  };
+  constexpr std::uint64_t kBpf = 1ull << 39;
+  constexpr std::uint64_t kUnit = kBpf | 1ull << 2 | 1ull << 12 | 1ull << 19;
+  EXPECT_EQ(caps("CapBnd"), kUnit) << "the bounding set is the unit's, left as it was";
+  EXPECT_EQ(caps("CapPrm") & kBpf, 0u) << "CAP_BPF kept though no source uses it";
+  EXPECT_EQ(caps("CapEff"), caps("CapPrm"));
+  EXPECT_EQ(caps("CapAmb") & kBpf, 0u);
+  EXPECT_EQ(status_field(pid, "NoNewPrivs"), std::vector<std::string>{"1"});
+  EXPECT_EQ(status_field(pid, "Seccomp"), std::vector<std::string>{"2"});
+  EXPECT_NE(stack.sampler().log().find("capability bounding set keeps cap_bpf"), std::string::npos)
+      << stack.sampler().log();
+  // Still publishing after the drop and the filter.
+  const double before = stack.scrape().get("hostflow_snapshot_generation").value_or(0);
+  EXPECT_TRUE(wait_until(
+      [&] { return stack.scrape().get("hostflow_snapshot_generation").value_or(0) > before; },
+      std::chrono::seconds(5)));
+  EXPECT_TRUE(stack.sampler().running()) << stack.sampler().log();
+}
+
 }  // namespace
 }  // namespace hostflow::test

@@ -40,8 +40,10 @@ struct DropOptions {
   gid_t group = static_cast<gid_t>(-1);  // become this gid (real, effective, saved), no
                                          // supplementary groups; -1: keep the gids
   std::optional<uid_t> user;             // switch to this uid, keeping `keep`
-  // When the bounding set cannot be cleared (no CAP_SETPCAP, e.g. started as a plain user), fail
-  // (true) or leave it and say so in the returned warning (false).
+  // When the bounding set cannot be cleared (no CAP_SETPCAP, e.g. started as a plain user, or by
+  // a unit whose CapabilityBoundingSet= names a source's capability that source then did not
+  // use): true sets no_new_privs, which makes what is left inert, and says so in the returned
+  // warning; false leaves it and only says so.
   bool require_empty_bounding = true;
 };
 
