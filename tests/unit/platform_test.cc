@@ -9,8 +9,8 @@
 
 #include "areas/platform/platform_detect.h"
 #include "areas/platform/platform_model.h"
-#include "identity/pve_config.h"
 #include "hostflow/shm/builder.h"
+#include "identity/pve_config.h"
 #include "outputs/prometheus_text.h"
 #include "snapshot_builders.h"
 #include "sources/platform.h"
