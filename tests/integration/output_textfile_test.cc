@@ -85,9 +85,13 @@ TEST(Textfile, NodeExporterReadsItCleanAndItsValuesEqualTheExportersOwnScrape) {
     const std::string file_again = read_file_if_exists(file);
     if (file_again != file_text) continue;
     file_series = canonical_series(parse_exposition(file_text));
+    // node_exporter's own families out, but not the file's (--compat=platform writes node_*).
+    std::set<std::string> file_families;
+    for (const auto& [k, v] : file_series) file_families.insert(k.substr(0, k.find('{')));
     node_series.clear();
     for (const auto& [k, v] : canonical_series(parse_exposition(node_text)))
-      if (!is_node_exporters(k)) node_series[k] = v;
+      if (file_families.count(k.substr(0, k.find('{'))) || !is_node_exporters(k))
+        node_series[k] = v;
     own_rendering.clear();
     for (const auto& [k, v] : own_series)
       if (!is_scrape_tail(k)) own_rendering[k] = v;
