@@ -1,5 +1,7 @@
 #include "outputs/otlp_convert.h"
 
+#include <cstring>
+
 #include "hostflow/common/version.h"
 
 namespace hostflow::exporter {
@@ -16,14 +18,21 @@ std::string_view ucum_unit(std::string_view unit) {
 
 namespace {
 
+using Points = google::protobuf::RepeatedPtrField<pb::metrics::v1::NumberDataPoint>;
+using Attributes = google::protobuf::RepeatedPtrField<pb::common::v1::KeyValue>;
+
 bool is_info(const metrics::Family& f) {
   const std::string& n = f.name();
   return f.type() == metrics::Type::kGauge && n.size() > 5 &&
          n.compare(n.size() - 5, 5, "_info") == 0;
 }
 
-void add_points(const metrics::Family& f, const OtlpStamp& stamp, bool with_start,
-                google::protobuf::RepeatedPtrField<pb::metrics::v1::NumberDataPoint>* points) {
+// A Sum (cumulative; monotonic for a counter) rather than a Gauge.
+bool is_sum(const metrics::Family& f) {
+  return f.type() == metrics::Type::kCounter || is_info(f);
+}
+
+void add_points(const metrics::Family& f, const OtlpStamp& stamp, bool with_start, Points* points) {
   const auto& names = f.label_names();
   points->Reserve(static_cast<int>(f.size()));
   for (std::size_t s = 0; s < f.size(); s++) {
@@ -39,6 +48,67 @@ void add_points(const metrics::Family& f, const OtlpStamp& stamp, bool with_star
     if (with_start) p->set_start_time_unix_nano(stamp.start_unix_nano);
     p->set_time_unix_nano(stamp.time_unix_nano);
     p->set_as_double(f.value(s));
+  }
+}
+
+// --- in place (OtlpConverter) ---
+
+// `*dst` = `v`, written only when it differs (a kept string keeps its buffer).
+void sync(std::string* dst, std::string_view v) {
+  if (dst->size() != v.size() || std::memcmp(dst->data(), v.data(), v.size()) != 0)
+    dst->assign(v.data(), v.size());
+}
+
+// The element at `i` of `r`, which has at least `i` elements: a kept one, or a new (cleared) one.
+template <class T>
+T* at(google::protobuf::RepeatedPtrField<T>* r, int i) {
+  return i < r->size() ? r->Mutable(i) : r->Add();
+}
+
+template <class T>
+void truncate(google::protobuf::RepeatedPtrField<T>* r, int n) {
+  while (r->size() > n) r->RemoveLast();  // kept, cleared, for a later Add()
+}
+
+void sync_attribute(pb::common::v1::KeyValue* kv, std::string_view key, std::string_view value) {
+  sync(kv->mutable_key(), key);
+  pb::common::v1::AnyValue* av = kv->mutable_value();
+  if (av->value_case() == pb::common::v1::AnyValue::kStringValue)
+    sync(av->mutable_string_value(), value);
+  else
+    av->set_string_value(value.data(), value.size());
+}
+
+void sync_points(const metrics::Family& f, const OtlpStamp& stamp, bool with_start,
+                 Points* points) {
+  const auto& names = f.label_names();
+  const int n = static_cast<int>(f.size());
+  const int k = static_cast<int>(names.size());
+  truncate(points, n);
+  for (int s = 0; s < n; s++) {
+    pb::metrics::v1::NumberDataPoint* p = at(points, s);
+    Attributes* attrs = p->mutable_attributes();
+    truncate(attrs, k);
+    for (int j = 0; j < k; j++)
+      sync_attribute(at(attrs, j), names[static_cast<std::size_t>(j)],
+                     f.label_value(static_cast<std::size_t>(s), static_cast<std::size_t>(j)));
+    p->set_start_time_unix_nano(with_start ? stamp.start_unix_nano : 0);
+    p->set_time_unix_nano(stamp.time_unix_nano);
+    p->set_as_double(f.value(static_cast<std::size_t>(s)));
+  }
+}
+
+void sync_metric(const metrics::Family& f, const OtlpStamp& stamp, pb::metrics::v1::Metric* m) {
+  sync(m->mutable_name(), f.name());
+  sync(m->mutable_description(), f.help());
+  sync(m->mutable_unit(), ucum_unit(f.unit()));
+  if (is_sum(f)) {
+    pb::metrics::v1::Sum* sum = m->mutable_sum();  // a kept Gauge is deleted here
+    sum->set_aggregation_temporality(pb::metrics::v1::AGGREGATION_TEMPORALITY_CUMULATIVE);
+    sum->set_is_monotonic(f.type() == metrics::Type::kCounter);
+    sync_points(f, stamp, true, sum->mutable_data_points());
+  } else {
+    sync_points(f, stamp, false, m->mutable_gauge()->mutable_data_points());
   }
 }
 
@@ -63,7 +133,7 @@ void to_otlp(const metrics::FamilySet& set, const KeyValues& resource, const Otl
     m->set_description(f.help());
     const std::string_view unit = ucum_unit(f.unit());
     m->set_unit(unit.data(), unit.size());
-    if (f.type() == metrics::Type::kCounter || is_info(f)) {
+    if (is_sum(f)) {
       pb::metrics::v1::Sum* sum = m->mutable_sum();
       sum->set_aggregation_temporality(pb::metrics::v1::AGGREGATION_TEMPORALITY_CUMULATIVE);
       sum->set_is_monotonic(f.type() == metrics::Type::kCounter);
@@ -72,6 +142,46 @@ void to_otlp(const metrics::FamilySet& set, const KeyValues& resource, const Otl
       add_points(f, stamp, false, m->mutable_gauge()->mutable_data_points());
     }
   }
+}
+
+const pb::collector::metrics::v1::ExportMetricsServiceRequest& OtlpConverter::update(
+    const metrics::FamilySet& set, const KeyValues& resource, const OtlpStamp& stamp) {
+  auto* rms = req_.mutable_resource_metrics();
+  pb::metrics::v1::ResourceMetrics* rm = at(rms, 0);
+  truncate(rms, 1);
+  if (resource.empty()) {
+    rm->clear_resource();  // to_otlp makes no Resource then
+  } else {
+    Attributes* rattrs = rm->mutable_resource()->mutable_attributes();
+    const int nr = static_cast<int>(resource.size());
+    truncate(rattrs, nr);
+    for (int i = 0; i < nr; i++) {
+      const auto& [k, v] = resource[static_cast<std::size_t>(i)];
+      sync_attribute(at(rattrs, i), k, v);
+    }
+  }
+  auto* sms = rm->mutable_scope_metrics();
+  pb::metrics::v1::ScopeMetrics* sm = at(sms, 0);
+  truncate(sms, 1);
+  sync(sm->mutable_scope()->mutable_name(), "hostflow-exporter");
+  sync(sm->mutable_scope()->mutable_version(), HOSTFLOW_VERSION);
+  auto* ms = sm->mutable_metrics();
+  int out = 0;
+  for (const metrics::Family& f : set.families()) {
+    if (f.empty()) continue;
+    // The family's Metric of the last push moved to this position, or a new one inserted here,
+    // so that a family that appeared or went away leaves the others' Metrics matched by name.
+    if (out < ms->size() && ms->Get(out).name() != f.name()) {
+      int found = out + 1;
+      while (found < ms->size() && ms->Get(found).name() != f.name()) found++;
+      if (found == ms->size()) ms->Add();  // a cleared one if protobuf kept any
+      for (int i = found; i > out; i--) ms->SwapElements(i, i - 1);
+    }
+    sync_metric(f, stamp, at(ms, out));
+    out++;
+  }
+  truncate(ms, out);
+  return req_;
 }
 
 }  // namespace hostflow::exporter

@@ -24,9 +24,30 @@ struct OtlpStamp {
 // "" -> "").
 std::string_view ucum_unit(std::string_view unit);
 
-// Fills `req` (arena-allocated or not) with one ResourceMetrics: `resource` attributes, one scope
-// (hostflow-exporter, its version), one Metric per non-empty family.
+// Fills `req` (arena-allocated or not, empty) with one ResourceMetrics: `resource` attributes, one
+// scope (hostflow-exporter, its version), one Metric per non-empty family. Builds every message
+// anew: the reference OtlpConverter is tested against.
 void to_otlp(const metrics::FamilySet& set, const KeyValues& resource, const OtlpStamp& stamp,
              opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest* req);
+
+// The conversion a push makes: keeps one request between pushes and updates it in place, so
+// that afterwards it serializes exactly as to_otlp's from-scratch request for the same arguments
+// would. Series rarely change between renderings: every Metric, NumberDataPoint, KeyValue and
+// AnyValue of the last push is reused (a Metric found again by its family's name, a point by its
+// index), a string is written only where it differs, and messages no longer needed stay cached
+// in their repeated fields (protobuf keeps removed elements for reuse). What it costs instead:
+// the request stays resident between pushes (about its in-memory size, see bench/README.md).
+// Single-threaded: the OTLP push thread.
+class OtlpConverter {
+ public:
+  const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& update(
+      const metrics::FamilySet& set, const KeyValues& resource, const OtlpStamp& stamp);
+  const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& request() const {
+    return req_;
+  }
+
+ private:
+  opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest req_;
+};
 
 }  // namespace hostflow::exporter

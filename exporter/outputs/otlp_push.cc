@@ -112,19 +112,11 @@ Result<void> OtlpOutput::open() {
   return {};
 }
 
-std::string OtlpOutput::encode(const metrics::FamilySet& families,
-                               std::uint64_t time_unix_nano) const {
-  // Large blocks: a 200 x 10 rendering is ~30,000 points and ~250,000 small messages.
-  google::protobuf::ArenaOptions opts;
-  opts.start_block_size = 1 << 20;
-  opts.max_block_size = 16 << 20;
-  google::protobuf::Arena arena(opts);
-  auto* req = google::protobuf::Arena::CreateMessage<
-      opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest>(&arena);
-  to_otlp(families, resource_, OtlpStamp{start_ns_, time_unix_nano}, req);
-  std::string body;
-  req->SerializeToString(&body);
-  return cfg_.gzip && !cfg_.grpc ? gzip(body) : body;
+std::string OtlpOutput::encode(const metrics::FamilySet& families, std::uint64_t time_unix_nano) {
+  const auto& req = converter_.update(families, resource_, OtlpStamp{start_ns_, time_unix_nano});
+  if (!cfg_.gzip || cfg_.grpc) return req.SerializeAsString();
+  req.SerializeToString(&plain_);  // plain_ keeps its capacity from push to push
+  return gzip(plain_);
 }
 
 void OtlpOutput::start() {

@@ -21,6 +21,7 @@
 
 #include "hostflow/common/result.h"
 #include "metrics/family.h"
+#include "outputs/otlp_convert.h"
 #include "outputs/otlp_grpc.h"
 #include "outputs/outputs_config.h"
 
@@ -56,8 +57,9 @@ class OtlpOutput {
   bool grpc() const { return cfg_.grpc; }
 
   // One request body for `families` (protobuf; gzip when configured over HTTP, gRPC compresses
-  // itself): the conversion and encoding a push does (bench and tests).
-  std::string encode(const metrics::FamilySet& families, std::uint64_t time_unix_nano) const;
+  // itself): the conversion and encoding a push does. Updates the request kept from the last
+  // call (OtlpConverter): the push thread only.
+  std::string encode(const metrics::FamilySet& families, std::uint64_t time_unix_nano);
 
  private:
   struct Request {
@@ -75,6 +77,8 @@ class OtlpOutput {
   std::uint64_t start_ns_;
   void* curl_ = nullptr;                  // CURL*, used by the push thread only (HTTP)
   std::unique_ptr<OtlpGrpcClient> grpc_;  // gRPC
+  OtlpConverter converter_;               // the push thread's request, kept between pushes
+  std::string plain_;                     // the push thread's serialized request before gzip
   std::thread thread_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
