@@ -8,6 +8,7 @@
 #include "hostflow/common/version.h"
 #include "hostflow/shm/layout.h"
 #include "http/health.h"
+#include "outputs/otlp_env.h"
 
 namespace hostflow::exporter {
 
@@ -174,6 +175,10 @@ json outputs_json(const ExporterConfig& cfg, const OutputCounters& out, std::uin
         {"dropped", out.otlp_dropped},
         {"queued", out.otlp_queued},
         {"last_success", time_or_null(out.otlp_last_success)},
+        {"last_error", out.otlp_last_error_time > 0
+                           ? json{{"time", time_or_null(out.otlp_last_error_time)},
+                                  {"message", out.otlp_last_error}}
+                           : json(nullptr)},
         {"healthy", otlp_healthy(cfg, out, start_real_ns, now_real_ns)},
     });
   }
@@ -181,16 +186,6 @@ json outputs_json(const ExporterConfig& cfg, const OutputCounters& out, std::uin
 }
 
 }  // namespace
-
-std::string url_for_display(std::string_view url) {
-  const std::size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return std::string(url);
-  const std::size_t host = scheme + 3;
-  const std::size_t end = std::min(url.find_first_of("/?#", host), url.size());
-  const std::size_t at = url.substr(0, end).rfind('@');
-  if (at == std::string_view::npos || at < host) return std::string(url);
-  return std::string(url.substr(0, host)) + "***" + std::string(url.substr(at));
-}
 
 bool exporter_healthy(const ExporterConfig& cfg, const OutputCounters& out,
                       std::uint64_t start_real_ns, std::uint64_t now_real_ns) {

@@ -8,7 +8,6 @@
 
 #include <cstdint>
 #include <string>
-#include <string_view>
 
 #include "http/server.h"
 #include "pipeline.h"
@@ -21,10 +20,6 @@ namespace hostflow::exporter {
 // output, /metrics is the output and it is healthy while a rendering is being served.
 bool exporter_healthy(const ExporterConfig& cfg, const OutputCounters& out,
                       std::uint64_t start_real_ns, std::uint64_t now_real_ns);
-
-// `url` as /status shows it: a user and password in its authority ("https://user:pw@host/")
-// become "***" ("https://***@host/"); anything else is unchanged.
-std::string url_for_display(std::string_view url);
 
 // {"status","timestamp","versions","service","platform","sampler","sources","areas","outputs",
 //  "compat","exporter_healthy","exporter"}: docs/metrics.md#http-endpoints.

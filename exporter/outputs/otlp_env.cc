@@ -147,4 +147,14 @@ bool is_grpc_metadata_key(std::string_view key) {
   return lower.size() < 4 || lower.compare(lower.size() - 4, 4, "-bin") != 0;
 }
 
+std::string url_for_display(std::string_view url) {
+  const std::size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  const std::size_t host = scheme + 3;
+  const std::size_t end = std::min(url.find_first_of("/?#", host), url.size());
+  const std::size_t at = url.substr(0, end).rfind('@');
+  if (at == std::string_view::npos || at < host) return std::string(url);
+  return std::string(url.substr(0, host)) + "***" + std::string(url.substr(at));
+}
+
 }  // namespace hostflow::exporter

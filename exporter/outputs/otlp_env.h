@@ -35,4 +35,8 @@ std::optional<std::uint32_t> parse_grpc_retry_delay(std::string_view status_deta
 // and '.' after lower-casing, not starting with "grpc-" (reserved), not a binary ("-bin") key.
 bool is_grpc_metadata_key(std::string_view key);
 
+// `url` as /status and the log show it: a user and password in its authority
+// ("https://user:pw@host/") become "***" ("https://***@host/"); anything else is unchanged.
+std::string url_for_display(std::string_view url);
+
 }  // namespace hostflow::exporter

@@ -250,10 +250,14 @@ void OtlpOutput::run() {
     std::lock_guard<std::mutex> lock(mu_);
     if (o == Outcome::kStopped) break;
     bytes_ += head->body.size();
+    if (o != Outcome::kAccepted) {
+      last_error_time_ = static_cast<double>(real_ns()) / 1e9;
+      last_error_ = detail;
+    }
     if (o == Outcome::kAccepted) {
       exports_++;
       last_success_ = static_cast<double>(real_ns()) / 1e9;
-      if (failing_) log::info("OTLP export accepted again", {{"url", cfg_.url}});
+      if (failing_) log::info("OTLP export accepted again", {{"url", url_for_display(cfg_.url)}});
       failing_ = false;
       queue_.pop_front();
     } else if (o == Outcome::kRetry && head->attempts < kMaxRetries) {
@@ -262,14 +266,15 @@ void OtlpOutput::run() {
       const std::uint64_t backoff_s = retry_after ? retry_after : (1u << (head->attempts - 1));
       head->not_before_mono_ns = mono_ns() + backoff_s * 1'000'000'000ull;
       if (!failing_)
-        log::warn("OTLP export failed; retrying",
-                  {{"url", cfg_.url}, {"err", detail}, {"in_s", std::to_string(backoff_s)}});
+        log::warn("OTLP export failed; retrying", {{"url", url_for_display(cfg_.url)},
+                                                   {"err", detail},
+                                                   {"in_s", std::to_string(backoff_s)}});
       failing_ = true;
     } else {
       (o == Outcome::kRetry ? exhausted_ : rejected_)++;
       log::error(o == Outcome::kRetry ? "OTLP export dropped after retries"
                                       : "OTLP export rejected (not retried)",
-                 {{"url", cfg_.url}, {"err", detail}});
+                 {{"url", url_for_display(cfg_.url)}, {"err", detail}});
       failing_ = true;
       queue_.pop_front();
     }
@@ -292,6 +297,9 @@ OtlpStats OtlpOutput::stats() const {
   s.bytes = bytes_;
   s.last_success_seconds = last_success_;
   s.last_encode_seconds = last_encode_;
+  std::lock_guard<std::mutex> lock(mu_);
+  s.last_error_seconds = last_error_time_;
+  s.last_error = last_error_;
   return s;
 }
 

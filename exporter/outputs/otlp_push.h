@@ -38,6 +38,8 @@ struct OtlpStats {
                             // gRPC's own compression)
   double last_success_seconds = 0;  // Unix time of the last accepted export, 0: none
   double last_encode_seconds = 0;   // wall time of the last conversion + encoding
+  double last_error_seconds = 0;    // Unix time of the last failed attempt, 0: none
+  std::string last_error;           // its text (curl's, or the status and the answer's start)
 };
 
 class OtlpOutput {
@@ -91,6 +93,8 @@ class OtlpOutput {
   std::atomic<std::uint64_t> queued_{0};
   std::atomic<double> last_success_{0}, last_encode_{0};
   bool failing_ = false;
+  double last_error_time_ = 0;  // under mu_
+  std::string last_error_;      // under mu_
 };
 
 }  // namespace hostflow::exporter

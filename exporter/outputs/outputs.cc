@@ -69,6 +69,8 @@ OutputCounters Outputs::counters() const {
     c.otlp_bytes = s.bytes;
     c.otlp_last_success = s.last_success_seconds;
     c.otlp_last_encode = s.last_encode_seconds;
+    c.otlp_last_error_time = s.last_error_seconds;
+    c.otlp_last_error = s.last_error;
   }
   return c;
 }

@@ -31,6 +31,8 @@ struct OutputCounters {
   std::uint64_t otlp_exports = 0, otlp_rejected = 0, otlp_exhausted = 0, otlp_retries = 0,
                 otlp_dropped = 0, otlp_queued = 0, otlp_bytes = 0;
   double otlp_last_success = 0, otlp_last_encode = 0;
+  double otlp_last_error_time = 0;  // Unix time of the last failed attempt (0: none)
+  std::string otlp_last_error;      // its error text (/status)
 };
 
 class Outputs {

@@ -24,6 +24,8 @@
 namespace hostflow::test {
 namespace {
 
+using json = nlohmann::json;
+
 // A receiver in MODE, on a port of its own: tests/otlp/receiver.py (HTTP) or, with `grpc`,
 // tests/otlp/grpc_receiver.js (`extra`: its certificate, key and client CA for TLS). Both log
 // "N STATUS SHA256 MONOTONIC_S PATH DETAIL" and save each request as req-N.bin.
@@ -326,8 +328,10 @@ void expect_retried_once_then_delivered_once(Stack& stack, const Receiver& rx, i
   EXPECT_TRUE(stack.exporter().running()) << stack.exporter().log();
 }
 
-// Every request was refused with `refused` and none was sent twice; counted as rejections.
-void expect_refusals_never_retried(Stack& stack, const Receiver& rx, int refused) {
+// Every request was refused with `refused` and none was sent twice; counted as rejections, and
+// /status's OTLP output shows the last refusal as `error` said it.
+void expect_refusals_never_retried(Stack& stack, const Receiver& rx, int refused,
+                                   const std::string& error) {
   ASSERT_TRUE(wait_until([&] { return rx.log().size() >= 3; }, std::chrono::seconds(30)))
       << stack_logs(stack);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // time a retry would have had
@@ -341,6 +345,18 @@ void expect_refusals_never_retried(Stack& stack, const Receiver& rx, int refused
   EXPECT_EQ(own.at("hostflow_exporter_otlp_retries_total{}"), 0);
   EXPECT_GE(own.at("hostflow_exporter_otlp_export_failures_total{reason=\"rejected\",}"), 3);
   EXPECT_EQ(own.at("hostflow_exporter_otlp_exports_total{}"), 0);
+  const HttpResult st = http_get(stack.url("/status"));
+  ASSERT_EQ(st.status, 200) << st.body;
+  const json doc = json::parse(st.body, nullptr, false);
+  ASSERT_TRUE(doc.is_object() && doc["outputs"].is_array()) << st.body;
+  const json& outputs = doc["outputs"];
+  const auto otlp = std::find_if(outputs.begin(), outputs.end(),
+                                 [](const json& o) { return o.value("name", "") == "otlp"; });
+  ASSERT_NE(otlp, outputs.end()) << st.body;
+  ASSERT_TRUE((*otlp)["last_error"].is_object()) << st.body;
+  EXPECT_EQ((*otlp)["last_error"]["message"], error) << st.body;
+  EXPECT_GT((*otlp)["last_error"]["time"].get<std::string>(), "2026") << st.body;
+  EXPECT_FALSE((*otlp)["healthy"].get<bool>()) << st.body;
   EXPECT_TRUE(stack.exporter().running()) << stack.exporter().log();
 }
 
@@ -359,7 +375,7 @@ TEST(Otlp, A400IsNotRetried) {
   Receiver rx("400");
   PushStack p({"--output.otlp.endpoint=" + rx.url(), "--output.otlp.interval=300ms"}, "1s");
   if (HasFailure()) return;
-  expect_refusals_never_retried(*p.stack, rx, 400);
+  expect_refusals_never_retried(*p.stack, rx, 400, "HTTP 400: test receiver says no");
 }
 
 // A CA, a server certificate for otlp.hostflow.test and a client certificate, from the openssl
@@ -439,7 +455,8 @@ TEST(Otlp, GrpcInvalidArgumentIsNotRetried) {
                "--output.otlp.interval=300ms"},
               "1s");
   if (HasFailure()) return;
-  expect_refusals_never_retried(*p.stack, rx, kGrpcInvalidArgument);
+  expect_refusals_never_retried(*p.stack, rx, kGrpcInvalidArgument,
+                                "gRPC INVALID_ARGUMENT: test receiver says no");
 }
 
 }  // namespace

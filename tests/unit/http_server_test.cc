@@ -23,7 +23,6 @@
 #include <gtest/gtest.h>
 
 #include "http/server.h"
-#include "http/status.h"
 #include "http/tls_context.h"
 #include "http_abuse.h"
 #include "support.h"
@@ -35,7 +34,6 @@ using hostflow::exporter::HttpRequest;
 using hostflow::exporter::HttpResponse;
 using hostflow::exporter::HttpServer;
 using hostflow::exporter::split_listen_address;
-using hostflow::exporter::url_for_display;
 using namespace hostflow::test::abuse;
 
 Fd connect_to(unsigned short port, const char* from = "127.0.0.1") {
@@ -110,17 +108,6 @@ class Running {
 
 std::string get(const std::string& path) {
   return "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
-}
-
-TEST(Status, AUserAndPasswordInAnOutputsUrlAreNeverShown) {
-  EXPECT_EQ(url_for_display("https://user:s3cret@otlp.example:4318/v1/metrics"),
-            "https://***@otlp.example:4318/v1/metrics");
-  EXPECT_EQ(url_for_display("http://tok@host"), "http://***@host");
-  EXPECT_EQ(url_for_display("http://a:b@c@host/x@y?q=@#@"), "http://***@host/x@y?q=@#@");
-  EXPECT_EQ(url_for_display("http://host:4318/v1/metrics?x=a@b"),
-            "http://host:4318/v1/metrics?x=a@b");
-  EXPECT_EQ(url_for_display("no scheme@host"), "no scheme@host");
-  EXPECT_EQ(url_for_display(""), "");
 }
 
 TEST(HttpServer, RoutesAndKeepAlive) {

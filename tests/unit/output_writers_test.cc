@@ -229,6 +229,17 @@ TEST(OtelKeyValues, DecodesPercentEscapesTrimsAndRefusesWhatWouldBreakAHeader) {
   EXPECT_FALSE(parse_otel_key_values(many));
 }
 
+TEST(OtlpUrl, AUserAndPasswordInItAreNeverShownInStatusOrTheLog) {
+  EXPECT_EQ(url_for_display("https://user:s3cret@otlp.example:4318/v1/metrics"),
+            "https://***@otlp.example:4318/v1/metrics");
+  EXPECT_EQ(url_for_display("http://tok@host"), "http://***@host");
+  EXPECT_EQ(url_for_display("http://a:b@c@host/x@y?q=@#@"), "http://***@host/x@y?q=@#@");
+  EXPECT_EQ(url_for_display("http://host:4318/v1/metrics?x=a@b"),
+            "http://host:4318/v1/metrics?x=a@b");
+  EXPECT_EQ(url_for_display("no scheme@host"), "no scheme@host");
+  EXPECT_EQ(url_for_display(""), "");
+}
+
 TEST(RetryAfter, ReadsDeltaSecondsOnly) {
   EXPECT_EQ(parse_retry_after("3"), 3u);
   EXPECT_EQ(parse_retry_after(" 120 "), 120u);
