@@ -3,7 +3,9 @@
 #include <curl/curl.h>
 #include <netdb.h>
 #include <unistd.h>
-#include <zlib.h>
+
+#include <google/protobuf/io/gzip_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include <algorithm>
 #include <cstring>
@@ -19,21 +21,6 @@ namespace {
 
 constexpr int kMaxRetries = 5;
 constexpr std::uint32_t kMaxRetryAfterS = 300;
-
-std::string gzip(const std::string& in) {
-  z_stream z{};
-  std::string out;
-  if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return out;
-  out.resize(deflateBound(&z, in.size()) + 32);
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&z, Z_FINISH);
-  out.resize(rc == Z_STREAM_END ? z.total_out : 0);
-  deflateEnd(&z);
-  return out;
-}
 
 // Per attempt: the Retry-After header, if any (header callback), and a stop flag (progress).
 struct Attempt {
@@ -114,9 +101,24 @@ Result<void> OtlpOutput::open() {
 
 std::string OtlpOutput::encode(const metrics::FamilySet& families, std::uint64_t time_unix_nano) {
   const auto& req = converter_.update(families, resource_, OtlpStamp{start_ns_, time_unix_nano});
-  if (!cfg_.gzip || cfg_.grpc) return req.SerializeAsString();
-  req.SerializeToString(&plain_);  // plain_ keeps its capacity from push to push
-  return gzip(plain_);
+  std::string body;
+  if (!cfg_.gzip || cfg_.grpc) {
+    req.SerializeToString(&body);
+    return body;
+  }
+  // Serialized straight into deflate's input buffer: no copy of the plain request.
+  body.reserve(last_body_size_ + last_body_size_ / 4);
+  {
+    google::protobuf::io::StringOutputStream out(&body);
+    google::protobuf::io::GzipOutputStream::Options o;
+    o.format = google::protobuf::io::GzipOutputStream::GZIP;
+    o.compression_level = 1;
+    o.buffer_size = 256 << 10;
+    google::protobuf::io::GzipOutputStream gz(&out, o);
+    if (!req.SerializeToZeroCopyStream(&gz) || !gz.Close()) body.clear();
+  }
+  last_body_size_ = body.size();
+  return body;
 }
 
 void OtlpOutput::start() {

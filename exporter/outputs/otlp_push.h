@@ -80,7 +80,7 @@ class OtlpOutput {
   void* curl_ = nullptr;                  // CURL*, used by the push thread only (HTTP)
   std::unique_ptr<OtlpGrpcClient> grpc_;  // gRPC
   OtlpConverter converter_;               // the push thread's request, kept between pushes
-  std::string plain_;                     // the push thread's serialized request before gzip
+  std::size_t last_body_size_ = 0;        // the last gzip body's size (the next one's reserve)
   std::thread thread_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
