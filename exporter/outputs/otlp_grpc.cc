@@ -1,5 +1,6 @@
 #include "outputs/otlp_grpc.h"
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
@@ -15,11 +16,16 @@ namespace hostflow::exporter {
 
 namespace pbc = opentelemetry::proto::collector::metrics::v1;
 
+// The full method name gRPC sends (":path"), as grpc_cpp_plugin names it from the .proto.
+const std::string kExportMethod =
+    std::string("/") + pbc::MetricsService::service_full_name() + "/Export";
+
 struct OtlpGrpcClient::Impl {
   OtlpConfig cfg;
   grpc::SslCredentialsOptions tls;  // the PEM files' contents, read by open()
   std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<pbc::MetricsService::Stub> stub;
+  // Sends the request's bytes as they are: the method generated from proto/, called by name.
+  std::unique_ptr<grpc::GenericStub> stub;
   std::mutex mu;
   grpc::ClientContext* active = nullptr;
   bool cancelled = false;
@@ -142,18 +148,7 @@ OtlpOutcome OtlpGrpcClient::send(const std::string& request, std::uint32_t* retr
     m.channel = grpc::CreateCustomChannel(
         m.cfg.url, m.cfg.tls ? grpc::SslCredentials(m.tls) : grpc::InsecureChannelCredentials(),
         args);
-    m.stub = pbc::MetricsService::NewStub(m.channel);
-  }
-  // The queue keeps requests serialized (a few MB rather than tens of MB of messages each);
-  // the stub wants a message.
-  google::protobuf::ArenaOptions opts;
-  opts.start_block_size = 1 << 20;
-  opts.max_block_size = 16 << 20;
-  google::protobuf::Arena arena(opts);
-  auto* req = google::protobuf::Arena::CreateMessage<pbc::ExportMetricsServiceRequest>(&arena);
-  if (!req->ParseFromString(request)) {
-    *detail = "the request does not parse back (a bug)";
-    return OtlpOutcome::kRejected;
+    m.stub = std::make_unique<grpc::GenericStub>(m.channel);
   }
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + m.cfg.timeout);
@@ -169,8 +164,27 @@ OtlpOutcome OtlpGrpcClient::send(const std::string& request, std::uint32_t* retr
     if (m.cancelled) return OtlpOutcome::kStopped;
     m.active = &ctx;
   }
-  pbc::ExportMetricsServiceResponse resp;
-  const grpc::Status st = m.stub->Export(&ctx, *req, &resp);
+  // The queue keeps requests serialized, as the HTTP output sends them; a generated stub would
+  // want them parsed back into messages, to serialize them again. A generic call sends the bytes
+  // (copied once into a slice), on a completion queue of its own as the generated blocking
+  // call does.
+  grpc::Status st;
+  {
+    grpc::Slice slice(request.data(), request.size());
+    const grpc::ByteBuffer body(&slice, 1);
+    grpc::ByteBuffer resp;
+    grpc::CompletionQueue cq;
+    auto call = m.stub->PrepareUnaryCall(&ctx, kExportMethod, body, &cq);
+    call->StartCall();
+    call->Finish(&resp, &st, &st);
+    void* tag = nullptr;
+    bool ok = false;
+    if (!cq.Next(&tag, &ok) || !ok)
+      st = grpc::Status(grpc::StatusCode::INTERNAL, "the completion queue failed (a bug)");
+    cq.Shutdown();
+    while (cq.Next(&tag, &ok)) {
+    }
+  }
   bool cancelled = false;
   {
     std::lock_guard<std::mutex> lock(m.mu);

@@ -1,14 +1,15 @@
 // --output.otlp.protocol=grpc: one export request sent as a synchronous unary
-// opentelemetry.proto.collector.metrics.v1.MetricsService/Export call (the stub grpc_cpp_plugin
-// generates from proto/), with Debian's grpc++. The deadline is --output.otlp.timeout; an https://
-// endpoint is TLS (grpc::SslCredentials with --output.otlp.certificate, client-certificate and
-// client-key); --output.otlp.headers travel as metadata; gzip is gRPC's own message compression.
-// The outcome follows the OTLP specification: CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE,
-// UNAVAILABLE and DATA_LOSS are retryable, RESOURCE_EXHAUSTED only when the server attached a
-// google.rpc.RetryInfo (whose delay is then used); every other code is a rejection.
-// hostflow-exporter: open() at start-up before the seccomp filter (reads the PEM files); send()
-// on the OTLP push thread, which creates the channel at its first call, under the filter, so every
-// gRPC thread inherits its blocked signals; cancel() from stop(). The grpc++ headers stay in
+// opentelemetry.proto.collector.metrics.v1.MetricsService/Export call (the method grpc_cpp_plugin
+// generates from proto/, called through grpc::GenericStub so the serialized request is sent as it
+// is, not parsed back into messages), with Debian's grpc++. The deadline is --output.otlp.timeout;
+// an https:// endpoint is TLS (grpc::SslCredentials with --output.otlp.certificate,
+// client-certificate and client-key); --output.otlp.headers travel as metadata; gzip is gRPC's own
+// message compression. The outcome follows the OTLP specification: CANCELLED, DEADLINE_EXCEEDED,
+// ABORTED, OUT_OF_RANGE, UNAVAILABLE and DATA_LOSS are retryable, RESOURCE_EXHAUSTED only when the
+// server attached a google.rpc.RetryInfo (whose delay is then used); every other code is a
+// rejection. hostflow-exporter: open() at start-up before the seccomp filter (reads the PEM files);
+// send() on the OTLP push thread, which creates the channel at its first call, under the filter, so
+// every gRPC thread inherits its blocked signals; cancel() from stop(). The grpc++ headers stay in
 // otlp_grpc.cc.
 #pragma once
 
