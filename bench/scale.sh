@@ -323,4 +323,15 @@ done
 echo "rss_kb: sampler=$(awk '/^VmRSS:/ {print $2}' /proc/$spid/status) exporter=$(awk '/^VmRSS:/ {print $2}' /proc/$epid/status)" \
   "node_exporter-netdev=$(awk '/^VmRSS:/ {print $2}' /proc/$npid/status) node_exporter-defaults=$(awk '/^VmRSS:/ {print $2}' /proc/$dpid/status)" \
   "libvirt-exporter=$(awk '/^VmRSS:/ {print $2}' /proc/$lpid/status) libvirtd=$(awk '/^VmRSS:/ {print $2}' /proc/$lvd/status)"
+# What libvirtd spends per bulk stats call (virConnectGetAllDomainStats, as hostflow's libvirt
+# source and the libvirt exporter ask), by stats group: 3 calls of `virsh domstats --GROUP` each.
+echo "libvirtd CPU per virConnectGetAllDomainStats over $nq guests, by stats group (3 calls each, 10 ms ticks):"
+line=""
+for g in state cpu-total balloon vcpu interface block; do
+  a=$(ticks "$lvd")
+  for _ in 1 2 3; do virsh -c "$ro" domstats "--$g" > /dev/null; done
+  b=$(ticks "$lvd")
+  line+=$(awk -v g="$g" -v a="$a" -v b="$b" -v hz="$hz" 'BEGIN { printf " %s %.0f ms,", g, (b - a) * 1000 / hz / 3 }')
+done
+echo " ${line%,}"
 if [ -n "${KEEP_EXPOSITIONS:-}" ]; then mkdir -p "$KEEP_EXPOSITIONS"; cp "$ex"/*.prom "$KEEP_EXPOSITIONS"/; fi
