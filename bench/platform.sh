@@ -7,19 +7,28 @@
 # The difference of the two processes' CPU time (user + system, all threads, from the kernel's
 # rusage of the finished child) divided by the cycles is the collector's cost per cycle; the
 # platform source's own wall duration is printed from the segment run too. Needs root.
+# Both sides run with every other source off (--no-source.procs ... --no-source.bpf), so the
+# host's interfaces, processes and conntrack table (other benches' veths and VMs) add neither CPU
+# nor noise to the difference.
 #   bench/platform.sh [N] [CYCLES]          default 200 100
 #   BUILD=build-release bench/platform.sh   (default: build-release; made if missing)
+#   SAMPLER=/tmp/x/hostflow-sampler bench/platform.sh   (that binary instead of $BUILD's)
+#   BEFORE=/tmp/y/hostflow-sampler bench/platform.sh    (also this binary, each of its runs
+#                                                        interleaved with the first one's)
+#   RUNS=3 bench/platform.sh                (runs per side, default 2)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$here/build-release}
 N=${1:-200}
 CYCLES=${2:-100}
 [ "$(id -u)" -eq 0 ] || { echo "bench/platform.sh: needs root" >&2; exit 1; }
-if [ ! -x "$BUILD/sampler/hostflow-sampler" ]; then
+RUNS=${RUNS:-2}
+BEFORE=${BEFORE:-}
+if [ -z "${SAMPLER:-}" ] && [ ! -x "$BUILD/sampler/hostflow-sampler" ]; then
   cmake -S "$here" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DHOSTFLOW_TESTS=OFF >/dev/null
   make -C "$BUILD" -j"$(nproc)" hostflow-sampler >/dev/null
 fi
-sampler=$BUILD/sampler/hostflow-sampler
+SAMPLER=${SAMPLER:-$BUILD/sampler/hostflow-sampler}
 getent group hostflow >/dev/null || groupadd --system hostflow
 cg=/sys/fs/cgroup
 [ -f "$cg/cgroup.controllers" ] && { echo "bench/platform.sh: written for v1/hybrid cgroups (this machine's); pure v2 is not set up here" >&2; exit 1; }
@@ -49,26 +58,37 @@ done
 
 # CPU seconds (user + system) of one finished sampler run, from bash's rusage of its children.
 # (Called in $(...): its own subshell waits for the sampler, so read that subshell's counters.)
+others=(--no-source.procs --no-source.taps --no-source.links --no-source.addrs
+  --no-source.conntrack --no-source.libvirt --no-source.docker --no-source.bpf)
 run() {
-  local t0 t1 me=$BASHPID
+  local t0 t1 me=$BASHPID bin=$1
+  shift
   read -r t0 < <(awk '{print $14 + $15 + $16 + $17}' "/proc/$me/stat")
-  "$sampler" --segment "$dir/segment" --interval 100ms --cycles "$CYCLES" --no-wake "$@" \
+  "$bin" --segment "$dir/segment" --interval 100ms --cycles "$CYCLES" --no-wake "${others[@]}" "$@" \
     >"$dir/log" 2>&1 || { cat "$dir/log" >&2; exit 1; }
   read -r t1 < <(awk '{print $14 + $15 + $16 + $17}' "/proc/$me/stat")
   echo $((t1 - t0))  # clock ticks
 }
 hz=$(getconf CLK_TCK)
-# Warm the page cache and dentries once, then measure each side twice, interleaved.
-run --source.platform --platform.collectors=lxc >/dev/null
-on=0; off=0
-for k in 1 2; do
-  on=$((on + $(run --source.platform --platform.collectors=lxc)))
-  off=$((off + $(run --no-source.platform)))
+bins=("$SAMPLER")
+[ -n "$BEFORE" ] && bins+=("$BEFORE")
+# Warm the page cache and dentries once, then measure each side RUNS times, interleaved.
+run "$SAMPLER" --source.platform --platform.collectors=lxc >/dev/null
+declare -A on off
+for b in "${!bins[@]}"; do on[$b]=0; off[$b]=0; done
+for k in $(seq 1 "$RUNS"); do
+  for b in "${!bins[@]}"; do
+    on[$b]=$((on[$b] + $(run "${bins[$b]}" --source.platform --platform.collectors=lxc)))
+    off[$b]=$((off[$b] + $(run "${bins[$b]}" --no-source.platform)))
+  done
 done
 found=0
 for i in $(seq 1 "$N"); do [ -d "$cg/memory/lxc/$((base + i))" ] && found=$((found + 1)); done
-echo "containers set up: $found; cycles per run: $CYCLES (interval 100ms), two runs per side"
-awk -v on="$on" -v off="$off" -v c="$CYCLES" -v hz="$hz" 'BEGIN {
-  printf "sampler CPU per cycle: with the lxc collector %.2f ms, without the platform source %.2f ms\n", on * 1000 / hz / (2 * c), off * 1000 / hz / (2 * c)
-  printf "the lxc collector: %.2f ms of CPU per cycle for these containers (limit 5 ms at 200)\n", (on - off) * 1000 / hz / (2 * c)
-}'
+echo "containers set up: $found; cycles per run: $CYCLES (interval 100ms), $RUNS runs per side"
+for b in "${!bins[@]}"; do
+  echo "-- ${bins[$b]}"
+  awk -v on="${on[$b]}" -v off="${off[$b]}" -v c="$CYCLES" -v hz="$hz" -v r="$RUNS" 'BEGIN {
+    printf "sampler CPU per cycle: platform source (lxc) only %.2f ms, no source %.2f ms\n", on * 1000 / hz / (r * c), off * 1000 / hz / (r * c)
+    printf "the lxc collector: %.2f ms of CPU per cycle for these containers (limit 5 ms at 200)\n", (on - off) * 1000 / hz / (r * c)
+  }'
+done

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -160,7 +161,14 @@ Result<ProcessStats> read_self_process_stats() {
   if (auto limits = read_small("/proc/self/limits"); limits.ok())
     p.max_fds = parse_max_open_files(limits.value()).value_or(0);
   // Entries of /proc/self/fd, without "." and ".." (the directory's own fd is one of them, as
-  // it is for client_golang's count).
+  // it is for client_golang's count). Since Linux 6.2 stat() of the directory gives the count as
+  // its size without listing it (the sampler's platform source keeps an fd per container file:
+  // listing 1,400 entries was a tenth of its cycle); its own fd is then not open, so + 1.
+  struct stat fdst {};
+  if (::stat("/proc/self/fd", &fdst) == 0 && fdst.st_size > 0) {
+    p.open_fds = static_cast<std::uint64_t>(fdst.st_size) + 1;
+    return p;
+  }
   auto dfd = UniqueFd::open("/proc/self/fd", O_RDONLY | O_DIRECTORY);
   if (!dfd.ok()) return dfd.error();
   DIR* dir = ::fdopendir(dfd.value().get());

@@ -2,12 +2,14 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <set>
@@ -316,6 +318,23 @@ class PlatformSource final : public Source {
     while (!rootfs_.empty() && rootfs_.back() == '/') rootfs_.pop_back();
     const long hz = ::sysconf(_SC_CLK_TCK);
     clk_tck_ = hz > 0 ? static_cast<std::uint64_t>(hz) : 100;
+    if (opts_.mask & shm::kPlatformLxc) {
+      // lxc keeps up to 7 fds per container between cycles (its cgroup files and its init's
+      // <procfs>/<pid>): the soft open-file limit is raised toward the hard one here, before the
+      // seccomp filter, and at most half of it is used for them; containers past that are read
+      // by path each cycle, as without the cache.
+      struct rlimit rl {};
+      if (::getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        const rlim_t want = std::min<rlim_t>(rl.rlim_max, 8 * kMaxContainers + 1024);
+        if (rl.rlim_cur < want) {
+          rlimit raised = rl;
+          raised.rlim_cur = want;
+          if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+        }
+        fd_budget_ = rl.rlim_cur == RLIM_INFINITY ? 8 * kMaxContainers
+                                                  : static_cast<std::size_t>(rl.rlim_cur / 2);
+      }
+    }
     return {};
   }
 
@@ -471,14 +490,6 @@ class PlatformSource final : public Source {
     return out;
   }
 
-  std::optional<std::uint64_t> cg_value(const std::string& path) {
-    if (!read_small(cgroup_.get(), path, 4096, &buf_)) return std::nullopt;
-    return single_value(buf_);
-  }
-  std::optional<std::uint64_t> cg_keyed(const std::string& path, std::string_view key) {
-    if (!read_small(cgroup_.get(), path, 64 * 1024, &buf_)) return std::nullopt;
-    return keyed_value(buf_, key);
-  }
   // The smallest pid in `dir`/cgroup.procs and below (LXC nests: lxc/<vmid>/ns/init.scope).
   std::int32_t init_pid(const std::string& dir, int depth) {
     std::int32_t best = 0;
@@ -491,85 +502,250 @@ class PlatformSource final : public Source {
     return best;
   }
 
+  // ---- per-container state kept between cycles ----
+  //
+  // Opening a cgroup file by path costs a walk through cgroupfs and a kernfs open and release on
+  // every read; the files are therefore opened once per container and re-read each cycle with
+  // lseek(0) + one read: a cgroup control file is one seq_file record, which a read from offset 0
+  // regenerates whole (the buffer is larger than any of them). Once the cgroup is removed its
+  // open files fail with ENODEV -- also when a cgroup of the same name was made again -- and the
+  // container's files are then reopened by path. The init pid is found once (the cgroup.procs
+  // walk) and kept with an fd on its <procfs>/<pid> directory, whose lookups fail (ESRCH) when
+  // that process is gone even if its pid number was given to another: the cached pid is used
+  // only while that fd still sees it, so a restarted container's new init is followed. Every
+  // kRefreshCycles cycles (staggered per container) the walk runs again and missing files are
+  // retried, so the result equals a fresh walk (the smallest pid) within that many cycles even
+  // if a smaller pid joins a running container.
+  enum CtFile : std::size_t { kUsage, kStat, kLimit, kSwap, kCpu, kPids, kCtFiles };
+  static constexpr std::uint64_t kRefreshCycles = 64;
+  static constexpr std::size_t kCgroupFileCap = 64 * 1024;
+  struct Container {
+    std::string id;
+    bool proxmox = false;
+    std::uint64_t listed = 0;  // the cycle that last listed it
+    std::uint64_t slot = 0;    // staggers the refreshes
+    std::array<UniqueFd, kCtFiles> fd;
+    std::uint32_t absent = 0;  // bit per CtFile that could not be opened (until a refresh)
+    std::int32_t init = 0;     // cached init pid, valid while init_dir sees it
+    UniqueFd init_dir;         // <procfs>/<init>
+    std::string root;          // <procfs>/<init>/root/
+  };
+
+  // The relative path of a container's file below the cgroup mount.
+  std::string ct_path(const std::string& rel, CtFile f) const {
+    static constexpr const char* kV1[kCtFiles] = {
+        "memory.usage_in_bytes",       "memory.stat",   "memory.limit_in_bytes",
+        "memory.memsw.usage_in_bytes", "cpuacct.usage", "pids.current"};
+    static constexpr const char* kV2[kCtFiles] = {"memory.current", "memory.stat",
+                                                  "memory.max",     "memory.swap.current",
+                                                  "cpu.stat",       "pids.current"};
+    if (v2_) return rel + "/" + kV2[f];
+    const std::string& h = f == kCpu ? cpu_h_ : f == kPids ? pids_h_ : mem_h_;
+    return h + rel + "/" + kV1[f];
+  }
+
+  void close_files(Container& c) {
+    for (UniqueFd& fd : c.fd) {
+      if (fd.valid()) held_--;
+      fd.reset();
+    }
+    c.absent = 0;
+  }
+  void forget_init(Container& c) {
+    if (c.init_dir.valid()) held_--;
+    c.init_dir.reset();
+    c.init = 0;
+  }
+
+  // Whole text of cgroup file `f` of `c` (a view into scratch_), or nullopt. *stale is set when a
+  // kept fd failed: its cgroup is gone.
+  std::optional<std::string_view> ct_read(Container& c, const std::string& rel, CtFile f,
+                                          bool* stale) {
+    UniqueFd transient;
+    int fd = c.fd[f].get();
+    if (fd < 0) {
+      if (c.absent & (1u << f)) return std::nullopt;
+      const int o =
+          ::openat(cgroup_.get(), ct_path(rel, f).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      if (o < 0) {
+        c.absent |= 1u << f;
+        return std::nullopt;
+      }
+      fd = o;
+      if (held_ < fd_budget_) {
+        c.fd[f] = UniqueFd::adopt(o);
+        held_++;
+      } else {
+        transient = UniqueFd::adopt(o);  // over the budget: read once, closed below
+      }
+    } else if (::lseek(fd, 0, SEEK_SET) != 0) {
+      *stale = true;
+      return std::nullopt;
+    }
+    ssize_t n;
+    do {
+      n = ::read(fd, scratch_.data(), kCgroupFileCap + 1);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (!transient.valid()) *stale = true;
+      return std::nullopt;
+    }
+    return std::string_view(scratch_.data(), std::min(static_cast<std::size_t>(n), kCgroupFileCap));
+  }
+  std::optional<std::uint64_t> ct_value(Container& c, const std::string& rel, CtFile f,
+                                        bool* stale) {
+    const auto t = ct_read(c, rel, f, stale);
+    return t ? single_value(*t) : std::nullopt;
+  }
+  std::optional<std::uint64_t> ct_keyed(Container& c, const std::string& rel, CtFile f,
+                                        std::string_view key, bool* stale) {
+    const auto t = ct_read(c, rel, f, stale);
+    return t ? keyed_value(*t, key) : std::nullopt;
+  }
+
+  // The cgroup figures of `r` from `c`'s files; false when a kept file turned out stale (the
+  // figures are then incomplete).
+  bool ct_figures(Container& c, const std::string& rel, shm::PlatformContainerRecord& r) {
+    bool stale = false;
+    const auto usage = ct_value(c, rel, kUsage, &stale);
+    const auto cache = ct_keyed(c, rel, kStat, v2_ ? "file" : "total_cache", &stale);
+    if (usage && cache) {
+      r.flags |= shm::kCtHasMemory;
+      r.memory_usage = *usage;
+      r.memory_cache = *cache;
+    }
+    // v1 says "no limit" with a page-rounded LONG_MAX.
+    if (const auto lim = ct_value(c, rel, kLimit, &stale); lim && *lim < (1ull << 62)) {
+      r.flags |= shm::kCtHasLimit;
+      r.memory_limit = *lim;
+    }
+    if (const auto sw = ct_value(c, rel, kSwap, &stale); sw && (v2_ || usage)) {
+      // v1: memsw is memory + swap.
+      r.flags |= shm::kCtHasSwap;
+      r.swap_usage = v2_ ? *sw : (*sw > *usage ? *sw - *usage : 0);
+    }
+    if (v2_) {
+      if (const auto us = ct_keyed(c, rel, kCpu, "usage_usec", &stale)) {
+        r.flags |= shm::kCtHasCpu;
+        r.cpu_usage_ns = *us * 1000;
+      }
+    } else if (const auto ns = ct_value(c, rel, kCpu, &stale)) {
+      r.flags |= shm::kCtHasCpu;
+      r.cpu_usage_ns = *ns;
+    }
+    if (const auto p = ct_value(c, rel, kPids, &stale)) {
+      r.flags |= shm::kCtHasPids;
+      r.pids_current = *p;
+    }
+    return !stale;
+  }
+
+  // statfs of the init's root; the cached init is kept only while its <procfs>/<pid> fd still
+  // sees that process after the statfs (so the statfs was of that process, not of a pid reuse).
+  void ct_rootfs(Container& c, const std::string& rel, shm::PlatformContainerRecord& r) {
+    struct statfs sf {};
+    struct stat st {};
+    int err = 0;
+    bool ok = false;
+    if (c.init > 0) {
+      ok = ::statfs(c.root.c_str(), &sf) == 0;
+      if (!ok || ::fstatat(c.init_dir.get(), "root", &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        forget_init(c);
+        ok = false;
+      }
+    }
+    if (c.init == 0) {
+      const std::int32_t pid = init_pid((v2_ ? "" : pids_h_) + rel, 3);
+      r.init_pid = pid;
+      if (pid <= 0) return;
+      char num[16];
+      const auto end = std::to_chars(num, num + sizeof num - 1, pid).ptr;
+      *end = '\0';
+      c.root = procfs_ + "/" + num + "/root/";
+      UniqueFd dir;
+      if (held_ < fd_budget_) {
+        if (auto d = UniqueFd::openat(proc_.get(), num, O_RDONLY | O_DIRECTORY); d.ok())
+          dir = std::move(*d);
+      }
+      ok = ::statfs(c.root.c_str(), &sf) == 0;
+      err = errno;
+      if (ok && dir.valid() && ::fstatat(dir.get(), "root", &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        c.init = pid;
+        c.init_dir = std::move(dir);
+        held_++;
+      }
+    } else {
+      r.init_pid = c.init;
+    }
+    if (!ok) {
+      r.rootfs_errno = err ? err : ESRCH;
+      return;
+    }
+    const auto fr = static_cast<std::uint64_t>(sf.f_frsize ? sf.f_frsize : sf.f_bsize);
+    r.flags |= shm::kCtHasRootfs;
+    r.rootfs_size = static_cast<std::uint64_t>(sf.f_blocks) * fr;
+    r.rootfs_free = static_cast<std::uint64_t>(sf.f_bfree) * fr;
+    r.rootfs_avail = static_cast<std::uint64_t>(sf.f_bavail) * fr;
+  }
+
   // One record per LXC container (Proxmox lxc/<vmid>, plain LXC/Incus lxc.payload.<name>).
   std::size_t containers(shm::SnapshotBuilder& out) {
+    cycle_++;
     struct stat st {};
-    const bool v2 = ::fstatat(cgroup_.get(), "cgroup.controllers", &st, 0) == 0;
+    v2_ = ::fstatat(cgroup_.get(), "cgroup.controllers", &st, 0) == 0;
     // v1/hybrid: one hierarchy per controller (cpuacct may be joined with cpu).
-    const std::string mem = v2 ? "" : "memory/";
-    std::string cpu = "cpuacct/";
-    if (!v2 && ::fstatat(cgroup_.get(), "cpuacct", &st, 0) != 0) cpu = "cpu,cpuacct/";
-    const std::string pids = v2 ? "" : "pids/";
-    struct Ct {
-      std::string id, rel;  // rel: the container's cgroup below each hierarchy
-      bool proxmox;
-    };
-    std::vector<Ct> cts;
-    for (const std::string& vmid : subdirs(cgroup_.get(), mem + "lxc")) {
+    mem_h_ = v2_ ? "" : "memory/";
+    cpu_h_ = "cpuacct/";
+    if (!v2_ && ::fstatat(cgroup_.get(), "cpuacct", &st, 0) != 0) cpu_h_ = "cpu,cpuacct/";
+    pids_h_ = v2_ ? "" : "pids/";
+    listed_.clear();  // the cgroup paths (keys of cts_) of this cycle, in listing order
+    for (const std::string& vmid : subdirs(cgroup_.get(), mem_h_ + "lxc")) {
       if (vmid.find_first_not_of("0123456789") == std::string::npos)
-        cts.push_back({vmid, "lxc/" + vmid, true});
+        listed_.push_back("lxc/" + vmid);
     }
-    for (const std::string& d : subdirs(cgroup_.get(), v2 ? "." : "memory")) {
-      if (d.rfind("lxc.payload.", 0) == 0 && d.size() > 12) cts.push_back({d.substr(12), d, false});
+    for (std::string& d : subdirs(cgroup_.get(), v2_ ? "." : "memory")) {
+      if (d.rfind("lxc.payload.", 0) == 0 && d.size() > 12) listed_.push_back(std::move(d));
     }
+    // Proxmox's configs: /etc/pve/lxc (a FUSE mount) looked up once per cycle, not per container.
+    const bool pve_dir = ::fstatat(root_.get(), "etc/pve/lxc", &st, 0) == 0;
     std::size_t n = 0;
-    for (const Ct& c : cts) {
+    for (const std::string& rel : listed_) {
+      auto [it, fresh] = cts_.try_emplace(rel);
+      Container& c = it->second;
+      if (fresh) {
+        c.proxmox = rel.rfind("lxc/", 0) == 0;
+        c.id = rel.substr(c.proxmox ? 4 : 12);
+        c.slot = next_slot_++;
+      }
+      if (c.listed == cycle_) continue;  // listed twice (cannot happen: distinct prefixes)
+      c.listed = cycle_;
+      if ((cycle_ + c.slot) % kRefreshCycles == 0) {
+        c.absent = 0;
+        forget_init(c);
+      }
+      bool any_open = false;
+      for (const UniqueFd& fd : c.fd) any_open |= fd.valid();
+      if (!any_open) c.absent = 0;  // nothing of an earlier cgroup of this name is trusted
+
       shm::PlatformContainerRecord r{};
       r.id = out.add_string(c.id, 256);
       if (c.proxmox) r.flags |= shm::kCtProxmox;
-      if (v2) r.flags |= shm::kCtCgroupV2;
-      const std::string m = mem + c.rel + "/";
-      const auto usage = cg_value(m + (v2 ? "memory.current" : "memory.usage_in_bytes"));
-      const auto cache = cg_keyed(m + "memory.stat", v2 ? "file" : "total_cache");
-      if (usage && cache) {
-        r.flags |= shm::kCtHasMemory;
-        r.memory_usage = *usage;
-        r.memory_cache = *cache;
+      if (v2_) r.flags |= shm::kCtCgroupV2;
+      if (!ct_figures(c, rel, r)) {
+        // A kept file of a removed cgroup (ENODEV): this is a new cgroup of the same name, or
+        // none; its files and its init are found again.
+        close_files(c);
+        forget_init(c);
+        const auto id = r.id;
+        const auto flags = r.flags & (shm::kCtProxmox | shm::kCtCgroupV2);
+        r = shm::PlatformContainerRecord{};
+        r.id = id;
+        r.flags = flags;
+        ct_figures(c, rel, r);
       }
-      // v1 says "no limit" with a page-rounded LONG_MAX.
-      if (const auto lim = cg_value(m + (v2 ? "memory.max" : "memory.limit_in_bytes"));
-          lim && *lim < (1ull << 62)) {
-        r.flags |= shm::kCtHasLimit;
-        r.memory_limit = *lim;
-      }
-      if (v2) {
-        if (const auto sw = cg_value(m + "memory.swap.current")) {
-          r.flags |= shm::kCtHasSwap;
-          r.swap_usage = *sw;
-        }
-      } else if (const auto memsw = cg_value(m + "memory.memsw.usage_in_bytes"); memsw && usage) {
-        r.flags |= shm::kCtHasSwap;
-        r.swap_usage = *memsw > *usage ? *memsw - *usage : 0;
-      }
-      if (v2) {
-        if (const auto us = cg_keyed(c.rel + "/cpu.stat", "usage_usec")) {
-          r.flags |= shm::kCtHasCpu;
-          r.cpu_usage_ns = *us * 1000;
-        }
-      } else if (const auto ns = cg_value(cpu + c.rel + "/cpuacct.usage")) {
-        r.flags |= shm::kCtHasCpu;
-        r.cpu_usage_ns = *ns;
-      }
-      if (const auto p = cg_value(pids + c.rel + "/pids.current")) {
-        r.flags |= shm::kCtHasPids;
-        r.pids_current = *p;
-      }
-      r.init_pid = init_pid((v2 ? "" : pids) + c.rel, 3);
-      if (r.init_pid > 0) {
-        struct statfs sf {};
-        const std::string root = procfs_ + "/" + std::to_string(r.init_pid) + "/root/";
-        if (::statfs(root.c_str(), &sf) == 0) {
-          const auto fr = static_cast<std::uint64_t>(sf.f_frsize ? sf.f_frsize : sf.f_bsize);
-          r.flags |= shm::kCtHasRootfs;
-          r.rootfs_size = static_cast<std::uint64_t>(sf.f_blocks) * fr;
-          r.rootfs_free = static_cast<std::uint64_t>(sf.f_bfree) * fr;
-          r.rootfs_avail = static_cast<std::uint64_t>(sf.f_bavail) * fr;
-        } else {
-          r.rootfs_errno = errno;
-        }
-      }
+      ct_rootfs(c, rel, r);
       // Proxmox's config (root:www-data 0640): raw bytes, the exporter reads hostname: from it.
-      if (c.proxmox) {
+      if (c.proxmox && pve_dir) {
         bool truncated = false;
         if (read_small(root_.get(), "etc/pve/lxc/" + c.id + ".conf", 64 * 1024, &buf_,
                        &truncated)) {
@@ -578,6 +754,16 @@ class PlatformSource final : public Source {
         }
       }
       if (out.add(r)) n++;
+    }
+    // Containers no longer listed: their cgroups are gone, and their fds go too.
+    for (auto it = cts_.begin(); it != cts_.end();) {
+      if (it->second.listed == cycle_) {
+        ++it;
+        continue;
+      }
+      close_files(it->second);
+      forget_init(it->second);
+      it = cts_.erase(it);
     }
     return n;
   }
@@ -589,6 +775,14 @@ class PlatformSource final : public Source {
   std::uint64_t clk_tck_ = 100;
   std::string buf_;
   std::vector<int> pids_;
+  // lxc: the state above, by the container's cgroup path below each hierarchy.
+  std::unordered_map<std::string, Container> cts_;
+  std::vector<std::string> listed_;
+  std::vector<char> scratch_ = std::vector<char>(kCgroupFileCap + 1);
+  std::uint64_t cycle_ = 0, next_slot_ = 0;
+  std::size_t held_ = 0, fd_budget_ = 0;  // fds kept in cts_, and how many may be
+  bool v2_ = false;
+  std::string mem_h_, cpu_h_, pids_h_;  // v1: "memory/" etc., v2: ""
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace hostflow::sampler {
@@ -14,10 +15,13 @@ bool read_small(int dirfd, const std::string& path, std::size_t cap, std::string
   if (truncated) *truncated = false;
   const int fd = ::openat(dirfd, path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return false;
-  out->resize(cap + 1);
+  // Grown as the file fills it, not sized to `cap` up front: resize() zero-fills, and a 1 MiB cap
+  // (cgroup.procs) written over for a 3-byte file was most of a small read's CPU.
+  out->resize(std::min<std::size_t>(cap + 1, 4096));
   std::size_t have = 0;
   while (have < cap + 1) {
-    const ssize_t n = ::read(fd, out->data() + have, cap + 1 - have);
+    if (have == out->size()) out->resize(std::min<std::size_t>(cap + 1, out->size() * 2));
+    const ssize_t n = ::read(fd, out->data() + have, out->size() - have);
     if (n < 0) {
       if (errno == EINTR) continue;
       const int e = errno;

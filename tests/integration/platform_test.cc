@@ -308,6 +308,39 @@ double stat_key(const std::string& path, const std::string& key) {
   return -1;
 }
 
+// The figures the exporter shows for `c` equal its cgroup files and `stat -f` of its init's root.
+void expect_lxc_figures(const Exposition& e, const LxcContainer& c, Stack& s) {
+  SCOPED_TRACE(c.name);
+  const auto info = series_where(e, "hostflow_platform_container_info", "container_id", c.id());
+  ASSERT_FALSE(info.empty()) << stack_logs(s);
+  EXPECT_EQ(info.at("layout"), c.vmid.empty() ? "lxc" : "proxmox");
+  EXPECT_EQ(info.at("cgroup"), "v1");
+  // Proxmox layout without /etc/pve/lxc/<vmid>.conf: CT<vmid>.
+  EXPECT_EQ(info.at("name"), c.vmid.empty() ? c.name : "CT" + c.vmid);
+  auto v = [&](const std::string& m) {
+    return value_where(e, "hostflow_platform_container_" + m, "container_id", c.id());
+  };
+  // An idle busybox: the cgroup files read now equal what the sampler read (± 1 MiB of
+  // kernel bookkeeping).
+  const double used = file_number(c.cg("memory") + "/memory.usage_in_bytes") -
+                      stat_key(c.cg("memory") + "/memory.stat", "total_cache");
+  ASSERT_TRUE(v("memory_used_bytes"));
+  EXPECT_NEAR(*v("memory_used_bytes"), used, 1 << 20);
+  EXPECT_EQ(v("processes"), file_number(c.cg("pids") + "/pids.current"));
+  const double cpu = file_number(c.cg("cpuacct") + "/cpuacct.usage") / 1e9;
+  ASSERT_TRUE(v("cpu_seconds_total"));
+  EXPECT_LE(*v("cpu_seconds_total"), cpu);
+  EXPECT_NEAR(*v("cpu_seconds_total"), cpu, 0.5);
+  // Root filesystem: statfs of its init's root, as `stat -f` reports it.
+  std::istringstream st(
+      sh_ok("stat -f -c '%S %b %f %a' /proc/" + std::to_string(c.pid()) + "/root/"));
+  double bs = 0, blocks = 0, bfree = 0, bavail = 0;
+  st >> bs >> blocks >> bfree >> bavail;
+  EXPECT_EQ(v("rootfs_size_bytes"), bs * blocks);
+  ASSERT_TRUE(v("rootfs_avail_bytes"));
+  EXPECT_NEAR(*v("rootfs_avail_bytes"), bs * bavail, 512.0 * 1024 * 1024);
+}
+
 TEST(Platform, LxcContainersFiguresEqualTheirCgroupFilesAndStatfsAndFollowStartStop) {
   HF_REQUIRE(lxc_missing().empty(), lxc_missing());
   TempDir dir;
@@ -324,37 +357,7 @@ TEST(Platform, LxcContainersFiguresEqualTheirCgroupFilesAndStatfsAndFollowStartS
   auto e = scrape_after_now(s);
   ASSERT_TRUE(e) << stack_logs(s);
 
-  for (const LxcContainer* c : {&plain, &pve}) {
-    SCOPED_TRACE(c->name);
-    const auto info = series_where(*e, "hostflow_platform_container_info", "container_id", c->id());
-    ASSERT_FALSE(info.empty()) << stack_logs(s);
-    EXPECT_EQ(info.at("layout"), c->vmid.empty() ? "lxc" : "proxmox");
-    EXPECT_EQ(info.at("cgroup"), "v1");
-    // Proxmox layout without /etc/pve/lxc/<vmid>.conf: CT<vmid>.
-    EXPECT_EQ(info.at("name"), c->vmid.empty() ? c->name : "CT" + c->vmid);
-    auto v = [&](const std::string& m) {
-      return value_where(*e, "hostflow_platform_container_" + m, "container_id", c->id());
-    };
-    // An idle busybox: the cgroup files read now equal what the sampler read (± 1 MiB of
-    // kernel bookkeeping).
-    const double used = file_number(c->cg("memory") + "/memory.usage_in_bytes") -
-                        stat_key(c->cg("memory") + "/memory.stat", "total_cache");
-    ASSERT_TRUE(v("memory_used_bytes"));
-    EXPECT_NEAR(*v("memory_used_bytes"), used, 1 << 20);
-    EXPECT_EQ(v("processes"), file_number(c->cg("pids") + "/pids.current"));
-    const double cpu = file_number(c->cg("cpuacct") + "/cpuacct.usage") / 1e9;
-    ASSERT_TRUE(v("cpu_seconds_total"));
-    EXPECT_LE(*v("cpu_seconds_total"), cpu);
-    EXPECT_NEAR(*v("cpu_seconds_total"), cpu, 0.5);
-    // Root filesystem: statfs of its init's root, as `stat -f` reports it.
-    std::istringstream st(
-        sh_ok("stat -f -c '%S %b %f %a' /proc/" + std::to_string(c->pid()) + "/root/"));
-    double bs = 0, blocks = 0, bfree = 0, bavail = 0;
-    st >> bs >> blocks >> bfree >> bavail;
-    EXPECT_EQ(v("rootfs_size_bytes"), bs * blocks);
-    ASSERT_TRUE(v("rootfs_avail_bytes"));
-    EXPECT_NEAR(*v("rootfs_avail_bytes"), bs * bavail, 512.0 * 1024 * 1024);
-  }
+  for (const LxcContainer* c : {&plain, &pve}) expect_lxc_figures(*e, *c, s);
 
   // Stopped: its series go; started again: back.
   plain.stop();
@@ -366,10 +369,83 @@ TEST(Platform, LxcContainersFiguresEqualTheirCgroupFilesAndStatfsAndFollowStartS
       series_where(*e, "hostflow_platform_container_info", "container_id", pve.id()).empty());
   plain.start();
   ASSERT_TRUE(wait_until([&] { return plain.pid() > 0; }, std::chrono::seconds(10)));
+  // And the Proxmox one restarted at once (its cgroup removed and made again, likely within one
+  // sampler cycle): the sampler keeps each container's cgroup files and init open between
+  // cycles, and both must follow the new cgroup and the new init.
+  const int old_pid = pve.pid();
+  pve.stop();
+  pve.start();
+  ASSERT_TRUE(
+      wait_until([&] { return pve.pid() > 0 && pve.pid() != old_pid; }, std::chrono::seconds(10)));
   e = scrape_after_now(s);
   ASSERT_TRUE(e);
-  EXPECT_FALSE(
-      series_where(*e, "hostflow_platform_container_info", "container_id", plain.id()).empty());
+  for (const LxcContainer* c : {&plain, &pve}) expect_lxc_figures(*e, *c, s);
+}
+
+// A container whose init is replaced inside the same cgroup, which is not removed (so only the
+// old init's end says so): the root filesystem figures follow the new init. Two processes in
+// turn, each with a mount namespace of its own whose root is a tmpfs of its own size (8, then 16
+// MiB), in a Proxmox-layout cgroup made here. The sampler keeps the init it found between cycles
+// (sources/platform.cc): a cache that outlived its process would show no root filesystem or
+// the old size.
+TEST(Platform, AContainersInitReplacedInTheSameCgroupIsFollowedToTheNewInitsRoot) {
+  HF_REQUIRE(lxc_missing().empty(), lxc_missing());
+  HF_REQUIRE(have_command("unshare") && have_command("chroot"), "needs unshare and chroot");
+  TempDir dir;
+  const std::string vmid = std::to_string(800000 + ::getpid() % 90000);
+  const std::string cpu = fs::exists("/sys/fs/cgroup/cpuacct") ? "cpuacct" : "cpu,cpuacct";
+  std::string cgs;
+  for (const std::string& h : {std::string("memory"), cpu, std::string("pids")})
+    cgs += " /sys/fs/cgroup/" + h + "/lxc/" + vmid;
+  sh_ok("mkdir -p" + cgs);
+  struct Cleanup {
+    std::string cgs;
+    ~Cleanup() {
+      sh("for c in" + cgs + "; do rmdir $c; rmdir $(dirname $c) 2>/dev/null; done; true");
+    }
+  } cleanup{cgs};
+  // Joins the cgroups, then (the same pid throughout) a new mount namespace with a tmpfs root.
+  std::ofstream(dir.path() + "/init.sh")
+      << "mib=$1 root=$2; shift 2\n"
+         "for c in \"$@\"; do echo $$ >\"$c/cgroup.procs\" || exit 1; done\n"
+         "exec unshare -m --propagation private sh -c 'mount -t tmpfs -o size=\"$0\"m hf \"$1\" "
+         "&& cp \"$(command -v busybox)\" \"$1/\" && exec chroot \"$1\" /busybox sleep 600' "
+         "\"$mib\" \"$root\"\n";
+  auto start_init = [&](int mib) {
+    const std::string root = dir.path() + "/root" + std::to_string(mib);
+    fs::create_directories(root);
+    std::vector<std::string> argv = {"sh", dir.path() + "/init.sh", std::to_string(mib), root};
+    for (std::istringstream in(cgs); in;) {
+      std::string c;
+      if (in >> c) argv.push_back(c);
+    }
+    Process p(argv, dir.path() + "/init" + std::to_string(mib) + ".log");
+    // Ready when its root is the tmpfs, as `stat -f` sees it.
+    const std::string want = std::to_string(mib * 256) + " 4096";
+    EXPECT_TRUE(wait_until(
+        [&] {
+          return sh("stat -f -c '%b %S' /proc/" + std::to_string(p.pid()) + "/root/").out ==
+                 want + "\n";
+        },
+        std::chrono::seconds(10)))
+        << p.log();
+    return p;
+  };
+  Stack s(kill_mode_stack());
+  s.start_sampler();
+  s.start_exporter();
+  ASSERT_TRUE(s.wait_fresh()) << stack_logs(s);
+  auto rootfs = [&]() -> std::optional<double> {
+    const auto e = scrape_after_now(s);
+    if (!e) return std::nullopt;
+    return value_where(*e, "hostflow_platform_container_rootfs_size_bytes", "container_id", vmid);
+  };
+  Process first = start_init(8);
+  EXPECT_EQ(rootfs(), 8.0 * 1024 * 1024) << stack_logs(s);
+  first.kill_and_wait();
+  Process second = start_init(16);
+  EXPECT_EQ(rootfs(), 16.0 * 1024 * 1024) << stack_logs(s);
+  second.kill_and_wait();
 }
 
 // --compat=platform (issue 15, item 4): seed 003's node_* families for this machine and for
