@@ -70,12 +70,17 @@ cg2=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/self/mounts)
 
 host="hfsch$$"; dir=$(mktemp -d); pids=""; spids=""; qpids=""; vl=""; lvd=""
 cgbase="$cg2/hfscale$$"
+rw="qemu+unix:///system?socket=$dir/sock/libvirt-sock"
+ro="qemu+unix:///system?socket=$dir/sock/libvirt-sock-ro"
 heavy=/tmp/hostflow-heavy-bench
 ports=(19481 19482 19483 19484)   # hostflow, node_exporter netdev, node_exporter defaults, libvirt exporter
 cleanup() {
   set +e
   for p in $pids; do kill "$p" 2>/dev/null; done
-  # The guests: killed by pid; libvirtd sees them end and cleans up (taps, cgroups), then stops.
+  # The guests: killed by pid (every pid file in libvirtd's private /run/libvirt/qemu is ours, also
+  # when interrupted while creating them); libvirtd sees them end and cleans up (taps, cgroups).
+  [ -z "$lvd" ] && [ -s "$dir/libvirtd.pid" ] && lvd=$(cat "$dir/libvirtd.pid")
+  [ -n "$vl" ] && qpids="$qpids $(nsenter -t "$vl" -m sh -c 'cat /run/libvirt/qemu/*.pid' 2>/dev/null | tr '\n' ' ')"
   for p in $qpids; do kill -9 "$p" 2>/dev/null; done
   if [ -n "$lvd" ]; then
     for _ in $(seq 60); do
@@ -159,8 +164,6 @@ ip netns exec "$host" unshare -m --propagation private sh -c "mount --bind $dir/
   mount -t tmpfs -o mode=0751 hfvirt /var/lib/libvirt/qemu && exec virtlogd -d -p $dir/virtlogd.pid"
 vl=$(cat "$dir/virtlogd.pid")
 nsenter -t "$vl" -m -n libvirtd -d -f "$dir/libvirtd.conf" -p "$dir/libvirtd.pid"
-rw="qemu+unix:///system?socket=$dir/sock/libvirt-sock"
-ro="qemu+unix:///system?socket=$dir/sock/libvirt-sock-ro"
 for _ in $(seq 180); do virsh -c "$rw" version >/dev/null 2>&1 && break; sleep 0.5; done
 lvd=$(cat "$dir/libvirtd.pid")
 virsh -c "$rw" version >/dev/null || { echo "libvirtd did not answer" >&2; tail "$dir/libvirtd.log" >&2; exit 1; }
