@@ -259,17 +259,27 @@ PY
 series() { grep -c -v -e '^#' -e '^$' "$1"; }
 
 # Background CPU of hostflow (no scrapes): sampler per cycle, exporter per snapshot.
+# Every process's utime+stime (comm, ticks), to say what else ran on the machine meanwhile.
+allticks() {
+  for f in /proc/[0-9]*/stat; do cat "$f" 2>/dev/null || true; echo; done |
+    awk 'NF { i = index($0, ") "); split(substr($0, i + 2), a, " "); c = substr($0, index($0, "(") + 1, i - index($0, "(") - 1);
+              gsub(/ /, "_", c); print $1, c, a[12] + a[13] }'
+}
+allticks > "$dir/all0"
 g0=$(metric hostflow_snapshot_generation); s0=$(ticks "$spid"); e0=$(ticks "$epid"); l0=$(ticks "$lvd")
 sleep "$CPU_WINDOW"
 g1=$(metric hostflow_snapshot_generation); s1=$(ticks "$spid"); e1=$(ticks "$epid"); l1=$(ticks "$lvd")
+allticks > "$dir/all1"
 cycles=$(( ${g1%.*} - ${g0%.*} ))
-busy=$(ps -eo pcpu=,comm= --sort=-pcpu | head -8 | awk '{ printf "%s%s %s%%", (NR > 1 ? ", " : ""), $2, $1 }')
+busy=$(awk -v hz="$hz" -v w="$CPU_WINDOW" 'NR == FNR { t[$1] = $3; next }
+    { d = $3 - ($1 in t ? t[$1] : 0); cpu[$2] += d } END { for (c in cpu) if (cpu[c] > 0) printf "%d %s\n", cpu[c] * 1000 / hz / w, c }' \
+    "$dir/all0" "$dir/all1" | sort -rn | head -8 | awk '{ printf "%s%s %d ms/s", (NR > 1 ? ", " : ""), $2, $1 }')
 
 # Scrapes: ROUNDS rounds, in each SCRAPES keep-alive gzip scrapes of each side in turn.
 declare -A cpu lcpu
 for k in 0 1 2 3; do cpu[$k]=0; lcpu[$k]=0; : > "$dir/t$k"; done
 outs=(); for _ in $(seq "$SCRAPES"); do outs+=(-o /dev/null); done
-for r in $(seq "$ROUNDS"); do
+for _ in $(seq "$ROUNDS"); do
   for k in 0 1 2 3; do
     urls=(); for _ in $(seq "$SCRAPES"); do urls+=("http://127.0.0.1:${ports[$k]}/metrics"); done
     a=$(ticks "${srv[$k]}"); la=$(ticks "$lvd")
@@ -282,7 +292,7 @@ q() { sort -g | awk -v p="$1" '{ v[NR] = $1 } END { i = int(NR * p + 0.999); if 
 
 echo
 echo "machine: $(nproc) cores, $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "busiest processes (ps %CPU over their lifetime) after the background window: $busy"
+echo "CPU by process name during the background window (what else ran): $busy"
 m=$ex/hostflow.prom
 echo "scenario: $NS netns x $PER veths = $((NS * PER)) veth pairs on $nbr bridges, $nq paused QEMU guests (libvirtd, Nova metadata) on 1 bridge,"
 echo "  host netns conntrack entries $(ip netns exec "$host" cat /proc/sys/net/netfilter/nf_conntrack_count), host netns links $(ip -n "$host" -o link | wc -l)"
