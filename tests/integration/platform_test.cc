@@ -235,7 +235,11 @@ struct LxcContainer {
   LxcContainer(const std::string& dir, std::string n, std::string id = "",
                const std::string& extra_conf = "")
       : lxcpath(dir), name(std::move(n)), vmid(std::move(id)) {
-    std::string conf = "lxc.net.0.type = empty\nlxc.apparmor.profile = unconfined\n" + extra_conf;
+    // No network unless `extra_conf` gives it one.
+    std::string conf = extra_conf.find("lxc.net.0.type") == std::string::npos
+                           ? std::string("lxc.net.0.type = empty\n")
+                           : std::string();
+    conf += "lxc.apparmor.profile = unconfined\n" + extra_conf;
     if (!vmid.empty()) {
       conf += "lxc.cgroup.relative = 0\nlxc.cgroup.dir.container = lxc/" + vmid +
               "\nlxc.cgroup.dir.monitor = lxc.monitor/" + vmid + "\n";
@@ -446,6 +450,64 @@ TEST(Platform, AContainersInitReplacedInTheSameCgroupIsFollowedToTheNewInitsRoot
   Process second = start_init(16);
   EXPECT_EQ(rootfs(), 16.0 * 1024 * 1024) << stack_logs(s);
   second.kill_and_wait();
+}
+
+// LXC containers join the owner model (issue 15, item 3): the host end of each container's veth
+// carries owner_type="container" and, as owner, the name the platform area gives the container:
+// plain LXC its name, Proxmox layout without /etc/pve/lxc/<vmid>.conf CT<vmid> (its veth named
+// as Proxmox names it, veth<vmid>i0). The names are the test's own (it created the containers),
+// checked against hostflow_platform_container_info too; the counters against the kernel's.
+TEST(Platform, LxcContainersVethsCarryTheContainersNameAsTheirOwner) {
+  HF_REQUIRE(lxc_missing().empty(), lxc_missing());
+  TempDir dir;
+  const std::string tag = std::to_string(::getpid() % 100000);
+  const std::string vmid = std::to_string(700000 + ::getpid() % 90000);
+  const std::string plain_veth = "hfv" + tag, pve_veth = "veth" + vmid + "i0";
+  auto veth = [](const std::string& host_end) {
+    return "lxc.net.0.type = veth\nlxc.net.0.veth.pair = " + host_end +
+           "\nlxc.net.0.flags = up\nlxc.net.0.name = eth0\n";
+  };
+  LxcContainer plain(dir.path(), "hf15v" + tag, "", veth(plain_veth));
+  LxcContainer pve(dir.path(), "hf15w" + tag, vmid, veth(pve_veth));
+  ASSERT_TRUE(start_all({&plain, &pve}));
+  for (const std::string& v : {plain_veth, pve_veth})
+    ASSERT_TRUE(fs::exists("/sys/class/net/" + v)) << v << ": LXC made no veth";
+
+  Stack s(kill_mode_stack());
+  s.start_sampler();
+  s.start_exporter();
+  ASSERT_TRUE(s.wait_fresh()) << stack_logs(s);
+  auto packets = [](const std::string& v) {
+    return file_number("/sys/class/net/" + v + "/statistics/tx_packets");
+  };
+  const double plain0 = packets(plain_veth), pve0 = packets(pve_veth);
+  const auto e = scrape_after_now(s);
+  ASSERT_TRUE(e) << stack_logs(s);
+  const double plain1 = packets(plain_veth), pve1 = packets(pve_veth);
+
+  struct Want {
+    const LxcContainer* c;
+    std::string veth, name;
+    double before, after;
+  };
+  for (const Want& w : {Want{&plain, plain_veth, plain.name, plain0, plain1},
+                        Want{&pve, pve_veth, "CT" + vmid, pve0, pve1}}) {
+    SCOPED_TRACE(w.veth);
+    const auto info =
+        series_where(*e, "hostflow_platform_container_info", "container_id", w.c->id());
+    ASSERT_FALSE(info.empty()) << stack_logs(s);
+    EXPECT_EQ(info.at("name"), w.name);
+    const auto counter =
+        series_where(*e, "hostflow_interface_transmit_packets_total", "interface", w.veth);
+    ASSERT_FALSE(counter.empty()) << w.veth << " is not exported";
+    EXPECT_EQ(counter.at("owner_type"), "container");
+    EXPECT_EQ(counter.at("owner"), w.name);
+    const auto v =
+        value_where(*e, "hostflow_interface_transmit_packets_total", "interface", w.veth);
+    ASSERT_TRUE(v);
+    EXPECT_GE(*v, w.before);
+    EXPECT_LE(*v, w.after);
+  }
 }
 
 // --compat=platform (issue 15, item 4): seed 003's node_* families for this machine and for
