@@ -192,12 +192,16 @@ seccomp::Policy sampler_policy(std::uint64_t kept_caps, bool libvirt, bool docke
     // mount points of PID 1's mountinfo under --path.rootfs). Network filesystems, whose statfs
     // can block on a dead server, are excluded by --platform.filesystem.fs-types-exclude.
     p.groups.push_back(
-        Group{"platform filesystems (only with --source.platform)",
+        Group{"platform filesystems and LXC cgroups (only with --source.platform)",
               {
                   Rule{"statfs", "size, free and available bytes of a mount point", {}},
+                  Rule{"pread64",
+                       "lxc: a container's cgroup file, kept open, re-read from offset 0 each "
+                       "cycle",
+                       {}},
               }});
   } else {
-    p.notes.push_back("statfs(2): not allowed (--no-source.platform)");
+    p.notes.push_back("statfs(2), pread64(2): not allowed (--no-source.platform)");
   }
   std::vector<ArgLimit> ioctls = limits(1, 0xffffffffu, kIoctlRequests);
   if (!ioctls.empty()) p.groups.push_back(Group{"ioctl", {Rule{"ioctl", "", ioctls}}});

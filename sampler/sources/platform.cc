@@ -505,17 +505,17 @@ class PlatformSource final : public Source {
   // ---- per-container state kept between cycles ----
   //
   // Opening a cgroup file by path costs a walk through cgroupfs and a kernfs open and release on
-  // every read; the files are therefore opened once per container and re-read each cycle with
-  // lseek(0) + one read: a cgroup control file is one seq_file record, which a read from offset 0
-  // regenerates whole (the buffer is larger than any of them). Once the cgroup is removed its
-  // open files fail with ENODEV -- also when a cgroup of the same name was made again -- and the
-  // container's files are then reopened by path. The init pid is found once (the cgroup.procs
-  // walk) and kept with an fd on its <procfs>/<pid> directory, whose lookups fail (ESRCH) when
-  // that process is gone even if its pid number was given to another: the cached pid is used
-  // only while that fd still sees it, so a restarted container's new init is followed. Every
-  // kRefreshCycles cycles (staggered per container) the walk runs again and missing files are
-  // retried, so the result equals a fresh walk (the smallest pid) within that many cycles even
-  // if a smaller pid joins a running container.
+  // every read; the files are therefore opened once per container and re-read each cycle with one
+  // pread() at offset 0: a cgroup control file is one seq_file record, which a read from offset 0
+  // regenerates whole (the buffer is larger than any of them; lseek + read was a syscall more).
+  // Once the cgroup is removed its open files fail with ENODEV -- also when a cgroup of the same
+  // name was made again -- and the container's files are then reopened by path. The init pid is
+  // found once (the cgroup.procs walk) and kept with an fd on its <procfs>/<pid> directory, whose
+  // lookups fail (ESRCH) when that process is gone even if its pid number was given to another: the
+  // cached pid is used only while that fd still sees it, so a restarted container's new init is
+  // followed. Every kRefreshCycles cycles (staggered per container) the walk runs again and missing
+  // files are retried, so the result equals a fresh walk (the smallest pid) within that many cycles
+  // even if a smaller pid joins a running container.
   enum CtFile : std::size_t { kUsage, kStat, kLimit, kSwap, kCpu, kPids, kCtFiles };
   static constexpr std::uint64_t kRefreshCycles = 64;
   static constexpr std::size_t kCgroupFileCap = 64 * 1024;
@@ -578,13 +578,10 @@ class PlatformSource final : public Source {
       } else {
         transient = UniqueFd::adopt(o);  // over the budget: read once, closed below
       }
-    } else if (::lseek(fd, 0, SEEK_SET) != 0) {
-      *stale = true;
-      return std::nullopt;
     }
     ssize_t n;
     do {
-      n = ::read(fd, scratch_.data(), kCgroupFileCap + 1);
+      n = ::pread(fd, scratch_.data(), kCgroupFileCap + 1, 0);
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
       if (!transient.valid()) *stale = true;
