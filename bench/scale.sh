@@ -204,8 +204,14 @@ echo "  host netns conntrack entries: $(ip netns exec "$host" cat /proc/sys/net/
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 sleep 5
-b0=$(ticks "$lvd"); sleep 15; b1=$(ticks "$lvd")
+qticks() {  # utime + stime of all the guests' QEMU processes
+  local f=() p
+  for p in $qpids; do f+=("/proc/$p/stat"); done
+  { cat "${f[@]}" 2>/dev/null || true; } | awk '{ s += $14 + $15 } END { print s + 0 }'
+}
+b0=$(ticks "$lvd"); q0=$(qticks); sleep 15; b1=$(ticks "$lvd"); q1=$(qticks)
 libvirtd_idle=$(awk -v a="$b0" -v b="$b1" -v hz="$hz" 'BEGIN { printf "%.1f", (b - a) * 1000 / hz / 15 }')
+qemu_idle=$(awk -v a="$q0" -v b="$q1" -v hz="$hz" 'BEGIN { printf "%.1f", (b - a) * 1000 / hz / 15 }')
 
 # hostflow
 ip netns exec "$host" "$sampler" --segment "$dir/segment" --libvirt.uri "$ro" \
@@ -266,9 +272,9 @@ allticks() {
               gsub(/ /, "_", c); print $1, c, a[12] + a[13] }'
 }
 allticks > "$dir/all0"
-g0=$(metric hostflow_snapshot_generation); s0=$(ticks "$spid"); e0=$(ticks "$epid"); l0=$(ticks "$lvd")
+g0=$(metric hostflow_snapshot_generation); s0=$(ticks "$spid"); e0=$(ticks "$epid"); l0=$(ticks "$lvd"); qq0=$(qticks)
 sleep "$CPU_WINDOW"
-g1=$(metric hostflow_snapshot_generation); s1=$(ticks "$spid"); e1=$(ticks "$epid"); l1=$(ticks "$lvd")
+g1=$(metric hostflow_snapshot_generation); s1=$(ticks "$spid"); e1=$(ticks "$epid"); l1=$(ticks "$lvd"); qq1=$(qticks)
 allticks > "$dir/all1"
 cycles=$(( ${g1%.*} - ${g0%.*} ))
 busy=$(awk -v hz="$hz" -v w="$CPU_WINDOW" 'NR == FNR { t[$1] = $3; next }
@@ -314,7 +320,8 @@ echo "hostflow background CPU (no scrapes, ${CPU_WINDOW} s, $cycles cycles at th
   "sampler $(awk -v a="$s0" -v b="$s1" -v c="$cycles" -v hz="$hz" 'BEGIN { printf "%.1f", (b - a) * 1000 / hz / c }') ms per cycle," \
   "exporter $(awk -v a="$e0" -v b="$e1" -v c="$cycles" -v hz="$hz" 'BEGIN { printf "%.1f", (b - a) * 1000 / hz / c }') ms per snapshot," \
   "libvirtd $(awk -v a="$l0" -v b="$l1" -v c="$cycles" -v hz="$hz" 'BEGIN { printf "%.1f", (b - a) * 1000 / hz / c }') ms per cycle" \
-  "(libvirtd before any client polled it: $libvirtd_idle ms per second)"
+  "+ the guests' QEMU processes $(awk -v a="$qq0" -v b="$qq1" -v c="$cycles" -v hz="$hz" 'BEGIN { printf "%.1f", (b - a) * 1000 / hz / c }') ms per cycle" \
+  "(before any client polled libvirtd: libvirtd $libvirtd_idle, QEMU processes $qemu_idle ms per second)"
 echo
 printf '%-34s %8s %12s %11s %12s %12s %12s %10s %18s\n' side series "plain B" "gzip B" "med ms" "p90 ms" "p99 ms" "CPU ms" "(+libvirtd ms)"
 n=$((ROUNDS * SCRAPES))
@@ -338,13 +345,14 @@ echo "rss_kb: sampler=$(awk '/^VmRSS:/ {print $2}' /proc/$spid/status) exporter=
   "libvirt-exporter=$(awk '/^VmRSS:/ {print $2}' /proc/$lpid/status) libvirtd=$(awk '/^VmRSS:/ {print $2}' /proc/$lvd/status)"
 # What libvirtd spends per bulk stats call (virConnectGetAllDomainStats, as hostflow's libvirt
 # source and the libvirt exporter ask), by stats group: 3 calls of `virsh domstats --GROUP` each.
-echo "libvirtd CPU per virConnectGetAllDomainStats over $nq guests, by stats group (3 calls each, 10 ms ticks):"
+echo "libvirtd CPU + the QEMU processes' CPU per virConnectGetAllDomainStats over $nq guests, by stats group (3 calls each, 10 ms ticks):"
 line=""
 for g in state cpu-total balloon vcpu interface block; do
-  a=$(ticks "$lvd")
+  a=$(ticks "$lvd"); qa=$(qticks)
   for _ in 1 2 3; do virsh -c "$ro" domstats "--$g" > /dev/null; done
-  b=$(ticks "$lvd")
-  line+=$(awk -v g="$g" -v a="$a" -v b="$b" -v hz="$hz" 'BEGIN { printf " %s %.0f ms,", g, (b - a) * 1000 / hz / 3 }')
+  b=$(ticks "$lvd"); qb=$(qticks)
+  line+=$(awk -v g="$g" -v a="$a" -v b="$b" -v qa="$qa" -v qb="$qb" -v hz="$hz" \
+    'BEGIN { printf " %s %.0f + %.0f ms,", g, (b - a) * 1000 / hz / 3, (qb - qa) * 1000 / hz / 3 }')
 done
 echo " ${line%,}"
 if [ -n "${KEEP_EXPOSITIONS:-}" ]; then mkdir -p "$KEEP_EXPOSITIONS"; cp "$ex"/*.prom "$KEEP_EXPOSITIONS"/; fi
