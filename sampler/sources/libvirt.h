@@ -30,12 +30,18 @@ struct LibvirtOptions {
   std::string xml_refresh_flag = "60s";
   std::chrono::milliseconds budget{2000};         // longest a cycle waits for libvirt
   std::chrono::milliseconds xml_refresh{60'000};  // re-fetch a domain's XML this often
+  // --libvirt.interface-stats: ask for each vNIC's counters (VIR_DOMAIN_STATS_INTERFACE). libvirt
+  // reads a tap's counters by scanning /proc/net/dev once per vNIC, so libvirtd's cost per cycle
+  // grows with vNICs x host interfaces (bench/README.md: 357 ms per cycle at 100 guests on a
+  // host with 2,106 interfaces).
+  bool interface_stats = true;
   std::size_t max_xml_bytes = 256 * 1024;
   std::size_t max_params_per_domain = 4096;
   std::size_t max_domains = 4096;
 };
 
-// --libvirt.uri, --libvirt.timeout and --libvirt.xml-refresh, into `opts`.
+// --libvirt.uri, --libvirt.timeout, --libvirt.xml-refresh and --[no-]libvirt.interface-stats,
+// into `opts`.
 void add_flags(CLI::App& app, LibvirtOptions& opts);
 // Converts the duration flags (timeout at least 10ms, xml-refresh at least 100ms); the error
 // names the flag. Run once after parsing, before any source is made.
