@@ -28,6 +28,7 @@
 #   BUILD=build-package ROUNDS=5 SCRAPES=20 bench/scale.sh
 #   BIN=/tmp/c bench/scale.sh   binaries hostflow-sampler / hostflow-exporter from that directory
 #   KEEP_EXPOSITIONS=DIR bench/scale.sh   keeps every side's exposition in DIR
+#   SAMPLER_ARGS="--no-libvirt.interface-stats" bench/scale.sh   more sampler flags
 # While it runs, /tmp/hostflow-heavy-bench exists (other benches on the machine wait for it).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -215,7 +216,7 @@ qemu_idle=$(awk -v a="$q0" -v b="$q1" -v hz="$hz" 'BEGIN { printf "%.1f", (b - a
 
 # hostflow
 ip netns exec "$host" "$sampler" --segment "$dir/segment" --libvirt.uri "$ro" \
-  --docker.socket "$dir/no-docker.sock" --log.level warn 2> "$dir/sampler.log" &
+  --docker.socket "$dir/no-docker.sock" --log.level warn ${SAMPLER_ARGS:-} 2> "$dir/sampler.log" &
 spid=$!; pids="$pids $spid"
 for _ in $(seq 100); do [ -e "$dir/segment" ] && break; sleep 0.1; done
 install -d -o hostflow -g hostflow "$dir/state"
