@@ -144,9 +144,24 @@ void to_otlp(const metrics::FamilySet& set, const KeyValues& resource, const Otl
   }
 }
 
+OtlpConverter::OtlpConverter() = default;
+OtlpConverter::~OtlpConverter() = default;
+
 const pb::collector::metrics::v1::ExportMetricsServiceRequest& OtlpConverter::update(
     const metrics::FamilySet& set, const KeyValues& resource, const OtlpStamp& stamp) {
-  auto* rms = req_.mutable_resource_metrics();
+  if (!req_ || arena_->SpaceUsed() > 2 * built_bytes_) {
+    req_ = nullptr;
+    arena_.reset();  // the old request's memory first
+    google::protobuf::ArenaOptions opts;
+    opts.start_block_size = 1 << 20;  // a 200 x 10 rendering is ~20 MB of messages
+    opts.max_block_size = 16 << 20;
+    arena_ = std::make_unique<google::protobuf::Arena>(opts);
+    req_ = google::protobuf::Arena::CreateMessage<
+        pb::collector::metrics::v1::ExportMetricsServiceRequest>(arena_.get());
+    built_bytes_ = 0;
+    builds_++;
+  }
+  auto* rms = req_->mutable_resource_metrics();
   pb::metrics::v1::ResourceMetrics* rm = at(rms, 0);
   truncate(rms, 1);
   if (resource.empty()) {
@@ -181,7 +196,8 @@ const pb::collector::metrics::v1::ExportMetricsServiceRequest& OtlpConverter::up
     out++;
   }
   truncate(ms, out);
-  return req_;
+  if (built_bytes_ == 0) built_bytes_ = arena_->SpaceUsed();
+  return *req_;
 }
 
 }  // namespace hostflow::exporter

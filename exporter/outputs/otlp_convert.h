@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -35,19 +36,32 @@ void to_otlp(const metrics::FamilySet& set, const KeyValues& resource, const Otl
 // would. Series rarely change between renderings: every Metric, NumberDataPoint, KeyValue and
 // AnyValue of the last push is reused (a Metric found again by its family's name, a point by its
 // index), a string is written only where it differs, and messages no longer needed stay cached
-// in their repeated fields (protobuf keeps removed elements for reuse). What it costs instead:
-// the request stays resident between pushes (about its in-memory size, see bench/README.md).
+// in their repeated fields (protobuf keeps removed elements for reuse). The request lives on an
+// arena of its own (compact, no malloc header per message); what churn leaves unreachable there
+// (a Gauge replaced by a Sum, a removed Metric's points) is reclaimed by building the request
+// again on a new arena once the arena holds twice what the last build needed. What it costs: the
+// request stays resident between pushes (about its in-memory size, see bench/README.md).
 // Single-threaded: the OTLP push thread.
 class OtlpConverter {
  public:
+  OtlpConverter();
+  ~OtlpConverter();
+  OtlpConverter(const OtlpConverter&) = delete;
+  OtlpConverter& operator=(const OtlpConverter&) = delete;
+
   const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& update(
       const metrics::FamilySet& set, const KeyValues& resource, const OtlpStamp& stamp);
   const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& request() const {
-    return req_;
+    return *req_;
   }
+  // Times the request was built again on a new arena (the first build included).
+  std::uint64_t builds() const { return builds_; }
 
  private:
-  opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest req_;
+  std::unique_ptr<google::protobuf::Arena> arena_;
+  opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest* req_ = nullptr;
+  std::uint64_t built_bytes_ = 0;  // the arena's use right after the last build
+  std::uint64_t builds_ = 0;
 };
 
 }  // namespace hostflow::exporter
