@@ -145,7 +145,10 @@ seccomp::Policy sampler_policy(std::uint64_t kept_caps, bool libvirt, bool docke
       // (a FIFO opened before the filter) when it has one; read (above) drains it.
       Group{"interval and wake channel",
             {
-                Rule{"ppoll", "waiting for the next tick or a byte on the wake channel", {}},
+                Rule{"ppoll",
+                     "waiting for the next tick or a byte on the wake channel; platform: whether "
+                     "PID 1's mount table changed (zero timeout)",
+                     {}},
             }},
   };
   if (libvirt) {

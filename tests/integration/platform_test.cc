@@ -176,6 +176,19 @@ TEST(Platform, HostMemoryCpuProcessesAndFilesystemsEqualWhatTheKernelSays) {
     listed++;
   }
   EXPECT_GE(listed, 2u);
+
+  // A mount made while the sampler runs appears, and goes once unmounted: the sampler re-reads
+  // PID 1's mountinfo only when a poll of it says the mount table changed.
+  const std::string late = dir.path() + "/hf15late";
+  fs::create_directories(late);
+  sh_ok("mount -t tmpfs -o size=6m hf15late '" + late + "'");
+  e = scrape_after_now(s);
+  ASSERT_TRUE(e) << stack_logs(s);
+  EXPECT_EQ(fs_value(*e, "size_bytes", late), 6.0 * 1024 * 1024);
+  sh_ok("umount '" + late + "'");
+  e = scrape_after_now(s);
+  ASSERT_TRUE(e) << stack_logs(s);
+  EXPECT_FALSE(fs_value(*e, "size_bytes", late));
 }
 
 // A copy of tests/fixtures/platform/<kind> with what the sampler needs of a procfs besides the
