@@ -13,8 +13,6 @@
 //   push       update + serialize straight into GzipOutputStream: what the push does now
 // Usage: hostflow-otlp-encode-bench REQUEST.bin [N]   (N default 30)
 #include <google/protobuf/arena.h>
-#include <google/protobuf/io/gzip_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <time.h>
 #include <zlib.h>
 
@@ -157,16 +155,7 @@ int main(int argc, char** argv) {
   const double gzip = median_ms(n, [&] { gzip1(plain, &zipped); });
   const double push = median_ms(n, [&] {
     const auto& r = conv.update(set, resource, stamp);
-    std::string body;
-    body.reserve(zipped.size() + zipped.size() / 4);
-    google::protobuf::io::StringOutputStream out(&body);
-    google::protobuf::io::GzipOutputStream::Options o;
-    o.format = google::protobuf::io::GzipOutputStream::GZIP;
-    o.compression_level = 1;
-    o.buffer_size = 256 << 10;
-    google::protobuf::io::GzipOutputStream gz(&out, o);
-    r.SerializeToZeroCopyStream(&gz);
-    gz.Close();
+    (void)hostflow::exporter::serialize_gzip(r, zipped.size() + zipped.size() / 4);
   });
   std::printf(
       "CPU ms, median of %d: fresh %.2f | update %.2f bytesize %.2f serialize %.2f gzip "

@@ -1,5 +1,8 @@
 #include "outputs/otlp_convert.h"
 
+#include <google/protobuf/io/gzip_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
 #include <cstring>
 
 #include "hostflow/common/version.h"
@@ -198,6 +201,20 @@ const pb::collector::metrics::v1::ExportMetricsServiceRequest& OtlpConverter::up
   truncate(ms, out);
   if (built_bytes_ == 0) built_bytes_ = arena_->SpaceUsed();
   return *req_;
+}
+
+std::string serialize_gzip(const pb::collector::metrics::v1::ExportMetricsServiceRequest& req,
+                           std::size_t reserve) {
+  std::string body;
+  body.reserve(reserve);
+  google::protobuf::io::StringOutputStream out(&body);
+  google::protobuf::io::GzipOutputStream::Options o;
+  o.format = google::protobuf::io::GzipOutputStream::GZIP;
+  o.compression_level = 1;
+  o.buffer_size = 256 << 10;
+  google::protobuf::io::GzipOutputStream gz(&out, o);
+  if (!req.SerializeToZeroCopyStream(&gz) || !gz.Close()) body.clear();
+  return body;
 }
 
 }  // namespace hostflow::exporter

@@ -64,4 +64,11 @@ class OtlpConverter {
   std::uint64_t builds_ = 0;
 };
 
+// `req` serialized straight into a gzip stream (level 1, the push's HTTP body with gzip on):
+// no copy of the plain request is made. `reserve`: the expected size (the last body's). Empty
+// when serialization or deflate fails.
+std::string serialize_gzip(
+    const opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest& req,
+    std::size_t reserve);
+
 }  // namespace hostflow::exporter

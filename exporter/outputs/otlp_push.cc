@@ -4,9 +4,6 @@
 #include <netdb.h>
 #include <unistd.h>
 
-#include <google/protobuf/io/gzip_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-
 #include <algorithm>
 #include <cstring>
 
@@ -106,17 +103,7 @@ std::string OtlpOutput::encode(const metrics::FamilySet& families, std::uint64_t
     req.SerializeToString(&body);
     return body;
   }
-  // Serialized straight into deflate's input buffer: no copy of the plain request.
-  body.reserve(last_body_size_ + last_body_size_ / 4);
-  {
-    google::protobuf::io::StringOutputStream out(&body);
-    google::protobuf::io::GzipOutputStream::Options o;
-    o.format = google::protobuf::io::GzipOutputStream::GZIP;
-    o.compression_level = 1;
-    o.buffer_size = 256 << 10;
-    google::protobuf::io::GzipOutputStream gz(&out, o);
-    if (!req.SerializeToZeroCopyStream(&gz) || !gz.Close()) body.clear();
-  }
+  body = serialize_gzip(req, last_body_size_ + last_body_size_ / 4);
   last_body_size_ = body.size();
   return body;
 }
