@@ -267,6 +267,9 @@ void parse_tls(const YAML::Node& node, std::string_view dir, TlsServerConfig& t)
   // The toolkit's IsEnabled: any of these turns TLS on, and then cert and key are required.
   t.enabled = !t.cert_file.empty() || !t.cert.empty() || !t.key_file.empty() || !t.key.empty() ||
               !t.client_ca_file.empty() || !t.client_ca.empty() || !client_auth_text.empty();
+  // A wrong order is refused even without TLS on: the file says something that cannot be meant,
+  // and the server's TLS setup relies on min <= max once someone adds a cert.
+  if (t.min_version > t.max_version) throw Bad{w + ": min_version is above max_version"};
   if (!t.enabled) return;
   if (t.cert_file.empty() && t.cert.empty()) throw Bad{w + ": missing one of cert or cert_file"};
   if (t.key_file.empty() && t.key.empty()) throw Bad{w + ": missing one of key or key_file"};
@@ -287,7 +290,6 @@ void parse_tls(const YAML::Node& node, std::string_view dir, TlsServerConfig& t)
               ".client_allowed_sans: needs client_auth_type RequireAnyClientCert or "
               "RequireAndVerifyClientCert (got " +
               client_auth_name(t.client_auth) + ")"};
-  if (t.min_version > t.max_version) throw Bad{w + ": min_version is above max_version"};
   t.cert_file = join_dir(dir, t.cert_file);
   t.key_file = join_dir(dir, t.key_file);
   t.client_ca_file = join_dir(dir, t.client_ca_file);

@@ -149,6 +149,9 @@ TEST(WebConfig, UnknownKeysAndInvalidValuesAreOneLineErrorsNamingTheKey) {
        "client_allowed_sans: needs client_auth_type RequireAnyClientCert"},
       {"tls_server_config: {cert_file: a, key_file: b, min_version: TLS13, max_version: TLS12}",
        "min_version is above max_version"},
+      // Found by fuzz_web_config: without a cert (TLS off) the order was not checked.
+      {"tls_server_config: {min_version: TLS13, max_version: TLS12}",
+       "min_version is above max_version"},
       {"tls_server_config: {cert_file: a, cert: b, key_file: c}", "set cert or cert_file"},
       {"tls_server_config: {cert_file: a, key_file: b, prefer_server_cipher_suites: maybe}",
        "want true or false"},
