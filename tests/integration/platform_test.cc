@@ -465,6 +465,78 @@ TEST(Platform, AContainersInitReplacedInTheSameCgroupIsFollowedToTheNewInitsRoot
   second.kill_and_wait();
 }
 
+// v1 swap with a real swap device (this host has swap accounting but no swap of its own): a swap
+// file is turned on for the test, a Proxmox-layout cgroup made here is limited to 16 MiB and a
+// process in it fills 48 MiB of a tmpfs of its own, so the kernel swaps the rest out. The
+// sampler's figure (memory.memsw.usage_in_bytes - memory.usage_in_bytes) must equal the
+// cgroup's own count of swapped pages, `total_swap` of its memory.stat, read here: a different
+// file, so a wrong subtraction, a missed swap flag or a swapped operand fails.
+TEST(Platform, AV1ContainerOverItsMemoryLimitShowsTheSwapItsCgroupCounts) {
+  HF_REQUIRE(lxc_missing().empty(), lxc_missing());
+  HF_REQUIRE(have_command("unshare") && have_command("mkswap") && have_command("swapon"),
+             "needs unshare, mkswap and swapon (util-linux)");
+  HF_REQUIRE(fs::exists("/sys/fs/cgroup/memory/memory.memsw.usage_in_bytes"),
+             "no v1 swap accounting (swapaccount=1)");
+  TempDir dir;
+  const std::string vmid = std::to_string(700000 + ::getpid() % 90000);
+  const std::string cpu = fs::exists("/sys/fs/cgroup/cpuacct") ? "cpuacct" : "cpu,cpuacct";
+  const std::string mem = "/sys/fs/cgroup/memory/lxc/" + vmid;
+  std::string cgs;
+  for (const std::string& h : {std::string("memory"), cpu, std::string("pids")})
+    cgs += " /sys/fs/cgroup/" + h + "/lxc/" + vmid;
+  sh_ok("mkdir -p" + cgs);
+  struct Cleanup {
+    std::string cgs;
+    ~Cleanup() {
+      sh("for c in" + cgs + "; do rmdir $c; rmdir $(dirname $c) 2>/dev/null; done; true");
+    }
+  } cleanup{cgs};
+  // Destroyed before the cgroups go and after the process (declared between them).
+  const std::string swapfile = dir.path() + "/swap";
+  sh_ok("fallocate -l 128M " + swapfile + " && chmod 600 " + swapfile + " && mkswap -q " +
+        swapfile + " && swapon " + swapfile);
+  struct SwapOff {
+    std::string file, mem;
+    // The limit goes first: swapoff brings whatever is still out back in, charged to the cgroup.
+    ~SwapOff() { sh("echo -1 >" + mem + "/memory.limit_in_bytes; swapoff " + file); }
+  } swapoff{swapfile, mem};
+  sh_ok("echo 16M >" + mem + "/memory.limit_in_bytes && echo 100 >" + mem + "/memory.swappiness");
+
+  std::ofstream(dir.path() + "/fill.sh")
+      << "root=$1; shift\n"
+         "for c in \"$@\"; do echo $$ >\"$c/cgroup.procs\" || exit 1; done\n"
+         "exec unshare -m --propagation private sh -c 'mount -t tmpfs -o size=64m hf \"$0\" && "
+         "dd if=/dev/urandom of=\"$0/fill\" bs=1M count=48 status=none && touch \"$0.done\" && "
+         "exec sleep 600' \"$root\"\n";
+  const std::string root = dir.path() + "/root";
+  fs::create_directories(root);
+  std::vector<std::string> argv = {"sh", dir.path() + "/fill.sh", root};
+  for (std::istringstream in(cgs); in;) {
+    std::string c;
+    if (in >> c) argv.push_back(c);
+  }
+  Process filler(argv, dir.path() + "/fill.log");
+  ASSERT_TRUE(wait_until([&] { return fs::exists(root + ".done"); }, std::chrono::seconds(30)))
+      << filler.log();
+
+  Stack s(kill_mode_stack());
+  s.start_sampler();
+  s.start_exporter();
+  ASSERT_TRUE(s.wait_fresh()) << stack_logs(s);
+  const auto e = scrape_after_now(s);
+  ASSERT_TRUE(e) << stack_logs(s);
+  const double swapped = stat_key(mem + "/memory.stat", "total_swap");
+  // 48 MiB into 16: most of it is out, which is what makes the comparison mean something.
+  EXPECT_GT(swapped, 24.0 * 1024 * 1024);
+  const auto shown =
+      value_where(*e, "hostflow_platform_container_swap_used_bytes", "container_id", vmid);
+  ASSERT_TRUE(shown) << stack_logs(s);
+  // A sleeping process with a full tmpfs: nothing moves between the sampler's read and this one
+  // but the kernel's own bookkeeping.
+  EXPECT_NEAR(*shown, swapped, 1 << 20);
+  filler.kill_and_wait();
+}
+
 // LXC containers join the owner model (issue 15, item 3): the host end of each container's veth
 // carries owner_type="container" and, as owner, the name the platform area gives the container:
 // plain LXC its name, Proxmox layout without /etc/pve/lxc/<vmid>.conf CT<vmid> (its veth named
