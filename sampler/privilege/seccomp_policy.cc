@@ -202,9 +202,16 @@ seccomp::Policy sampler_policy(std::uint64_t kept_caps, bool libvirt, bool docke
                        "lxc: a container's cgroup file, kept open, re-read from offset 0 each "
                        "cycle",
                        {}},
+                  Rule{"inotify_add_watch",
+                       "lxc: a watch on a container's memory limit file, read again only after a "
+                       "write (the inotify instance is made before the filter)",
+                       {}},
+                  Rule{"inotify_rm_watch", "lxc: the watch of a container that is gone", {}},
               }});
   } else {
-    p.notes.push_back("statfs(2), pread64(2): not allowed (--no-source.platform)");
+    p.notes.push_back(
+        "statfs(2), pread64(2), inotify_add_watch(2), inotify_rm_watch(2): not allowed "
+        "(--no-source.platform)");
   }
   std::vector<ArgLimit> ioctls = limits(1, 0xffffffffu, kIoctlRequests);
   if (!ioctls.empty()) p.groups.push_back(Group{"ioctl", {Rule{"ioctl", "", ioctls}}});

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -314,7 +315,8 @@ class PlatformSource final : public Source {
     rootfs_ = paths.rootfs == "/" ? std::string() : paths.rootfs;
     procfs_ = paths.procfs;
     // LXC cgroups: absent (no cgroup mount) is not an error, there are simply no containers.
-    if (auto cg = UniqueFd::open(paths.sysfs + "/fs/cgroup", O_RDONLY | O_DIRECTORY); cg.ok())
+    cgroup_path_ = paths.sysfs + "/fs/cgroup";
+    if (auto cg = UniqueFd::open(cgroup_path_, O_RDONLY | O_DIRECTORY); cg.ok())
       cgroup_ = std::move(*cg);
     while (!rootfs_.empty() && rootfs_.back() == '/') rootfs_.pop_back();
     const long hz = ::sysconf(_SC_CLK_TCK);
@@ -335,6 +337,10 @@ class PlatformSource final : public Source {
         fd_budget_ = rl.rlim_cur == RLIM_INFINITY ? 8 * kMaxContainers
                                                   : static_cast<std::size_t>(rl.rlim_cur / 2);
       }
+      // Memory limits are read again only when written (an inotify watch on each file); without
+      // inotify (no instance left for root) they are read every cycle, as the other files.
+      if (const int in = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC); in >= 0)
+        limit_events_ = UniqueFd::adopt(in);
     }
     return {};
   }
@@ -551,7 +557,8 @@ class PlatformSource final : public Source {
   // cached pid is used only while that fd still sees it, so a restarted container's new init is
   // followed. Every kRefreshCycles cycles (staggered per container) the walk runs again and missing
   // files are retried, so the result equals a fresh walk (the smallest pid) within that many cycles
-  // even if a smaller pid joins a running container.
+  // even if a smaller pid joins a running container. The memory limit, which only a write changes,
+  // is read again only after an inotify IN_MODIFY on its file (ct_limit), and at that refresh.
   enum CtFile : std::size_t { kUsage, kStat, kLimit, kSwap, kCpu, kPids, kCtFiles };
   static constexpr std::uint64_t kRefreshCycles = 64;
   static constexpr std::size_t kCgroupFileCap = 64 * 1024;
@@ -561,10 +568,13 @@ class PlatformSource final : public Source {
     std::uint64_t listed = 0;  // the cycle that last listed it
     std::uint64_t slot = 0;    // staggers the refreshes
     std::array<UniqueFd, kCtFiles> fd;
-    std::uint32_t absent = 0;  // bit per CtFile that could not be opened (until a refresh)
-    std::int32_t init = 0;     // cached init pid, valid while init_dir sees it
-    UniqueFd init_dir;         // <procfs>/<init>
-    std::string root;          // <procfs>/<init>/root/
+    std::uint32_t absent = 0;   // bit per CtFile that could not be opened (until a refresh)
+    std::int32_t init = 0;      // cached init pid, valid while init_dir sees it
+    UniqueFd init_dir;          // <procfs>/<init>
+    std::string root;           // <procfs>/<init>/root/
+    int limit_wd = -1;          // inotify watch on its limit file (-1: none)
+    bool limit_cached = false;  // `limit` holds the file's value since the last write to it
+    std::optional<std::uint64_t> limit;
   };
 
   // The relative path of a container's file below the cgroup mount.
@@ -586,6 +596,67 @@ class PlatformSource final : public Source {
       fd.reset();
     }
     c.absent = 0;
+    forget_limit(c);
+  }
+  void forget_limit(Container& c) {
+    if (c.limit_wd >= 0) {
+      ::inotify_rm_watch(limit_events_.get(), c.limit_wd);  // EINVAL once its file is gone: fine
+      limit_owner_.erase(c.limit_wd);
+    }
+    c.limit_wd = -1;
+    c.limit_cached = false;
+  }
+
+  // The limit of `c`: the value read when its file was last written, or the file now. The watch
+  // is added before the read, so a write after the read is an event the next cycle sees; a write
+  // between the drain of the events and the read is both read now and seen next cycle (read again,
+  // harmless). The kernel never changes a limit by itself, so the cached value is exact.
+  std::optional<std::uint64_t> ct_limit(Container& c, const std::string& rel, bool* stale) {
+    if (c.limit_cached) return c.limit;
+    if (c.limit_wd < 0 && limit_events_.valid()) {
+      const int wd = ::inotify_add_watch(limit_events_.get(),
+                                         (cgroup_path_ + "/" + ct_path(rel, kLimit)).c_str(),
+                                         IN_MODIFY | IN_DONT_FOLLOW);
+      if (wd >= 0) {
+        // One watch per inode: a wd already owned is another container's file (cannot happen:
+        // distinct cgroups), then this one is not cached.
+        if (limit_owner_.emplace(wd, rel).second) c.limit_wd = wd;
+      }
+    }
+    c.limit = ct_value(c, rel, kLimit, stale);
+    c.limit_cached = c.limit_wd >= 0 && !*stale;
+    return c.limit;
+  }
+
+  // The writes to watched limit files since the last cycle: those containers read theirs again.
+  // A full queue (IN_Q_OVERFLOW) lost some: all do.
+  void drain_limit_events() {
+    if (!limit_events_.valid()) return;
+    alignas(inotify_event) char buf[4096];
+    for (;;) {
+      const ssize_t n = ::read(limit_events_.get(), buf, sizeof buf);
+      if (n <= 0) return;  // EAGAIN: drained
+      for (ssize_t off = 0; off + static_cast<ssize_t>(sizeof(inotify_event)) <= n;) {
+        const auto* ev = reinterpret_cast<const inotify_event*>(buf + off);
+        off += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
+        if (ev->mask & IN_Q_OVERFLOW) {
+          for (auto& [rel, c] : cts_) c.limit_cached = false;
+          continue;
+        }
+        const auto owner = limit_owner_.find(ev->wd);
+        if (owner == limit_owner_.end()) continue;
+        const auto it = cts_.find(owner->second);
+        if (ev->mask & IN_IGNORED) {  // the watch is gone (its file was removed)
+          limit_owner_.erase(owner);
+          if (it != cts_.end()) {
+            it->second.limit_wd = -1;
+            it->second.limit_cached = false;
+          }
+        } else if (it != cts_.end()) {
+          it->second.limit_cached = false;
+        }
+      }
+    }
   }
   void forget_init(Container& c) {
     if (c.init_dir.valid()) held_--;
@@ -648,7 +719,7 @@ class PlatformSource final : public Source {
       r.memory_cache = *cache;
     }
     // v1 says "no limit" with a page-rounded LONG_MAX.
-    if (const auto lim = ct_value(c, rel, kLimit, &stale); lim && *lim < (1ull << 62)) {
+    if (const auto lim = ct_limit(c, rel, &stale); lim && *lim < (1ull << 62)) {
       r.flags |= shm::kCtHasLimit;
       r.memory_limit = *lim;
     }
@@ -731,6 +802,7 @@ class PlatformSource final : public Source {
     cpu_h_ = "cpuacct/";
     if (!v2_ && ::fstatat(cgroup_.get(), "cpuacct", &st, 0) != 0) cpu_h_ = "cpu,cpuacct/";
     pids_h_ = v2_ ? "" : "pids/";
+    drain_limit_events();
     listed_.clear();  // the cgroup paths (keys of cts_) of this cycle, in listing order
     for (const std::string& vmid : subdirs(cgroup_.get(), mem_h_ + "lxc")) {
       if (vmid.find_first_not_of("0123456789") == std::string::npos)
@@ -755,6 +827,7 @@ class PlatformSource final : public Source {
       if ((cycle_ + c.slot) % kRefreshCycles == 0) {
         c.absent = 0;
         forget_init(c);
+        c.limit_cached = false;  // and the limit read again, whatever the events said
       }
       bool any_open = false;
       for (const UniqueFd& fd : c.fd) any_open |= fd.valid();
@@ -805,6 +878,9 @@ class PlatformSource final : public Source {
   UniqueFd proc_, root_;
   std::string rootfs_, procfs_;
   UniqueFd cgroup_;
+  std::string cgroup_path_;  // <sysfs>/fs/cgroup, for inotify_add_watch (which takes a path)
+  UniqueFd limit_events_;    // inotify: writes to the containers' memory limit files
+  std::unordered_map<int, std::string> limit_owner_;  // its watches -> keys of cts_
   std::uint64_t clk_tck_ = 100;
   UniqueFd mountinfo_;              // <procfs>/1/mountinfo (or self/), kept for its poll
   std::vector<MountEntry> mounts_;  // its entries at the last read

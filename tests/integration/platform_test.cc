@@ -470,8 +470,9 @@ TEST(Platform, AContainersInitReplacedInTheSameCgroupIsFollowedToTheNewInitsRoot
 // process in it fills 48 MiB of a tmpfs of its own, so the kernel swaps the rest out. The
 // sampler's figure (memory.memsw.usage_in_bytes - memory.usage_in_bytes) must equal the
 // cgroup's own count of swapped pages, `total_swap` of its memory.stat, read here: a different
-// file, so a wrong subtraction, a missed swap flag or a swapped operand fails.
-TEST(Platform, AV1ContainerOverItsMemoryLimitShowsTheSwapItsCgroupCounts) {
+// file, so a wrong subtraction, a missed swap flag or a swapped operand fails. Then its limit is
+// raised twice while the sampler runs, and each scrape after shows the file's new value.
+TEST(Platform, AV1ContainerOverItsMemoryLimitShowsTheSwapItsCgroupCountsAndItsLimitAsWritten) {
   HF_REQUIRE(lxc_missing().empty(), lxc_missing());
   HF_REQUIRE(have_command("unshare") && have_command("mkswap") && have_command("swapon"),
              "needs unshare, mkswap and swapon (util-linux)");
@@ -534,6 +535,19 @@ TEST(Platform, AV1ContainerOverItsMemoryLimitShowsTheSwapItsCgroupCounts) {
   // A sleeping process with a full tmpfs: nothing moves between the sampler's read and this one
   // but the kernel's own bookkeeping.
   EXPECT_NEAR(*shown, swapped, 1 << 20);
+  // The limit, and a new one written while the sampler runs (as `pct set --memory` does): the
+  // sampler reads a limit file again only after an inotify event says it was written.
+  const auto limit = [&](const Exposition& x) {
+    return value_where(x, "hostflow_platform_container_memory_limit_bytes", "container_id", vmid);
+  };
+  EXPECT_EQ(limit(*e), file_number(mem + "/memory.limit_in_bytes"));
+  EXPECT_EQ(limit(*e), 16.0 * 1024 * 1024);
+  for (const char* next : {"20M", "24M"}) {
+    sh_ok("echo " + std::string(next) + " >" + mem + "/memory.limit_in_bytes");
+    const auto later = scrape_after_now(s);
+    ASSERT_TRUE(later) << stack_logs(s);
+    EXPECT_EQ(limit(*later), file_number(mem + "/memory.limit_in_bytes")) << next;
+  }
   filler.kill_and_wait();
 }
 
