@@ -182,6 +182,10 @@ kept=$(inside /usr/sbin/hostflow-sampler --source.bpf --print-seccomp-policy |
 have=$(capsh --decode="$(status_field "$spid" CapEff)" | sed 's/.*=//' | tr ',' '\n' | sort | paste -sd,)
 [ -n "$kept" ] && [ "$have" = "$kept" ] || fail "sampler CapEff {$have}, the code keeps {$kept}"
 [ "$(status_field "$spid" Seccomp)" = 2 ] || fail "sampler not under a seccomp filter"
+# The lxc collector's fd budget is half the soft limit (the unit's LimitNOFILE=; the sampler cannot
+# raise it under @resources' denial): 1024, systemd's default, would cache ~73 containers.
+nofile=$(inside sh -c "awk '/^Max open files/ {print \$4}' /proc/$spid/limits")
+[ "$nofile" = 65536 ] || fail "sampler's soft open-file limit is '$nofile', want 65536 (LimitNOFILE=)"
 [ "$(status_field "$epid" Seccomp)" = 2 ] || fail "exporter not under a seccomp filter"
 step "exporter uid $euid (hostflow-exporter) with no capabilities; sampler uid 0 gid $gid with {$have}; both seccomp"
 
