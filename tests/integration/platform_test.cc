@@ -399,6 +399,24 @@ TEST(Platform, LxcContainersFiguresEqualTheirCgroupFilesAndStatfsAndFollowStartS
   for (const LxcContainer* c : {&plain, &pve}) expect_lxc_figures(*e, *c, s);
 }
 
+// A Proxmox-layout container's cgroups made by the test (lxc/<vmid> in the memory, cpuacct and
+// pids hierarchies, as bench/platform.sh makes them), removed on destruction; a process joins
+// them by writing its pid to each `dirs` entry's cgroup.procs.
+struct PveCgroups {
+  explicit PveCgroups(const std::string& vmid) {
+    const std::string cpu = fs::exists("/sys/fs/cgroup/cpuacct") ? "cpuacct" : "cpu,cpuacct";
+    for (const std::string& h : {std::string("memory"), cpu, std::string("pids")})
+      dirs.push_back("/sys/fs/cgroup/" + h + "/lxc/" + vmid);
+    for (const std::string& d : dirs) fs::create_directories(d);
+  }
+  ~PveCgroups() {
+    for (const std::string& d : dirs) sh("rmdir " + d + "; rmdir $(dirname " + d + ") 2>/dev/null");
+  }
+  PveCgroups(const PveCgroups&) = delete;
+  PveCgroups& operator=(const PveCgroups&) = delete;
+  std::vector<std::string> dirs;  // memory first
+};
+
 // A container whose init is replaced inside the same cgroup, which is not removed (so only the
 // old init's end says so): the root filesystem figures follow the new init. Two processes in
 // turn, each with a mount namespace of its own whose root is a tmpfs of its own size (8, then 16
@@ -410,17 +428,7 @@ TEST(Platform, AContainersInitReplacedInTheSameCgroupIsFollowedToTheNewInitsRoot
   HF_REQUIRE(have_command("unshare") && have_command("chroot"), "needs unshare and chroot");
   TempDir dir;
   const std::string vmid = std::to_string(800000 + ::getpid() % 90000);
-  const std::string cpu = fs::exists("/sys/fs/cgroup/cpuacct") ? "cpuacct" : "cpu,cpuacct";
-  std::string cgs;
-  for (const std::string& h : {std::string("memory"), cpu, std::string("pids")})
-    cgs += " /sys/fs/cgroup/" + h + "/lxc/" + vmid;
-  sh_ok("mkdir -p" + cgs);
-  struct Cleanup {
-    std::string cgs;
-    ~Cleanup() {
-      sh("for c in" + cgs + "; do rmdir $c; rmdir $(dirname $c) 2>/dev/null; done; true");
-    }
-  } cleanup{cgs};
+  const PveCgroups cgroups(vmid);
   // Joins the cgroups, then (the same pid throughout) a new mount namespace with a tmpfs root.
   std::ofstream(dir.path() + "/init.sh")
       << "mib=$1 root=$2; shift 2\n"
@@ -432,10 +440,7 @@ TEST(Platform, AContainersInitReplacedInTheSameCgroupIsFollowedToTheNewInitsRoot
     const std::string root = dir.path() + "/root" + std::to_string(mib);
     fs::create_directories(root);
     std::vector<std::string> argv = {"sh", dir.path() + "/init.sh", std::to_string(mib), root};
-    for (std::istringstream in(cgs); in;) {
-      std::string c;
-      if (in >> c) argv.push_back(c);
-    }
+    argv.insert(argv.end(), cgroups.dirs.begin(), cgroups.dirs.end());
     Process p(argv, dir.path() + "/init" + std::to_string(mib) + ".log");
     // Ready when its root is the tmpfs, as `stat -f` sees it.
     const std::string want = std::to_string(mib * 256) + " 4096";
@@ -480,18 +485,8 @@ TEST(Platform, AV1ContainerOverItsMemoryLimitShowsTheSwapItsCgroupCountsAndItsLi
              "no v1 swap accounting (swapaccount=1)");
   TempDir dir;
   const std::string vmid = std::to_string(700000 + ::getpid() % 90000);
-  const std::string cpu = fs::exists("/sys/fs/cgroup/cpuacct") ? "cpuacct" : "cpu,cpuacct";
-  const std::string mem = "/sys/fs/cgroup/memory/lxc/" + vmid;
-  std::string cgs;
-  for (const std::string& h : {std::string("memory"), cpu, std::string("pids")})
-    cgs += " /sys/fs/cgroup/" + h + "/lxc/" + vmid;
-  sh_ok("mkdir -p" + cgs);
-  struct Cleanup {
-    std::string cgs;
-    ~Cleanup() {
-      sh("for c in" + cgs + "; do rmdir $c; rmdir $(dirname $c) 2>/dev/null; done; true");
-    }
-  } cleanup{cgs};
+  const PveCgroups cgroups(vmid);
+  const std::string& mem = cgroups.dirs[0];
   // Destroyed before the cgroups go and after the process (declared between them).
   const std::string swapfile = dir.path() + "/swap";
   sh_ok("fallocate -l 128M " + swapfile + " && chmod 600 " + swapfile + " && mkswap -q " +
@@ -512,10 +507,7 @@ TEST(Platform, AV1ContainerOverItsMemoryLimitShowsTheSwapItsCgroupCountsAndItsLi
   const std::string root = dir.path() + "/root";
   fs::create_directories(root);
   std::vector<std::string> argv = {"sh", dir.path() + "/fill.sh", root};
-  for (std::istringstream in(cgs); in;) {
-    std::string c;
-    if (in >> c) argv.push_back(c);
-  }
+  argv.insert(argv.end(), cgroups.dirs.begin(), cgroups.dirs.end());
   Process filler(argv, dir.path() + "/fill.log");
   ASSERT_TRUE(wait_until([&] { return fs::exists(root + ".done"); }, std::chrono::seconds(30)))
       << filler.log();
