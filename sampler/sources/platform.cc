@@ -572,7 +572,7 @@ class PlatformSource final : public Source {
     std::int32_t init = 0;      // cached init pid, valid while init_dir sees it
     UniqueFd init_dir;          // <procfs>/<init>
     std::string root;           // <procfs>/<init>/root/
-    int limit_wd = -1;          // inotify watch on its limit file (-1: none)
+    int limit_wd = -1;          // inotify watch on its limit file (-1: none, -2: failed)
     bool limit_cached = false;  // `limit` holds the file's value since the last write to it
     std::optional<std::uint64_t> limit;
   };
@@ -613,7 +613,9 @@ class PlatformSource final : public Source {
   // harmless). The kernel never changes a limit by itself, so the cached value is exact.
   std::optional<std::uint64_t> ct_limit(Container& c, const std::string& rel, bool* stale) {
     if (c.limit_cached) return c.limit;
-    if (c.limit_wd < 0 && limit_events_.valid()) {
+    // A failed add (no such file, or root's max_user_watches used up) is tried again only at the
+    // refresh: a syscall per cycle that fails would cost more than the read it saves.
+    if (c.limit_wd == -1 && limit_events_.valid() && !(c.absent & (1u << kLimit))) {
       const int wd = ::inotify_add_watch(limit_events_.get(),
                                          (cgroup_path_ + "/" + ct_path(rel, kLimit)).c_str(),
                                          IN_MODIFY | IN_DONT_FOLLOW);
@@ -621,6 +623,8 @@ class PlatformSource final : public Source {
         // One watch per inode: a wd already owned is another container's file (cannot happen:
         // distinct cgroups), then this one is not cached.
         if (limit_owner_.emplace(wd, rel).second) c.limit_wd = wd;
+      } else {
+        c.limit_wd = -2;
       }
     }
     c.limit = ct_value(c, rel, kLimit, stale);
@@ -828,6 +832,7 @@ class PlatformSource final : public Source {
         c.absent = 0;
         forget_init(c);
         c.limit_cached = false;  // and the limit read again, whatever the events said
+        if (c.limit_wd == -2) c.limit_wd = -1;
       }
       bool any_open = false;
       for (const UniqueFd& fd : c.fd) any_open |= fd.valid();
