@@ -23,7 +23,12 @@ scripts/install-deps.sh build test
 # The tree as the committed .clang-format has it (a check, never a rewrite: --fix does that).
 scripts/check-format.sh
 getent group hostflow >/dev/null || groupadd --system hostflow
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOSTFLOW_SANITIZE=ON -DHOSTFLOW_WERROR=ON >/dev/null
+# -O1 and line tables only (-g1): what AddressSanitizer's documentation recommends, every report
+# still names file:line, and the build takes about half the time of -O2 -g (the HTTP server's
+# translation unit: 109 s -> 49 s on the 2-core machine; README "Tests").
+SAN_FLAGS="-O1 -g1 -DNDEBUG"
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOSTFLOW_SANITIZE=ON -DHOSTFLOW_WERROR=ON \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$SAN_FLAGS" -DCMAKE_C_FLAGS_RELWITHDEBINFO="$SAN_FLAGS" >/dev/null
 make -C "$BUILD" -j"$(nproc)"
 
 # Timed coverage-guided fuzzing of every target (clang + libFuzzer), on top of the corpus replays

