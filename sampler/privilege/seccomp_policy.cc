@@ -147,7 +147,8 @@ seccomp::Policy sampler_policy(std::uint64_t kept_caps, bool libvirt, bool docke
             {
                 Rule{"ppoll",
                      "waiting for the next tick or a byte on the wake channel; platform: whether "
-                     "PID 1's mount table changed (zero timeout)",
+                     "PID 1's mount table changed, and whether the LXC inits have exited (zero "
+                     "timeout)",
                      {}},
             }},
   };
@@ -207,10 +208,15 @@ seccomp::Policy sampler_policy(std::uint64_t kept_caps, bool libvirt, bool docke
                        "write (the inotify instance is made before the filter)",
                        {}},
                   Rule{"inotify_rm_watch", "lxc: the watch of a container that is gone", {}},
+                  Rule{"pidfd_open",
+                       "lxc: a container's init, polled to prove the statfs of its "
+                       "/proc/<pid>/root/ was of that process (flags 0 only)",
+                       {{1, ~std::uint64_t{0}, 0, "flags 0"}}},
               }});
   } else {
     p.notes.push_back(
-        "statfs(2), pread64(2), inotify_add_watch(2), inotify_rm_watch(2): not allowed "
+        "statfs(2), pread64(2), inotify_add_watch(2), inotify_rm_watch(2), pidfd_open(2): not "
+        "allowed "
         "(--no-source.platform)");
   }
   std::vector<ArgLimit> ioctls = limits(1, 0xffffffffu, kIoctlRequests);

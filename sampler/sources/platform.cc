@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -323,7 +324,7 @@ class PlatformSource final : public Source {
     clk_tck_ = hz > 0 ? static_cast<std::uint64_t>(hz) : 100;
     if (opts_.mask & shm::kPlatformLxc) {
       // lxc keeps up to 7 fds per container between cycles (its cgroup files and its init's
-      // <procfs>/<pid>): the soft open-file limit is raised toward the hard one here, before the
+      // pidfd): the soft open-file limit is raised toward the hard one here, before the
       // seccomp filter, and at most half of it is used for them; containers past that are read
       // by path each cycle, as without the cache.
       struct rlimit rl {};
@@ -552,13 +553,13 @@ class PlatformSource final : public Source {
   // regenerates whole (the buffer is larger than any of them; lseek + read was a syscall more).
   // Once the cgroup is removed its open files fail with ENODEV -- also when a cgroup of the same
   // name was made again -- and the container's files are then reopened by path. The init pid is
-  // found once (the cgroup.procs walk) and kept with an fd on its <procfs>/<pid> directory, whose
-  // lookups fail (ESRCH) when that process is gone even if its pid number was given to another: the
-  // cached pid is used only while that fd still sees it, so a restarted container's new init is
-  // followed. Every kRefreshCycles cycles (staggered per container) the walk runs again and missing
-  // files are retried, so the result equals a fresh walk (the smallest pid) within that many cycles
-  // even if a smaller pid joins a running container. The memory limit, which only a write changes,
-  // is read again only after an inotify IN_MODIFY on its file (ct_limit), and at that refresh.
+  // found once (the cgroup.procs walk) and kept with a pidfd, which polls readable once that
+  // process has exited even if its pid number was given to another: the cached pid is used only
+  // while its pidfd says it lives, so a restarted container's new init is followed. Every
+  // kRefreshCycles cycles (staggered per container) the walk runs again and missing files are
+  // retried, so the result equals a fresh walk (the smallest pid) within that many cycles even if a
+  // smaller pid joins a running container. The memory limit, which only a write changes, is read
+  // again only after an inotify IN_MODIFY on its file (ct_limit), and at that refresh.
   enum CtFile : std::size_t { kUsage, kStat, kLimit, kSwap, kCpu, kPids, kCtFiles };
   static constexpr std::uint64_t kRefreshCycles = 64;
   static constexpr std::size_t kCgroupFileCap = 64 * 1024;
@@ -569,8 +570,8 @@ class PlatformSource final : public Source {
     std::uint64_t slot = 0;    // staggers the refreshes
     std::array<UniqueFd, kCtFiles> fd;
     std::uint32_t absent = 0;   // bit per CtFile that could not be opened (until a refresh)
-    std::int32_t init = 0;      // cached init pid, valid while init_dir sees it
-    UniqueFd init_dir;          // <procfs>/<init>
+    std::int32_t init = 0;      // cached init pid, valid while init_pidfd says it has not exited
+    UniqueFd init_pidfd;        // pidfd_open(init)
     std::string root;           // <procfs>/<init>/root/
     int limit_wd = -1;          // inotify watch on its limit file (-1: none, -2: failed)
     bool limit_cached = false;  // `limit` holds the file's value since the last write to it
@@ -663,8 +664,8 @@ class PlatformSource final : public Source {
     }
   }
   void forget_init(Container& c) {
-    if (c.init_dir.valid()) held_--;
-    c.init_dir.reset();
+    if (c.init_pidfd.valid()) held_--;
+    c.init_pidfd.reset();
     c.init = 0;
   }
 
@@ -748,52 +749,96 @@ class PlatformSource final : public Source {
     return !stale;
   }
 
-  // statfs of the init's root; the cached init is kept only while its <procfs>/<pid> fd still
-  // sees that process after the statfs (so the statfs was of that process, not of a pid reuse).
-  void ct_rootfs(Container& c, const std::string& rel, shm::PlatformContainerRecord& r) {
-    struct statfs sf {};
-    struct stat st {};
-    int err = 0;
-    bool ok = false;
+  // The root filesystem figures of `c` into pending_[k]: statfs of its init's /proc/<pid>/root/.
+  // That path names a pid number, so the figures count only if the process was still alive after
+  // the statfs (then the number was not yet anyone else's): the init's pidfd is queued in checks_,
+  // and verify_inits() polls every container's at once (one ppoll a cycle, where a per-container
+  // liveness lookup was a syscall each).
+  void ct_rootfs(Container& c, const std::string& rel, std::size_t k) {
+    shm::PlatformContainerRecord& r = pending_[k].r;
     if (c.init > 0) {
-      ok = ::statfs(c.root.c_str(), &sf) == 0;
-      if (!ok || ::fstatat(c.init_dir.get(), "root", &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        forget_init(c);
-        ok = false;
+      struct statfs sf {};
+      if (::statfs(c.root.c_str(), &sf) == 0) {
+        r.init_pid = c.init;
+        set_rootfs(r, sf);
+        checks_.push_back({k, c.init_pidfd.get()});
+        return;
       }
+      forget_init(c);  // gone, or its root is: found again
     }
-    if (c.init == 0) {
-      const std::int32_t pid = init_pid((v2_ ? "" : pids_h_) + rel, 3);
-      r.init_pid = pid;
-      if (pid <= 0) return;
-      char num[16];
-      const auto end = std::to_chars(num, num + sizeof num - 1, pid).ptr;
-      *end = '\0';
-      c.root = procfs_ + "/" + num + "/root/";
-      UniqueFd dir;
-      if (held_ < fd_budget_) {
-        if (auto d = UniqueFd::openat(proc_.get(), num, O_RDONLY | O_DIRECTORY); d.ok())
-          dir = std::move(*d);
-      }
-      ok = ::statfs(c.root.c_str(), &sf) == 0;
-      err = errno;
-      if (ok && dir.valid() && ::fstatat(dir.get(), "root", &st, AT_SYMLINK_NOFOLLOW) == 0) {
-        c.init = pid;
-        c.init_dir = std::move(dir);
-        held_++;
-      }
-    } else {
-      r.init_pid = c.init;
-    }
-    if (!ok) {
-      r.rootfs_errno = err ? err : ESRCH;
+    const std::int32_t pid = init_pid((v2_ ? "" : pids_h_) + rel, 3);
+    r.init_pid = pid;
+    if (pid <= 0) return;
+    // Opened before the statfs: a process that exits in between polls readable, so the figures
+    // of whoever got its number are never taken for the container's.
+    // By number: glibc 2.36's <sys/pidfd.h> lacks extern "C" (fixed in 2.37).
+    const int pfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0u));
+    if (pfd < 0) {
+      r.rootfs_errno = errno;
       return;
     }
+    UniqueFd pidfd = UniqueFd::adopt(pfd);
+    char num[16];
+    const auto end = std::to_chars(num, num + sizeof num - 1, pid).ptr;
+    *end = '\0';
+    c.root = procfs_ + "/" + num + "/root/";
+    struct statfs sf {};
+    if (::statfs(c.root.c_str(), &sf) != 0) {
+      r.rootfs_errno = errno;
+      return;
+    }
+    set_rootfs(r, sf);
+    if (held_ < fd_budget_) {
+      c.init = pid;
+      c.init_pidfd = std::move(pidfd);
+      held_++;
+      checks_.push_back({k, c.init_pidfd.get()});
+    } else {  // over the budget: checked this cycle, found again the next
+      checks_.push_back({k, pidfd.get()});
+      transient_.push_back(std::move(pidfd));
+    }
+  }
+  static void set_rootfs(shm::PlatformContainerRecord& r, const struct statfs& sf) {
     const auto fr = static_cast<std::uint64_t>(sf.f_frsize ? sf.f_frsize : sf.f_bsize);
     r.flags |= shm::kCtHasRootfs;
     r.rootfs_size = static_cast<std::uint64_t>(sf.f_blocks) * fr;
     r.rootfs_free = static_cast<std::uint64_t>(sf.f_bfree) * fr;
     r.rootfs_avail = static_cast<std::uint64_t>(sf.f_bavail) * fr;
+  }
+
+  // The statfs figures queued in checks_ stay only where the init's pidfd is not readable (the
+  // process has not exited). A cached init that has exited is forgotten and its container's init
+  // found again now (a restart: the new init's figures, checked the same way, once).
+  void verify_inits() {
+    for (int round = 0; round < 2 && !checks_.empty(); round++) {
+      polls_.clear();
+      for (const RootfsCheck& k : checks_) polls_.push_back(pollfd{k.pidfd, POLLIN, 0});
+      const timespec now{};
+      int rc;
+      do {
+        rc = ::ppoll(polls_.data(), polls_.size(), &now, nullptr);
+      } while (rc < 0 && errno == EINTR);
+      const int poll_errno = rc < 0 ? errno : ESRCH;
+      std::vector<std::size_t> exited;
+      for (std::size_t i = 0; i < checks_.size(); i++) {
+        if (rc == 0 || (rc > 0 && polls_[i].revents == 0)) continue;  // alive (or none exited)
+        Pending& p = pending_[checks_[i].record];
+        p.r.flags &= ~shm::kCtHasRootfs;
+        p.r.rootfs_size = p.r.rootfs_free = p.r.rootfs_avail = 0;
+        p.r.rootfs_errno = poll_errno;
+        if (p.c->init_pidfd.get() == checks_[i].pidfd) forget_init(*p.c);
+        if (rc > 0) exited.push_back(checks_[i].record);
+      }
+      checks_.clear();
+      transient_.clear();
+      if (round == 0) {
+        for (const std::size_t k : exited) {
+          pending_[k].r.rootfs_errno = 0;
+          pending_[k].r.init_pid = 0;
+          ct_rootfs(*pending_[k].c, *pending_[k].rel, k);
+        }
+      }
+    }
   }
 
   // One record per LXC container (Proxmox lxc/<vmid>, plain LXC/Incus lxc.payload.<name>).
@@ -817,7 +862,9 @@ class PlatformSource final : public Source {
     }
     // Proxmox's configs: /etc/pve/lxc (a FUSE mount) looked up once per cycle, not per container.
     const bool pve_dir = ::fstatat(root_.get(), "etc/pve/lxc", &st, 0) == 0;
-    std::size_t n = 0;
+    pending_.clear();
+    checks_.clear();
+    transient_.clear();
     for (const std::string& rel : listed_) {
       auto [it, fresh] = cts_.try_emplace(rel);
       Container& c = it->second;
@@ -838,7 +885,9 @@ class PlatformSource final : public Source {
       for (const UniqueFd& fd : c.fd) any_open |= fd.valid();
       if (!any_open) c.absent = 0;  // nothing of an earlier cgroup of this name is trusted
 
-      shm::PlatformContainerRecord r{};
+      const std::size_t k = pending_.size();
+      pending_.push_back(Pending{&c, &rel, {}});
+      shm::PlatformContainerRecord& r = pending_[k].r;
       r.id = out.add_string(c.id, 256);
       if (c.proxmox) r.flags |= shm::kCtProxmox;
       if (v2_) r.flags |= shm::kCtCgroupV2;
@@ -854,7 +903,7 @@ class PlatformSource final : public Source {
         r.flags = flags;
         ct_figures(c, rel, r);
       }
-      ct_rootfs(c, rel, r);
+      ct_rootfs(c, rel, k);
       // Proxmox's config (root:www-data 0640): raw bytes, the exporter reads hostname: from it.
       if (c.proxmox && pve_dir) {
         bool truncated = false;
@@ -864,8 +913,11 @@ class PlatformSource final : public Source {
           r.config = out.add_string(buf_, 64 * 1024);
         }
       }
-      if (out.add(r)) n++;
     }
+    verify_inits();
+    std::size_t n = 0;
+    for (const Pending& p : pending_)
+      if (out.add(p.r)) n++;
     // Containers no longer listed: their cgroups are gone, and their fds go too.
     for (auto it = cts_.begin(); it != cts_.end();) {
       if (it->second.listed == cycle_) {
@@ -894,6 +946,20 @@ class PlatformSource final : public Source {
   // lxc: the state above, by the container's cgroup path below each hierarchy.
   std::unordered_map<std::string, Container> cts_;
   std::vector<std::string> listed_;
+  // This cycle's records, in listing order, until verify_inits() has checked their statfs.
+  struct Pending {
+    Container* c;
+    const std::string* rel;  // in listed_
+    shm::PlatformContainerRecord r;
+  };
+  struct RootfsCheck {
+    std::size_t record;  // in pending_
+    int pidfd;           // the init's (its Container's, or one of transient_)
+  };
+  std::vector<Pending> pending_;
+  std::vector<RootfsCheck> checks_;
+  std::vector<UniqueFd> transient_;  // pidfds over the fd budget, closed after the check
+  std::vector<pollfd> polls_;
   std::vector<char> scratch_ = std::vector<char>(kCgroupFileCap + 1);
   std::uint64_t cycle_ = 0, next_slot_ = 0;
   std::size_t held_ = 0, fd_budget_ = 0;  // fds kept in cts_, and how many may be

@@ -5,6 +5,7 @@
 // Proxmox, LXC guest, Docker; tests/fixtures/platform/<kind>) through --path.procfs and
 // --path.rootfs.
 #include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -417,6 +418,33 @@ struct PveCgroups {
   std::vector<std::string> dirs;  // memory first
 };
 
+// A process in `cgroups` (its pid joins them, then stays the same) whose root is a tmpfs of `mib`
+// MiB in a mount namespace of its own; returned once `stat -f` of its /proc/<pid>/root/ sees it.
+Process start_tmpfs_init(const TempDir& dir, const PveCgroups& cgroups, int mib) {
+  const std::string script = dir.path() + "/init.sh";
+  if (!fs::exists(script))
+    std::ofstream(script)
+        << "mib=$1 root=$2; shift 2\n"
+           "for c in \"$@\"; do echo $$ >\"$c/cgroup.procs\" || exit 1; done\n"
+           "exec unshare -m --propagation private sh -c 'mount -t tmpfs -o size=\"$0\"m hf \"$1\" "
+           "&& cp \"$(command -v busybox)\" \"$1/\" && exec chroot \"$1\" /busybox sleep 600' "
+           "\"$mib\" \"$root\"\n";
+  const std::string root = dir.path() + "/root" + std::to_string(mib);
+  fs::create_directories(root);
+  std::vector<std::string> argv = {"sh", script, std::to_string(mib), root};
+  argv.insert(argv.end(), cgroups.dirs.begin(), cgroups.dirs.end());
+  Process p(argv, dir.path() + "/init" + std::to_string(mib) + ".log");
+  const std::string want = std::to_string(mib * 256) + " 4096";
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return sh("stat -f -c '%b %S' /proc/" + std::to_string(p.pid()) + "/root/").out ==
+               want + "\n";
+      },
+      std::chrono::seconds(10)))
+      << p.log();
+  return p;
+}
+
 // A container whose init is replaced inside the same cgroup, which is not removed (so only the
 // old init's end says so): the root filesystem figures follow the new init. Two processes in
 // turn, each with a mount namespace of its own whose root is a tmpfs of its own size (8, then 16
@@ -429,30 +457,6 @@ TEST(Platform, AContainersInitReplacedInTheSameCgroupIsFollowedToTheNewInitsRoot
   TempDir dir;
   const std::string vmid = std::to_string(800000 + ::getpid() % 90000);
   const PveCgroups cgroups(vmid);
-  // Joins the cgroups, then (the same pid throughout) a new mount namespace with a tmpfs root.
-  std::ofstream(dir.path() + "/init.sh")
-      << "mib=$1 root=$2; shift 2\n"
-         "for c in \"$@\"; do echo $$ >\"$c/cgroup.procs\" || exit 1; done\n"
-         "exec unshare -m --propagation private sh -c 'mount -t tmpfs -o size=\"$0\"m hf \"$1\" "
-         "&& cp \"$(command -v busybox)\" \"$1/\" && exec chroot \"$1\" /busybox sleep 600' "
-         "\"$mib\" \"$root\"\n";
-  auto start_init = [&](int mib) {
-    const std::string root = dir.path() + "/root" + std::to_string(mib);
-    fs::create_directories(root);
-    std::vector<std::string> argv = {"sh", dir.path() + "/init.sh", std::to_string(mib), root};
-    argv.insert(argv.end(), cgroups.dirs.begin(), cgroups.dirs.end());
-    Process p(argv, dir.path() + "/init" + std::to_string(mib) + ".log");
-    // Ready when its root is the tmpfs, as `stat -f` sees it.
-    const std::string want = std::to_string(mib * 256) + " 4096";
-    EXPECT_TRUE(wait_until(
-        [&] {
-          return sh("stat -f -c '%b %S' /proc/" + std::to_string(p.pid()) + "/root/").out ==
-                 want + "\n";
-        },
-        std::chrono::seconds(10)))
-        << p.log();
-    return p;
-  };
   Stack s(kill_mode_stack());
   s.start_sampler();
   s.start_exporter();
@@ -462,12 +466,65 @@ TEST(Platform, AContainersInitReplacedInTheSameCgroupIsFollowedToTheNewInitsRoot
     if (!e) return std::nullopt;
     return value_where(*e, "hostflow_platform_container_rootfs_size_bytes", "container_id", vmid);
   };
-  Process first = start_init(8);
+  Process first = start_tmpfs_init(dir, cgroups, 8);
   EXPECT_EQ(rootfs(), 8.0 * 1024 * 1024) << stack_logs(s);
   first.kill_and_wait();
-  Process second = start_init(16);
+  Process second = start_tmpfs_init(dir, cgroups, 16);
   EXPECT_EQ(rootfs(), 16.0 * 1024 * 1024) << stack_logs(s);
   second.kill_and_wait();
+}
+
+// The root filesystem figures are a statfs of /proc/<init>/root/, a path that names a pid
+// number. Here the container's init (root: an 8 MiB tmpfs) ends while the sampler is stopped and
+// its number is given to a process outside the container whose root is the host's (the kernel's
+// ns_last_pid makes the next fork take it); the sampler then resumes. Its cached path now leads
+// to the host's root: the figures must not be shown as the container's (the cgroup is empty, so
+// there are none), which only a proof that the cached init outlived the statfs gives.
+TEST(Platform, AnInitsPidNumberGivenToAnotherProcessDoesNotLendItsRootToTheContainer) {
+  HF_REQUIRE(lxc_missing().empty(), lxc_missing());
+  HF_REQUIRE(have_command("unshare") && have_command("chroot"), "needs unshare and chroot");
+  HF_REQUIRE(::access("/proc/sys/kernel/ns_last_pid", W_OK) == 0,
+             "needs a writable /proc/sys/kernel/ns_last_pid (root in the pid namespace)");
+  TempDir dir;
+  const std::string vmid = std::to_string(810000 + ::getpid() % 90000);
+  const PveCgroups cgroups(vmid);
+  Stack s(kill_mode_stack());
+  s.start_sampler();
+  s.start_exporter();
+  ASSERT_TRUE(s.wait_fresh()) << stack_logs(s);
+  Process init = start_tmpfs_init(dir, cgroups, 8);
+  const pid_t pid = init.pid();
+  auto e = scrape_after_now(s);
+  ASSERT_TRUE(e) << stack_logs(s);
+  ASSERT_EQ(value_where(*e, "hostflow_platform_container_rootfs_size_bytes", "container_id", vmid),
+            8.0 * 1024 * 1024)
+      << stack_logs(s);
+
+  s.sampler().signal(SIGSTOP);
+  init.kill_and_wait();
+  // The next fork after ns_last_pid = pid - 1 takes `pid`, unless another process forked first:
+  // tried again until the number is ours.
+  pid_t reused = 0;
+  for (int attempt = 0; attempt < 50 && reused != pid; attempt++) {
+    if (reused > 0) ::kill(reused, SIGKILL);
+    const auto r = sh("echo " + std::to_string(pid - 1) +
+                      " >/proc/sys/kernel/ns_last_pid && { sleep 600 >/dev/null 2>&1 & echo $!; }");
+    reused = std::atoi(r.out.c_str());
+  }
+  s.sampler().signal(SIGCONT);
+  ASSERT_EQ(reused, pid) << "no fork got the init's pid number back";
+  // Its root is the host's, which the path the sampler kept now reaches.
+  ASSERT_EQ(sh("stat -f -c %b /proc/" + std::to_string(pid) + "/root/").out,
+            sh("stat -f -c %b /").out);
+  e = scrape_after_now(s);
+  ::kill(reused, SIGKILL);
+  ASSERT_TRUE(e) << stack_logs(s);
+  EXPECT_FALSE(series_where(*e, "hostflow_platform_container_info", "container_id", vmid).empty())
+      << "the container (its cgroup) is still listed";
+  EXPECT_EQ(value_where(*e, "hostflow_platform_container_rootfs_size_bytes", "container_id", vmid),
+            std::nullopt)
+      << "the figures of the process that got the init's pid number";
+  EXPECT_TRUE(s.sampler().running()) << stack_logs(s);
 }
 
 // v1 swap with a real swap device (this host has swap accounting but no swap of its own): a swap
