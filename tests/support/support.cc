@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -655,8 +656,12 @@ std::vector<std::string> Stack::all_features_args() {
   // duplicate series) then hold with all of them on.
   if (!given("--compat")) args.push_back("--compat=truenas,netprobe,oie,traffic,platform");
   if (!given("--web.cors") && !given("--no-web.cors")) args.push_back("--web.cors");
-  if (!given("--tor.") && !given("--spamhaus.") && !given("--emergingthreats.") &&
-      !given("--customlist.")) {
+  const bool feeds = !given("--tor.") && !given("--spamhaus.") && !given("--emergingthreats.") &&
+                     !given("--customlist.");
+  // The outputs (issue 15): a text file, and an OTLP/HTTP push every second to the feed server
+  // (it answers a POST 200 and drops the body) by the same host name with two addresses.
+  const bool outputs = !given("--output.");
+  if (feeds || outputs) {
     if (!feed_server_.running()) {
       std::ofstream(all + "/feeds/et.txt") << "# all-features feed\n198.51.100.77\n";
       ::chmod((all + "/feeds/et.txt").c_str(), 0644);
@@ -671,15 +676,24 @@ std::vector<std::string> Stack::all_features_args() {
           std::chrono::seconds(10));
     }
     const std::string host = "all-features-" + std::to_string(::getpid()) + ".hostflow.test";
-    opts_.exporter_hosts.push_back("127.0.0.1 " + host);
-    opts_.exporter_hosts.push_back("::1 " + host);
-    if (opts_.exporter_hosts.size() == 2) {  // the machine's own names too
-      opts_.exporter_hosts.push_back("127.0.0.1 localhost");
-      opts_.exporter_hosts.push_back("::1 localhost");
+    if (std::find(opts_.exporter_hosts.begin(), opts_.exporter_hosts.end(), "::1 " + host) ==
+        opts_.exporter_hosts.end()) {
+      opts_.exporter_hosts.push_back("127.0.0.1 " + host);
+      opts_.exporter_hosts.push_back("::1 " + host);
+      if (opts_.exporter_hosts.size() == 2) {  // the machine's own names too
+        opts_.exporter_hosts.push_back("127.0.0.1 localhost");
+        opts_.exporter_hosts.push_back("::1 localhost");
+      }
     }
-    args.insert(args.end(), {"--emergingthreats.enable", "--emergingthreats.url",
-                             "http://" + host + ":" + std::to_string(feed_port_) + "/et.txt",
-                             "--emergingthreats.refresh", "2s"});
+    const std::string server = "http://" + host + ":" + std::to_string(feed_port_);
+    if (feeds)
+      args.insert(args.end(), {"--emergingthreats.enable", "--emergingthreats.url",
+                               server + "/et.txt", "--emergingthreats.refresh", "2s"});
+    if (outputs) {
+      sh("mkdir -p " + all + "/textfile && chown " + owner + " " + all + "/textfile");
+      args.insert(args.end(), {"--output.textfile", all + "/textfile/hostflow.prom",
+                               "--output.otlp.endpoint", server, "--output.otlp.interval", "1s"});
+    }
   }
   return args;
 }

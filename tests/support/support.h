@@ -180,8 +180,9 @@ struct StackOptions {
   // Every optional exporter feature a test does not configure itself is turned on (issue 12: a
   // syscall reachable only by configuration must not hide from the suite): a threat feed fetched
   // by a host name with two addresses (127.0.0.1 and ::1) from a feed server of the Stack's own,
-  // an HAProxy log, the state directory, the admin API, CORS, a --log.file and every
-  // compatibility profile (--compat). A test that needs
+  // an HAProxy log, the state directory, the admin API, CORS, a --log.file, every
+  // compatibility profile (--compat), a text file and an OTLP/HTTP push every second to that
+  // server by that name (unless the test gives any --output.* flag). A test that needs
   // one of them off, or asserts on the absence of their series, sets this to false.
   // HOSTFLOW_TEST_ALL_FEATURES=0 turns it off for every Stack (diagnosis only).
   bool all_features = true;

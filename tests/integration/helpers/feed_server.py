@@ -30,6 +30,15 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             return
         super().do_GET()
 
+    def do_POST(self):
+        # The Stack's all-features exporter pushes OTLP/HTTP here: the body is read and dropped,
+        # the answer an empty ExportMetricsServiceResponse (200, no partial_success).
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def log_message(self, fmt, *args):
         sys.stderr.write("feed_server: " + (fmt % args) + "\n")
 
