@@ -771,8 +771,9 @@ class PlatformSource final : public Source {
     if (pid <= 0) return;
     // Opened before the statfs: a process that exits in between polls readable, so the figures
     // of whoever got its number are never taken for the container's.
-    // By number: glibc 2.36's <sys/pidfd.h> lacks extern "C" (fixed in 2.37).
-    const int pfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0u));
+    // By number: glibc 2.36's <sys/pidfd.h> lacks extern "C" (fixed in 2.37). Both arguments
+    // as long, so the flags register the seccomp rule compares with 0 is 0 in all 64 bits.
+    const int pfd = static_cast<int>(::syscall(SYS_pidfd_open, static_cast<long>(pid), 0L));
     if (pfd < 0) {
       r.rootfs_errno = errno;
       return;
